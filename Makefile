@@ -1,0 +1,64 @@
+# The two commands that matter: `make run` and `make test`. Both set everything up from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PORT ?= 5000
+SECRET_FILE := instance/secret_key
+
+.PHONY: run test lint format migrate seed catalogues extract-messages update-catalogues compile-catalogues clean
+
+## run: install, compile the catalogues, migrate, seed on first run, serve on http://127.0.0.1:$(PORT)
+run: $(VENV)/.runtime compile-catalogues $(SECRET_FILE)
+	HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}" $(FLASK) hub migrate
+	HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}" $(FLASK) hub seed --if-empty
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}" $(BIN)/gunicorn \
+		--bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
+
+## test: the whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, database test)
+test: $(VENV)/.dev compile-catalogues
+	$(BIN)/pytest
+
+## lint: ruff, including the gettext rules
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+$(SECRET_FILE):
+	mkdir -p instance
+	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+
+## Catalogues: extract the messages, merge them into vi/en/ja, compile them.
+extract-messages: $(VENV)/.runtime
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_gettext \
+		--sort-by-file --add-location=file --no-wrap --project "OCOP Exchange Hub" \
+		--output-file translations/messages.pot .
+
+update-catalogues: extract-messages
+	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \
+		--no-fuzzy-matching --ignore-obsolete --no-wrap
+
+compile-catalogues: $(VENV)/.runtime
+	$(BIN)/pybabel compile --directory translations --statistics
+
+catalogues: update-catalogues compile-catalogues
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""The OVOP/OCOP exchange hub: ``create_app`` builds the Flask application."""
+
+import os
+
+from flask import Flask
+
+from hub import i18n
+from hub.config import check_secret_key, load_settings
+from hub.extensions import babel, db
+
+
+def create_app(config=None):
+    """Create the application.
+
+    Settings come from the environment (``HUB_*``, see ``hub.config``); ``config`` overrides them
+    (tests). Outside debug and test mode a missing, short or well-known secret key stops it here.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    load_settings(app)
+    if config:
+        app.config.update(config)
+    check_secret_key(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    _register_template_helpers(app)
+
+    from hub import registry, site
+    from hub.cli import hub_cli
+
+    app.register_blueprint(site.bp)
+    app.register_blueprint(registry.bp)
+    app.cli.add_command(hub_cli)
+    return app
+
+
+def _register_template_helpers(app):
+    from flask_babel import format_date, format_decimal, format_number
+
+    from hub.registry.regions import territory_name
+    from hub.registry.services import status_label
+
+    app.jinja_env.globals.update(
+        format_date=format_date,
+        format_decimal=format_decimal,
+        format_number=format_number,
+        territory_name=territory_name,
+        status_label=status_label,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,17 @@
+"""The ``flask --app wsgi hub …`` command group; feature packages add their commands to it."""
+
+import click
+from flask.cli import AppGroup
+
+from hub.db import upgrade
+from hub.extensions import db
+
+hub_cli = AppGroup("hub", help="Operate the OCOP exchange hub.")
+
+
+@hub_cli.command("migrate")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to reach.")
+def migrate_command(revision):
+    """Create or upgrade the database schema through the Alembic migrations."""
+    upgrade(db.engine, revision)
+    click.echo(f"Database schema at revision {revision}.")

@@ -1,0 +1,129 @@
+"""The database layer: the declarative base, and the ``Database`` extension that binds a session
+to each application context.
+
+Plain SQLAlchemy 2.x rather than Flask-SQLAlchemy: the scheduler, the CLI and the benchmarks use
+the same engine and sessions outside requests, and the schema belongs to Alembic alone.
+"""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import current_app
+from flask import globals as flask_globals
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+
+# Stable constraint names, so that Alembic migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow():
+    """The current time in UTC, timezone-aware; every ``*_dt`` column holds UTC."""
+    return datetime.now(UTC)
+
+
+def make_engine(url, **kwargs):
+    """Create an engine for ``url``; on SQLite, with real transactions and enforced foreign keys."""
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine):
+    # pysqlite opens transactions lazily and not before DDL or SAVEPOINT, which breaks both
+    # transactional migrations and nested transactions; take over BEGIN ourselves, as the
+    # SQLAlchemy documentation recommends ("Serializable isolation / Savepoints / Transactional DDL").
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if engine.url.database and engine.url.database != ":memory:":
+            # Readers never wait for the writer: web workers and the scheduler share the file.
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def _app_context_scope():
+    # One session per application context (a request, a CLI command, a job), so that several
+    # apps in one process (tests, federation) never share a session. The session is removed at
+    # teardown, before the context object (and so its id) can be reused.
+    return id(flask_globals._cv_app.get(None))
+
+
+class Database:
+    """Binds an engine and a session factory to each app; ``db.session`` is the session of the
+    current application context, removed when the context ends."""
+
+    def __init__(self):
+        self.session = scoped_session(self._new_session, scopefunc=_app_context_scope)
+
+    def init_app(self, app):
+        engine = make_engine(app.config["DATABASE_URL"], **app.config.get("DATABASE_OPTIONS", {}))
+        app.extensions["hub.db"] = _Binding(engine, sessionmaker(engine, expire_on_commit=False))
+        app.teardown_appcontext(self._remove_session)
+
+    @staticmethod
+    def binding(app=None):
+        return (app or current_app).extensions["hub.db"]
+
+    @property
+    def engine(self):
+        return self.binding().engine
+
+    def _new_session(self):
+        return self.binding().sessionmaker()
+
+    def _remove_session(self, _exc=None):
+        self.session.remove()
+
+
+class _Binding:
+    def __init__(self, engine, maker):
+        self.engine = engine
+        self.sessionmaker = maker
+
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(connection=None):
+    """An Alembic configuration for the project's ``migrations/``, bound to ``connection``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine, revision="head"):
+    """Bring the schema of ``engine``'s database to ``revision`` (the schema is only ever made
+    this way, on SQLite and PostgreSQL alike)."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine, revision):
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)

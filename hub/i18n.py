@@ -1,0 +1,125 @@
+"""Languages: which ones the hub speaks, how a request's language is chosen, and the
+``/<lang>/`` URL prefix every page carries.
+
+Order of choice (DESIGN §4): the URL prefix, then the signed-in user's preference, then the
+language cookie, then ``Accept-Language``, then the default (English).
+"""
+
+import os
+import unicodedata
+
+from babel import Locale
+from flask import abort, current_app, g, has_request_context, request, url_for
+from flask_babel import get_locale
+
+
+def languages():
+    """The UI languages, in the order the language switcher shows them."""
+    return current_app.config["LANGUAGES"]
+
+
+def _user_language():
+    # Accounts register a loader here (hub.accounts); until a user is signed in there is none.
+    loader = current_app.extensions.get("hub.user_language")
+    return loader() if loader else None
+
+
+def select_locale():
+    """Flask-Babel's locale selector."""
+    if not has_request_context():
+        return _environment_language()
+    if lang := g.get("lang"):
+        return lang
+    supported = languages()
+    for candidate in (_user_language(), request.cookies.get(current_app.config["LANGUAGE_COOKIE"])):
+        if candidate in supported:
+            return candidate
+    return request.accept_languages.best_match(supported) or current_app.config["DEFAULT_LANGUAGE"]
+
+
+def _environment_language():
+    # CLI commands and jobs speak the operator's language when the hub has it ("LANG=vi_VN.UTF-8").
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        code = os.environ.get(var, "").split("_")[0].split(".")[0]
+        if code in languages():
+            return code
+    return current_app.config["DEFAULT_LANGUAGE"]
+
+
+def current_language():
+    """The language of the current request, as a code ('vi', 'en', 'ja')."""
+    return str(get_locale())
+
+
+def language_name(code):
+    """A language's name in that language itself, from CLDR ("Tiếng Việt", "English", "日本語")."""
+    name = Locale.parse(code).get_display_name(code)
+    return name[:1].upper() + name[1:]
+
+
+def alternate_urls():
+    """This page in every language, ``{code: absolute url}``, keeping the path and the query
+    string; empty for a page outside the language prefix."""
+    if request.url_rule is None or "lang" not in request.url_rule.arguments:
+        return {}
+    args = dict(request.view_args or {})
+    query = request.args.to_dict(flat=False)
+    return {
+        code: url_for(request.endpoint, **{**query, **args, "lang": code}, _external=True)
+        for code in languages()
+    }
+
+
+def _pull_lang(endpoint, values):
+    if values is None or "lang" not in values:
+        return
+    lang = values.pop("lang")
+    if lang not in languages():
+        abort(404)
+    g.lang = lang
+
+
+def _add_lang(endpoint, values):
+    if "lang" in values or not current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
+        return
+    values["lang"] = current_language()
+
+
+def _remember_lang(response):
+    # A page opened under /<lang>/ is the visitor's latest explicit choice: "/" sends them back to it.
+    lang = g.get("lang")
+    cookie = current_app.config["LANGUAGE_COOKIE"]
+    if lang and request.cookies.get(cookie) != lang and response.status_code < 400:
+        response.set_cookie(
+            cookie,
+            lang,
+            max_age=current_app.config["LANGUAGE_COOKIE_MAX_AGE"],
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response
+
+
+def _template_globals():
+    return {
+        "current_language": current_language,
+        "language_name": language_name,
+        "alternate_urls": alternate_urls,
+        "ui_languages": languages,
+    }
+
+
+def init_app(app):
+    """Wire the language prefix, the cookie and the template helpers into ``app``."""
+    app.url_value_preprocessor(_pull_lang)
+    app.url_defaults(_add_lang)
+    app.after_request(_remember_lang)
+    app.context_processor(_template_globals)
+
+
+def fold(text):
+    """Lower-case ``text`` and strip its diacritics, for sorting and search on every database
+    ("Việt Nam" → "viet nam"; "Đ" has no decomposition in Unicode, so it is mapped by hand)."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

@@ -1,0 +1,47 @@
+"""Registry commands: ``seed`` and ``membership``."""
+
+import click
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from hub.cli import hub_cli
+from hub.extensions import db
+from hub.registry import services
+from hub.registry.models import Country, STATUS_VALUES
+from hub.registry.regions import territory_name
+
+
+@hub_cli.command("seed")
+@click.option("--if-empty", is_flag=True, help="Seed only when the registry has no country yet.")
+def seed_command(if_empty):
+    """Load the network's countries and programmes from the seed file (safe to run again)."""
+    if if_empty and db.session.query(Country.code).first() is not None:
+        click.echo("The registry already has countries; not seeding (--if-empty).")
+        return
+    counts = services.seed_registry()
+    click.echo(
+        "Seeded: {countries_created} countries created, {countries_updated} updated; "
+        "{programmes_created} programmes created, {programmes_updated} updated.".format(**counts)
+    )
+
+
+@hub_cli.command("membership")
+@click.argument("code")
+@click.option("--status", required=True, help="One of: " + ", ".join(STATUS_VALUES) + ".")
+@click.option("--on", "on", required=True, metavar="YYYY-MM-DD", help="The date the change took effect.")
+@click.option("--note", default="", help="Why, or where it was decided.")
+def membership_command(code, status, on, note):
+    """Record a change of country CODE's membership status, dated ON."""
+    try:
+        event = services.change_membership(code, status, on, note)
+    except services.RegistryError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        _(
+            "%(country)s: %(status)s since %(date)s.",
+            country=territory_name(event.country_code),
+            status=services.status_label(event.status),
+            date=format_date(event.effective_on, "long"),
+        )
+    )

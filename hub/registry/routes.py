@@ -1,0 +1,51 @@
+"""Registry pages: the network at a glance, the list of countries, one country."""
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from hub.registry import bp, queries
+from hub.registry.models import STATUS_VALUES
+from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT
+
+
+@bp.route("/")
+def home():
+    by_status, regions = queries.network_overview()
+    return render_template(
+        "registry/home.html",
+        by_status=by_status,
+        total=sum(by_status.values()),
+        regions=regions,
+        newest=queries.newest_members(),
+        families=queries.programme_families(),
+    )
+
+
+@bp.route("/countries")
+def countries():
+    status = request.args.get("status", "").strip()
+    region = request.args.get("region", "").strip()
+    errors = {}
+    if status and status not in STATUS_VALUES:
+        errors["status"] = _("“%(value)s” is not a membership status.", value=status)
+        status = ""
+    if region and region not in CONTINENTS and region not in SUBREGION_CONTINENT:
+        errors["region"] = _("“%(value)s” is not a region.", value=region)
+        region = ""
+    return render_template(
+        "registry/countries.html",
+        countries=queries.list_countries(status=status, region=region),
+        status=status,
+        region=region,
+        errors=errors,
+    ), (400 if errors else 200)
+
+
+@bp.route("/countries/<code>")
+def country(code):
+    if code != code.upper():
+        return redirect(url_for(".country", code=code.upper()), 301)
+    found = queries.get_country(code)
+    if found is None:
+        abort(404)
+    return render_template("registry/country.html", country=found)

@@ -1,0 +1,210 @@
+"""The registry's rules: membership changes and the seed. The CLI, the pages and the tests call
+these; nothing else writes a country's membership."""
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from hub.db import utcnow
+from hub.extensions import db
+from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
+from hub.registry.regions import territory_name
+from hub.registry.schemas import SeedSchema
+
+SEED_FILE = Path(__file__).parent / "seed" / "countries.json"
+
+S = MembershipStatus
+STATUS_LABELS = {
+    S.PROSPECTIVE: _l("Prospective member"),
+    S.APPLICANT: _l("Applicant"),
+    S.MEMBER: _l("Member"),
+    S.SUSPENDED: _l("Suspended"),
+    S.WITHDRAWN: _l("Withdrawn"),
+}
+
+# Which status may follow which. A prospective country may be admitted directly (as the founding
+# members were at the launch); a withdrawn country comes back by applying again.
+ALLOWED_CHANGES = {
+    S.PROSPECTIVE: (S.APPLICANT, S.MEMBER),
+    S.APPLICANT: (S.MEMBER, S.PROSPECTIVE),
+    S.MEMBER: (S.SUSPENDED, S.WITHDRAWN),
+    S.SUSPENDED: (S.MEMBER, S.WITHDRAWN),
+    S.WITHDRAWN: (S.APPLICANT, S.PROSPECTIVE),
+}
+
+MAX_NOTE_LENGTH = 2000
+
+
+class RegistryError(Exception):
+    """A change the registry refuses; the message is in the requester's language."""
+
+
+def status_label(status):
+    """The name of a membership status in the current language."""
+    return str(STATUS_LABELS[MembershipStatus(status)])
+
+
+def latest_possible_date():
+    """Today's date where it is latest on Earth (UTC+14): a change dated after it has not
+    happened anywhere yet, and one dated today in Hanoi is never refused as "in the future"."""
+    return (utcnow() + timedelta(hours=14)).date()
+
+
+def _parse_date(value):
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise RegistryError(
+            _("“%(value)s” is not a date: write it as YYYY-MM-DD, e.g. 2026-01-15.", value=value)
+        ) from None
+
+
+def change_membership(code, status, on, note=""):
+    """Record that country ``code`` changed to membership ``status`` on date ``on``.
+
+    Refuses, with a message in the current language and without changing anything: an unknown
+    country or status, a date that is not a date, in the future or before the country's current
+    status, the status it already has, a change the rules do not allow, an over-long note.
+    Returns the new ``MembershipEvent``.
+    """
+    session = db.session
+    code = (code or "").strip().upper()
+    # On PostgreSQL the row lock serialises two concurrent changes of one country.
+    country = session.get(Country, code, with_for_update=True) if len(code) == 2 else None
+    if country is None:
+        raise RegistryError(_("There is no country with the code “%(code)s” in the registry.", code=code))
+    try:
+        new = MembershipStatus((status or "").strip().lower())
+    except ValueError:
+        raise RegistryError(
+            _(
+                "“%(status)s” is not a membership status; use one of: %(choices)s.",
+                status=status,
+                choices=", ".join(s.value for s in MembershipStatus),
+            )
+        ) from None
+    on = _parse_date(on)
+    name = territory_name(code)
+    current = MembershipStatus(country.membership_status)
+    note = (note or "").strip()
+    if on > latest_possible_date():
+        raise RegistryError(
+            _(
+                "%(date)s is in the future: a membership change is recorded once it has happened.",
+                date=format_date(on, "long"),
+            )
+        )
+    if on < country.status_since_on:
+        raise RegistryError(
+            _(
+                "%(date)s is before %(country)s's current status (%(status)s since %(since)s): "
+                "changes are recorded in the order they happened.",
+                date=format_date(on, "long"),
+                country=name,
+                status=status_label(current),
+                since=format_date(country.status_since_on, "long"),
+            )
+        )
+    if new == current:
+        raise RegistryError(
+            _("%(country)s already has the status %(status)s.", country=name, status=status_label(new))
+        )
+    if new not in ALLOWED_CHANGES[current]:
+        raise RegistryError(
+            _(
+                "%(country)s cannot change from %(current)s to %(new)s; from %(current)s it can "
+                "change to: %(choices)s.",
+                country=name,
+                current=status_label(current),
+                new=status_label(new),
+                choices=", ".join(status_label(s) for s in ALLOWED_CHANGES[current]),
+            )
+        )
+    if len(note) > MAX_NOTE_LENGTH:
+        raise RegistryError(
+            _("The note is too long: %(max)s characters at most.", max=MAX_NOTE_LENGTH)
+        )
+    event = MembershipEvent(
+        country_code=code, status=new, previous_status=current, effective_on=on, note=note
+    )
+    country.membership_status = new
+    country.status_since_on = on
+    session.add(event)
+    session.commit()
+    return event
+
+
+def load_seed(path=SEED_FILE):
+    """Read and validate the seed file; raises ``marshmallow.ValidationError`` if it is malformed."""
+    with open(path, encoding="utf-8") as f:
+        return SeedSchema().load(json.load(f))
+
+
+def _assign(obj, values):
+    # Assign only what differs, so that seeding again leaves rows (and updated_dt) untouched.
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def seed_registry(path=SEED_FILE):
+    """Load the network's countries and programmes from the seed file.
+
+    New countries start with the membership the seed gives them (member for the founding
+    members, prospective otherwise), dated at the network's launch. Existing countries keep
+    their membership and history: the seed only brings their reference facts up to date.
+    Seeding twice changes nothing. Returns counts of what was created and updated.
+    """
+    data = load_seed(path)
+    session = db.session
+    sources = data["sources"]
+    launched_on = data["network"]["launched_on"]
+    counts = dict.fromkeys(("countries_created", "countries_updated", "programmes_created", "programmes_updated"), 0)
+    existing = {
+        c.code: c
+        for c in session.scalars(select(Country).options(selectinload(Country.programmes)))
+    }
+    for row in data["countries"]:
+        facts = {
+            "region": row["region"],
+            "founding_member": row["founding_member"],
+            "founding_verified": row["founding_member_verified"],
+            "verified": row["verified"],
+            "note": row["note"],
+            "sources": [sources[key] for key in row["sources"]],
+        }
+        country = existing.get(row["code"])
+        if country is None:
+            status = S.MEMBER if row["founding_member"] else S.PROSPECTIVE
+            country = Country(
+                code=row["code"], membership_status=status, status_since_on=launched_on, **facts
+            )
+            session.add(country)
+            session.add(
+                MembershipEvent(country=country, status=status, previous_status=None, effective_on=launched_on, note="")
+            )
+            counts["countries_created"] += 1
+        elif _assign(country, facts):
+            counts["countries_updated"] += 1
+        programmes = {p.name: p for p in country.programmes}
+        for prow in row["programmes"]:
+            values = {**prow, "sources": [sources[key] for key in prow["sources"]]}
+            programme = programmes.get(prow["name"])
+            if programme is None:
+                country.programmes.append(Programme(**values))
+                counts["programmes_created"] += 1
+            elif _assign(programme, values):
+                counts["programmes_updated"] += 1
+    session.commit()
+    return counts

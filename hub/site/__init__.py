@@ -1,0 +1,61 @@
+"""Site-wide routes and error pages: the language redirect at ``/`` and the error handlers."""
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from hub.extensions import db
+from hub.i18n import current_language
+
+bp = Blueprint("site", __name__)
+
+ERROR_TEXTS = {
+    400: (_l("Bad request"), _l("The request could not be understood. Check the address or the form and try again.")),
+    403: (_l("Not allowed"), _l("You do not have permission to see this page.")),
+    404: (_l("Page not found"), _l("There is no page at this address. It may have moved, or the address may be mistyped.")),
+    405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
+    500: (_l("Something went wrong"), _l("The hub could not complete your request. The error has been logged; please try again later.")),
+}
+
+
+@bp.route("/")
+def root():
+    """Send the visitor to the home page in their best language."""
+    response = redirect(url_for("registry.home", lang=current_language()))
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
+@bp.route("/healthz")
+def health():
+    """Liveness for load balancers: answers without touching the database."""
+    return jsonify(status="ok")
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc):
+    return _render_error(exc.code or 500, exc)
+
+
+@bp.app_errorhandler(Exception)
+def unhandled_error(exc):
+    # Keep the failed transaction from leaking into the next use of the session.
+    db.session.rollback()
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return _render_error(500, InternalServerError())
+
+
+def _render_error(code, exc):
+    title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500 if code >= 500 else 400])
+    if request.accept_mimetypes.best == "application/json":
+        response = jsonify(error={"code": code, "message": str(message)})
+    else:
+        response = current_app.make_response(
+            render_template("errors/error.html", code=code, title=title, message=message)
+        )
+    response.status_code = code
+    if hasattr(exc, "get_headers"):
+        for key, value in exc.get_headers():
+            if key.lower() != "content-type":
+                response.headers[key] = value
+    return response

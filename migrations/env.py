@@ -1,0 +1,32 @@
+"""Alembic environment: runs on the connection handed in by ``hub.db.upgrade`` (the app's
+engine, from ``HUB_DATABASE_URL``); ``flask --app wsgi hub migrate`` is the command to use."""
+
+from alembic import context
+
+import hub.models  # noqa: F401  (registers every table on the metadata)
+from hub.db import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online():
+    connection = config.attributes.get("connection")
+    if connection is None:
+        raise SystemExit("Run migrations with: flask --app wsgi hub migrate")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite alters tables by copying them; batch mode does that for us.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit(
+        "Offline (SQL script) migrations are not supported; run them online."
+    )
+run_migrations_online()

@@ -1,0 +1,59 @@
+"""Helpers the tests share: fresh databases on each backend, and the test app."""
+
+import os
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from hub import create_app
+from hub.db import make_engine
+
+POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+TEST_SECRET_KEY = "a-test-only-secret-key-" + uuid.uuid4().hex
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _postgres_admin_engine():
+    engine = make_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        engine.dispose()
+        reason = f"PostgreSQL is not reachable at {make_url(POSTGRES_URL).render_as_string()}: {exc.orig}"
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true requires PostgreSQL; " + reason, pytrace=False)
+        pytest.skip(reason)
+    return engine
+
+
+@contextmanager
+def fresh_database(backend, directory):
+    """An empty database of ``backend`` for as long as the block runs; yields its URL.
+
+    On PostgreSQL it is a schema of its own in the ``test`` database, dropped afterwards.
+    """
+    if backend == "sqlite":
+        yield f"sqlite:///{directory}/hub-{uuid.uuid4().hex[:8]}.sqlite3"
+        return
+    admin = _postgres_admin_engine()
+    schema = f"hub_test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_test_app(database_url, **config):
+    return create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY, **config}
+    )

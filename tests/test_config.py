@@ -1,0 +1,95 @@
+"""The app factory and its settings, the secret-key refusal among them."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from hub import create_app
+from hub.config import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_KEY = "k3Y-" + "9f2c6d1e8a7b4c3d2e1f0a9b8c7d6e5f"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for name in ("HUB_SECRET_KEY", "HUB_DATABASE_URL", "FLASK_DEBUG", "HUB_FETCH_ALLOW"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path}/config.sqlite3")
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path}/elsewhere.sqlite3"
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    monkeypatch.setenv("HUB_FETCH_ALLOW", "127.0.0.1, partner.example ")
+    app = create_app()
+    assert app.config["DATABASE_URL"] == url
+    assert app.config["SECRET_KEY"] == GOOD_KEY
+    assert app.config["FETCH_ALLOW"] == ["127.0.0.1", "partner.example"]
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_embedded_default_is_a_sqlite_file_in_the_instance_folder(monkeypatch):
+    monkeypatch.delenv("HUB_DATABASE_URL")
+    app = create_app({"TESTING": True})
+    assert app.config["DATABASE_URL"] == "sqlite:///" + str(Path(app.instance_path) / "hub.sqlite3")
+
+
+def test_explicit_config_overrides_the_environment(monkeypatch):
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    app = create_app({"DATABASE_URL": "sqlite://"})
+    assert app.config["DATABASE_URL"] == "sqlite://"
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (None, "is not set"),
+        ("", "is not set"),
+        ("short-but-random-Q7x", "too short (20 characters"),
+        ("changeme", "well-known"),
+        ("you-will-never-guess", "well-known"),
+        ("a" * 64, "well-known or trivial"),
+    ],
+)
+def test_refuses_to_start_without_a_strong_secret_key(monkeypatch, key, reason):
+    if key is not None:
+        monkeypatch.setenv("HUB_SECRET_KEY", key)
+    with pytest.raises(ConfigError) as excinfo:
+        create_app()
+    message = str(excinfo.value)
+    assert reason in message
+    assert "HUB_SECRET_KEY" in message
+    assert "\n" not in message  # says why in one line
+
+
+def test_debug_and_test_modes_run_without_a_secret_key(monkeypatch):
+    assert create_app({"TESTING": True}).config["SECRET_KEY"]
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app()
+    assert app.debug and len(app.config["SECRET_KEY"]) >= 32
+
+
+def test_a_strong_key_starts_the_app(monkeypatch):
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    assert not create_app().debug
+
+
+def test_wsgi_module_builds_the_app_from_the_environment(monkeypatch):
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    namespace = runpy.run_path(str(ROOT / "wsgi.py"))
+    assert namespace["app"].name == "hub"
+    monkeypatch.delenv("HUB_SECRET_KEY")
+    with pytest.raises(ConfigError):
+        runpy.run_path(str(ROOT / "wsgi.py"))
+
+
+def test_health_check_answers_without_the_database(monkeypatch):
+    monkeypatch.setenv("HUB_DATABASE_URL", "postgresql+psycopg://127.0.0.1:1/nowhere")
+    app = create_app({"TESTING": True})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
