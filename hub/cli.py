@@ -2,6 +2,7 @@
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from hub.db import upgrade
 from hub.extensions import db
@@ -14,4 +15,4 @@ hub_cli = AppGroup("hub", help="Operate the OCOP exchange hub.")
 def migrate_command(revision):
     """Create or upgrade the database schema through the Alembic migrations."""
     upgrade(db.engine, revision)
-    click.echo(f"Database schema at revision {revision}.")
+    click.echo(_("Database schema at revision %(revision)s.", revision=revision))

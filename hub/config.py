@@ -44,7 +44,7 @@ SECRET_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 class ConfigError(RuntimeError):
-    """A setting makes it unsafe or impossible to start; the message says which and why, in one line."""
+    """Starting would be unsafe or impossible; the message says which setting and why."""
 
 
 def load_settings(app):

@@ -43,7 +43,8 @@ def make_engine(url, **kwargs):
 def _configure_sqlite(engine):
     # pysqlite opens transactions lazily and not before DDL or SAVEPOINT, which breaks both
     # transactional migrations and nested transactions; take over BEGIN ourselves, as the
-    # SQLAlchemy documentation recommends ("Serializable isolation / Savepoints / Transactional DDL").
+    # SQLAlchemy documentation recommends ("Serializable isolation / Savepoints /
+    # Transactional DDL").
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None

@@ -31,6 +31,11 @@ def select_locale():
     if lang := g.get("lang"):
         return lang
     supported = languages()
+    if request.url_rule is None:
+        # No route matched (a 404): a path that starts with a language still speaks it.
+        prefix = request.path.lstrip("/").split("/", 1)[0]
+        if prefix in supported:
+            return prefix
     for candidate in (_user_language(), request.cookies.get(current_app.config["LANGUAGE_COOKIE"])):
         if candidate in supported:
             return candidate
@@ -86,7 +91,7 @@ def _add_lang(endpoint, values):
 
 
 def _remember_lang(response):
-    # A page opened under /<lang>/ is the visitor's latest explicit choice: "/" sends them back to it.
+    # A page opened under /<lang>/ is the visitor's latest explicit choice: "/" returns to it.
     lang = g.get("lang")
     cookie = current_app.config["LANGUAGE_COOKIE"]
     if lang and request.cookies.get(cookie) != lang and response.status_code < 400:

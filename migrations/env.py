@@ -26,7 +26,5 @@ def run_migrations_online():
 
 
 if context.is_offline_mode():
-    raise SystemExit(
-        "Offline (SQL script) migrations are not supported; run them online."
-    )
+    raise SystemExit("Offline (SQL script) migrations are not supported; run them online.")
 run_migrations_online()

@@ -47,7 +47,9 @@ def app(base_app):
     try:
         yield base_app
     finally:
-        binding.sessionmaker.configure(bind=binding.engine, join_transaction_mode="conservative_savepoint")
+        binding.sessionmaker.configure(
+            bind=binding.engine, join_transaction_mode="conservative_savepoint"
+        )
         transaction.rollback()
         connection.close()
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from hub.cli import hub_cli
 from hub.extensions import db
 from hub.registry import services
-from hub.registry.models import Country, STATUS_VALUES
+from hub.registry.models import STATUS_VALUES, Country
 from hub.registry.regions import territory_name
 
 
@@ -16,19 +16,24 @@ from hub.registry.regions import territory_name
 def seed_command(if_empty):
     """Load the network's countries and programmes from the seed file (safe to run again)."""
     if if_empty and db.session.query(Country.code).first() is not None:
-        click.echo("The registry already has countries; not seeding (--if-empty).")
+        click.echo(_("The registry already has countries; not seeding (--if-empty)."))
         return
     counts = services.seed_registry()
     click.echo(
-        "Seeded: {countries_created} countries created, {countries_updated} updated; "
-        "{programmes_created} programmes created, {programmes_updated} updated.".format(**counts)
+        _(
+            "Seeded: %(countries_created)s countries created, %(countries_updated)s updated; "
+            "%(programmes_created)s programmes created, %(programmes_updated)s updated.",
+            **counts,
+        )
     )
 
 
 @hub_cli.command("membership")
 @click.argument("code")
 @click.option("--status", required=True, help="One of: " + ", ".join(STATUS_VALUES) + ".")
-@click.option("--on", "on", required=True, metavar="YYYY-MM-DD", help="The date the change took effect.")
+@click.option(
+    "--on", "on", required=True, metavar="YYYY-MM-DD", help="The date the change took effect."
+)
 @click.option("--note", default="", help="Why, or where it was decided.")
 def membership_command(code, status, on, note):
     """Record a change of country CODE's membership status, dated ON."""

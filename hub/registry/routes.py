@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from hub.registry import bp, queries
 from hub.registry.models import STATUS_VALUES
 from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT
+from hub.registry.services import network_facts
 
 
 @bp.route("/")
@@ -18,6 +19,7 @@ def home():
         regions=regions,
         newest=queries.newest_members(),
         families=queries.programme_families(),
+        network=network_facts(),
     )
 
 

@@ -25,7 +25,9 @@ class SeedProgrammeSchema(Schema):
     start_year = fields.Int(load_default=None, allow_none=True, validate=validate.Range(1950, 2100))
     lead_agency = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=300))
     website = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
-    rating_scheme = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    rating_scheme = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(max=200)
+    )
     verified = fields.Bool(required=True)
     sources = fields.List(fields.Str(), required=True, validate=validate.Length(min=1))
     note = fields.Str(load_default="")

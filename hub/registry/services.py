@@ -1,9 +1,11 @@
 """The registry's rules: membership changes and the seed. The CLI, the pages and the tests call
 these; nothing else writes a country's membership."""
 
+import functools
 import json
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -80,7 +82,9 @@ def change_membership(code, status, on, note=""):
     # On PostgreSQL the row lock serialises two concurrent changes of one country.
     country = session.get(Country, code, with_for_update=True) if len(code) == 2 else None
     if country is None:
-        raise RegistryError(_("There is no country with the code “%(code)s” in the registry.", code=code))
+        raise RegistryError(
+            _("There is no country with the code “%(code)s” in the registry.", code=code)
+        )
     try:
         new = MembershipStatus((status or "").strip().lower())
     except ValueError:
@@ -115,7 +119,11 @@ def change_membership(code, status, on, note=""):
         )
     if new == current:
         raise RegistryError(
-            _("%(country)s already has the status %(status)s.", country=name, status=status_label(new))
+            _(
+                "%(country)s already has the status %(status)s.",
+                country=name,
+                status=status_label(new),
+            )
         )
     if new not in ALLOWED_CHANGES[current]:
         raise RegistryError(
@@ -143,9 +151,16 @@ def change_membership(code, status, on, note=""):
 
 
 def load_seed(path=SEED_FILE):
-    """Read and validate the seed file; raises ``marshmallow.ValidationError`` if it is malformed."""
+    """Read and validate the seed file; raises ``marshmallow.ValidationError`` if malformed."""
     with open(path, encoding="utf-8") as f:
         return SeedSchema().load(json.load(f))
+
+
+@functools.cache
+def network_facts():
+    """The network's own facts from the seed file: name, launch date and event, and whether its
+    founding members are confirmed by a source. Read once per process."""
+    return SimpleNamespace(**load_seed()["network"])
 
 
 def _assign(obj, values):
@@ -170,7 +185,9 @@ def seed_registry(path=SEED_FILE):
     session = db.session
     sources = data["sources"]
     launched_on = data["network"]["launched_on"]
-    counts = dict.fromkeys(("countries_created", "countries_updated", "programmes_created", "programmes_updated"), 0)
+    counts = dict.fromkeys(
+        ("countries_created", "countries_updated", "programmes_created", "programmes_updated"), 0
+    )
     existing = {
         c.code: c
         for c in session.scalars(select(Country).options(selectinload(Country.programmes)))
@@ -192,7 +209,13 @@ def seed_registry(path=SEED_FILE):
             )
             session.add(country)
             session.add(
-                MembershipEvent(country=country, status=status, previous_status=None, effective_on=launched_on, note="")
+                MembershipEvent(
+                    country=country,
+                    status=status,
+                    previous_status=None,
+                    effective_on=launched_on,
+                    note="",
+                )
             )
             counts["countries_created"] += 1
         elif _assign(country, facts):

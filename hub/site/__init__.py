@@ -10,11 +10,23 @@ from hub.i18n import current_language
 bp = Blueprint("site", __name__)
 
 ERROR_TEXTS = {
-    400: (_l("Bad request"), _l("The request could not be understood. Check the address or the form and try again.")),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Check the address or the form and try again."),
+    ),
     403: (_l("Not allowed"), _l("You do not have permission to see this page.")),
-    404: (_l("Page not found"), _l("There is no page at this address. It may have moved, or the address may be mistyped.")),
+    404: (
+        _l("Page not found"),
+        _l("There is no page at this address. It may have moved, or the address may be mistyped."),
+    ),
     405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
-    500: (_l("Something went wrong"), _l("The hub could not complete your request. The error has been logged; please try again later.")),
+    500: (
+        _l("Something went wrong"),
+        _l(
+            "The hub could not complete your request. The error has been logged; "
+            "please try again later."
+        ),
+    ),
 }
 
 

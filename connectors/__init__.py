@@ -1,0 +1,1 @@
+"""Connectors: readers of partner data. They import nothing from ``hub`` (see ``base``)."""

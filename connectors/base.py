@@ -1,0 +1,105 @@
+"""The connector contract.
+
+A connector reads one kind of partner dataset (another hub's changes feed, a JSON Feed, a CSV
+product list, an iCalendar file, a CKAN portal) and turns it into records in the hub's exchange
+format. It is deliberately ignorant of the hub: it imports nothing from ``hub``, never touches
+the database, and never opens a network connection of its own.
+
+What a connector is given
+    ``client``   an HTTP client provided by the hub (the safe fetcher: address guard, deadline,
+                 size cap, conditional GET, retries). The connector calls ``client.get(url, …)``
+                 and nothing else for I/O.
+    ``settings`` the source's settings, already checked by ``validate_settings``.
+    ``state``    what the connector saved at the end of its last successful run (a cursor, a
+                 page token, validators…), or ``{}`` on the first run.
+
+What it yields
+    ``Record`` objects, each with the partner's own id and the entry in the exchange format, and
+    ``Tombstone`` objects for entries the partner deleted. It yields them as it reads, so that
+    memory stays flat however large the feed is.
+
+What it returns
+    ``read`` is a generator; its return value (``StopIteration.value``) is the new state. The
+    hub saves that state only after everything yielded has been written, so a run that fails
+    half-way starts again from the old state.
+
+What it raises
+    ``ConnectorError`` (with what failed and where) for anything that stops the whole run: an
+    unreadable document, a protocol the source does not speak. A single malformed record is not
+    an error: yield it, and the hub's validation quarantines it with its reasons.
+"""
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class ConnectorError(Exception):
+    """A run cannot go on; ``where`` says which document, page or line."""
+
+    def __init__(self, message, where=None):
+        super().__init__(f"{message} ({where})" if where else message)
+        self.where = where
+
+
+class UnknownConnectorKind(LookupError):
+    """No connector is registered under that kind."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One entry read from a partner, in the exchange format, keyed by the partner's own id."""
+
+    partner_id: str
+    collection: str  # "policies", "experiences", "fairs" or "products"
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """The partner deleted the entry it knew as ``partner_id``."""
+
+    partner_id: str
+    collection: str
+
+
+class Connector:
+    """Base class of every connector kind; subclasses set ``kind`` and implement ``read``."""
+
+    kind: ClassVar[str]
+
+    def validate_settings(self, settings):
+        """Return the settings the connector will use, or raise ``ValueError`` saying what is
+        wrong with them. The default accepts any mapping as it is."""
+        return dict(settings)
+
+    def read(self, client, settings, state) -> Generator[Record | Tombstone, None, dict]:
+        """Yield the source's records and tombstones; return the new state."""
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[Connector]] = {}
+
+
+def register(cls):
+    """Class decorator: make a connector available under its ``kind``."""
+    if not getattr(cls, "kind", None):
+        raise TypeError(f"{cls.__name__} has no kind")
+    if _REGISTRY.get(cls.kind, cls) is not cls:
+        raise ValueError(f"connector kind {cls.kind!r} is already registered")
+    _REGISTRY[cls.kind] = cls
+    return cls
+
+
+def get_connector(kind):
+    """A new connector of ``kind``; raises ``UnknownConnectorKind`` naming the known kinds."""
+    try:
+        return _REGISTRY[kind]()
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none yet"
+        raise UnknownConnectorKind(f"unknown connector kind {kind!r} (known: {known})") from None
+
+
+def kinds():
+    """The registered kinds, sorted."""
+    return sorted(_REGISTRY)

@@ -1,0 +1,235 @@
+"""The registry's pages, in each language, as a visitor sees them."""
+
+import re
+from datetime import date
+
+import html5lib
+import pytest
+from babel.dates import format_date
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from hub.registry.services import change_membership
+
+LANGS = ("vi", "en", "ja")
+PAGES = (
+    "/{lang}/",
+    "/{lang}/countries",
+    "/{lang}/countries?status=member",
+    "/{lang}/countries/VN",
+    "/{lang}/countries/JP",
+)
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def parse(page):
+    """Parse a page as a browser would, failing on any HTML syntax error."""
+    return html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(page)
+
+
+def text_of(element):
+    return " ".join("".join(element.itertext()).split())
+
+
+def get(client, url, status=200, **kwargs):
+    response = client.get(url, **kwargs)
+    assert response.status_code == status, url
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_is_valid_html_in_its_language(app, client, lang, path):
+    tree = parse(get(client, path.format(lang=lang)))
+    assert tree.get("lang") == lang
+    nav = text_of(tree.find(".//nav[@class='main-nav']"))
+    with app.test_request_context(f"/{lang}/"), force_locale(lang):
+        expected = [_("Network"), _("Countries")]
+        brand = _("OCOP Exchange Hub")
+    assert nav == " ".join(expected)
+    assert brand in tree.find(".//title").text
+    headings = [text_of(h) for tag in ("h1", "h2") for h in tree.iter(tag)]
+    assert headings
+    if lang == "ja":
+        assert all(JAPANESE.search(h) for h in headings), headings
+    if lang != "en":
+        english = parse(get(client, path.format(lang="en")))
+        english_headings = [text_of(h) for tag in ("h1", "h2") for h in english.iter(tag)]
+        # The same headings, none of them left in English.
+        assert len(headings) == len(english_headings)
+        assert not set(headings) & set(english_headings), set(headings) & set(english_headings)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_use_only_the_apps_own_assets_and_no_script(client, path):
+    tree = parse(get(client, path.format(lang="en")))
+    assert tree.find(".//script") is None
+    assets = [e.get("href") for e in tree.iter("link") if e.get("rel") in ("stylesheet", "icon")]
+    assets += [e.get("src") for e in tree.iter("img")]
+    assert assets
+    for url in assets:
+        assert url.startswith("/static/"), url
+        with client.get(url) as response:
+            assert response.status_code == 200
+
+
+def test_pages_are_made_for_phone_screens(client):
+    tree = parse(get(client, "/en/countries"))
+    viewport = [m.get("content") for m in tree.iter("meta") if m.get("name") == "viewport"]
+    assert viewport == ["width=device-width, initial-scale=1"]
+
+
+def test_home_shows_the_network_at_a_glance(client):
+    page = get(client, "/en/")
+    assert "12 of 43 countries are members of the network." in page
+    tree = parse(page)
+    regions = {
+        text_of(row.find("th")): [text_of(td) for td in row.findall("td")]
+        for row in tree.iterfind(".//section[@aria-labelledby='by-region']//tbody/tr")
+    }
+    assert set(regions) == {"Africa", "Americas", "Asia"}
+    assert sum(int(cells[0]) for cells in regions.values()) == 12  # members
+    assert sum(int(cells[3]) for cells in regions.values()) == 43  # all countries
+    families = text_of(tree.find(".//ul[@class='families']"))
+    assert "OVOP" in families and "OTOP" in families and "OCOP 1 country" in families
+
+
+def test_home_lists_the_newest_member_first(app, client):
+    with app.test_request_context("/"):
+        change_membership("MW", "applicant", "2025-01-10")
+        change_membership("MW", "member", "2025-06-01", "Admitted")
+    tree = parse(get(client, "/vi/"))
+    first = tree.find(".//section[@aria-labelledby='newest']//li")
+    assert text_of(first) == "Malawi từ 1 tháng 6, 2025"
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "date_text"),
+    [
+        ("en", "Vietnam", "April 17, 2019"),
+        ("vi", "Việt Nam", "17 tháng 4, 2019"),
+        ("ja", "ベトナム", "2019年4月17日"),
+    ],
+)
+def test_country_page_names_and_dates_follow_the_locale(client, lang, heading, date_text):
+    tree = parse(get(client, f"/{lang}/countries/VN"))
+    assert text_of(tree.find(".//h1")) == heading
+    assert date_text == format_date(date(2019, 4, 17), "long", locale=lang)
+    history = text_of(tree.find(".//section[@aria-labelledby='history']"))
+    assert date_text in history
+    programmes = text_of(tree.find(".//section[@aria-labelledby='programmes']"))
+    assert "OCOP" in programmes and "Mỗi xã một sản phẩm" in programmes
+
+
+def test_country_page_shows_programmes_history_and_sources(app, client):
+    with app.test_request_context("/"):
+        change_membership("VN", "suspended", "2025-02-01", "Dues unpaid")
+    tree = parse(get(client, "/en/countries/VN"))
+    rows = [
+        [text_of(td) for td in tr.findall("td")]
+        for tr in tree.iterfind(".//section[@aria-labelledby='history']//tbody/tr")
+    ]
+    assert rows == [
+        ["February 1, 2025", "Suspended", "Dues unpaid"],
+        ["April 17, 2019", "Member", "Listed in the registry"],
+    ]
+    facts = {text_of(div.find("dt")): text_of(div.find("dd")) for div in tree.find(".//dl")}
+    assert facts["Membership status"] == "Suspended since February 1, 2025"
+    assert facts["Founding member"] == "Joined at the network's launch unverified"
+    sources = tree.findall(".//ul[@class='sources']/li")
+    assert sources and all(text_of(li) for li in sources)
+
+
+def test_lowercase_country_code_redirects_to_the_canonical_page(client):
+    response = client.get("/ja/countries/vn")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/ja/countries/VN"
+
+
+def test_countries_filter_by_status_and_region(client):
+    tree = parse(get(client, "/en/countries?status=member"))
+    assert len(tree.findall(".//table[@class='countries']/tbody/tr")) == 12
+    assert "12 countries" in text_of(tree.find(".//p[@class='result-count']"))
+    tree = parse(get(client, "/en/countries?region=019"))
+    names = [
+        text_of(tr.find("th")) for tr in tree.iterfind(".//table[@class='countries']/tbody/tr")
+    ]
+    regions = {
+        text_of(tr.findall("td")[0])
+        for tr in tree.iterfind(".//table[@class='countries']/tbody/tr")
+    }
+    assert "El Salvador" in names and "Kenya" not in names
+    assert regions <= {"South America", "Central America", "Caribbean", "North America"}
+    tree = parse(get(client, "/en/countries?status=member&region=002"))
+    names = [
+        text_of(tr.find("th")) for tr in tree.iterfind(".//table[@class='countries']/tbody/tr")
+    ]
+    assert "Kenya" in names and "Malawi" not in names and "Vietnam" not in names
+
+
+def test_countries_are_sorted_by_name_in_the_readers_language(client):
+    tree = parse(get(client, "/vi/countries"))
+    names = [
+        text_of(tr.find("th")) for tr in tree.iterfind(".//table[@class='countries']/tbody/tr")
+    ]
+    assert len(names) == 43
+    assert names.index("Ấn Độ") < names.index("Bangladesh")  # "Ấ" sorts as "A"
+    assert names[-1] == "Zimbabwe" or names.index("Việt Nam") > names.index("Thái Lan")
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("en", "“partner” is not a membership status."),
+        ("vi", "“partner” không phải là trạng thái thành viên."),
+        ("ja", "“partner” は加盟状況ではありません。"),
+    ],
+)
+def test_a_bad_filter_gets_a_message_in_the_page_language(client, lang, message):
+    page = get(client, f"/{lang}/countries?status=partner", status=400)
+    assert message in page
+    tree = parse(page)
+    assert len(tree.findall(".//table[@class='countries']/tbody/tr")) == 43
+    assert tree.find(".//select[@id='filter-status']").get("aria-invalid") == "true"
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [("en", "Page not found"), ("vi", "Không tìm thấy trang"), ("ja", "ページが見つかりません")],
+)
+def test_unknown_country_gives_a_translated_404(client, lang, title):
+    tree = parse(get(client, f"/{lang}/countries/ZZ", status=404))
+    assert tree.get("lang") == lang
+    assert text_of(tree.find(".//h1")) == title
+
+
+def test_unknown_language_gives_a_404_in_the_visitors_language(client):
+    tree = parse(get(client, "/de/countries", status=404, headers={"Accept-Language": "ja"}))
+    assert tree.get("lang") == "ja"
+    assert text_of(tree.find(".//h1")) == "ページが見つかりません"
+    # The switcher offers the page asked for in each language the hub has.
+    links = [a.get("href") for a in tree.iterfind(".//nav[@class='language-nav']//a")]
+    assert links == [f"http://localhost/{lang}/countries" for lang in LANGS]
+    assert not [e for e in tree.iter("link") if e.get("hreflang")]
+
+
+def test_unknown_path_under_a_language_gives_a_404_in_it(client):
+    tree = parse(get(client, "/vi/nothing-here", status=404))
+    assert tree.get("lang") == "vi"
+    assert text_of(tree.find(".//h1")) == "Không tìm thấy trang"
+
+
+def test_a_server_error_gives_a_translated_page_and_no_traceback(app, client, monkeypatch):
+    from hub.registry import queries
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(queries, "get_country", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        page = get(client, "/ja/countries/VN", status=500)
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+    assert "database on fire" not in page and "Traceback" not in page
+    assert text_of(parse(page).find(".//h1")) == "問題が発生しました"
