@@ -32,7 +32,9 @@ def test_a_registered_kind_is_found_and_an_unknown_one_refused(monkeypatch):
     assert items == [base.Record("1", "products", {"name": "Tea"}), base.Tombstone("2", "products")]
     assert stop.value.value == {"cursor": 2}
     assert base.kinds() == ["echo"]
-    with pytest.raises(base.UnknownConnectorKind, match=r"unknown connector kind 'rss' \(known: echo\)"):
+    with pytest.raises(
+        base.UnknownConnectorKind, match=r"unknown connector kind 'rss' \(known: echo\)"
+    ):
         base.get_connector("rss")
 
 
