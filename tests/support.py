@@ -1,5 +1,6 @@
 """Helpers the tests share: fresh databases on each backend, and the test app."""
 
+import functools
 import os
 import uuid
 from contextlib import contextmanager
@@ -17,18 +18,25 @@ TEST_SECRET_KEY = "a-test-only-secret-key-" + uuid.uuid4().hex
 BACKENDS = ("sqlite", "postgresql")
 
 
-def _postgres_admin_engine():
+@functools.cache
+def _postgres_unreachable():
+    """Why PostgreSQL cannot be used, or None; asked once per run, however many tests need it."""
     engine = make_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
     try:
         with engine.connect():
-            pass
+            return None
     except OperationalError as exc:
+        return f"PostgreSQL is not reachable at {make_url(POSTGRES_URL).render_as_string()}: {exc.orig}"
+    finally:
         engine.dispose()
-        reason = f"PostgreSQL is not reachable at {make_url(POSTGRES_URL).render_as_string()}: {exc.orig}"
+
+
+def _postgres_admin_engine():
+    if reason := _postgres_unreachable():
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true requires PostgreSQL; " + reason, pytrace=False)
         pytest.skip(reason)
-    return engine
+    return make_engine(POSTGRES_URL)
 
 
 @contextmanager
