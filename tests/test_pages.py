@@ -290,3 +290,18 @@ def test_programmes_of_one_family_are_listed_once_per_country(client):
     abbrs = row.findall(".//abbr")
     assert [a.text for a in abbrs] == ["ODOP"]
     assert abbrs[0].get("title").count("One District One Product") == 2
+
+
+def test_the_language_checks_cover_every_page(app):
+    """Every page under /<lang>/ is among PAGES, so a new page cannot escape the checks above."""
+    covered = set()
+    adapter = app.url_map.bind("localhost")
+    for path in PAGES:
+        endpoint, _args = adapter.match(path.format(lang="en").split("?")[0])
+        covered.add(endpoint)
+    pages = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "lang" in rule.arguments and "GET" in rule.methods
+    }
+    assert pages - covered == set()
