@@ -43,7 +43,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 
 $(SECRET_FILE):
 	mkdir -p instance
-	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 
 ## Catalogues: extract the messages, merge them into vi/en/ja, compile them.
 extract-messages: $(VENV)/.runtime

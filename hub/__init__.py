@@ -37,14 +37,13 @@ def create_app(config=None):
 
 
 def _register_template_helpers(app):
-    from flask_babel import format_date, format_decimal, format_number
+    from flask_babel import format_date, format_number
 
     from hub.registry.regions import territory_name
     from hub.registry.services import status_label
 
     app.jinja_env.globals.update(
         format_date=format_date,
-        format_decimal=format_decimal,
         format_number=format_number,
         territory_name=territory_name,
         status_label=status_label,

@@ -60,6 +60,10 @@ def load_settings(app):
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, os.pardir, "translations"),
         RATELIMIT_STORAGE_URI=env.get("HUB_RATELIMIT_STORAGE_URL", "memory://"),
+        # Host names the site answers to; absolute links (hreflang) are built from the request's
+        # Host header, which must not be anything a client cares to send.
+        TRUSTED_HOSTS=[h.strip() for h in env.get("HUB_TRUSTED_HOSTS", "").split(",") if h.strip()]
+        or None,
         FETCH_ALLOW=[h.strip() for h in env.get("HUB_FETCH_ALLOW", "").split(",") if h.strip()],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
-from flask import globals as flask_globals
-from sqlalchemy import MetaData, create_engine, event
+from flask.globals import app_ctx
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so that Alembic migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -30,6 +31,31 @@ class Base(DeclarativeBase):
 def utcnow():
     """The current time in UTC, timezone-aware; every ``*_dt`` column holds UTC."""
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database.
+
+    PostgreSQL keeps the zone; SQLite keeps none and hands back naive values. Values are
+    converted to UTC on the way in and come back aware on both, so comparisons behave alike.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given for a UTC column")
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
 
 
 def make_engine(url, **kwargs):
@@ -58,14 +84,18 @@ def _configure_sqlite(engine):
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that will write takes the write lock at once (see Database.begin_write):
+        # a deferred one that reads first and writes later fails at once with "database is
+        # locked" if another writer got in between, instead of waiting its turn.
+        immediate = connection.get_execution_options().get("hub_write")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _app_context_scope():
     # One session per application context (a request, a CLI command, a job), so that several
     # apps in one process (tests, federation) never share a session. The session is removed at
     # teardown, before the context object (and so its id) can be reused.
-    return id(flask_globals._cv_app.get(None))
+    return id(app_ctx._get_current_object())
 
 
 class Database:
@@ -87,6 +117,25 @@ class Database:
     @property
     def engine(self):
         return self.binding().engine
+
+    def begin_write(self):
+        """Make the session's next transaction a writing one: on SQLite it waits for the write
+        lock up front (BEGIN IMMEDIATE); on PostgreSQL it changes nothing.
+
+        A read-only transaction already open (the signed-in user was loaded, say) is ended
+        first; one with pending changes is left as it is.
+        """
+        session = self.session
+        if (
+            not isinstance(session.get_bind(), Engine)
+            or session.get_bind().dialect.name != "sqlite"
+        ):
+            return  # PostgreSQL, or a session joined to an outer connection (the tests)
+        if session.in_transaction():
+            if session.new or session.dirty or session.deleted:
+                return
+            session.commit()
+        session.connection(execution_options={"hub_write": True})
 
     def _new_session(self):
         return self.binding().sessionmaker()

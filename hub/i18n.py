@@ -7,6 +7,7 @@ language cookie, then ``Accept-Language``, then the default (English).
 
 import os
 import unicodedata
+from urllib.parse import urlencode
 
 from babel import Locale
 from flask import abort, current_app, g, has_request_context, request, url_for
@@ -68,9 +69,11 @@ def alternate_urls():
     if request.url_rule is None or "lang" not in request.url_rule.arguments:
         return {}
     args = dict(request.view_args or {})
-    query = request.args.to_dict(flat=False)
+    # The query string is carried over as it is, never as url_for arguments: a visitor's
+    # "?_external=0" or "?endpoint=x" must not reach url_for.
+    query = "?" + urlencode(list(request.args.items(multi=True))) if request.args else ""
     return {
-        code: url_for(request.endpoint, **{**query, **args, "lang": code}, _external=True)
+        code: url_for(request.endpoint, **{**args, "lang": code}, _external=True) + query
         for code in languages()
     }
 

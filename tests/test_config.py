@@ -14,7 +14,13 @@ GOOD_KEY = "k3Y-" + "9f2c6d1e8a7b4c3d2e1f0a9b8c7d6e5f"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    for name in ("HUB_SECRET_KEY", "HUB_DATABASE_URL", "FLASK_DEBUG", "HUB_FETCH_ALLOW"):
+    for name in (
+        "HUB_SECRET_KEY",
+        "HUB_DATABASE_URL",
+        "FLASK_DEBUG",
+        "HUB_FETCH_ALLOW",
+        "HUB_TRUSTED_HOSTS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path}/config.sqlite3")
 
@@ -75,7 +81,19 @@ def test_debug_and_test_modes_run_without_a_secret_key(monkeypatch):
 
 def test_a_strong_key_starts_the_app(monkeypatch):
     monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
-    assert not create_app().debug
+    app = create_app()
+    assert not app.debug and not app.testing
+    assert app.secret_key == GOOD_KEY
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_trusted_hosts_refuse_a_forged_host_header(monkeypatch):
+    monkeypatch.setenv("HUB_TRUSTED_HOSTS", "hub.example, localhost")
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    app = create_app()
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
 
 
 def test_wsgi_module_builds_the_app_from_the_environment(monkeypatch):

@@ -55,6 +55,11 @@ def test_seed_file_does_not_claim_more_certainty_than_it_has():
         for programme in country["programmes"]:
             if not programme["verified"]:
                 assert programme["note"] or country["note"], (country["code"], programme["name"])
+        # A country is confirmed only as far as one of its programmes is.
+        if not any(p["verified"] for p in country["programmes"]):
+            assert not country["verified"], country["code"]
+        if not country["verified"]:
+            assert country["note"], country["code"]
 
 
 def test_seeding_twice_changes_nothing(app, ctx):

@@ -3,6 +3,7 @@
 import click
 from flask_babel import format_date
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from hub.cli import hub_cli
 from hub.extensions import db
@@ -15,7 +16,7 @@ from hub.registry.regions import territory_name
 @click.option("--if-empty", is_flag=True, help="Seed only when the registry has no country yet.")
 def seed_command(if_empty):
     """Load the network's countries and programmes from the seed file (safe to run again)."""
-    if if_empty and db.session.query(Country.code).first() is not None:
+    if if_empty and db.session.scalar(select(Country.code).limit(1)) is not None:
         click.echo(_("The registry already has countries; not seeding (--if-empty)."))
         return
     counts = services.seed_registry()
@@ -40,7 +41,6 @@ def membership_command(code, status, on, note):
     try:
         event = services.change_membership(code, status, on, note)
     except services.RegistryError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from None
     click.echo(
         _(

@@ -3,10 +3,10 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.db import Base, utcnow
+from hub.db import Base, UTCDateTime, utcnow
 
 
 class MembershipStatus(enum.StrEnum):
@@ -38,17 +38,15 @@ class Country(Base):
     membership_status: Mapped[str] = mapped_column(String(16), index=True)
     status_since_on: Mapped[date]
     # Joined at the network's launch; whether a public source confirms that is kept beside it.
-    founding_member: Mapped[bool] = mapped_column(default=False, index=True)
+    founding_member: Mapped[bool] = mapped_column(default=False)
     founding_verified: Mapped[bool] = mapped_column(default=False)
     # Provenance of the registry facts (English, from the seed file): what confirms them, and
     # whether anything does.
     verified: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     sources: Mapped[list] = mapped_column(JSON, default=list)
-    created_dt: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_dt: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     programmes: Mapped[list["Programme"]] = relationship(
         back_populates="country", order_by="Programme.start_year, Programme.id"
@@ -78,7 +76,7 @@ class MembershipEvent(Base):
     previous_status: Mapped[str | None] = mapped_column(String(16))
     effective_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
-    recorded_dt: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     country: Mapped[Country] = relationship(back_populates="membership_events")
 
@@ -105,10 +103,8 @@ class Programme(Base):
     verified: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     sources: Mapped[list] = mapped_column(JSON, default=list)
-    created_dt: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_dt: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     country: Mapped[Country] = relationship(back_populates="programmes")
 

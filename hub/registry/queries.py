@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import distinct, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from hub.extensions import db
 from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
@@ -39,6 +39,7 @@ def newest_members(limit=6):
     stmt = (
         select(MembershipEvent)
         .join(MembershipEvent.country)
+        .options(contains_eager(MembershipEvent.country))
         .where(
             MembershipEvent.status == MembershipStatus.MEMBER,
             Country.membership_status == MembershipStatus.MEMBER,

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from hub.registry import bp, queries
 from hub.registry.models import STATUS_VALUES
-from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT
+from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT, subregions_of
 from hub.registry.services import network_facts
 
 
@@ -15,6 +15,7 @@ def home():
     return render_template(
         "registry/home.html",
         by_status=by_status,
+        statuses=STATUS_VALUES,
         total=sum(by_status.values()),
         regions=regions,
         newest=queries.newest_members(),
@@ -40,11 +41,16 @@ def countries():
         status=status,
         region=region,
         errors=errors,
+        statuses=STATUS_VALUES,
+        regions=[(continent, subregions_of(continent)) for continent in CONTINENTS],
+        network=network_facts(),
     ), (400 if errors else 200)
 
 
 @bp.route("/countries/<code>")
 def country(code):
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        abort(404)
     if code != code.upper():
         return redirect(url_for(".country", code=code.upper()), 301)
     found = queries.get_country(code)

@@ -3,6 +3,7 @@ these; nothing else writes a country's membership."""
 
 import functools
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -58,11 +59,21 @@ def latest_possible_date():
     return (utcnow() + timedelta(hours=14)).date()
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+# Control characters other than tab and line breaks: nothing a person types, and NUL is refused
+# by PostgreSQL, so they are refused here, on every database alike.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _parse_date(value):
     if isinstance(value, date):
         return value
+    text = str(value).strip()
     try:
-        return date.fromisoformat(str(value).strip())
+        if not _ISO_DATE.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise RegistryError(
             _("“%(value)s” is not a date: write it as YYYY-MM-DD, e.g. 2026-01-15.", value=value)
@@ -74,16 +85,33 @@ def change_membership(code, status, on, note=""):
 
     Refuses, with a message in the current language and without changing anything: an unknown
     country or status, a date that is not a date, in the future or before the country's current
-    status, the status it already has, a change the rules do not allow, an over-long note.
-    Returns the new ``MembershipEvent``.
+    status, the status it already has, a change the rules do not allow, an over-long note or one
+    with control characters. Returns the new ``MembershipEvent``.
     """
+    db.begin_write()
+    try:
+        event = _record_membership_change(code, status, on, note)
+    except RegistryError:
+        # Release the row lock and the transaction at once, whoever the caller is.
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return event
+
+
+def _record_membership_change(code, status, on, note):
     session = db.session
     code = (code or "").strip().upper()
     # On PostgreSQL the row lock serialises two concurrent changes of one country.
-    country = session.get(Country, code, with_for_update=True) if len(code) == 2 else None
+    country = (
+        session.get(Country, code, with_for_update=True) if _COUNTRY_CODE.match(code) else None
+    )
     if country is None:
         raise RegistryError(
-            _("There is no country with the code “%(code)s” in the registry.", code=code)
+            _(
+                "There is no country with the code “%(code)s” in the registry.",
+                code=_CONTROL.sub("", code),
+            )
         )
     try:
         new = MembershipStatus((status or "").strip().lower())
@@ -91,7 +119,7 @@ def change_membership(code, status, on, note=""):
         raise RegistryError(
             _(
                 "“%(status)s” is not a membership status; use one of: %(choices)s.",
-                status=status,
+                status=_CONTROL.sub("", status or ""),
                 choices=", ".join(s.value for s in MembershipStatus),
             )
         ) from None
@@ -140,13 +168,14 @@ def change_membership(code, status, on, note=""):
         raise RegistryError(
             _("The note is too long: %(max)s characters at most.", max=MAX_NOTE_LENGTH)
         )
+    if _CONTROL.search(note):
+        raise RegistryError(_("The note contains control characters; remove them."))
     event = MembershipEvent(
         country_code=code, status=new, previous_status=current, effective_on=on, note=note
     )
     country.membership_status = new
     country.status_since_on = on
     session.add(event)
-    session.commit()
     return event
 
 

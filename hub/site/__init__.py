@@ -1,6 +1,7 @@
 """Site-wide routes and error pages: the language redirect at ``/`` and the error handlers."""
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -74,6 +75,9 @@ def _render_error(code, exc):
     title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500 if code >= 500 else 400])
     if request.accept_mimetypes.best == "application/json":
         response = jsonify(error={"code": code, "message": str(message)})
+    elif request_ctx.url_adapter is None:
+        # The request was refused before routing (an untrusted Host): no page can link anywhere.
+        response = current_app.response_class(f"{title}\n{message}\n", mimetype="text/plain")
     else:
         response = current_app.make_response(
             render_template("errors/error.html", code=code, title=title, message=message)

@@ -37,9 +37,6 @@ def upgrade():
     )
     with op.batch_alter_table("country", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_country_founding_member"), ["founding_member"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_country_membership_status"),
             ["membership_status"],
             unique=False,
@@ -124,6 +121,5 @@ def downgrade():
     with op.batch_alter_table("country", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_country_region"))
         batch_op.drop_index(batch_op.f("ix_country_membership_status"))
-        batch_op.drop_index(batch_op.f("ix_country_founding_member"))
 
     op.drop_table("country")
