@@ -6,7 +6,8 @@ from flask import Flask
 
 from hub import i18n
 from hub.config import check_secret_key, load_settings
-from hub.extensions import babel, db
+from hub.extensions import babel, csrf, db, limiter, login_manager
+from hub.sessions import SessionInterface
 
 
 def create_app(config=None):
@@ -22,28 +23,37 @@ def create_app(config=None):
     check_secret_key(app)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    app.session_interface = SessionInterface()
     db.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
     _register_template_helpers(app)
 
-    from hub import registry, site
+    from hub import accounts, admin, registry, site
+    from hub.accounts.auth import user_language
     from hub.cli import hub_cli
 
+    app.extensions["hub.user_language"] = user_language
     app.register_blueprint(site.bp)
     app.register_blueprint(registry.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(admin.bp)
     app.cli.add_command(hub_cli)
     return app
 
 
 def _register_template_helpers(app):
-    from flask_babel import format_date, format_number
+    from flask_babel import format_date, format_datetime, format_number
 
     from hub.registry.regions import territory_name
     from hub.registry.services import status_label
 
     app.jinja_env.globals.update(
         format_date=format_date,
+        format_datetime=format_datetime,
         format_number=format_number,
         territory_name=territory_name,
         status_label=status_label,

@@ -64,9 +64,13 @@ def load_settings(app):
         # Host header, which must not be anything a client cares to send.
         TRUSTED_HOSTS=[h.strip() for h in env.get("HUB_TRUSTED_HOSTS", "").split(",") if h.strip()]
         or None,
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         FETCH_ALLOW=[h.strip() for h in env.get("HUB_FETCH_ALLOW", "").split(",") if h.strip()],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
         LANGUAGE_COOKIE="hub_lang",
         LANGUAGE_COOKIE_MAX_AGE=365 * 24 * 3600,
     )

@@ -4,10 +4,17 @@ engine, from ``HUB_DATABASE_URL``); ``flask --app wsgi hub migrate`` is the comm
 from alembic import context
 
 import hub.models  # noqa: F401  (registers every table on the metadata)
-from hub.db import Base
+from hub.db import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def render_item(type_, obj, autogen_context):
+    # Migrations stand alone: the app's column types are written as the plain types they wrap.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_online():
@@ -20,6 +27,7 @@ def run_migrations_online():
         # SQLite alters tables by copying them; batch mode does that for us.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,10 +9,11 @@ reached those tests are skipped with the reason, except under ``CI=true``, where
 
 import pytest
 
+from hub.accounts.services import create_user
 from hub.db import upgrade
-from hub.extensions import db
+from hub.extensions import db, limiter
 from hub.registry.services import seed_registry
-from tests.support import BACKENDS, fresh_database, make_test_app
+from tests.support import BACKENDS, PASSWORD, USERS, fresh_database, make_test_app
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -32,6 +33,8 @@ def base_app(database_url):
     with app.app_context():
         upgrade(db.engine)
         seed_registry()
+        for email, (role, country) in USERS.items():
+            create_user(email, PASSWORD, role, country)
     yield app
     db.binding(app).engine.dispose()
 
@@ -52,6 +55,7 @@ def app(base_app):
         )
         transaction.rollback()
         connection.close()
+        limiter.reset()
 
 
 @pytest.fixture

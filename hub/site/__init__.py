@@ -21,6 +21,10 @@ ERROR_TEXTS = {
         _l("There is no page at this address. It may have moved, or the address may be mistyped."),
     ),
     405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
+    429: (
+        _l("Too many attempts"),
+        _l("Too many requests came from you in a short time. Wait a minute, then try again."),
+    ),
     500: (
         _l("Something went wrong"),
         _l(

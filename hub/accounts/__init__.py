@@ -1,0 +1,7 @@
+"""Accounts: sign-in and sign-out, invitations, preferences; users and the audit log."""
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__, url_prefix="/<lang>")
+
+from hub.accounts import cli, routes  # noqa: E402,F401  (attach the routes and commands to bp)

@@ -1,0 +1,88 @@
+"""Accounts: administrators and coordinators, invitations, and the audit log."""
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db import Base, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+
+
+ROLE_VALUES = tuple(r.value for r in Role)
+
+
+class User(UserMixin, Base):
+    """A person who signs in: an administrator of the network, or the coordinator of one country."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'coordinator')", name="role"),
+        # A coordinator always belongs to a country; an administrator to none.
+        CheckConstraint(
+            "(role = 'coordinator') = (country_code IS NOT NULL)", name="coordinator_country"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    country_code: Mapped[str | None] = mapped_column(ForeignKey("country.code"), index=True)
+    preferred_language: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self):  # Flask-Login refuses sessions of disabled accounts
+        return self.active
+
+    @property
+    def is_admin(self):
+        return self.role == Role.ADMIN
+
+    def __repr__(self):
+        return f"<User {self.email} {self.role} {self.country_code or ''}>"
+
+
+class Invitation(Base):
+    """A one-time link an administrator gives a future coordinator; only its hash is stored."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    country_code: Mapped[str | None] = mapped_column(ForeignKey("country.code"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class AuditEvent(Base):
+    """Who changed what, when: one row per change, never updated."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_created", "created_dt", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))  # "user.invite", "policy.publish", …
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    country_code: Mapped[str | None] = mapped_column(String(2), index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,88 @@
+"""Sign-in, sign-out, accepting an invitation, and one's own preferences."""
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from hub.accounts import bp, services
+from hub.accounts.auth import safe_next
+from hub.accounts.forms import LoginForm, PasswordForm, PreferencesForm
+from hub.extensions import limiter
+from hub.i18n import language_name, languages
+
+
+def _login_key():
+    # Counted per address asked for, so that spreading guesses over many IPs does not help.
+    return "login:" + services.normalize_email(request.form.get("email"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_key, methods=["POST"]
+)
+def login():
+    target = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(target or url_for("registry.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            flash(_("Signed in as %(email)s.", email=user.email), "success")
+            lang = user.preferred_language or None
+            return redirect(target or url_for("registry.home", **({"lang": lang} if lang else {})))
+        error = _("The e-mail address or the password is wrong, or the account is disabled.")
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("registry.home"))
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    invitation = services.find_invitation(token)
+    if invitation is None:
+        return render_template("accounts/invitation_invalid.html"), 404
+    form = PasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(token, form.password.data)
+        except services.AccountError as exc:
+            error = str(exc)
+        else:
+            login_user(user)
+            flash(_("Welcome! Your account is ready."), "success")
+            return redirect(url_for("registry.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "accounts/invitation.html", form=form, invitation=invitation, error=error
+    ), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = PreferencesForm()
+    form.language.choices = [(code, language_name(code)) for code in languages()]
+    error = None
+    if form.validate_on_submit():
+        try:
+            services.set_preferred_language(current_user, form.language.data, languages())
+        except services.AccountError as exc:
+            error = str(exc)
+        else:
+            flash(_("Your preferences are saved."), "success")
+            return redirect(url_for(".account", lang=form.language.data))
+    elif request.method == "GET":
+        form.language.data = current_user.preferred_language
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/account.html", form=form, error=error), status

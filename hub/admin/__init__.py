@@ -1,0 +1,7 @@
+"""The administrators' pages: accounts and invitations, the audit log."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/<lang>/admin")
+
+from hub.admin import routes  # noqa: E402,F401  (attach the routes to bp)

@@ -1,0 +1,10 @@
+"""The session cookie: signed, HttpOnly, SameSite=Lax, and Secure whenever the page came over
+https (behind a proxy too, once ProxyFix or the server says so), without a setting to forget."""
+
+from flask import request
+from flask.sessions import SecureCookieSessionInterface
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    def get_cookie_secure(self, app):
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
