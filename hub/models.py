@@ -1,6 +1,29 @@
 """Every model of the hub, imported in one place for Alembic and the tests."""
 
 from hub.accounts.models import AuditEvent, Invitation, User
+from hub.publishing.models import (
+    ChangeCounter,
+    Entry,
+    EntryTranslation,
+    Experience,
+    Fair,
+    Policy,
+    Product,
+)
 from hub.registry.models import Country, MembershipEvent, Programme
 
-__all__ = ["AuditEvent", "Country", "Invitation", "MembershipEvent", "Programme", "User"]
+__all__ = [
+    "AuditEvent",
+    "ChangeCounter",
+    "Country",
+    "Entry",
+    "EntryTranslation",
+    "Experience",
+    "Fair",
+    "Invitation",
+    "MembershipEvent",
+    "Policy",
+    "Product",
+    "Programme",
+    "User",
+]

@@ -1,0 +1,210 @@
+"""Published entries: policies, experiences, trade fairs and rated products.
+
+All four kinds share one table and one core (single-table inheritance): the owning country, a
+status, per-language text in ``entry_translation``, provenance, UTC times, a tombstone instead
+of a hard delete, and the change sequence number the changes feed is ordered by. The columns of
+one kind are empty on the others.
+"""
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db import Base, UTCDateTime, utcnow
+
+
+class EntryKind(enum.StrEnum):
+    POLICY = "policy"
+    EXPERIENCE = "experience"
+    FAIR = "fair"
+    PRODUCT = "product"
+
+
+class EntryStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+def _in(column, values):
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+experience_policy = Table(
+    "experience_policy",
+    Base.metadata,
+    Column("experience_id", ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True),
+    Column("policy_id", ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class ChangeCounter(Base):
+    """One row: the last change sequence number given out. Taking the next one locks the row
+    until the transaction ends, so numbers are committed in the order they are given and a
+    client following the changes feed never skips one that commits late."""
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Entry(Base):
+    __tablename__ = "entry"
+    __table_args__ = (
+        CheckConstraint(_in("kind", [k.value for k in EntryKind]), name="kind"),
+        CheckConstraint(_in("status", [s.value for s in EntryStatus]), name="status"),
+        Index("ix_entry_public", "kind", "status", "country_code", "id"),
+        Index("uq_entry_partner", "source_id", "partner_id", unique=True),
+    )
+    __mapper_args__ = {"polymorphic_on": "kind"}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    country_code: Mapped[str] = mapped_column(ForeignKey("country.code"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=EntryStatus.DRAFT)
+    source_language: Mapped[str] = mapped_column(String(8))
+    # Provenance: written here ("local"), or brought by a partner source with its own id.
+    origin: Mapped[str] = mapped_column(String(16), default="local")
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    partner_id: Mapped[str | None] = mapped_column(String(200))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the tombstone
+    change_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    translations: Mapped[list["EntryTranslation"]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="EntryTranslation.language"
+    )
+
+    @property
+    def is_local(self):
+        return self.origin == "local"
+
+    def text_in(self, language):
+        """The translation in ``language`` with a title, or None."""
+        for translation in self.translations:
+            if translation.language == language and translation.title:
+                return translation
+        return None
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.id} {self.country_code} {self.status}>"
+
+
+class Policy(Entry):
+    __mapper_args__ = {"polymorphic_identity": EntryKind.POLICY.value}
+
+    instrument: Mapped[str | None] = mapped_column(String(32), use_existing_column=True)
+    reference_number: Mapped[str | None] = mapped_column(String(100), use_existing_column=True)
+    issuing_body: Mapped[str | None] = mapped_column(String(300), use_existing_column=True)
+    issued_on: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
+    link: Mapped[str | None] = mapped_column(String(500), use_existing_column=True)
+
+
+class Experience(Entry):
+    __mapper_args__ = {"polymorphic_identity": EntryKind.EXPERIENCE.value}
+
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme.id", ondelete="SET NULL"), use_existing_column=True
+    )
+    # [{"metric": "producers", "value": 1200, "unit": "households"}, …]
+    outcomes: Mapped[list | None] = mapped_column(JSON, use_existing_column=True)
+
+    programme = relationship("Programme")
+    policies: Mapped[list[Policy]] = relationship(
+        secondary=experience_policy,
+        primaryjoin="Experience.id == experience_policy.c.experience_id",
+        secondaryjoin="Policy.id == experience_policy.c.policy_id",
+    )
+
+
+class Fair(Entry):
+    """A trade fair, dated in the venue's calendar: local dates and times plus an IANA zone;
+    the UTC instants are derived from them for ordering."""
+
+    __mapper_args__ = {"polymorphic_identity": EntryKind.FAIR.value}
+
+    venue: Mapped[str | None] = mapped_column(String(300), use_existing_column=True)
+    city: Mapped[str | None] = mapped_column(String(200), use_existing_column=True)
+    location_country: Mapped[str | None] = mapped_column(String(2), use_existing_column=True)
+    starts_local: Mapped[datetime | None] = mapped_column(DateTime, use_existing_column=True)
+    ends_local: Mapped[datetime | None] = mapped_column(DateTime, use_existing_column=True)
+    all_day: Mapped[bool | None] = mapped_column(use_existing_column=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), use_existing_column=True)
+    starts_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, use_existing_column=True)
+    ends_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, use_existing_column=True)
+    fair_status: Mapped[str | None] = mapped_column(String(16), use_existing_column=True)
+    previous_starts_local: Mapped[datetime | None] = mapped_column(
+        DateTime, use_existing_column=True
+    )
+    previous_ends_local: Mapped[datetime | None] = mapped_column(DateTime, use_existing_column=True)
+    organiser: Mapped[str | None] = mapped_column(String(300), use_existing_column=True)
+    website: Mapped[str | None] = mapped_column(String(500), use_existing_column=True)
+    product_groups: Mapped[list | None] = mapped_column(JSON, use_existing_column=True)
+    registration_deadline: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
+
+
+class Product(Entry):
+    __mapper_args__ = {"polymorphic_identity": EntryKind.PRODUCT.value}
+
+    producer_name: Mapped[str | None] = mapped_column(String(300), use_existing_column=True)
+    producer_type: Mapped[str | None] = mapped_column(String(16), use_existing_column=True)
+    locality: Mapped[str | None] = mapped_column(String(300), use_existing_column=True)
+    product_group: Mapped[str | None] = mapped_column(String(32), use_existing_column=True)
+    rating_scheme: Mapped[str | None] = mapped_column(String(32), use_existing_column=True)
+    stars: Mapped[int | None] = mapped_column(SmallInteger, use_existing_column=True)
+    rated_on: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
+    valid_until: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
+
+
+class EntryTranslation(Base):
+    """An entry's text in one language. The source language's text carries the entry's
+    ``fingerprint``; a translation keeps the fingerprint of the source text it was made from,
+    so that a translation of an older version shows as outdated."""
+
+    __tablename__ = "entry_translation"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    lessons: Mapped[str] = mapped_column(Text, default="")
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    source_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Case- and diacritic-folded text for search on every database (see hub.i18n.fold).
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    entry: Mapped[Entry] = relationship(back_populates="translations")
+
+
+# Indexes and checks on the columns of one kind, added to the shared table once all are declared.
+Index("ix_entry_fair_dates", Entry.kind, Entry.status, Fair.starts_utc, Entry.id)
+Index("ix_entry_product_filters", Entry.kind, Entry.status, Product.product_group, Product.stars)
+Entry.__table__.append_constraint(
+    CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars")
+)

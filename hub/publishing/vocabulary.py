@@ -1,0 +1,98 @@
+"""The fixed vocabularies of entries, with their names in the reader's language."""
+
+from flask_babel import lazy_gettext as _l
+
+INSTRUMENTS = {
+    "law": _l("Law"),
+    "decree": _l("Decree"),
+    "decision": _l("Decision"),
+    "circular": _l("Circular"),
+    "programme": _l("Programme"),
+    "plan": _l("Plan"),
+    "guideline": _l("Guideline"),
+    "standard": _l("Standard"),
+    "other": _l("Other instrument"),
+}
+
+# The six OCOP product groups.
+PRODUCT_GROUPS = {
+    "food": _l("Food"),
+    "beverages": _l("Beverages"),
+    "herbal": _l("Herbal products"),
+    "textiles": _l("Textiles and garments"),
+    "souvenirs": _l("Souvenirs, furniture and decoration"),
+    "tourism": _l("Rural tourism services"),
+}
+
+PRODUCER_TYPES = {
+    "cooperative": _l("Cooperative"),
+    "enterprise": _l("Enterprise"),
+    "household": _l("Household business"),
+}
+
+RATING_SCHEMES = {
+    "ocop": _l("OCOP (Vietnam), 1–5 stars"),
+    "otop": _l("OTOP (Thailand), 1–5 stars"),
+    "other": _l("Another national scheme, 1–5 stars"),
+}
+# An OCOP certificate is valid 36 months from the rating.
+RATING_VALIDITY_MONTHS = {"ocop": 36}
+
+FAIR_STATUSES = {
+    "scheduled": _l("Scheduled"),
+    "postponed": _l("Postponed"),
+    "rescheduled": _l("Rescheduled"),
+    "cancelled": _l("Cancelled"),
+}
+
+OUTCOME_METRICS = {
+    "producers": _l("Producers taking part"),
+    "products_certified": _l("Products certified"),
+    "revenue": _l("Revenue"),
+    "jobs": _l("Jobs created"),
+    "income": _l("Income per producer"),
+    "communes": _l("Communes or villages taking part"),
+    "other": _l("Other outcome"),
+}
+
+ENTRY_STATUSES = {
+    "draft": _l("Draft"),
+    "published": _l("Published"),
+    "archived": _l("Archived"),
+}
+
+KIND_NAMES = {
+    "policy": (_l("Policy"), _l("Policies")),
+    "experience": (_l("Experience"), _l("Experiences")),
+    "fair": (_l("Trade fair"), _l("Trade fairs")),
+    "product": (_l("Product"), _l("Products")),
+}
+
+# Which texts each kind has, and what they are called on its forms.
+TEXT_FIELDS = {
+    "policy": ("title", "summary", "body"),
+    "experience": ("title", "summary", "body", "lessons"),
+    "fair": ("title", "body"),
+    "product": ("title", "body"),
+}
+TEXT_LABELS = {
+    "title": _l("Title"),
+    "summary": _l("Summary"),
+    "body": _l("Text"),
+    "lessons": _l("Lessons learned"),
+}
+TEXT_LABELS_BY_KIND = {
+    ("product", "title"): _l("Product name"),
+    ("product", "body"): _l("Description"),
+    ("fair", "body"): _l("Description"),
+}
+
+
+def label(vocabulary, value):
+    """The name of ``value`` in the current language, or the value itself if unknown."""
+    name = vocabulary.get(value)
+    return str(name) if name is not None else (value or "")
+
+
+def text_label(kind, field):
+    return str(TEXT_LABELS_BY_KIND.get((kind, field), TEXT_LABELS[field]))
