@@ -32,7 +32,7 @@ def create_app(config=None):
     limiter.init_app(app)
     _register_template_helpers(app)
 
-    from hub import accounts, admin, registry, site
+    from hub import accounts, admin, publishing, registry, site
     from hub.accounts.auth import user_language
     from hub.cli import hub_cli
 
@@ -41,6 +41,8 @@ def create_app(config=None):
     app.register_blueprint(registry.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(publishing.bp)
+    app.register_blueprint(publishing.manage_bp)
     app.cli.add_command(hub_cli)
     return app
 
@@ -48,6 +50,9 @@ def create_app(config=None):
 def _register_template_helpers(app):
     from flask_babel import format_date, format_datetime, format_number
 
+    from hub.i18n import language_name
+    from hub.publishing import vocabulary
+    from hub.publishing.markdown import render_markdown
     from hub.registry.regions import territory_name
     from hub.registry.services import status_label
 
@@ -57,6 +62,9 @@ def _register_template_helpers(app):
         format_number=format_number,
         territory_name=territory_name,
         status_label=status_label,
+        vocabulary=vocabulary,
+        language_name=language_name,
     )
+    app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

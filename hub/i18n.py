@@ -57,9 +57,10 @@ def current_language():
     return str(get_locale())
 
 
-def language_name(code):
-    """A language's name in that language itself, from CLDR ("Tiếng Việt", "English", "日本語")."""
-    name = Locale.parse(code).get_display_name(code)
+def language_name(code, in_language=None):
+    """A language's name from CLDR: in that language itself ("Tiếng Việt", "English", "日本語"),
+    or in ``in_language`` ("Vietnamese" for "en")."""
+    name = Locale.parse(code).get_display_name(in_language or code)
     return name[:1].upper() + name[1:]
 
 
@@ -109,21 +110,15 @@ def _remember_lang(response):
     return response
 
 
-def _template_globals():
-    return {
-        "current_language": current_language,
-        "language_name": language_name,
-        "alternate_urls": alternate_urls,
-        "ui_languages": languages,
-    }
-
-
 def init_app(app):
     """Wire the language prefix, the cookie and the template helpers into ``app``."""
     app.url_value_preprocessor(_pull_lang)
     app.url_defaults(_add_lang)
     app.after_request(_remember_lang)
-    app.context_processor(_template_globals)
+    # Globals, not a context processor: imported macros see globals but not the context.
+    app.jinja_env.globals.update(
+        current_language=current_language, alternate_urls=alternate_urls, ui_languages=languages
+    )
 
 
 def fold(text):

@@ -91,3 +91,52 @@ def sign_in(client, email, password=PASSWORD, lang="en"):
     return client.post(
         f"/{lang}/login", data={"email": email, "password": password, "csrf_token": token}
     )
+
+
+def sample_entries():
+    """Publish one entry of each kind for Viet Nam's coordinator (inside an app context)."""
+    from datetime import date, time, timedelta
+
+    from sqlalchemy import select
+
+    from hub.accounts.models import User
+    from hub.extensions import db
+    from hub.publishing import services
+
+    vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+    soon = date.today() + timedelta(days=30)
+    entries = {
+        "policy": services.create_entry(
+            vn, "policy", "vi",
+            {"title": "Chương trình Mỗi xã một sản phẩm", "summary": "Phê duyệt Chương trình OCOP.",
+             "body": "Quyết định **490/QĐ-TTg** ngày 7/5/2018."},
+            {"instrument": "decision", "reference_number": "490/QĐ-TTg", "issued_on": date(2018, 5, 7)},
+        ),
+        "experience": services.create_entry(
+            vn, "experience", "en",
+            {"title": "Quảng Ninh's OCOP pilot", "summary": "How the province started OCOP.",
+             "body": "Started in 2013.", "lessons": "- Start with existing products"},
+            {"outcomes": [{"metric": "producers", "value": 300, "unit": "producers"}]},
+        ),
+        "fair": services.create_entry(
+            vn, "fair", "en", {"title": "OCOP Fair in Hạ Long", "body": "Products of the province."},
+            {"timezone": "Asia/Ho_Chi_Minh", "start_date": soon, "end_date": soon + timedelta(days=2),
+             "start_time": time(8), "end_time": time(21), "city": "Hạ Long", "location_country": "VN",
+             "product_groups": ["food", "beverages"]},
+        ),
+        "product": services.create_entry(
+            vn, "product", "vi", {"title": "Chè Thái Nguyên", "body": "Trà xanh."},
+            {"product_group": "beverages", "rating_scheme": "ocop", "stars": 4,
+             "rated_on": date.today() - timedelta(days=100), "producer_name": "HTX Tân Cương",
+             "producer_type": "cooperative", "locality": "Thái Nguyên"},
+        ),
+    }  # fmt: skip
+    services.save_text(
+        vn,
+        entries["policy"].id,
+        "ja",
+        {"title": "一村一品プログラム", "summary": "OCOPプログラムの承認。", "body": "決定490号。"},
+    )
+    for entry in entries.values():
+        services.set_status(vn, entry.id, "published")
+    return entries

@@ -13,6 +13,14 @@ from hub.extensions import db
 from tests.support import PASSWORD, csrf_token, sign_in
 
 ADMIN = "admin@hub.test"
+SAMPLE_ARGS = {
+    "lang": "en",
+    "user_id": 1,
+    "change": "disable",
+    "kind": "policy",
+    "entry_id": 1,
+    "text_lang": "en",
+}
 VN = "coordinator.vn@hub.test"
 
 
@@ -137,10 +145,7 @@ def test_pages_that_change_data_need_a_signed_in_user(app, client):
         methods = rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
         if not methods or rule.endpoint in open_to_all:
             continue
-        values = {
-            arg: {"lang": "en", "user_id": 1, "change": "disable"}.get(arg, "x")
-            for arg in rule.arguments
-        }
+        values = {arg: SAMPLE_ARGS.get(arg, "x") for arg in rule.arguments}
         url = rule.build(values)[1]
         for method in methods:
             response = client.open(url, method=method, data={"csrf_token": "x"})

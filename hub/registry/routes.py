@@ -56,4 +56,9 @@ def country(code):
     found = queries.get_country(code)
     if found is None:
         abort(404)
-    return render_template("registry/country.html", country=found)
+    # Imported here: publishing builds on the registry, not the other way round.
+    from hub.publishing.queries import latest_for_country
+
+    return render_template(
+        "registry/country.html", country=found, entries=latest_for_country(found.code)
+    )

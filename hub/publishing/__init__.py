@@ -1,0 +1,9 @@
+"""Publishing: policies, experiences, fairs and products, written by each country's
+coordinators in three languages, read by everyone."""
+
+from flask import Blueprint
+
+bp = Blueprint("publishing", __name__, url_prefix="/<lang>")
+manage_bp = Blueprint("manage", __name__, url_prefix="/<lang>/manage")
+
+from hub.publishing import routes, routes_manage  # noqa: E402,F401  (attach the routes)

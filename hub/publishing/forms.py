@@ -1,0 +1,168 @@
+"""Forms of the coordinators' pages. They parse what the browser sends into Python values;
+the rules of a valid entry are in ``services`` (shared with the API)."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from hub.forms import HubForm
+from hub.publishing import vocabulary as v
+
+
+def _choices(vocabulary, blank=None):
+    choices = [(key, name) for key, name in vocabulary.items()]
+    return [("", blank), *choices] if blank is not None else choices
+
+
+class TextForm(HubForm):
+    """An entry's texts in one language (the fields a kind does not use are not shown)."""
+
+    title = StringField(_l("Title"))
+    summary = TextAreaField(_l("Summary"))
+    body = TextAreaField(_l("Text"))
+    lessons = TextAreaField(_l("Lessons learned"))
+
+    def text(self):
+        return {name: self[name].data or "" for name in ("title", "summary", "body", "lessons")}
+
+
+class PolicyForm(HubForm):
+    instrument = SelectField(_l("Kind of instrument"), validate_choice=False)
+    reference_number = StringField(_l("Reference number"))
+    issuing_body = StringField(_l("Issuing body"))
+    issued_on = DateField(_l("Issued on"), validators=[Optional()])
+    link = URLField(_l("Link to the text"))
+
+    def prepare(self):
+        self.instrument.choices = _choices(v.INSTRUMENTS, _l("— choose —"))
+
+    def fields(self):
+        return {
+            name: self[name].data
+            for name in ("instrument", "reference_number", "issuing_body", "issued_on", "link")
+        }
+
+
+class OutcomeForm(Form):
+    metric = SelectField(_l("Measure"), validate_choice=False)
+    value = IntegerField(_l("Figure"), validators=[Optional()])
+    unit = StringField(_l("Unit"))
+
+
+class ExperienceForm(HubForm):
+    programme_id = SelectField(_l("Programme"), validate_choice=False)
+    policy_ids = SelectMultipleField(_l("Related policies"), validate_choice=False)
+    outcomes = FieldList(FormField(OutcomeForm), min_entries=4, max_entries=12)
+
+    def prepare(self, programmes=(), policies=()):
+        self.programme_id.choices = [("", _l("— none —"))] + [
+            (str(p.id), f"{p.acronym} · {p.name}") for p in programmes
+        ]
+        self.policy_ids.choices = [(str(p.id), title) for p, title in policies]
+        for row in self.outcomes:
+            row.metric.choices = _choices(v.OUTCOME_METRICS, _l("— choose —"))
+
+    def fields(self):
+        return {
+            "programme_id": int(self.programme_id.data)
+            if (self.programme_id.data or "").isdigit()
+            else None,
+            "policy_ids": [int(i) for i in self.policy_ids.data or [] if str(i).isdigit()],
+            "outcomes": [row.data for row in self.outcomes],
+        }
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class FairForm(HubForm):
+    venue = StringField(_l("Venue"))
+    city = StringField(_l("City"))
+    location_country = SelectField(_l("Country of the venue"), validate_choice=False)
+    start_date = DateField(_l("First day"), validators=[Optional()])
+    end_date = DateField(_l("Last day"), validators=[Optional()])
+    all_day = BooleanField(_l("All-day event"))
+    start_time = TimeField(_l("Opens at"), validators=[Optional()])
+    end_time = TimeField(_l("Closes at"), validators=[Optional()])
+    timezone = StringField(_l("Time zone of the venue"))
+    fair_status = SelectField(_l("Status of the fair"), validate_choice=False)
+    organiser = StringField(_l("Organiser"))
+    website = URLField(_l("Website"))
+    product_groups = MultiCheckboxField(_l("Product groups"), validate_choice=False)
+    registration_deadline = DateField(_l("Registration deadline"), validators=[Optional()])
+
+    def prepare(self, countries=()):
+        self.location_country.choices = [("", _l("— choose —")), *countries]
+        self.fair_status.choices = _choices(v.FAIR_STATUSES)
+        self.product_groups.choices = _choices(v.PRODUCT_GROUPS)
+
+    def fields(self):
+        names = (
+            "venue", "city", "location_country", "start_date", "end_date", "all_day", "start_time",
+            "end_time", "timezone", "fair_status", "organiser", "website", "product_groups",
+            "registration_deadline",
+        )  # fmt: skip
+        return {name: self[name].data for name in names}
+
+    def load(self, fair):
+        """Fill the form from a fair (its local dates and times)."""
+        self.process(
+            obj=fair,
+            start_date=fair.starts_local.date() if fair.starts_local else None,
+            end_date=fair.ends_local.date() if fair.ends_local else None,
+            start_time=None if fair.all_day or not fair.starts_local else fair.starts_local.time(),
+            end_time=None if fair.all_day or not fair.ends_local else fair.ends_local.time(),
+        )
+
+
+class ProductForm(HubForm):
+    producer_name = StringField(_l("Producer"))
+    producer_type = SelectField(_l("Kind of producer"), validate_choice=False)
+    locality = StringField(_l("Locality"))
+    product_group = SelectField(_l("Product group"), validate_choice=False)
+    rating_scheme = SelectField(_l("Rating scheme"), validate_choice=False)
+    stars = IntegerField(_l("Stars"), validators=[Optional()])
+    rated_on = DateField(_l("Rated on"), validators=[Optional()])
+    valid_until = DateField(_l("Valid until"), validators=[Optional()])
+
+    def prepare(self):
+        self.producer_type.choices = _choices(v.PRODUCER_TYPES, _l("— choose —"))
+        self.product_group.choices = _choices(v.PRODUCT_GROUPS, _l("— choose —"))
+        self.rating_scheme.choices = _choices(v.RATING_SCHEMES, _l("— not rated —"))
+
+    def fields(self):
+        names = (
+            "producer_name",
+            "producer_type",
+            "locality",
+            "product_group",
+            "rating_scheme",
+            "stars",
+            "rated_on",
+            "valid_until",
+        )
+        return {name: self[name].data for name in names}
+
+
+KIND_FORMS = {
+    "policy": PolicyForm,
+    "experience": ExperienceForm,
+    "fair": FairForm,
+    "product": ProductForm,
+}

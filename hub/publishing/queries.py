@@ -1,0 +1,140 @@
+"""Read-side queries of publishing: public lists and pages, the coordinators' lists and their
+translation queue. Lists are paginated by key, never by offset, and load texts in one query."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased, selectinload
+
+from hub.db import utcnow
+from hub.extensions import db
+from hub.publishing.models import Entry, EntryStatus, EntryTranslation, Fair, Product
+from hub.publishing.services import MODELS, editable_entries
+
+PAGE_SIZE = 20
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None
+
+
+def _published(model):
+    return (
+        select(model)
+        .where(model.status == EntryStatus.PUBLISHED, model.deleted_dt.is_(None))
+        .options(selectinload(model.translations))
+    )
+
+
+def _by_id_desc(stmt, model, cursor, limit):
+    if cursor and cursor.isdigit():
+        stmt = stmt.where(model.id < int(cursor))
+    rows = db.session.scalars(stmt.order_by(model.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, str(rows[-1].id) if more else None)
+
+
+def public_list(kind, country=None, cursor=None, limit=PAGE_SIZE, **filters):
+    """One page of published entries of ``kind``, newest first (fairs: by date, see below)."""
+    model = MODELS[kind]
+    stmt = _published(model)
+    if country:
+        stmt = stmt.where(model.country_code == country)
+    if kind == "product":
+        if filters.get("group"):
+            stmt = stmt.where(Product.product_group == filters["group"])
+        if filters.get("stars"):
+            stmt = stmt.where(Product.stars >= filters["stars"])
+        if filters.get("valid"):
+            stmt = stmt.where(Product.valid_until >= date.today())
+    if kind == "fair":
+        return _fairs(stmt, filters.get("past", False), cursor, limit)
+    return _by_id_desc(stmt, model, cursor, limit)
+
+
+def _fairs(stmt, past, cursor, limit):
+    """Upcoming fairs (not yet over) soonest first; past ones latest first. The cursor is the
+    last fair's start instant and id."""
+    now = utcnow()
+    key = (Fair.starts_utc, Fair.id)
+    if past:
+        stmt = stmt.where(Fair.ends_utc < now)
+        order = (Fair.starts_utc.desc(), Fair.id.desc())
+    else:
+        stmt = stmt.where(Fair.ends_utc >= now)
+        order = (Fair.starts_utc.asc(), Fair.id.asc())
+    if cursor and "_" in cursor:
+        instant, _, last_id = cursor.rpartition("_")
+        try:
+            after = (datetime.fromisoformat(instant), int(last_id))
+        except ValueError:
+            after = None
+        if after is not None:
+            compare = (
+                or_(key[0] < after[0], and_(key[0] == after[0], key[1] < after[1]))
+                if past
+                else or_(key[0] > after[0], and_(key[0] == after[0], key[1] > after[1]))
+            )
+            stmt = stmt.where(compare)
+    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = f"{rows[-1].starts_utc.isoformat()}_{rows[-1].id}" if more else None
+    return Page(rows, cursor)
+
+
+def public_entry(kind, entry_id):
+    return db.session.scalars(
+        _published(MODELS[kind]).where(MODELS[kind].id == entry_id)
+    ).one_or_none()
+
+
+def latest_for_country(country, limit=5):
+    """Each kind's latest published entries of one country: ``{kind: [entries]}``."""
+    result = {}
+    for kind, model in MODELS.items():
+        stmt = _published(model).where(model.country_code == country).order_by(model.id.desc())
+        result[kind] = db.session.scalars(stmt.limit(limit)).all()
+    return result
+
+
+def manage_list(actor, kind=None, status=None, cursor=None, limit=PAGE_SIZE):
+    """One page of the entries ``actor`` may edit."""
+    stmt = editable_entries(actor).options(selectinload(Entry.translations))
+    if kind in MODELS:
+        stmt = stmt.where(Entry.kind == kind)
+    if status:
+        stmt = stmt.where(Entry.status == status)
+    return _by_id_desc(stmt, Entry, cursor, limit)
+
+
+def translation_queue(actor, cursor=None, limit=PAGE_SIZE):
+    """Entries of ``actor`` that lack a language, or whose translation was made from an older
+    version of the source text."""
+    source = aliased(EntryTranslation)
+    other = aliased(EntryTranslation)
+    languages = len(current_app.config["LANGUAGES"])
+    with_title = (
+        select(func.count())
+        .select_from(other)
+        .where(other.entry_id == Entry.id, other.title != "")
+        .scalar_subquery()
+    )
+    stale = exists().where(
+        other.entry_id == Entry.id,
+        other.language != Entry.source_language,
+        source.entry_id == Entry.id,
+        source.language == Entry.source_language,
+        other.source_fingerprint != source.fingerprint,
+    )
+    stmt = (
+        editable_entries(actor)
+        .where(Entry.status != EntryStatus.ARCHIVED, or_(with_title < languages, stale))
+        .options(selectinload(Entry.translations))
+    )
+    return _by_id_desc(stmt, Entry, cursor, limit)

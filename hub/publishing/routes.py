@@ -1,0 +1,102 @@
+"""Public pages of the four kinds of entry: lists with filters, and one page per entry."""
+
+from datetime import date
+
+from flask import abort, render_template, request
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from hub.i18n import current_language
+from hub.publishing import bp, queries, services
+from hub.publishing import vocabulary as v
+from hub.registry.regions import is_known_territory
+
+COLLECTIONS = {
+    "policies": "policy",
+    "experiences": "experience",
+    "fairs": "fair",
+    "products": "product",
+}
+COLLECTION_OF = {kind: name for name, kind in COLLECTIONS.items()}
+COLLECTION_RULE = "<any(policies, experiences, fairs, products):collection>"
+
+
+def _filters(kind):
+    """The list filters from the query string; a bad value is reported, not applied."""
+    args, errors, values = request.args, {}, {}
+    country = args.get("country", "").strip().upper()
+    if country:
+        if is_known_territory(country):
+            values["country"] = country
+        else:
+            errors["country"] = _("“%(value)s” is not a country.", value=country)
+    if kind == "product":
+        group = args.get("group", "")
+        if group in v.PRODUCT_GROUPS:
+            values["group"] = group
+        elif group:
+            errors["group"] = _("“%(value)s” is not one of the options.", value=group)
+        stars = args.get("stars", "")
+        if stars in ("1", "2", "3", "4", "5"):
+            values["stars"] = int(stars)
+        elif stars:
+            errors["stars"] = _("A rating has 1 to 5 stars.")
+        values["valid"] = args.get("valid") == "1"
+    if kind == "fair":
+        values["past"] = args.get("when") == "past"
+    return values, errors
+
+
+@bp.route(f"/{COLLECTION_RULE}")
+def collection(collection):
+    kind = COLLECTIONS[collection]
+    values, errors = _filters(kind)
+    page = queries.public_list(kind, cursor=request.args.get("after"), **values)
+    return render_template(
+        "publishing/list.html",
+        kind=kind,
+        collection=collection,
+        page=page,
+        filters=values,
+        errors=errors,
+        today=date.today(),
+    ), (400 if errors else 200)
+
+
+@bp.route(f"/{COLLECTION_RULE}/<int:entry_id>")
+def detail(collection, entry_id):
+    kind = COLLECTIONS[collection]
+    entry = queries.public_entry(kind, entry_id)
+    if entry is None:
+        abort(404)
+    return render_template(
+        "publishing/detail.html", entry=entry, kind=kind, collection=collection, today=date.today()
+    )
+
+
+@bp.app_template_global()
+def shown(entry):
+    """The entry's text for this page: ``(translation, served_language)``."""
+    return services.resolve(entry, current_language())
+
+
+@bp.app_template_global()
+def collection_of(kind):
+    return COLLECTION_OF[kind]
+
+
+@bp.app_template_filter()
+def groupby_month(fairs):
+    """Fairs grouped by the month they start in (venue's calendar): ``[(label, fairs)]``."""
+    groups = []
+    for fair in fairs:
+        key = (fair.starts_local.year, fair.starts_local.month)
+        if not groups or groups[-1][0] != key:
+            groups.append((key, []))
+        groups[-1][1].append(fair)
+    return [(format_date(date(y, m, 1), "MMMM y"), items) for (y, m), items in groups]
+
+
+@bp.app_template_filter()
+def reject_key(mapping, key):
+    return {k: val for k, val in mapping.items() if k != key}

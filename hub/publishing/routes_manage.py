@@ -1,0 +1,238 @@
+"""The coordinators' pages: their country's entries, writing and translating them, publishing."""
+
+from babel import Locale
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from hub.extensions import db, login_manager
+from hub.i18n import current_language, languages
+from hub.publishing import forms, manage_bp, queries, services
+from hub.publishing import vocabulary as v
+from hub.publishing.models import Fair, Policy
+from hub.registry.models import Country, Programme
+from hub.registry.regions import sort_key, territory_name
+
+KIND_RULE = "<any(policy, experience, fair, product):kind>"
+
+
+@manage_bp.before_request
+def _signed_in_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _entry_or_404(entry_id):
+    try:
+        return services.get_editable(current_user, entry_id)
+    except services.EntryNotFound:
+        abort(404)
+
+
+def _world_countries():
+    codes = [c for c in Locale.parse(current_language()).territories if len(c) == 2 and c.isalpha()]
+    return sorted(((c, territory_name(c)) for c in codes), key=lambda c: sort_key(c[1]))
+
+
+def _prepare(form, kind, country_code):
+    if kind == "experience":
+        programmes = db.session.scalars(
+            select(Programme).where(Programme.country_code == country_code).order_by(Programme.id)
+        ).all()
+        policies = db.session.scalars(
+            select(Policy)
+            .where(Policy.country_code == country_code, Policy.deleted_dt.is_(None))
+            .order_by(Policy.id.desc())
+            .limit(200)
+        ).all()
+        titles = [(p, services.resolve(p, current_language())[0].title) for p in policies]
+        form.prepare(programmes, titles)
+    elif kind == "fair":
+        form.prepare(_world_countries())
+    else:
+        form.prepare()
+
+
+def _attach(errors, *forms_):
+    """Put each service error on its form field; what belongs to no field is returned."""
+    general = []
+    for name, message in errors.items():
+        base = name.split("-")[0]
+        for form in forms_:
+            if base in form:
+                field = form[base]
+                if name != base and base == "outcomes":
+                    field = field.entries[int(name.split("-")[1])]
+                field.errors = (
+                    [*field.errors, message] if isinstance(field.errors, list) else [message]
+                )
+                break
+        else:
+            general.append(message)
+    return general
+
+
+@manage_bp.route("/")
+def index():
+    kind = request.args.get("kind") if request.args.get("kind") in services.KINDS else None
+    status = request.args.get("status") if request.args.get("status") in v.ENTRY_STATUSES else None
+    page = queries.manage_list(current_user, kind, status, request.args.get("after"))
+    return render_template("manage/index.html", page=page, kind=kind, status=status)
+
+
+@manage_bp.route("/translations")
+def translation_queue():
+    page = queries.translation_queue(current_user, request.args.get("after"))
+    return render_template("manage/queue.html", page=page)
+
+
+@manage_bp.route(f"/{KIND_RULE}/new", methods=["GET", "POST"])
+def new(kind):
+    text_form = forms.TextForm()
+    form = forms.KIND_FORMS[kind]()
+    country_code = current_user.country_code or request.values.get("country", "").upper() or None
+    _prepare(form, kind, country_code)
+    language = request.form.get("language") or current_language()
+    errors = []
+    if request.method == "POST":
+        if text_form.validate_on_submit() & form.validate():
+            try:
+                entry = services.create_entry(
+                    current_user, kind, language, text_form.text(), form.fields(), country_code
+                )
+            except services.EntryInvalid as exc:
+                errors = _attach(exc.errors, text_form, form)
+            else:
+                flash(_("The draft is saved. Publish it when it is ready."), "success")
+                return redirect(url_for(".entry", entry_id=entry.id))
+        else:
+            errors = [e for e in text_form.form_errors + form.form_errors] or errors
+    countries = []
+    if current_user.is_admin:
+        codes = db.session.scalars(select(Country.code)).all()
+        countries = sorted(((c, territory_name(c)) for c in codes), key=lambda c: sort_key(c[1]))
+    return render_template(
+        "manage/new.html",
+        kind=kind,
+        text_form=text_form,
+        form=form,
+        language=language,
+        country=country_code,
+        countries=countries,
+        errors=errors,
+    ), (422 if request.method == "POST" else 200)
+
+
+@manage_bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
+def entry(entry_id):
+    item = _entry_or_404(entry_id)
+    form = forms.KIND_FORMS[item.kind](formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        _fill(form, item)
+    _prepare(form, item.kind, item.country_code)  # after filling: it rebuilds the outcome rows
+    errors = []
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.update_fields(current_user, item.id, form.fields())
+        except services.EntryInvalid as exc:
+            errors = _attach(exc.errors, form)
+        else:
+            flash(_("Your changes are saved."), "success")
+            return redirect(url_for(".entry", entry_id=item.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("manage/entry.html", entry=item, form=form, errors=errors), status
+
+
+def _fill(form, item):
+    if isinstance(item, Fair):
+        form.load(item)
+    elif item.kind == "experience":
+        data = {
+            "programme_id": str(item.programme_id or ""),
+            "policy_ids": [str(p.id) for p in item.policies],
+            "outcomes": list(item.outcomes or []),
+        }
+        form.process(data=data)
+        while len(form.outcomes) < 4:
+            form.outcomes.append_entry()
+    else:
+        form.process(obj=item)
+
+
+@manage_bp.route("/entries/<int:entry_id>/text/<text_lang>", methods=["GET", "POST"])
+def text(entry_id, text_lang):
+    if text_lang not in languages():
+        abort(404)
+    item = _entry_or_404(entry_id)
+    current = item.text_in(text_lang)
+    form = forms.TextForm(obj=current if request.method == "GET" else None)
+    errors = []
+    if form.validate_on_submit():
+        try:
+            services.save_text(current_user, item.id, text_lang, form.text())
+        except services.EntryInvalid as exc:
+            errors = _attach(exc.errors, form)
+        else:
+            flash(_("The text is saved."), "success")
+            return redirect(url_for(".entry", entry_id=item.id))
+    source = item.text_in(item.source_language)
+    return render_template(
+        "manage/text.html",
+        entry=item,
+        form=form,
+        text_lang=text_lang,
+        source=source if text_lang != item.source_language else None,
+        outdated=current is not None and services.outdated(item, current),
+        errors=errors,
+    ), (422 if request.method == "POST" else 200)
+
+
+@manage_bp.route("/entries/<int:entry_id>/status", methods=["POST"])
+def set_status(entry_id):
+    form = forms.HubForm()
+    status = request.form.get("status")
+    if not form.validate_on_submit() or status not in v.ENTRY_STATUSES:
+        abort(400)
+    try:
+        services.set_status(current_user, entry_id, status)
+    except services.EntryNotFound:
+        abort(404)
+    messages = {
+        "published": _("Published: everyone can read it now."),
+        "archived": _("Archived: it is no longer listed."),
+        "draft": _("Back to draft: only coordinators see it."),
+    }
+    flash(messages[status], "success")
+    return redirect(url_for(".entry", entry_id=entry_id))
+
+
+@manage_bp.route("/entries/<int:entry_id>/delete", methods=["POST"])
+def delete(entry_id):
+    if not forms.HubForm().validate_on_submit():
+        abort(400)
+    try:
+        services.delete_entry(current_user, entry_id)
+    except services.EntryNotFound:
+        abort(404)
+    flash(_("The entry is deleted."), "success")
+    return redirect(url_for(".index"))
+
+
+@manage_bp.app_template_global()
+def translation_state(entry):
+    """The state of the entry's text in each UI language: source, done, outdated or missing."""
+    states = []
+    for code in current_app.config["LANGUAGES"]:
+        translation = entry.text_in(code)
+        if code == entry.source_language:
+            state = "source"
+        elif translation is None:
+            state = "missing"
+        elif services.outdated(entry, translation):
+            state = "outdated"
+        else:
+            state = "done"
+        states.append((code, state))
+    return states
