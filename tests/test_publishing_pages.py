@@ -1,0 +1,269 @@
+"""Publishing as people do it, through the pages: a coordinator writes, translates and
+publishes; visitors read in every language; other countries' coordinators are refused."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.accounts.models import AuditEvent
+from hub.extensions import db
+from hub.publishing.models import Entry, EntryTranslation
+from tests.support import csrf_token, sample_entries, sign_in
+
+VN = "coordinator.vn@hub.test"
+TH = "coordinator.th@hub.test"
+
+
+def state(app):
+    """Everything publishing wrote, to compare before and after a refused request."""
+    with app.app_context():
+        entries = [
+            tuple(getattr(e, c.key) for c in Entry.__mapper__.column_attrs)
+            for e in db.session.scalars(select(Entry).order_by(Entry.id))
+        ]
+        texts = sorted(
+            tuple(getattr(t, c.key) for c in EntryTranslation.__mapper__.column_attrs)
+            for t in db.session.scalars(select(EntryTranslation))
+        )
+        audit = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    return entries, texts, audit
+
+
+def test_a_coordinator_writes_translates_publishes_and_visitors_read_it(app, client):
+    assert sign_in(client, VN, lang="vi").status_code == 302
+    token = csrf_token(client, "/vi/manage/policy/new")
+    response = client.post(
+        "/vi/manage/policy/new",
+        data={
+            "csrf_token": token,
+            "language": "vi",
+            "title": "Hỗ trợ chủ thể OCOP tiếp cận tín dụng",
+            "summary": "Chính sách tín dụng ưu đãi cho hợp tác xã tham gia OCOP.",
+            "body": "Các hợp tác xã **OCOP** được vay vốn ưu đãi.\n\n<script>alert('x')</script>",
+            "instrument": "decision",
+            "reference_number": "919/QĐ-TTg",
+            "issuing_body": "Thủ tướng Chính phủ",
+            "issued_on": "2022-08-01",
+            "link": "",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    entry_url = response.headers["Location"]
+    entry_id = int(entry_url.rstrip("/").rsplit("/", 1)[1])
+    assert "Đã lưu bản nháp" in client.get(entry_url).get_data(as_text=True)
+
+    # The Japanese translation.
+    text_url = f"/vi/manage/entries/{entry_id}/text/ja"
+    page = client.get(text_url).get_data(as_text=True)
+    assert "Hỗ trợ chủ thể OCOP tiếp cận tín dụng" in page  # the source shown beside the form
+    response = client.post(
+        text_url,
+        data={
+            "csrf_token": csrf_token(client, text_url),
+            "title": "OCOP事業者の信用アクセス支援",
+            "summary": "OCOPに参加する協同組合への優遇融資政策。",
+            "body": "OCOPの協同組合は優遇融資を受けられます。",
+        },
+    )
+    assert response.status_code == 302
+
+    # Not public before it is published.
+    assert client.get(f"/en/policies/{entry_id}").status_code == 404
+    response = client.post(
+        f"/vi/manage/entries/{entry_id}/status",
+        data={"csrf_token": csrf_token(client, entry_url), "status": "published"},
+    )
+    assert response.status_code == 302
+
+    visitor = app.test_client()
+    ja = visitor.get(f"/ja/policies/{entry_id}").get_data(as_text=True)
+    assert "<h1>OCOP事業者の信用アクセス支援</h1>" in ja
+    assert "で表示しています" not in ja
+    vi = visitor.get(f"/vi/policies/{entry_id}").get_data(as_text=True)
+    assert "<h1>Hỗ trợ chủ thể OCOP tiếp cận tín dụng</h1>" in vi
+    assert "<strong>OCOP</strong>" in vi
+    assert "<script>alert" not in vi and "&lt;script&gt;" in vi  # inert
+    en = visitor.get(f"/en/policies/{entry_id}").get_data(as_text=True)
+    assert '<article class="entry" lang="vi">' in en
+    assert "Shown in Vietnamese: there is no version in this language yet." in en
+    assert "919/QĐ-TTg" in en
+    listing = visitor.get("/en/policies").get_data(as_text=True)
+    assert "Hỗ trợ chủ thể OCOP tiếp cận tín dụng" in listing
+    country = visitor.get("/ja/countries/VN").get_data(as_text=True)
+    assert "OCOP事業者の信用アクセス支援" in country
+
+
+def test_the_translation_queue_shows_missing_and_outdated_texts(app, client):
+    with app.test_request_context("/"):
+        entries = sample_entries()
+    sign_in(client, VN)
+    page = client.get("/en/manage/translations").get_data(as_text=True)
+    for kind in ("experience", "fair", "product"):  # no translation yet
+        assert f'href="/en/manage/entries/{entries[kind].id}"' in page
+    policy = entries["policy"].id
+    # The policy has vi and ja; en is missing, so it is queued as well.
+    assert f'href="/en/manage/entries/{policy}"' in page
+    source_url = f"/en/manage/entries/{policy}/text/vi"
+    client.post(
+        source_url,
+        data={
+            "csrf_token": csrf_token(client, source_url),
+            "title": "Chương trình OCOP (sửa)",
+            "summary": "",
+            "body": "Mới.",
+        },
+    )
+    page = client.get(f"/en/manage/entries/{policy}").get_data(as_text=True)
+    assert re.search(
+        r'class="state-outdated"><a href="/en/manage/entries/\d+/text/ja"><span lang="ja">日本語</span>:\s*outdated',
+        page,
+    )
+    page = client.get(f"/en/manage/entries/{policy}/text/ja").get_data(as_text=True)
+    assert "Outdated: the source text changed after this translation was made." in page
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"title": ""}, "title", "Cần có tiêu đề."),
+        ({"title": "x", "issued_on": "31/12/2020"}, "issued_on", "Ngày không hợp lệ."),
+        (
+            {"title": "x", "link": "ftp://example.org"},
+            "link",
+            "Hãy nhập địa chỉ web bắt đầu bằng http:// hoặc https://.",
+        ),
+        (
+            {"title": "x", "body": "a" * 50_001},
+            "body",
+            "Văn bản quá dài: 50001 ký tự, tối đa 50000.",
+        ),
+    ],
+)
+def test_a_bad_form_keeps_what_was_typed_and_changes_nothing(app, client, data, field, message):
+    sign_in(client, VN, lang="vi")
+    before = state(app)
+    form = {
+        "csrf_token": csrf_token(client, "/vi/manage/policy/new"),
+        "language": "vi",
+        "summary": "Giữ lại tóm tắt này",
+        **data,
+    }
+    response = client.post("/vi/manage/policy/new", data=form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f'<p class="field-error" id="{field}-error">{message}</p>' in page
+    assert "Giữ lại tóm tắt này" in page
+    assert state(app) == before
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {"stars": "6", "rating_scheme": "ocop", "rated_on": "2024-01-01"},
+            "stars",
+            "評価は1〜5つ星です。",
+        ),
+        ({"stars": "four"}, "stars", "有効な整数ではありません。"),
+    ],
+)
+def test_product_ratings_are_checked(app, client, data, field, message):
+    sign_in(client, VN, lang="ja")
+    before = state(app)
+    form = {
+        "csrf_token": csrf_token(client, "/ja/manage/product/new"),
+        "language": "ja",
+        "title": "緑茶",
+        "product_group": "beverages",
+        **data,
+    }
+    response = client.post("/ja/manage/product/new", data=form)
+    assert response.status_code == 422
+    assert f'<p class="field-error" id="{field}-error">{message}</p>' in response.get_data(
+        as_text=True
+    )
+    assert state(app) == before
+
+
+def test_a_fair_with_an_unknown_zone_or_ending_before_it_starts_is_refused(app, client):
+    sign_in(client, VN)
+    before = state(app)
+    form = {
+        "csrf_token": csrf_token(client, "/en/manage/fair/new"), "language": "en", "title": "Fair",
+        "start_date": "2027-03-05", "end_date": "2027-03-01", "all_day": "y", "timezone": "Asia/Hanoi",
+        "fair_status": "scheduled",
+    }  # fmt: skip
+    page = client.post("/en/manage/fair/new", data=form).get_data(as_text=True)
+    assert "“Asia/Hanoi” is not a time zone (such as Asia/Ho_Chi_Minh)." in page
+    assert "The fair must end after it starts." in page
+    assert state(app) == before
+
+
+def test_every_write_route_refuses_another_countrys_coordinator(app, client):
+    """Walk every write route of the URL map that takes an entry, as Thailand's coordinator
+    against Viet Nam's entries: each is refused and the database does not change."""
+    with app.test_request_context("/"):
+        entries = sample_entries()
+    sign_in(client, TH)
+    token = csrf_token(client, "/en/manage/")
+    before = state(app)
+    checked = set()
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        if not methods or "entry_id" not in rule.arguments:
+            continue
+        for entry in entries.values():
+            values = {"lang": "en", "entry_id": entry.id, "text_lang": "vi"}
+            url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+            for method in methods:
+                response = client.open(
+                    url, method=method,
+                    data={"csrf_token": token, "status": "published", "title": "Taken over", "language": "vi"},
+                )  # fmt: skip
+                assert response.status_code == 404, (method, url, response.status_code)
+        checked.add(rule.endpoint)
+    assert checked >= {"manage.entry", "manage.text", "manage.set_status", "manage.delete"}
+    assert state(app) == before
+    # And nothing of theirs is listed for editing.
+    page = client.get("/en/manage/").get_data(as_text=True)
+    assert all(f'/en/manage/entries/{e.id}"' not in page for e in entries.values())
+
+
+def test_public_lists_filter_and_paginate(app, client):
+    with app.test_request_context("/"):
+        entries = sample_entries()
+    page = client.get("/en/products?group=beverages&stars=4&valid=1").get_data(as_text=True)
+    assert f"/en/products/{entries['product'].id}" in page
+    page = client.get("/en/products?stars=5").get_data(as_text=True)
+    assert f"/en/products/{entries['product'].id}" not in page
+    page = client.get("/en/products?group=food").get_data(as_text=True)
+    assert "Nothing is published here yet." in page
+    response = client.get("/en/products?stars=9&group=gold")
+    assert response.status_code == 400
+    assert "A rating has 1 to 5 stars." in response.get_data(as_text=True)
+    fairs = client.get("/en/fairs").get_data(as_text=True)
+    assert "OCOP Fair in Hạ Long" in fairs and "(local time, Asia/Ho_Chi_Minh)" in fairs
+    assert "OCOP Fair in Hạ Long" not in client.get("/en/fairs?when=past").get_data(as_text=True)
+
+
+def test_lists_are_paginated_by_key(app, client):
+    from hub.accounts.models import User
+    from hub.publishing import services
+
+    with app.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == VN))
+        ids = []
+        for n in range(25):
+            entry = services.create_entry(
+                vn, "policy", "en", {"title": f"Policy number {n:02d}"}, {}
+            )
+            services.set_status(vn, entry.id, "published")
+            ids.append(entry.id)
+    first = client.get("/en/policies").get_data(as_text=True)
+    shown = re.findall(r"Policy number (\d\d)", first)
+    assert shown == [f"{n:02d}" for n in range(24, 4, -1)]  # 20 newest first
+    more = re.search(r'href="(/en/policies\?after=\d+)" rel="next"', first).group(1)
+    second = client.get(more).get_data(as_text=True)
+    assert re.findall(r"Policy number (\d\d)", second) == ["04", "03", "02", "01", "00"]
+    assert 'rel="next"' not in second
