@@ -32,7 +32,7 @@ def create_app(config=None):
     limiter.init_app(app)
     _register_template_helpers(app)
 
-    from hub import accounts, admin, publishing, registry, site
+    from hub import accounts, admin, publishing, registry, search, site
     from hub.accounts.auth import user_language
     from hub.cli import hub_cli
 
@@ -43,6 +43,7 @@ def create_app(config=None):
     app.register_blueprint(admin.bp)
     app.register_blueprint(publishing.bp)
     app.register_blueprint(publishing.manage_bp)
+    app.register_blueprint(search.bp)
     app.cli.add_command(hub_cli)
     return app
 

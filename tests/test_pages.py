@@ -27,6 +27,7 @@ PAGES = (
     "/{lang}/fairs/{fair}",
     "/{lang}/products?group=beverages&stars=3&valid=1",
     "/{lang}/products/{product}",
+    "/{lang}/search?q=ocop",
 )
 # Pages only a signed-in administrator sees (the invitation page: anyone with its link).
 ADMIN_PAGES = (

@@ -358,6 +358,7 @@ def _apply_text(entry, language, text, actor, source_fingerprint):
         setattr(translation, field, value)
     translation.fingerprint = fingerprint(text)
     translation.source_fingerprint = source_fingerprint
+    translation.search_title = fold(text["title"])
     translation.search_text = fold(
         " ".join(text[f] for f in ("title", "summary", "body", "lessons"))
     )

@@ -100,6 +100,8 @@ class Programme(Base):
     lead_agency: Mapped[str | None] = mapped_column(String(300))
     website: Mapped[str | None] = mapped_column(String(500))
     rating_scheme: Mapped[str | None] = mapped_column(String(200))
+    # Folded name, local name, acronym and agency, for search (see hub.i18n.fold).
+    search_text: Mapped[str] = mapped_column(Text, default="")
     verified: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     sources: Mapped[list] = mapped_column(JSON, default=list)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.i18n import fold
 from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
 from hub.registry.regions import territory_name
 from hub.registry.schemas import SeedSchema
@@ -252,6 +253,14 @@ def seed_registry(path=SEED_FILE):
         programmes = {p.name: p for p in country.programmes}
         for prow in row["programmes"]:
             values = {**prow, "sources": [sources[key] for key in prow["sources"]]}
+            values["search_text"] = fold(
+                " ".join(
+                    filter(
+                        None,
+                        (prow["name"], prow["local_name"], prow["acronym"], prow["lead_agency"]),
+                    )
+                )
+            )
             programme = programmes.get(prow["name"])
             if programme is None:
                 country.programmes.append(Programme(**values))

@@ -1,12 +1,14 @@
-"""Publishing: policies, experiences, fairs and products with their translations.
+"""Publishing: policies, experiences, fairs and products with their translations; programme search text.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 11:03:19.895093
+Create Date: 2026-11-22 11:15:04.409007
 """
 
 import sqlalchemy as sa
 from alembic import op
+
+from hub.i18n import fold
 
 
 revision = '0003'
@@ -96,6 +98,7 @@ def upgrade():
     sa.Column('lessons', sa.Text(), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('source_fingerprint', sa.String(length=64), nullable=True),
+    sa.Column('search_title', sa.String(length=300), nullable=False),
     sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('updated_dt', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
@@ -110,9 +113,21 @@ def upgrade():
     sa.ForeignKeyConstraint(['policy_id'], ['entry.id'], name=op.f('fk_experience_policy_policy_id_entry'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('experience_id', 'policy_id', name=op.f('pk_experience_policy'))
     )
+    with op.batch_alter_table('programme', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('search_text', sa.Text(), nullable=False, server_default=''))
+    # Programmes already seeded get their search text now, as the seed would write it.
+    connection = op.get_bind()
+    rows = connection.execute(sa.text("SELECT id, name, local_name, acronym, lead_agency FROM programme"))
+    for row in rows.fetchall():
+        text = fold(" ".join(filter(None, row[1:])))
+        connection.execute(sa.text("UPDATE programme SET search_text = :t WHERE id = :i"), {"t": text, "i": row[0]})
+
 
 
 def downgrade():
+    with op.batch_alter_table('programme', schema=None) as batch_op:
+        batch_op.drop_column('search_text')
+
     op.drop_table('experience_policy')
     op.drop_table('entry_translation')
     with op.batch_alter_table('entry', schema=None) as batch_op:

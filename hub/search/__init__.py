@@ -1,0 +1,7 @@
+"""Search across countries, programmes and published entries, in every language."""
+
+from flask import Blueprint
+
+bp = Blueprint("search", __name__, url_prefix="/<lang>")
+
+from hub.search import routes  # noqa: E402,F401  (attach the routes to bp)

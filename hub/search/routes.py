@@ -1,0 +1,16 @@
+"""The search page."""
+
+from datetime import date
+
+from flask import render_template, request
+
+from hub.search import bp, queries
+
+
+@bp.route("/search")
+def search():
+    query = request.args.get("q", "")
+    results = queries.search(query, cursor=request.args.get("after"))
+    return render_template(
+        "search/results.html", query=query.strip(), results=results, today=date.today()
+    )
