@@ -14,8 +14,12 @@ from hub.registry.regions import territory_name
 
 @hub_cli.command("seed")
 @click.option("--if-empty", is_flag=True, help="Seed only when the registry has no country yet.")
-def seed_command(if_empty):
-    """Load the network's countries and programmes from the seed file (safe to run again)."""
+@click.option("--no-demo", is_flag=True, help="Leave out the sample policies, fairs and products.")
+def seed_command(if_empty, no_demo):
+    """Load the network's countries and programmes from the seed file, and the sample entries
+    (safe to run again: nothing is added twice, and membership changes are kept)."""
+    from hub.publishing.demo import seed_demo
+
     if if_empty and db.session.scalar(select(Country.code).limit(1)) is not None:
         click.echo(_("The registry already has countries; not seeding (--if-empty)."))
         return
@@ -27,6 +31,16 @@ def seed_command(if_empty):
             **counts,
         )
     )
+    if not no_demo:
+        click.echo(_("Sample entries added: %(count)s.", count=seed_demo()))
+
+
+@hub_cli.command("remove-demo")
+def remove_demo_command():
+    """Delete the sample entries the seed added."""
+    from hub.publishing.demo import remove_demo
+
+    click.echo(_("Sample entries deleted: %(count)s.", count=remove_demo()))
 
 
 @hub_cli.command("membership")

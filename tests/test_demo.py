@@ -1,0 +1,61 @@
+"""The sample content: added by the seed, labelled on every page, read-only, removable."""
+
+from sqlalchemy import func, select
+
+from hub.extensions import db
+from hub.publishing.demo import remove_demo, seed_demo
+from hub.publishing.models import Entry
+from tests.support import sign_in
+
+
+def count(**where):
+    stmt = select(func.count()).select_from(Entry).filter_by(origin="sample", **where)
+    return db.session.scalar(stmt)
+
+
+def test_the_seed_adds_labelled_samples_once(app, runner, client):
+    result = runner.invoke(args=["hub", "seed"], env={"LANG": "C"})
+    assert result.exit_code == 0, result.output
+    assert "Sample entries added: 10." in result.output
+    assert (
+        "Sample entries added: 0." in runner.invoke(args=["hub", "seed"], env={"LANG": "C"}).output
+    )
+    with app.app_context():
+        assert count() == 10
+        kinds = db.session.scalars(select(Entry.kind).where(Entry.origin == "sample")).all()
+        assert sorted(set(kinds)) == ["experience", "fair", "policy", "product"]
+    listing = client.get("/en/policies").get_data(as_text=True)
+    assert (
+        "Decision 490/QĐ-TTg approving the One Commune One Product Programme 2018–2020" in listing
+    )
+    assert '<span class="badge-sample">Sample</span>' in listing
+    with app.app_context():
+        policy_id = db.session.scalar(
+            select(Entry.id).where(Entry.partner_id == "demo:vn-decision-490-2018")
+        )
+    page = client.get(f"/ja/policies/{policy_id}").get_data(as_text=True)
+    assert "<h1>2018〜2020年一村一品プログラムを承認する決定490/QĐ-TTg</h1>" in page
+    assert "サンプル" in page
+    fairs = client.get("/en/fairs?when=past").get_data(as_text=True)
+    assert "International OCOP fair at the Global OCOP Network forum" in fairs
+    assert "April 2019" in fairs
+
+
+def test_samples_are_read_only_for_coordinators(app, client):
+    with app.test_request_context("/"):
+        seed_demo()
+        sample_id = db.session.scalar(
+            select(Entry.id).where(Entry.partner_id == "demo:vn-thai-nguyen-tea")
+        )
+    sign_in(client, "coordinator.vn@hub.test")
+    assert client.get(f"/en/manage/entries/{sample_id}").status_code == 404
+
+
+def test_the_seed_can_leave_the_samples_out_and_remove_them(app, runner):
+    result = runner.invoke(args=["hub", "seed", "--no-demo"], env={"LANG": "C"})
+    assert "Sample entries" not in result.output
+    with app.test_request_context("/"):
+        assert count() == 0
+        seed_demo()
+        assert remove_demo() == 10
+        assert count(deleted_dt=None) == 0
