@@ -125,7 +125,7 @@ class Database:
         A read-only transaction already open (the signed-in user was loaded, say) is ended
         first; one with pending changes is left as it is.
         """
-        session = self.session
+        session = self.session()  # the Session itself, not the scoped proxy
         if (
             not isinstance(session.get_bind(), Engine)
             or session.get_bind().dialect.name != "sqlite"
