@@ -243,7 +243,11 @@ def test_public_lists_filter_and_paginate(app, client):
     assert response.status_code == 400
     assert "A rating has 1 to 5 stars." in response.get_data(as_text=True)
     fairs = client.get("/en/fairs").get_data(as_text=True)
-    assert "OCOP Fair in Hạ Long" in fairs and "(local time, Asia/Ho_Chi_Minh)" in fairs
+    assert (
+        "OCOP Fair in Hạ Long" in fairs
+        and "(local time: Vietnam Time, Asia/Ho_Chi_Minh)" in fairs
+        and "8:00\u202fAM" in fairs
+    )
     assert "OCOP Fair in Hạ Long" not in client.get("/en/fairs?when=past").get_data(as_text=True)
 
 

@@ -1,7 +1,9 @@
 """Public pages of the four kinds of entry: lists with filters, and one page per entry."""
 
 from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import dates as babel_dates
 from flask import abort, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -100,3 +102,19 @@ def groupby_month(fairs):
 @bp.app_template_filter()
 def reject_key(mapping, key):
     return {k: val for k, val in mapping.items() if k != key}
+
+
+@bp.app_template_global()
+def local_time(moment):
+    """A wall-clock time in the reader's locale ("8:00 AM", "08:00"), with no zone conversion:
+    fair times are already in the venue's zone."""
+    return babel_dates.format_time(moment.time(), "short", locale=current_language())
+
+
+@bp.app_template_global()
+def zone_name(zone):
+    """A time zone's name in the reader's language, from CLDR ("Giờ Việt Nam", "ベトナム時間")."""
+    try:
+        return babel_dates.get_timezone_location(ZoneInfo(zone), locale=current_language())
+    except (ZoneInfoNotFoundError, ValueError, LookupError):
+        return zone
