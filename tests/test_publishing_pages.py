@@ -2,6 +2,7 @@
 publishes; visitors read in every language; other countries' coordinators are refused."""
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -271,3 +272,63 @@ def test_lists_are_paginated_by_key(app, client):
     second = client.get(more).get_data(as_text=True)
     assert re.findall(r"Policy number (\d\d)", second) == ["04", "03", "02", "01", "00"]
     assert 'rel="next"' not in second
+
+
+SCRIPT = "<script>alert('xss')</script>"
+IMG = '<img src=x onerror="alert(1)">'
+
+
+def test_script_typed_into_any_field_is_inert_on_every_page(app, client):
+    """Every text field of every kind gets markup; no page shows it as markup."""
+    from hub.accounts.models import User
+    from hub.publishing import services
+
+    evil = SCRIPT + IMG
+    with app.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == VN))
+        texts = {
+            "title": "Evil " + evil,
+            "summary": evil,
+            "body": evil + "\n\n[x](javascript:alert(1))",
+            "lessons": evil,
+        }
+        common = {"venue": evil, "city": evil, "organiser": evil, "producer_name": evil, "locality": evil,
+                  "issuing_body": evil, "reference_number": evil[:100], "outcomes": [{"metric": "jobs", "value": 1, "unit": evil[:40]}]}  # fmt: skip
+        kinds = {
+            "policy": {k: common[k] for k in ("issuing_body", "reference_number")},
+            "experience": {"outcomes": common["outcomes"]},
+            "fair": {
+                **{k: common[k] for k in ("venue", "city", "organiser")},
+                "timezone": "Asia/Tokyo",
+                "start_date": date(2030, 1, 1),
+                "all_day": True,
+            },
+            "product": {
+                **{k: common[k] for k in ("producer_name", "locality")},
+                "product_group": "food",
+            },
+        }
+        ids = {}
+        for kind, fields in kinds.items():
+            entry = services.create_entry(vn, kind, "en", texts, fields)
+            services.save_text(vn, entry.id, "ja", texts)
+            services.set_status(vn, entry.id, "published")
+            ids[kind] = entry.id
+    sign_in(client, VN)
+    urls = ["/en/search?q=evil", "/en/countries/VN", "/en/manage/", "/en/manage/translations"]
+    for kind, entry_id in ids.items():
+        collection = {
+            "policy": "policies",
+            "experience": "experiences",
+            "fair": "fairs",
+            "product": "products",
+        }[kind]
+        urls += [f"/en/{collection}", f"/en/{collection}/{entry_id}", f"/ja/{collection}/{entry_id}",
+                 f"/en/manage/entries/{entry_id}", f"/en/manage/entries/{entry_id}/text/ja"]  # fmt: skip
+    for url in urls:
+        page = client.get(url).get_data(as_text=True)
+        assert (
+            "<script>" not in page and "<img src=x" not in page and 'href="javascript:' not in page
+        ), url
+    detail = client.get(f"/en/policies/{ids['policy']}").get_data(as_text=True)
+    assert "&lt;script&gt;" in detail  # shown as text

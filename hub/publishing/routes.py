@@ -7,11 +7,14 @@ from babel import dates as babel_dates
 from flask import abort, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from hub.extensions import db
 from hub.i18n import current_language
 from hub.publishing import bp, queries, services
 from hub.publishing import vocabulary as v
-from hub.registry.regions import is_known_territory
+from hub.registry.models import Country
+from hub.registry.regions import is_known_territory, sort_key, territory_name
 
 COLLECTIONS = {
     "policies": "policy",
@@ -62,7 +65,13 @@ def collection(collection):
         filters=values,
         errors=errors,
         today=date.today(),
+        countries=_registry_countries(),
     ), (400 if errors else 200)
+
+
+def _registry_countries():
+    codes = db.session.scalars(select(Country.code)).all()
+    return sorted(((c, territory_name(c)) for c in codes), key=lambda c: sort_key(c[1]))
 
 
 @bp.route(f"/{COLLECTION_RULE}/<int:entry_id>")
