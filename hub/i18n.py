@@ -58,9 +58,12 @@ def current_language():
 
 
 def language_name(code, in_language=None):
-    """A language's name from CLDR: in that language itself ("Tiếng Việt", "English", "日本語"),
-    or in ``in_language`` ("Vietnamese" for "en")."""
-    name = Locale.parse(code).get_display_name(in_language or code)
+    """A language's name from CLDR: in that language itself, capitalised as a menu item
+    ("Tiếng Việt", "English", "日本語"), or in ``in_language`` as it reads in a sentence
+    ("Vietnamese" in English, "tiếng Nhật" in Vietnamese)."""
+    if in_language:
+        return Locale.parse(code).get_display_name(in_language)
+    name = Locale.parse(code).get_display_name(code)
     return name[:1].upper() + name[1:]
 
 
