@@ -13,7 +13,7 @@ from hub.accounts.models import AuditEvent, Role, User
 from hub.admin import bp
 from hub.extensions import db
 from hub.registry.models import Country
-from hub.registry.regions import sort_key, territory_name
+from hub.registry.regions import country_choices
 
 AUDIT_PAGE_SIZE = 50
 
@@ -24,11 +24,8 @@ def _invite_form():
         (Role.COORDINATOR.value, _("Coordinator")),
         (Role.ADMIN.value, _("Administrator")),
     ]
-    codes = db.session.scalars(select(Country.code)).all()
-    countries = sorted(
-        ((code, territory_name(code)) for code in codes), key=lambda c: sort_key(c[1])
-    )
-    form.country.choices = [("", _("None (administrator)")), *countries]
+    codes = db.session.scalars(select(Country.code))
+    form.country.choices = [("", _("None (administrator)")), *country_choices(codes)]
     return form
 
 

@@ -14,7 +14,7 @@ from hub.i18n import current_language
 from hub.publishing import bp, queries, services
 from hub.publishing import vocabulary as v
 from hub.registry.models import Country
-from hub.registry.regions import is_known_territory, sort_key, territory_name
+from hub.registry.regions import country_choices, is_known_territory
 
 COLLECTIONS = {
     "policies": "policy",
@@ -70,8 +70,7 @@ def collection(collection):
 
 
 def _registry_countries():
-    codes = db.session.scalars(select(Country.code)).all()
-    return sorted(((c, territory_name(c)) for c in codes), key=lambda c: sort_key(c[1]))
+    return country_choices(db.session.scalars(select(Country.code)))
 
 
 @bp.route(f"/{COLLECTION_RULE}/<int:entry_id>")

@@ -12,7 +12,7 @@ from hub.publishing import forms, manage_bp, queries, services
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Fair, Policy
 from hub.registry.models import Country, Programme
-from hub.registry.regions import sort_key, territory_name
+from hub.registry.regions import country_choices
 
 KIND_RULE = "<any(policy, experience, fair, product):kind>"
 
@@ -32,8 +32,8 @@ def _entry_or_404(entry_id):
 
 
 def _world_countries():
-    codes = [c for c in Locale.parse(current_language()).territories if len(c) == 2 and c.isalpha()]
-    return sorted(((c, territory_name(c)) for c in codes), key=lambda c: sort_key(c[1]))
+    territories = Locale.parse(current_language()).territories
+    return country_choices(c for c in territories if len(c) == 2 and c.isalpha())
 
 
 def _prepare(form, kind, country_code):
@@ -111,8 +111,7 @@ def new(kind):
             errors = [e for e in text_form.form_errors + form.form_errors] or errors
     countries = []
     if current_user.is_admin:
-        codes = db.session.scalars(select(Country.code)).all()
-        countries = sorted(((c, territory_name(c)) for c in codes), key=lambda c: sort_key(c[1]))
+        countries = country_choices(db.session.scalars(select(Country.code)))
     return render_template(
         "manage/new.html",
         kind=kind,

@@ -54,3 +54,8 @@ def sort_key(name):
     """A key that orders names alphabetically for a reader: case and diacritics folded first,
     the exact spelling only to break ties ("Áo" sorts with "Ao", before "Ba")."""
     return (fold(name), name)
+
+
+def country_choices(codes):
+    """``[(code, name)]`` for a form's select, sorted by name in the current language."""
+    return sorted(((code, territory_name(code)) for code in codes), key=lambda c: sort_key(c[1]))
