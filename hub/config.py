@@ -54,6 +54,8 @@ def load_settings(app):
     app.config.update(
         SECRET_KEY=env.get("HUB_SECRET_KEY"),
         DATABASE_URL=env.get("HUB_DATABASE_URL") or default_db,
+        # Where the hub is reached, for links made outside a request (the CLI's invitations).
+        BASE_URL=env.get("HUB_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         LANGUAGES=("vi", "en", "ja"),
         DEFAULT_LANGUAGE="en",
         # Flask-Babel reads these two.

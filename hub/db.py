@@ -58,6 +58,20 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# Ids are 32-bit integers on PostgreSQL; a larger number can name no row.
+MAX_ID = 2**31 - 1
+ID_RULE = f"int(max={MAX_ID})"  # URL rule converter: /entries/<int(max=…):entry_id>
+
+
+def parse_id(value):
+    """A row id from user input (a form field, a cursor), or None if it cannot be one."""
+    text = str(value or "").strip()
+    if not (0 < len(text) <= 10) or not all("0" <= c <= "9" for c in text):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def make_engine(url, **kwargs):
     """Create an engine for ``url``; on SQLite, with real transactions and enforced foreign keys."""
     engine = create_engine(url, **kwargs)

@@ -110,7 +110,14 @@ def test_signing_in_returns_to_the_page_asked_for_but_never_elsewhere(client):
     client.post("/en/logout", data={"csrf_token": csrf_token(client, "/en/account")})
     token = csrf_token(client, "/en/login")
     data["csrf_token"] = token
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+    for target in (
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\r\nLocation: x",
+        "http:/x",
+    ):
         response = client.post("/en/login", query_string={"next": target}, data=data)
         assert response.headers["Location"] == "/en/", target
         client.post("/en/logout", data={"csrf_token": csrf_token(client, "/en/account")})
@@ -280,11 +287,40 @@ def test_the_audit_log_shows_who_changed_what(app, client):
     )
     page = client.get("/en/admin/audit").get_data(as_text=True)
     rows = re.findall(
-        r"<tr>\s*<td><time[^>]*>[^<]*</time></td>\s*<td>([^<]*)</td>\s*<td><code>([^<]*)</code>",
-        page,
+        r"<tr>\s*<td><time[^>]*>[^<]*</time></td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", page
     )
-    assert rows[:2] == [(ADMIN, "user.disable"), (ADMIN, "user.invite")]
+    assert rows[:2] == [(ADMIN, "Account: disabled"), (ADMIN, "Invitation: invited")]
     assert "Kenya" in page
+    page = client.get("/vi/admin/audit").get_data(as_text=True)
+    assert "Tài khoản: đã vô hiệu hoá" in page
+
+
+def test_invite_command_prints_a_working_link(app, runner):
+    result = runner.invoke(
+        args=[
+            "hub",
+            "invite",
+            "--email",
+            "Coord.UG@hub.test",
+            "--role",
+            "coordinator",
+            "--country",
+            "UG",
+        ],
+        env={"LANG": "C"},
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] == "Invitation created for coord.ug@hub.test."
+    assert lines[1].startswith("http://127.0.0.1:5000/en/invitations/")  # HUB_BASE_URL
+    page = (
+        app.test_client().get(lines[1].removeprefix("http://127.0.0.1:5000")).get_data(as_text=True)
+    )
+    assert "coordinator of Uganda" in page
+    result = runner.invoke(
+        args=["hub", "invite", "--email", "x@hub.test", "--role", "coordinator"], env={"LANG": "C"}
+    )
+    assert result.exit_code == 1 and "A coordinator needs the country" in result.output
 
 
 def test_create_user_command(app, runner):

@@ -332,3 +332,131 @@ def test_script_typed_into_any_field_is_inert_on_every_page(app, client):
         ), url
     detail = client.get(f"/en/policies/{ids['policy']}").get_data(as_text=True)
     assert "&lt;script&gt;" in detail  # shown as text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/en/policies?after=²",
+        "/en/policies?after=99999999999999999999",
+        "/en/fairs?after=2024-01-01T00:00:00_1",
+        "/en/fairs?after=2024-01-01T00:00:00+00:00_99999999999999999999",
+        "/en/fairs?after=garbage_",
+        "/en/search?q=viet&after=1_99999999999999999999",
+        "/en/search?q=viet&after=x_y",
+        "/en/search?q=%00",
+        "/en/search?q=%00viet",
+        "/en/products?country=ZZ",
+        "/en/policies/99999999999999999999",
+        "/en/policies/0",
+        "/en/manage/?after=²",
+        "/en/manage/translations?after=99999999999999999999",
+        "/en/manage/entries/99999999999999999999",
+        "/en/manage/entries/1/text/xx",
+        "/en/admin/audit?before=²",
+        "/en/admin/users?after=99999999999999999999",
+    ],
+)
+def test_odd_input_never_breaks_a_page(client, url):
+    sign_in(client, "admin@hub.test")
+    response = client.get(url)
+    assert response.status_code in (200, 400, 404), (url, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"start_date": "9999-12-31", "all_day": "y", "timezone": "Asia/Tokyo"},
+            "start_date",
+            "Enter a date between 1900 and 2200.",
+        ),
+        (
+            {"start_date": "0001-01-01", "all_day": "y", "timezone": "Asia/Tokyo"},
+            "start_date",
+            "Enter a date between 1900 and 2200.",
+        ),
+        (
+            {"start_date": "2027-01-01", "all_day": "y", "timezone": "localtime"},
+            "timezone",
+            "“localtime” is not a time zone (such as Asia/Ho_Chi_Minh).",
+        ),
+        (
+            {
+                "start_date": "2027-01-01",
+                "all_day": "y",
+                "timezone": "Asia/Tokyo",
+                "location_country": "ZZ",
+            },
+            "location_country",
+            "Choose a country.",
+        ),
+    ],
+)
+def test_impossible_fair_values_get_a_message(app, client, fields, field, message):
+    sign_in(client, VN)
+    before = state(app)
+    form = {
+        "csrf_token": csrf_token(client, "/en/manage/fair/new"),
+        "language": "en",
+        "title": "Fair",
+        "fair_status": "scheduled",
+        **fields,
+    }
+    response = client.post("/en/manage/fair/new", data=form)
+    assert response.status_code == 422
+    assert f'<p class="field-error" id="{field}-error">{message}</p>' in response.get_data(
+        as_text=True
+    )
+    assert state(app) == before
+
+
+def test_a_rating_in_year_9999_gets_a_message(app, client):
+    sign_in(client, VN)
+    form = {"csrf_token": csrf_token(client, "/en/manage/product/new"), "language": "en", "title": "Tea",
+            "product_group": "beverages", "rating_scheme": "ocop", "stars": "3", "rated_on": "9999-12-31"}  # fmt: skip
+    response = client.post("/en/manage/product/new", data=form)
+    assert response.status_code == 422
+    assert "Enter a date between 1900 and 2200." in response.get_data(as_text=True)
+
+
+def test_an_experience_cannot_link_another_countrys_policy_or_programme(app, client):
+    from hub.registry.models import Programme
+
+    with app.test_request_context("/"):
+        vn_policy = sample_entries()["policy"].id
+        th_programme = db.session.scalar(select(Programme.id).where(Programme.country_code == "TH"))
+        vn_programme = db.session.scalar(select(Programme.id).where(Programme.country_code == "VN"))
+    sign_in(client, TH)
+    before = state(app)
+    form = {"csrf_token": csrf_token(client, "/en/manage/experience/new"), "language": "en", "title": "Borrowed",
+            "policy_ids": [str(vn_policy)], "programme_id": str(vn_programme)}  # fmt: skip
+    page = client.post("/en/manage/experience/new", data=form).get_data(as_text=True)
+    assert "Choose among your country&#39;s policies." in page
+    assert "Choose one of your country&#39;s programmes." in page
+    assert state(app) == before
+    form["policy_ids"], form["programme_id"] = [], str(th_programme)
+    assert client.post("/en/manage/experience/new", data=form).status_code == 302
+
+
+def test_an_experience_keeps_an_older_linked_policy_when_saved(app, client):
+    from hub.accounts.models import User
+    from hub.publishing import services
+    from hub.publishing.models import Experience
+
+    with app.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == VN))
+        old = services.create_entry(vn, "policy", "en", {"title": "The oldest policy"}, {})
+        for n in range(201):
+            services.create_entry(vn, "policy", "en", {"title": f"Newer {n}"}, {})
+        experience = services.create_entry(
+            vn, "experience", "en", {"title": "Linked"}, {"policy_ids": [old.id]}
+        )
+    sign_in(client, VN)
+    url = f"/en/manage/entries/{experience.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert f'<option selected value="{old.id}">The oldest policy</option>' in page
+    form = {"csrf_token": csrf_token(client, url), "policy_ids": [str(old.id)], "programme_id": ""}
+    assert client.post(url, data=form).status_code == 302
+    with app.app_context():
+        assert [p.id for p in db.session.get(Experience, experience.id).policies] == [old.id]

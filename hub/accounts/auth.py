@@ -1,6 +1,7 @@
 """Flask-Login wiring and the access decorators the pages use."""
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -23,8 +24,15 @@ def ask_to_sign_in():
 
 
 def safe_next(target):
-    """``target`` if it is a path on this site, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """``target`` if it is a path on this site, else None (no open redirects). Browsers drop
+    tabs and line breaks from addresses, so a slash, a tab and "/evil.example" would leave the
+    site: any control character refuses the target."""
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
         return None
     return target.rstrip("?") or None
 

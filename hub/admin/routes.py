@@ -2,6 +2,7 @@
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -11,11 +12,46 @@ from hub.accounts.auth import admin_required
 from hub.accounts.forms import InviteForm
 from hub.accounts.models import AuditEvent, Role, User
 from hub.admin import bp
+from hub.db import ID_RULE, parse_id
 from hub.extensions import db
+from hub.publishing.vocabulary import KIND_NAMES
 from hub.registry.models import Country
 from hub.registry.regions import country_choices
 
 AUDIT_PAGE_SIZE = 50
+USERS_PAGE_SIZE = 50
+
+# What the audit log's action codes ("policy.published") say to a reader.
+ACTION_VERBS = {
+    "create": _l("created"),
+    "update": _l("details changed"),
+    "text": _l("source text changed"),
+    "translate": _l("translated"),
+    "published": _l("published"),
+    "archived": _l("archived"),
+    "draft": _l("returned to draft"),
+    "delete": _l("deleted"),
+    "invite": _l("invited"),
+    "accept_invitation": _l("invitation accepted"),
+    "enable": _l("enabled"),
+    "disable": _l("disabled"),
+}
+OBJECT_NAMES = {
+    "user": _l("Account"),
+    "invitation": _l("Invitation"),
+    **{kind: names[0] for kind, names in KIND_NAMES.items()},
+}
+
+
+@bp.app_template_global()
+def audit_action(event):
+    """An audit event's action in the reader's language ("Policy: published")."""
+    verb = event.action.partition(".")[2]
+    return _(
+        "%(object)s: %(action)s",
+        object=OBJECT_NAMES.get(event.object_type, event.object_type),
+        action=ACTION_VERBS.get(verb, verb),
+    )
 
 
 def _invite_form():
@@ -63,7 +99,7 @@ def invite():
     return _users_page(_invite_form(), invitation_link=link)
 
 
-@bp.route("/users/<int:user_id>/<any(enable, disable):change>", methods=["POST"])
+@bp.route(f"/users/<{ID_RULE}:user_id>/<any(enable, disable):change>", methods=["POST"])
 @admin_required
 def set_active(user_id, change):
     try:
@@ -82,7 +118,7 @@ def set_active(user_id, change):
 @bp.route("/audit")
 @admin_required
 def audit():
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     stmt = select(AuditEvent).options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
     if before:
         stmt = stmt.where(AuditEvent.id < before)

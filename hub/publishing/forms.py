@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from hub.db import parse_id
 from hub.forms import HubForm
 from hub.publishing import vocabulary as v
 
@@ -78,10 +79,8 @@ class ExperienceForm(HubForm):
 
     def fields(self):
         return {
-            "programme_id": int(self.programme_id.data)
-            if (self.programme_id.data or "").isdigit()
-            else None,
-            "policy_ids": [int(i) for i in self.policy_ids.data or [] if str(i).isdigit()],
+            "programme_id": parse_id(self.programme_id.data),
+            "policy_ids": [i for i in map(parse_id, self.policy_ids.data or []) if i],
             "outcomes": [row.data for row in self.outcomes],
         }
 

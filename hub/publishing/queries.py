@@ -8,9 +8,17 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from hub.db import utcnow
+from hub.db import parse_id, utcnow
 from hub.extensions import db
-from hub.publishing.models import Entry, EntryStatus, EntryTranslation, Fair, Product
+from hub.publishing.models import (
+    Entry,
+    EntryStatus,
+    EntryTranslation,
+    Experience,
+    Fair,
+    Policy,
+    Product,
+)
 from hub.publishing.services import MODELS, editable_entries
 
 PAGE_SIZE = 20
@@ -31,8 +39,8 @@ def _published(model):
 
 
 def _by_id_desc(stmt, model, cursor, limit):
-    if cursor and cursor.isdigit():
-        stmt = stmt.where(model.id < int(cursor))
+    if (after := parse_id(cursor)) is not None:
+        stmt = stmt.where(model.id < after)
     rows = db.session.scalars(stmt.order_by(model.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -68,12 +76,15 @@ def _fairs(stmt, past, cursor, limit):
     else:
         stmt = stmt.where(Fair.ends_utc >= now)
         order = (Fair.starts_utc.asc(), Fair.id.asc())
+    after = None
     if cursor and "_" in cursor:
         instant, _, last_id = cursor.rpartition("_")
         try:
-            after = (datetime.fromisoformat(instant), int(last_id))
+            moment = datetime.fromisoformat(instant)
         except ValueError:
-            after = None
+            moment = None
+        if moment is not None and moment.tzinfo is not None and parse_id(last_id):
+            after = (moment, parse_id(last_id))
         if after is not None:
             compare = (
                 or_(key[0] < after[0], and_(key[0] == after[0], key[1] < after[1]))
@@ -89,9 +100,14 @@ def _fairs(stmt, past, cursor, limit):
 
 
 def public_entry(kind, entry_id):
-    return db.session.scalars(
-        _published(MODELS[kind]).where(MODELS[kind].id == entry_id)
-    ).one_or_none()
+    model = MODELS[kind]
+    stmt = _published(model).where(model.id == entry_id)
+    if kind == "experience":
+        stmt = stmt.options(
+            selectinload(Experience.programme),
+            selectinload(Experience.policies).selectinload(Policy.translations),
+        )
+    return db.session.scalars(stmt).one_or_none()
 
 
 def latest_for_country(country, limit=5):

@@ -9,6 +9,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from hub.db import ID_RULE
 from hub.extensions import db
 from hub.i18n import current_language
 from hub.publishing import bp, queries, services
@@ -73,7 +74,7 @@ def _registry_countries():
     return country_choices(db.session.scalars(select(Country.code)))
 
 
-@bp.route(f"/{COLLECTION_RULE}/<int:entry_id>")
+@bp.route(f"/{COLLECTION_RULE}/<{ID_RULE}:entry_id>")
 def detail(collection, entry_id):
     kind = COLLECTIONS[collection]
     entry = queries.public_entry(kind, entry_id)

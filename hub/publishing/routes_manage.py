@@ -6,13 +6,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from hub.db import ID_RULE
 from hub.extensions import db, login_manager
 from hub.i18n import current_language, languages
 from hub.publishing import forms, manage_bp, queries, services
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Fair, Policy
 from hub.registry.models import Country, Programme
-from hub.registry.regions import country_choices
+from hub.registry.regions import country_choices, is_known_territory
 
 KIND_RULE = "<any(policy, experience, fair, product):kind>"
 
@@ -33,10 +34,10 @@ def _entry_or_404(entry_id):
 
 def _world_countries():
     territories = Locale.parse(current_language()).territories
-    return country_choices(c for c in territories if len(c) == 2 and c.isalpha())
+    return country_choices(c for c in territories if is_known_territory(c))
 
 
-def _prepare(form, kind, country_code):
+def _prepare(form, kind, country_code, entry=None):
     if kind == "experience":
         programmes = db.session.scalars(
             select(Programme).where(Programme.country_code == country_code).order_by(Programme.id)
@@ -47,6 +48,9 @@ def _prepare(form, kind, country_code):
             .order_by(Policy.id.desc())
             .limit(200)
         ).all()
+        # An older policy already linked stays a choice, so that saving does not drop it.
+        linked = [p for p in (entry.policies if entry is not None else []) if p not in policies]
+        policies = [*policies, *linked]
         titles = [(p, services.resolve(p, current_language())[0].title) for p in policies]
         form.prepare(programmes, titles)
     elif kind == "fair":
@@ -124,13 +128,13 @@ def new(kind):
     ), (422 if request.method == "POST" else 200)
 
 
-@manage_bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>", methods=["GET", "POST"])
 def entry(entry_id):
     item = _entry_or_404(entry_id)
     form = forms.KIND_FORMS[item.kind](formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
         _fill(form, item)
-    _prepare(form, item.kind, item.country_code)  # after filling: it rebuilds the outcome rows
+    _prepare(form, item.kind, item.country_code, item)  # after filling: it rebuilds outcome rows
     errors = []
     if request.method == "POST" and form.validate_on_submit():
         try:
@@ -160,7 +164,7 @@ def _fill(form, item):
         form.process(obj=item)
 
 
-@manage_bp.route("/entries/<int:entry_id>/text/<text_lang>", methods=["GET", "POST"])
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/text/<text_lang>", methods=["GET", "POST"])
 def text(entry_id, text_lang):
     if text_lang not in languages():
         abort(404)
@@ -188,7 +192,7 @@ def text(entry_id, text_lang):
     ), (422 if request.method == "POST" else 200)
 
 
-@manage_bp.route("/entries/<int:entry_id>/status", methods=["POST"])
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/status", methods=["POST"])
 def set_status(entry_id):
     form = forms.HubForm()
     status = request.form.get("status")
@@ -207,7 +211,7 @@ def set_status(entry_id):
     return redirect(url_for(".entry", entry_id=entry_id))
 
 
-@manage_bp.route("/entries/<int:entry_id>/delete", methods=["POST"])
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/delete", methods=["POST"])
 def delete(entry_id):
     if not forms.HubForm().validate_on_submit():
         abort(400)

@@ -1,11 +1,13 @@
 """Publishing rules: who may write which entry, what a valid entry is, and what each change
 does (change sequence, audit). Pages, the API and tests all go through these functions."""
 
+import functools
 import hashlib
 import re
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -13,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from hub.accounts.services import record
-from hub.db import utcnow
+from hub.db import parse_id, utcnow
 from hub.extensions import db
 from hub.i18n import fold
 from hub.publishing import vocabulary as v
@@ -160,12 +162,37 @@ def _choice(value, vocabulary, errors, field, required=False):
     return value
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def _dates_in_range(fields, errors, names):
+    """Refuse dates no entry can have (year 9999 overflows the time-zone arithmetic)."""
+    for name in names:
+        day = fields.get(name)
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            errors[name] = _(
+                "Enter a date between %(first)s and %(last)s.", first=FIRST_YEAR, last=LAST_YEAR
+            )
+
+
+@functools.cache
+def _zone_names():
+    # The IANA zones, less the system's aliases ("localtime" is the server's own zone).
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in ("localtime", "posixrules", "Factory")
+        and not name.startswith(("posix/", "right/"))
+    )
+
+
 def _not_future(day, errors, field):
-    if day and day > date.today() + timedelta(days=1):
+    if day and field not in errors and day > date.today() + timedelta(days=1):
         errors[field] = _("This date is in the future.")
 
 
 def _policy_fields(fields, country_code, errors):
+    _dates_in_range(fields, errors, ("issued_on",))
     values = {
         "instrument": _choice(fields.get("instrument"), v.INSTRUMENTS, errors, "instrument"),
         "reference_number": _short(fields.get("reference_number"), errors, "reference_number", 100),
@@ -198,12 +225,14 @@ def _outcomes(rows, errors):
 
 
 def _experience_fields(fields, country_code, errors):
-    programme_id = fields.get("programme_id") or None
+    programme_id = parse_id(fields.get("programme_id"))
+    if fields.get("programme_id") and programme_id is None:
+        errors["programme_id"] = _("Choose one of your country's programmes.")
     if programme_id is not None:
         programme = db.session.get(Programme, programme_id)
         if programme is None or programme.country_code != country_code:
             errors["programme_id"] = _("Choose one of your country's programmes.")
-    policy_ids = [int(i) for i in fields.get("policy_ids") or []]
+    policy_ids = [i for i in map(parse_id, fields.get("policy_ids") or []) if i]
     policies = []
     if policy_ids:
         policies = db.session.scalars(
@@ -227,16 +256,16 @@ def _zone(name, errors):
     if not name:
         errors["timezone"] = _("Choose the time zone of the venue.")
         return None, None
-    try:
-        return name, ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if name not in _zone_names():  # "localtime" would be the server's own zone
         errors["timezone"] = _(
             "“%(value)s” is not a time zone (such as Asia/Ho_Chi_Minh).", value=name
         )
         return None, None
+    return name, ZoneInfo(name)
 
 
 def _fair_fields(fields, country_code, errors):
+    _dates_in_range(fields, errors, ("start_date", "end_date", "registration_deadline"))
     name, zone = _zone(fields.get("timezone"), errors)
     all_day = bool(fields.get("all_day"))
     start_day, end_day = (
@@ -279,7 +308,7 @@ def _fair_fields(fields, country_code, errors):
         "product_groups": groups,
         "registration_deadline": deadline,
     }
-    if zone is not None and starts is not None and ends is not None:
+    if zone is not None and starts is not None and ends is not None and not errors:
         values["starts_utc"] = starts.replace(tzinfo=zone).astimezone(UTC)
         # An all-day fair lasts until the end of its last day in the venue's zone.
         last = ends + timedelta(days=1) if all_day else ends
@@ -299,6 +328,7 @@ def add_months(day, months):
 
 
 def _product_fields(fields, country_code, errors):
+    _dates_in_range(fields, errors, ("rated_on", "valid_until"))
     values = {
         "producer_name": _short(fields.get("producer_name"), errors, "producer_name"),
         "producer_type": _choice(
@@ -330,7 +360,7 @@ def _product_fields(fields, country_code, errors):
             errors["rated_on"] = _("Give the date of the rating.")
     _not_future(values["rated_on"], errors, "rated_on")
     months = v.RATING_VALIDITY_MONTHS.get(values["rating_scheme"])
-    if values["rated_on"] and values["valid_until"] is None and months:
+    if values["rated_on"] and values["valid_until"] is None and months and "rated_on" not in errors:
         values["valid_until"] = add_months(values["rated_on"], months)
     if values["rated_on"] and values["valid_until"] and values["valid_until"] <= values["rated_on"]:
         errors["valid_until"] = _("A rating stays valid until a date after it was given.")

@@ -7,7 +7,7 @@ INSTRUMENTS = {
     "decree": _l("Decree"),
     "decision": _l("Decision"),
     "circular": _l("Circular"),
-    "programme": _l("Programme"),
+    "programme": _l("National programme"),
     "plan": _l("Plan"),
     "guideline": _l("Guideline"),
     "standard": _l("Standard"),

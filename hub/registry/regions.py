@@ -45,9 +45,21 @@ def territory_name(code, locale=None):
     return _locale(locale).territories.get(code, code)
 
 
+# Two-letter CLDR codes that name no country: unknown region, European Union, eurozone, United
+# Nations, outlying Oceania, and the pseudo-locales.
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+
+
 def is_known_territory(code):
     """Whether CLDR knows ``code`` as a country or territory (ISO 3166-1 alpha-2)."""
-    return len(code) == 2 and code.isalpha() and code.isupper() and code in Locale("en").territories
+    return (
+        len(code) == 2
+        and code.isascii()
+        and code.isalpha()
+        and code.isupper()
+        and code not in NOT_COUNTRIES
+        and code in Locale("en").territories
+    )
 
 
 def sort_key(name):

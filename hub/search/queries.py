@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from hub.db import parse_id
 from hub.extensions import db
 from hub.i18n import fold
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
@@ -47,7 +48,9 @@ def _matching_country_codes(folded):
 def search(query, cursor=None, limit=PAGE_SIZE):
     """Countries and programmes (on the first page), then published entries, best first: an
     entry whose title matches before one whose text does, newer before older."""
-    folded = " ".join(fold(query or "").split())[:MAX_QUERY]
+    # Control characters (NUL among them, which PostgreSQL refuses) are never part of a word.
+    cleaned = "".join(c if c.isprintable() else " " for c in query or "")
+    folded = " ".join(fold(cleaned).split())[:MAX_QUERY]
     if not folded:
         return Results([], [], [], None)
     pattern = _like(folded)
@@ -82,11 +85,10 @@ def search(query, cursor=None, limit=PAGE_SIZE):
     )
     stmt = select(ranked.c.entry_id, ranked.c.rank)
     if cursor:
-        try:
-            last_rank, last_id = (int(part) for part in cursor.split("_", 1))
-        except ValueError:
-            last_rank = last_id = None
-        if last_id is not None:
+        rank_text, _, id_text = cursor.partition("_")
+        last_rank = 1 if rank_text == "1" else 2 if rank_text == "2" else None
+        last_id = parse_id(id_text)
+        if last_rank is not None and last_id is not None:
             stmt = stmt.where(
                 or_(
                     ranked.c.rank < last_rank,
