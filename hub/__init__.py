@@ -3,6 +3,7 @@
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import i18n
 from hub.config import check_secret_key, load_settings
@@ -24,6 +25,8 @@ def create_app(config=None):
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.session_interface = SessionInterface()
+    if proxies := app.config["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)

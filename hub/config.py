@@ -68,6 +68,9 @@ def load_settings(app):
         or None,
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        # How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto:
+        # the rate limits then count the client's address, and cookies are Secure over https.
+        PROXY_COUNT=int(env.get("HUB_PROXY_COUNT", "0") or 0),
         FETCH_ALLOW=[h.strip() for h in env.get("HUB_FETCH_ALLOW", "").split(",") if h.strip()],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -20,6 +20,8 @@ def clean_environment(monkeypatch, tmp_path):
         "FLASK_DEBUG",
         "HUB_FETCH_ALLOW",
         "HUB_TRUSTED_HOSTS",
+        "HUB_PROXY_COUNT",
+        "HUB_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path}/config.sqlite3")
@@ -111,3 +113,21 @@ def test_health_check_answers_without_the_database(monkeypatch):
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
+
+
+def test_behind_a_proxy_the_clients_address_and_scheme_count(monkeypatch):
+    monkeypatch.setenv("HUB_PROXY_COUNT", "1")
+    app = create_app({"TESTING": True})
+    seen = {}
+
+    @app.route("/whoami")
+    def whoami():
+        from flask import request
+
+        seen.update(addr=request.remote_addr, secure=request.is_secure)
+        return ""
+
+    app.test_client().get(
+        "/whoami", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    )
+    assert seen == {"addr": "203.0.113.7", "secure": True}
