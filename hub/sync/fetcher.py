@@ -1,0 +1,306 @@
+"""The fetcher: the only way the hub reaches a partner's server.
+
+* http and https only; never an address on this machine or its private networks: loopback,
+  private, link-local (169.254.169.254 among them), unique-local, unspecified, and every other
+  address that is not globally routable, IPv4 and IPv6 (IPv4-mapped IPv6 too). The check is made
+  on the address actually connected to, when connecting, so a DNS answer that changes between
+  check and use cannot slip through, and again on every redirect, each of which is a new
+  connection. ``HUB_FETCH_ALLOW`` names hosts or networks allowed all the same (tests, intranets).
+* A total deadline per response, however the server sends it: when it passes, the socket is shut
+  from a watchdog thread, so a server trickling a byte a second is cut off too.
+* A size cap, checked on Content-Length and while reading.
+* Conditional GET: the ETag and the Last-Modified date are sent back separately; a 304 is
+  reported as "not modified" and the caller writes nothing.
+* Retries with backoff on timeouts, connection failures and 5xx answers.
+"""
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util import connection as urllib3_connection
+
+USER_AGENT = "OCOPExchangeHub/0.1 (partner sync; +https://github.com/ocop-network/hub)"
+MAX_REDIRECTS = 5
+
+
+class FetchError(Exception):
+    """The partner's document could not be fetched; the message says what and where."""
+
+    def __init__(self, message, url=None):
+        super().__init__(f"{message} ({url})" if url else message)
+        self.url = url
+
+
+class BlockedAddress(FetchError):
+    """The address is not one the hub may reach."""
+
+
+@dataclass
+class Response:
+    url: str
+    status: int
+    headers: dict
+    content: bytes = b""
+    not_modified: bool = False
+
+    @property
+    def etag(self):
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self):
+        return self.headers.get("last-modified")
+
+    def text(self):
+        """The body as text: UTF-8, with or without a byte-order mark."""
+        try:
+            return self.content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FetchError(f"the document is not UTF-8 (byte {exc.start})", self.url) from None
+
+
+class AddressGuard:
+    """Decides which addresses may be connected to."""
+
+    def __init__(self, allow=()):
+        self.hosts = set()
+        self.networks = []
+        for item in allow:
+            item = item.strip().lower()
+            if not item:
+                continue
+            try:
+                self.networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                self.hosts.add(item)
+
+    def check(self, host, address):
+        """Raise ``BlockedAddress`` unless ``address`` (the IP about to be used for ``host``)
+        is globally routable or explicitly allowed."""
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if host.lower().rstrip(".") in self.hosts or any(ip in net for net in self.networks):
+            return
+        mapped = getattr(ip, "ipv4_mapped", None)
+        for candidate in (ip, mapped) if mapped else (ip,):
+            if (
+                not candidate.is_global
+                or candidate.is_loopback
+                or candidate.is_private
+                or candidate.is_link_local
+                or candidate.is_unspecified
+                or candidate.is_reserved
+                or candidate.is_multicast
+            ):
+                raise BlockedAddress(f"refusing to connect to {host} at {ip}: not a public address")
+
+
+class _Watch(threading.local):
+    """The sockets opened by the current fetch, so that its watchdog can shut them."""
+
+    def __init__(self):
+        self.sockets = None
+        self.lock = threading.Lock()
+
+
+_watch = _Watch()
+
+
+def _guarded_connection(base, guard):
+    class GuardedConnection(base):
+        def _new_conn(self):
+            last_error = None
+            try:
+                infos = socket.getaddrinfo(self._dns_host, self.port, type=socket.SOCK_STREAM)
+            except socket.gaierror as exc:
+                raise FetchError(f"cannot resolve {self._dns_host}: {exc}") from None
+            for family, kind, proto, _name, sockaddr in infos:
+                guard.check(self._dns_host, sockaddr[0])
+                sock = socket.socket(family, kind, proto)
+                try:
+                    timeout = self.timeout if isinstance(self.timeout, int | float) else None
+                    sock.settimeout(timeout)
+                    for option in self.socket_options or ():
+                        sock.setsockopt(*option)
+                    sock.connect(sockaddr)
+                    # The address actually connected to, checked once more.
+                    guard.check(self._dns_host, sock.getpeername()[0])
+                except BlockedAddress:
+                    sock.close()
+                    raise
+                except OSError as exc:
+                    sock.close()
+                    last_error = exc
+                    continue
+                if _watch.sockets is not None:
+                    _watch.sockets.append(sock)
+                return sock
+            raise urllib3_connection.NewConnectionError(
+                self, f"cannot connect to {self._dns_host}: {last_error}"
+            )
+
+    return GuardedConnection
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def __init__(self, guard, **kwargs):
+        self.guard = guard
+        super().__init__(max_retries=0, **kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        http = type(
+            "Pool",
+            (HTTPConnectionPool,),
+            {"ConnectionCls": _guarded_connection(HTTPConnection, self.guard)},
+        )
+        https = type(
+            "Pool",
+            (HTTPSConnectionPool,),
+            {"ConnectionCls": _guarded_connection(HTTPSConnection, self.guard)},
+        )
+        self.poolmanager.pool_classes_by_scheme = {"http": http, "https": https}
+
+
+@dataclass
+class Fetcher:
+    """Fetches partner documents under the rules above; one per sync run."""
+
+    allow: list = field(default_factory=list)
+    deadline: float = 60.0  # seconds for one response, redirects and retries included
+    max_bytes: int = 50 * 1024 * 1024
+    attempts: int = 3
+    backoff: float = 1.0  # seconds before the second attempt; doubled for each one after
+    user_agent: str = USER_AGENT
+
+    def __post_init__(self):
+        self.guard = AddressGuard(self.allow)
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy from the environment may bypass the guard
+        adapter = _GuardedAdapter(self.guard)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self):
+        self.session.close()
+
+    def get(self, url, etag=None, last_modified=None, headers=None):
+        """GET ``url``; with ``etag``/``last_modified`` from the last run, conditionally."""
+        extra = {
+            "User-Agent": self.user_agent,
+            "Accept-Encoding": "gzip, deflate",
+            **(headers or {}),
+        }
+        if etag:
+            extra["If-None-Match"] = etag
+        if last_modified:
+            extra["If-Modified-Since"] = last_modified
+        started = time.monotonic()
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            remaining = self.deadline - (time.monotonic() - started)
+            if remaining <= 0:
+                raise FetchError(f"no answer within {self.deadline:g} s", url)
+            try:
+                response = self._get_once(url, extra, remaining)
+            except (requests.ConnectionError, requests.Timeout, _Retryable) as exc:
+                if attempt == self.attempts:
+                    raise FetchError(self._describe(exc), url) from None
+            else:
+                return response
+            if time.monotonic() - started + delay >= self.deadline:
+                raise FetchError(f"no answer within {self.deadline:g} s", url)
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _describe(exc):
+        if isinstance(exc, _Retryable):
+            return str(exc)
+        return f"connection failed: {exc.__class__.__name__}"
+
+    def _get_once(self, url, headers, budget):
+        sockets = []
+        _watch.sockets = sockets
+        expired = threading.Event()
+
+        def shut():
+            expired.set()
+            for sock in list(sockets):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(budget, shut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return self._follow(url, headers, budget)
+        except (requests.RequestException, OSError, FetchError) as exc:
+            if expired.is_set():
+                raise FetchError(f"no complete answer within {self.deadline:g} s", url) from None
+            if (blocked := _find(exc, BlockedAddress)) is not None:
+                raise blocked from None
+            raise
+        finally:
+            watchdog.cancel()
+            _watch.sockets = None
+
+    def _follow(self, url, headers, budget):
+        for _hop in range(MAX_REDIRECTS + 1):
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise FetchError("only http and https addresses can be fetched", url)
+            with self.session.get(
+                url,
+                headers=headers,
+                stream=True,
+                allow_redirects=False,
+                timeout=(min(10, budget), budget),
+            ) as response:
+                if response.is_redirect:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                return self._read(url, response)
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects", url)
+
+    def _read(self, url, response):
+        lowered = {k.lower(): v for k, v in response.headers.items()}
+        if response.status_code == 304:
+            return Response(url, 304, lowered, not_modified=True)
+        if response.status_code >= 500:
+            raise _Retryable(f"the server answered {response.status_code}")
+        if response.status_code >= 400:
+            raise FetchError(f"the server answered {response.status_code}", url)
+        length = lowered.get("content-length")
+        if length and length.isdigit() and int(length) > self.max_bytes:
+            raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
+        chunks, size = [], 0
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
+            chunks.append(chunk)
+        return Response(url, response.status_code, lowered, b"".join(chunks))
+
+
+class _Retryable(Exception):
+    """A 5xx answer: worth another attempt."""
+
+
+def _find(exc, kind):
+    """The first exception of ``kind`` in ``exc``'s chain of causes, or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -1,0 +1,192 @@
+"""The fetcher, against real servers on loopback."""
+
+import socket
+import threading
+import time
+
+import pytest
+from werkzeug import Response as WsgiResponse
+
+from hub.sync.fetcher import AddressGuard, BlockedAddress, Fetcher, FetchError
+
+LOOPBACK = ["127.0.0.1", "::1"]
+
+
+@pytest.fixture
+def fetcher():
+    f = Fetcher(allow=["127.0.0.1"], deadline=5, backoff=0.05, max_bytes=1000)
+    yield f
+    f.close()
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
+     "::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1"],
+)  # fmt: skip
+def test_the_guard_refuses_addresses_that_are_not_public(address):
+    with pytest.raises(BlockedAddress, match="not a public address"):
+        AddressGuard().check("partner.example", address)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888", "203.0.114.1"])
+def test_the_guard_lets_public_addresses_through(address):
+    AddressGuard().check("partner.example", address)
+
+
+def test_the_allow_list_takes_hosts_and_networks():
+    guard = AddressGuard(["intranet.example", "10.0.0.0/8"])
+    guard.check("intranet.example", "192.168.1.5")
+    guard.check("other.example", "10.9.9.9")
+    with pytest.raises(BlockedAddress):
+        guard.check("other.example", "192.168.1.5")
+
+
+def test_loopback_is_refused_unless_allowed(httpserver):
+    httpserver.expect_request("/feed").respond_with_data("hello")
+    with pytest.raises(BlockedAddress, match="refusing to connect to"):
+        Fetcher(deadline=5).get(httpserver.url_for("/feed"))
+    assert httpserver.log == []  # nothing reached the server
+    response = Fetcher(allow=["127.0.0.1"], deadline=5).get(httpserver.url_for("/feed"))
+    assert (response.status, response.content) == (200, b"hello")
+    assert httpserver.log[0][0].headers["User-Agent"].startswith("OCOPExchangeHub/")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://[::1]:{port}/feed",
+        "ftp://example.org/feed.csv",
+        "file:///etc/passwd",
+    ],
+)
+def test_a_redirect_to_a_forbidden_place_is_refused(httpserver, fetcher, target):
+    httpserver.expect_request("/start").respond_with_data(
+        "", status=302, headers={"Location": target.format(port=httpserver.port)}
+    )
+    httpserver.expect_request("/feed").respond_with_data("secret")
+    with pytest.raises(FetchError) as excinfo:
+        fetcher.get(httpserver.url_for("/start"))
+    assert "not a public address" in str(excinfo.value) or "only http and https" in str(
+        excinfo.value
+    )
+    assert [r.path for r, _ in httpserver.log] == ["/start"]
+
+
+def test_redirects_between_allowed_places_are_followed(httpserver, fetcher):
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=301, headers={"Location": "/new"}
+    )
+    httpserver.expect_request("/new").respond_with_data("moved here")
+    response = fetcher.get(httpserver.url_for("/old"))
+    assert response.content == b"moved here" and response.url.endswith("/new")
+
+
+def test_endless_redirects_are_cut(httpserver, fetcher):
+    httpserver.expect_request("/loop").respond_with_data(
+        "", status=302, headers={"Location": "/loop"}
+    )
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        fetcher.get(httpserver.url_for("/loop"))
+
+
+def test_an_oversized_document_is_refused(httpserver, fetcher):
+    httpserver.expect_request("/big").respond_with_data("x" * 1001)
+    with pytest.raises(FetchError, match="larger than 1000 bytes"):
+        fetcher.get(httpserver.url_for("/big"))
+
+    def chunked(_request):
+        return WsgiResponse((b"y" * 100 for _ in range(20)), direct_passthrough=True)
+
+    httpserver.expect_request("/chunked").respond_with_handler(chunked)
+    with pytest.raises(FetchError, match="larger than 1000 bytes"):
+        fetcher.get(httpserver.url_for("/chunked"))
+
+
+def test_conditional_get_sends_both_validators_and_reports_not_modified(httpserver, fetcher):
+    httpserver.expect_request("/feed").respond_with_data(
+        "v1", headers={"ETag": '"abc"', "Last-Modified": "Wed, 01 Jan 2025 00:00:00 GMT"}
+    )
+    first = fetcher.get(httpserver.url_for("/feed"))
+    assert (first.etag, first.last_modified) == ('"abc"', "Wed, 01 Jan 2025 00:00:00 GMT")
+    httpserver.clear()
+    httpserver.expect_request("/feed").respond_with_data("", status=304)
+    second = fetcher.get(
+        httpserver.url_for("/feed"), etag=first.etag, last_modified=first.last_modified
+    )
+    assert second.not_modified and second.content == b""
+    request = httpserver.log[0][0]
+    assert request.headers["If-None-Match"] == '"abc"'
+    assert request.headers["If-Modified-Since"] == "Wed, 01 Jan 2025 00:00:00 GMT"
+
+
+def test_server_errors_are_retried_with_backoff(httpserver, fetcher):
+    httpserver.expect_ordered_request("/flaky").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/flaky").respond_with_data("busy", status=502)
+    httpserver.expect_ordered_request("/flaky").respond_with_data("finally")
+    assert fetcher.get(httpserver.url_for("/flaky")).content == b"finally"
+    assert len(httpserver.log) == 3
+
+
+def test_a_server_that_keeps_failing_is_given_up(httpserver, fetcher):
+    httpserver.expect_request("/down").respond_with_data("no", status=500)
+    with pytest.raises(FetchError, match="the server answered 500"):
+        fetcher.get(httpserver.url_for("/down"))
+    assert len(httpserver.log) == 3
+
+
+def test_client_errors_are_not_retried(httpserver, fetcher):
+    httpserver.expect_request("/gone").respond_with_data("no", status=404)
+    with pytest.raises(FetchError, match="the server answered 404"):
+        fetcher.get(httpserver.url_for("/gone"))
+    assert len(httpserver.log) == 1
+
+
+def test_text_is_utf8_with_or_without_a_byte_order_mark(httpserver, fetcher):
+    httpserver.expect_request("/bom").respond_with_data("\ufeffViệt Nam".encode())
+    assert fetcher.get(httpserver.url_for("/bom")).text() == "Việt Nam"
+    httpserver.expect_request("/latin1").respond_with_data("café".encode("latin-1"))
+    with pytest.raises(FetchError, match="not UTF-8"):
+        fetcher.get(httpserver.url_for("/latin1")).text()
+
+
+@pytest.fixture
+def trickling_server():
+    """A server that sends its headers, then one byte a second, for ever (well, 30 s)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                for _ in range(30):
+                    if stop.wait(1):
+                        break
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_a_trickling_server_is_cut_off_at_the_deadline(trickling_server):
+    fetcher = Fetcher(allow=["127.0.0.1"], deadline=2, attempts=1)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="no complete answer within 2 s"):
+        fetcher.get(trickling_server)
+    assert time.monotonic() - started < 4
