@@ -1,1 +1,6 @@
-"""Connectors: readers of partner data. They import nothing from ``hub`` (see ``base``)."""
+"""Connectors: readers of partner data. They import nothing from ``hub`` (see ``base``).
+
+Importing this package registers the built-in kinds.
+"""
+
+from connectors import ckan, csv_products, ical, jsonfeed  # noqa: F401  (register the kinds)

@@ -67,6 +67,9 @@ class Connector:
     """Base class of every connector kind; subclasses set ``kind`` and implement ``read``."""
 
     kind: ClassVar[str]
+    # True when every run reads the whole dataset: what a complete run no longer lists was
+    # deleted at the partner. False for incremental sources, which send tombstones.
+    full_snapshot: ClassVar[bool] = True
 
     def validate_settings(self, settings):
         """Return the settings the connector will use, or raise ``ValueError`` saying what is

@@ -35,7 +35,7 @@ def create_app(config=None):
     limiter.init_app(app)
     _register_template_helpers(app)
 
-    from hub import accounts, admin, publishing, registry, search, site
+    from hub import accounts, admin, publishing, registry, search, site, sync  # noqa: F401
     from hub.accounts.auth import user_language
     from hub.cli import hub_cli
 

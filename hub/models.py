@@ -11,6 +11,7 @@ from hub.publishing.models import (
     Product,
 )
 from hub.registry.models import Country, MembershipEvent, Programme
+from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 
 __all__ = [
     "AuditEvent",
@@ -22,8 +23,11 @@ __all__ = [
     "Fair",
     "Invitation",
     "MembershipEvent",
+    "PartnerSource",
     "Policy",
     "Product",
     "Programme",
+    "RejectedRecord",
+    "SyncRun",
     "User",
 ]

@@ -48,7 +48,7 @@ def seed_demo(path=DEMO_FILE):
         values = services.FIELD_RULES[kind](_fields(row["fields"]), country, errors)
         texts = {}
         for language, text in row["texts"].items():
-            texts[language], text_errors = services._clean_text(kind, language, text)
+            texts[language], text_errors = services.clean_text(kind, language, text)
             errors.update(text_errors)
         if errors:
             db.session.rollback()
@@ -64,9 +64,9 @@ def seed_demo(path=DEMO_FILE):
             **values,
         )
         db.session.add(entry)
-        source_text = services._apply_text(entry, source, texts.pop(source), None, None)
+        source_text = services.apply_text(entry, source, texts.pop(source), None, None)
         for language, text in texts.items():
-            services._apply_text(entry, language, text, None, source_text.fingerprint)
+            services.apply_text(entry, language, text, None, source_text.fingerprint)
         added += 1
     db.session.commit()
     return added

@@ -18,7 +18,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     SmallInteger,
     String,
     Table,
@@ -82,8 +81,12 @@ class Entry(Base):
     source_language: Mapped[str] = mapped_column(String(8))
     # Provenance: written here ("local"), or brought by a partner source with its own id.
     origin: Mapped[str] = mapped_column(String(16), default="local")
-    source_id: Mapped[int | None] = mapped_column(Integer)
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_source.id", ondelete="SET NULL")
+    )
     partner_id: Mapped[str | None] = mapped_column(String(200))
+    # For a synced entry: the fingerprint of the partner's record, to skip unchanged ones.
+    content_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)

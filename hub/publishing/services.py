@@ -107,7 +107,7 @@ def fingerprint(text):
 # Validation.
 
 
-def _clean_text(kind, language, text):
+def clean_text(kind, language, text):
     errors = {}
     clean = {}
     if language not in current_app.config["LANGUAGES"]:
@@ -379,7 +379,7 @@ FIELD_RULES = {
 # Writes.
 
 
-def _apply_text(entry, language, text, actor, source_fingerprint):
+def apply_text(entry, language, text, actor, source_fingerprint):
     translation = next((t for t in entry.translations if t.language == language), None)
     if translation is None:
         translation = EntryTranslation(language=language)
@@ -416,7 +416,7 @@ def create_entry(actor, kind, language, text, fields, country_code=None):
         raise EntryNotFound(kind)
     db.begin_write()
     country_code = _country_for(actor, country_code)
-    text, errors = _clean_text(kind, language, text)
+    text, errors = clean_text(kind, language, text)
     values = FIELD_RULES[kind](fields, country_code, errors)
     if errors:
         db.session.rollback()
@@ -431,7 +431,7 @@ def create_entry(actor, kind, language, text, fields, country_code=None):
         **values,
     )
     db.session.add(entry)
-    _apply_text(entry, language, text, actor, None)
+    apply_text(entry, language, text, actor, None)
     db.session.flush()
     record(actor, f"{kind}.create", kind, entry.id, country_code, language=language)
     db.session.commit()
@@ -477,7 +477,7 @@ def save_text(actor, entry_id, language, text):
     remembers the version of the source it was made from)."""
     db.begin_write()
     entry = get_editable(actor, entry_id, lock=True)
-    text, errors = _clean_text(entry.kind, language, text)
+    text, errors = clean_text(entry.kind, language, text)
     if errors:
         db.session.rollback()
         raise EntryInvalid(errors)
@@ -493,7 +493,7 @@ def save_text(actor, entry_id, language, text):
     ):
         db.session.rollback()
         return current  # nothing changed
-    translation = _apply_text(entry, language, text, actor, source_fingerprint)
+    translation = apply_text(entry, language, text, actor, source_fingerprint)
     _touch(entry, actor)
     action = "text" if source_fingerprint is None else "translate"
     record(

@@ -205,22 +205,23 @@ class Fetcher:
             extra["If-Modified-Since"] = last_modified
         started = time.monotonic()
         delay = self.backoff
+        last = None
         for attempt in range(1, self.attempts + 1):
             remaining = self.deadline - (time.monotonic() - started)
             if remaining <= 0:
-                raise FetchError(f"no answer within {self.deadline:g} s", url)
+                break
             try:
-                response = self._get_once(url, extra, remaining)
+                return self._get_once(url, extra, remaining)
             except (requests.ConnectionError, requests.Timeout, _Retryable) as exc:
+                last = self._describe(exc)
                 if attempt == self.attempts:
-                    raise FetchError(self._describe(exc), url) from None
-            else:
-                return response
+                    raise FetchError(last, url) from None
             if time.monotonic() - started + delay >= self.deadline:
-                raise FetchError(f"no answer within {self.deadline:g} s", url)
+                break
             time.sleep(delay)
             delay *= 2
-        raise AssertionError("unreachable")
+        suffix = f"; the last attempt: {last}" if last else ""
+        raise FetchError(f"no answer within {self.deadline:g} s{suffix}", url)
 
     @staticmethod
     def _describe(exc):

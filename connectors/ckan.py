@@ -1,0 +1,77 @@
+"""``ckan``: a CKAN portal's datasets through its ``package_search`` API, paged, as policies.
+
+Settings: ``{"language": "en", "rows": 100, "fq": "organization:ocop", "max_pages": 50}``. The
+source's URL is the portal's root (``https://data.example.gov``).
+"""
+
+import json
+from urllib.parse import urlencode
+
+from connectors._util import check_keys, check_language
+from connectors.base import Connector, ConnectorError, Record, register
+
+
+@register
+class CkanConnector(Connector):
+    kind = "ckan"
+
+    def validate_settings(self, settings):
+        check_keys(settings, ("language", "rows", "fq", "max_pages"), self.kind)
+        rows = settings.get("rows", 100)
+        if not isinstance(rows, int) or not 1 <= rows <= 1000:
+            raise ValueError("rows must be a number from 1 to 1000")
+        max_pages = settings.get("max_pages", 50)
+        if not isinstance(max_pages, int) or not 1 <= max_pages <= 1000:
+            raise ValueError("max_pages must be a number from 1 to 1000")
+        fq = settings.get("fq", "")
+        if not isinstance(fq, str):
+            raise ValueError("fq must be text")
+        return {
+            "language": check_language(settings),
+            "rows": rows,
+            "fq": fq,
+            "max_pages": max_pages,
+        }
+
+    def read(self, client, settings, state):
+        root = settings["url"].rstrip("/")
+        language, rows = settings["language"], settings["rows"]
+        start = 0
+        for _page in range(settings["max_pages"]):
+            query = {
+                "rows": rows,
+                "start": start,
+                **({"fq": settings["fq"]} if settings["fq"] else {}),
+            }
+            url = f"{root}/api/3/action/package_search?{urlencode(query)}"
+            try:
+                answer = json.loads(client.get(url).text())
+            except json.JSONDecodeError as exc:
+                raise ConnectorError(f"not JSON: {exc.msg}", url) from None
+            if not isinstance(answer, dict) or answer.get("success") is not True:
+                raise ConnectorError("the portal did not answer success", url)
+            result = answer.get("result") or {}
+            packages = result.get("results") or []
+            for package in packages:
+                if not isinstance(package, dict):
+                    continue
+                name = package.get("name") or package.get("id")
+                data = {
+                    "source_language": language,
+                    "translations": {
+                        language: {
+                            "title": str(package.get("title") or name or ""),
+                            "body": str(package.get("notes") or ""),
+                        }
+                    },
+                    "instrument": "other",
+                    "issuing_body": (package.get("organization") or {}).get("title"),
+                    "link": f"{root}/dataset/{name}" if name else None,
+                }
+                yield Record(
+                    partner_id=str(package.get("id") or ""), collection="policies", data=data
+                )
+            start += len(packages)
+            if not packages or start >= int(result.get("count") or 0):
+                return {}
+        return {"_complete": False}

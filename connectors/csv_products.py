@@ -1,0 +1,84 @@
+"""``csv``: a partner's product list as CSV, with a mapping from the hub's fields to its columns.
+
+Settings::
+
+    {"language": "vi",                      # the language the texts are written in
+     "delimiter": ",",                      # optional
+     "mapping": {"partner_id": "Mã", "title": "Tên sản phẩm", "product_group": "Nhóm", ...},
+     "defaults": {"rating_scheme": "ocop"}} # optional: a value for fields no column gives
+
+The file may be UTF-8 with or without a byte-order mark. Every run reads the whole list: a
+product no longer listed was removed at the partner.
+"""
+
+import csv
+import io
+
+from connectors._util import check_keys, check_language
+from connectors.base import Connector, ConnectorError, Record, register
+
+TEXT_FIELDS = ("title", "body")
+PRODUCT_FIELDS = (
+    "producer_name", "producer_type", "locality", "product_group", "rating_scheme", "stars",
+    "rated_on", "valid_until",
+)  # fmt: skip
+REQUIRED = ("partner_id", "title")
+
+
+@register
+class CsvConnector(Connector):
+    kind = "csv"
+
+    def validate_settings(self, settings):
+        check_keys(settings, ("language", "delimiter", "mapping", "defaults"), self.kind)
+        language = check_language(settings, default=None)
+        mapping = settings.get("mapping")
+        if not isinstance(mapping, dict) or not all(
+            isinstance(v, str) and v for v in mapping.values()
+        ):
+            raise ValueError("mapping must map the hub's fields to column names")
+        allowed = set(REQUIRED) | set(TEXT_FIELDS) | set(PRODUCT_FIELDS)
+        if unknown := sorted(set(mapping) - allowed):
+            raise ValueError(f"mapping has unknown fields: {', '.join(unknown)}")
+        if missing := [f for f in REQUIRED if f not in mapping]:
+            raise ValueError(f"mapping needs a column for: {', '.join(missing)}")
+        defaults = settings.get("defaults") or {}
+        if not isinstance(defaults, dict) or set(defaults) - set(PRODUCT_FIELDS):
+            raise ValueError("defaults may give only product fields")
+        if "product_group" not in mapping and "product_group" not in defaults:
+            raise ValueError("give product_group as a column or in defaults")
+        delimiter = settings.get("delimiter", ",")
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            raise ValueError("delimiter must be one character")
+        return {
+            "language": language,
+            "mapping": mapping,
+            "defaults": defaults,
+            "delimiter": delimiter,
+        }
+
+    def read(self, client, settings, state):
+        url = settings["url"]
+        text = client.get(url, conditional=True).text()
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=settings["delimiter"])
+        columns = set(reader.fieldnames or ())
+        mapping = settings["mapping"]
+        if missing := sorted(c for c in mapping.values() if c not in columns):
+            raise ConnectorError(
+                f"the file has no column {', '.join(map(repr, missing))}", f"{url}, line 1"
+            )
+        language, defaults = settings["language"], settings["defaults"]
+
+        def cell(row, field):
+            value = (row.get(mapping[field]) if field in mapping else None) or ""
+            return value.strip() or defaults.get(field)
+
+        for row in reader:
+            data = {
+                "source_language": language,
+                "translations": {language: {f: cell(row, f) or "" for f in TEXT_FIELDS}},
+            }
+            for field in PRODUCT_FIELDS:
+                data[field] = cell(row, field)
+            yield Record(partner_id=cell(row, "partner_id") or "", collection="products", data=data)
+        return {}

@@ -1,0 +1,104 @@
+"""The exchange format: how an entry travels between the hub and its partners (records that
+connectors yield and the push endpoint takes; later also what ``lang=all`` answers).
+
+A record holds the entry's texts per language, the language they were written in, its status and
+its kind's own fields. marshmallow checks the shapes and types here; the rules of a valid entry
+(``hub.publishing.services``) are applied after, the same as for a coordinator's form.
+"""
+
+from marshmallow import RAISE, Schema, fields, validate
+
+LANGUAGES = ("vi", "en", "ja")
+
+
+class TextSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    title = fields.Str(load_default="")
+    summary = fields.Str(load_default="")
+    body = fields.Str(load_default="")
+    lessons = fields.Str(load_default="")
+
+
+class RecordSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    source_language = fields.Str(required=True, validate=validate.OneOf(LANGUAGES))
+    status = fields.Str(
+        load_default="published", validate=validate.OneOf(("draft", "published", "archived"))
+    )
+    translations = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(LANGUAGES)),
+        values=fields.Nested(TextSchema),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
+def _opt(field_class, **kwargs):
+    return field_class(load_default=None, allow_none=True, **kwargs)
+
+
+class PolicyRecordSchema(RecordSchema):
+    instrument = _opt(fields.Str)
+    reference_number = _opt(fields.Str)
+    issuing_body = _opt(fields.Str)
+    issued_on = _opt(fields.Date)
+    link = _opt(fields.Str)
+
+
+class OutcomeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    metric = fields.Str(required=True)
+    value = fields.Float(required=True)
+    unit = fields.Str(load_default="")
+
+
+class ExperienceRecordSchema(RecordSchema):
+    outcomes = fields.List(fields.Nested(OutcomeSchema), load_default=list)
+
+
+class FairRecordSchema(RecordSchema):
+    venue = _opt(fields.Str)
+    city = _opt(fields.Str)
+    location_country = _opt(fields.Str)
+    start_date = fields.Date(required=True)
+    end_date = _opt(fields.Date)
+    start_time = _opt(fields.Time)
+    end_time = _opt(fields.Time)
+    all_day = fields.Bool(load_default=False)
+    timezone = fields.Str(required=True)
+    fair_status = fields.Str(load_default="scheduled")
+    organiser = _opt(fields.Str)
+    website = _opt(fields.Str)
+    product_groups = fields.List(fields.Str(), load_default=list)
+    registration_deadline = _opt(fields.Date)
+
+
+class ProductRecordSchema(RecordSchema):
+    producer_name = _opt(fields.Str)
+    producer_type = _opt(fields.Str)
+    locality = _opt(fields.Str)
+    product_group = fields.Str(required=True)
+    rating_scheme = _opt(fields.Str)
+    stars = _opt(fields.Int, strict=False)
+    rated_on = _opt(fields.Date)
+    valid_until = _opt(fields.Date)
+
+
+RECORD_SCHEMAS = {
+    "policy": PolicyRecordSchema(),
+    "experience": ExperienceRecordSchema(),
+    "fair": FairRecordSchema(),
+    "product": ProductRecordSchema(),
+}
+COLLECTION_KINDS = {
+    "policies": "policy",
+    "experiences": "experience",
+    "fairs": "fair",
+    "products": "product",
+}

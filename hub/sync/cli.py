@@ -1,0 +1,81 @@
+"""Sync commands: ``add-source`` and ``sync``."""
+
+import click
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from hub.cli import hub_cli
+from hub.extensions import db
+from hub.sync import pipeline, services
+from hub.sync.models import PartnerSource, SyncRun
+
+COUNT_LABELS = {
+    "fetched": _l("Fetched"),
+    "created": _l("Created"),
+    "updated": _l("Updated"),
+    "unchanged": _l("Unchanged"),
+    "deleted": _l("Deleted"),
+    "rejected": _l("Rejected"),
+}
+
+
+@hub_cli.command("add-source")
+@click.option("--country", required=True, metavar="XX")
+@click.option("--kind", required=True, help="csv, jsonfeed, ical or ckan.")
+@click.option("--url", required=True)
+@click.option("--every", default=60, show_default=True, metavar="MINUTES", type=int)
+@click.option("--settings", default="{}", help="The connector's settings, as JSON.")
+def add_source_command(country, kind, url, every, settings):
+    """Add a partner source that is synced every MINUTES."""
+    try:
+        source = services.add_source(country, kind, url, settings, every)
+    except services.SourceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        _("Source %(id)s added: %(kind)s, %(url)s.", id=source.id, kind=source.kind, url=source.url)
+    )
+
+
+@hub_cli.command("sync")
+@click.argument("source_id", required=False, type=int)
+@click.option("--all", "all_sources", is_flag=True, help="Every enabled source, due or not.")
+def sync_command(source_id, all_sources):
+    """Sync one source now (SOURCE_ID), or every enabled one (--all)."""
+    if (source_id is None) == (not all_sources):
+        raise click.UsageError(_("Give a source number or --all, not both."))
+    if all_sources:
+        ids = db.session.scalars(
+            select(PartnerSource.id)
+            .where(PartnerSource.enabled.is_(True))
+            .order_by(PartnerSource.id)
+        ).all()
+    else:
+        if db.session.get(PartnerSource, source_id) is None:
+            raise click.ClickException(_("There is no partner source number %(id)s.", id=source_id))
+        ids = [source_id]
+    runs = []
+    with click.progressbar(ids, label=_("Syncing"), show_pos=True) as bar:
+        for sid in bar:
+            runs.append(pipeline.run_source(sid))
+    _summary(runs)
+    if any(run.status == "failed" for run in runs):
+        raise SystemExit(1)
+
+
+def _summary(runs):
+    headers = [_("Source"), _("Status"), *[str(COUNT_LABELS[name]) for name in SyncRun.COUNTS]]
+    rows = [
+        [str(run.source_id), run.status, *[str(getattr(run, name)) for name in SyncRun.COUNTS]]
+        for run in runs
+    ]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    for run in runs:
+        if run.error:
+            click.echo(_("Source %(id)s: %(error)s", id=run.source_id, error=run.error), err=True)

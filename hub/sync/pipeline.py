@@ -1,0 +1,295 @@
+"""The ingest pipeline, shared by every connector (and the push endpoint).
+
+Records stream through in batches. Each record is validated (the exchange-format schema, then the
+same rules as a coordinator's form); an invalid one is quarantined with its reasons and the rest
+go on. Valid records are written keyed by (source, partner id), skipped when their content
+fingerprint is unchanged. Each batch commits on its own, so a run that fails later keeps what it
+wrote and never deletes anything; the source's state (cursor, HTTP validators) advances only
+after the whole run has committed. A source that fails several times in a row is paused.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import connectors  # noqa: F401  (registers the built-in kinds)
+from connectors.base import ConnectorError, Tombstone, get_connector
+from hub.db import utcnow
+from hub.extensions import db
+from hub.publishing import services as publishing
+from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS
+from hub.publishing.models import Entry, EntryStatus
+from hub.sync.fetcher import Fetcher, FetchError
+from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
+
+BATCH_SIZE = 500
+MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
+
+
+class NotModified(Exception):
+    """The source's document has not changed since the last run (HTTP 304)."""
+
+
+@dataclass
+class SourceClient:
+    """What a connector gets to reach its source: the fetcher, with the source's validators
+    for its main document."""
+
+    fetcher: Fetcher
+    source: PartnerSource
+    validators: dict = field(default_factory=dict)
+
+    def get(self, url, conditional=False):
+        """Fetch ``url``; ``conditional=True`` for the source's main document: a 304 ends the
+        run as "not modified", and the new validators are saved when the run succeeds."""
+        if conditional:
+            response = self.fetcher.get(
+                url, etag=self.source.etag, last_modified=self.source.last_modified
+            )
+            if response.not_modified:
+                raise NotModified(url)
+            self.validators = {"etag": response.etag, "last_modified": response.last_modified}
+            return response
+        return self.fetcher.get(url)
+
+
+def fingerprint(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _make_fetcher():
+    config = current_app.config
+    return Fetcher(allow=config["FETCH_ALLOW"], deadline=config.get("FETCH_DEADLINE", 60))
+
+
+def run_source(source_id, fetcher=None):
+    """Sync one source now; returns its ``SyncRun``."""
+    source = db.session.get(PartnerSource, source_id)
+    if source is None:
+        raise LookupError(source_id)
+    run = SyncRun(source_id=source.id, status="running")
+    db.session.add(run)
+    db.session.commit()
+    own_fetcher = fetcher is None
+    fetcher = fetcher or _make_fetcher()
+    client = SourceClient(fetcher, source)
+    seen = set()
+    try:
+        connector = get_connector(source.kind)
+        settings = connector.validate_settings(source.settings or {})
+        reader = connector.read(client, {**settings, "url": source.url}, dict(source.state or {}))
+        new_state = _consume(reader, source, run, seen)
+        # A complete snapshot: what the partner no longer lists was deleted there.
+        if connector.full_snapshot and new_state.pop("_complete", True):
+            run.deleted += _delete_missing(source, seen)
+    except NotModified:
+        run.status = "not_modified"
+        _succeeded(source, run, None, {})
+    except (ConnectorError, FetchError, ValueError, LookupError) as exc:
+        db.session.rollback()
+        _failed(source, run, str(exc))
+    except Exception as exc:
+        # Whatever broke, the run is recorded as failed and the next source still runs.
+        db.session.rollback()
+        current_app.logger.exception("sync of source %s failed", source_id)
+        _failed(source, run, f"internal error: {exc.__class__.__name__}")
+    else:
+        run.status = "partial" if run.rejected else "ok"
+        _succeeded(source, run, new_state, client.validators)
+    finally:
+        if own_fetcher:
+            fetcher.close()
+    return run
+
+
+def _consume(reader, source, run, seen):
+    batch = []
+    while True:
+        try:
+            item = next(reader)
+        except StopIteration as stop:
+            new_state = stop.value or {}
+            break
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            ingest(source, batch, run, seen)
+            batch = []
+    if batch:
+        ingest(source, batch, run, seen)
+    return new_state
+
+
+def ingest(source, items, run, seen=None):
+    """Validate and write one batch of records and tombstones for ``source``; commits."""
+    db.begin_write()
+    ids = list(dict.fromkeys(item.partner_id for item in items))
+    existing = {
+        e.partner_id: e
+        for e in db.session.scalars(
+            select(Entry)
+            .where(Entry.source_id == source.id, Entry.partner_id.in_(ids))
+            .options(selectinload(Entry.translations))
+        )
+    }
+    for item in items:
+        run.fetched += 1
+        if seen is not None:
+            seen.add(item.partner_id)
+        entry = existing.get(item.partner_id)
+        if isinstance(item, Tombstone):
+            if entry is not None and entry.deleted_dt is None:
+                _tombstone(entry)
+                run.deleted += 1
+            continue
+        outcome = _write(source, item, entry, run)
+        if isinstance(outcome, Entry):
+            existing[item.partner_id] = outcome
+    db.session.add(run)
+    db.session.commit()
+
+
+def _reject(source, item, run, reasons):
+    record = json.loads(json.dumps(item.data, default=str)) if isinstance(item.data, dict) else {}
+    if len(json.dumps(record)) > MAX_REASON_RECORD:
+        record = {"truncated": json.dumps(record)[:MAX_REASON_RECORD]}
+    db.session.add(
+        RejectedRecord(
+            run_id=run.id,
+            source_id=source.id,
+            partner_id=str(item.partner_id)[:200],
+            record=record,
+            reasons=reasons,
+        )
+    )
+    run.rejected += 1
+
+
+def _write(source, item, entry, run):
+    kind = COLLECTION_KINDS.get(item.collection)
+    if kind is None:
+        _reject(source, item, run, {"collection": [f"unknown collection {item.collection!r}"]})
+        return None
+    if not item.partner_id or len(str(item.partner_id)) > 200:
+        _reject(
+            source, item, run, {"partner_id": ["a record needs an id of at most 200 characters"]}
+        )
+        return None
+    if entry is not None and entry.kind != kind:
+        _reject(source, item, run, {"collection": [f"this id is a {entry.kind} already"]})
+        return None
+    digest = fingerprint({"collection": item.collection, **dict(item.data)})
+    if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == digest:
+        run.unchanged += 1
+        return entry
+    try:
+        data = RECORD_SCHEMAS[kind].load(item.data)
+    except ValidationError as exc:
+        _reject(source, item, run, exc.messages)
+        return None
+    errors, texts = {}, {}
+    for language, text in data.pop("translations").items():
+        texts[language], text_errors = publishing.clean_text(kind, language, text)
+        errors.update({f"translations.{language}.{k}": [v] for k, v in text_errors.items()})
+    source_language = data.pop("source_language")
+    status = data.pop("status")
+    if source_language not in texts:
+        errors["translations"] = [f"no text in the source language {source_language!r}"]
+    rule_errors = {}
+    values = publishing.FIELD_RULES[kind](data, source.country_code, rule_errors)
+    errors.update({k: [v] for k, v in rule_errors.items()})
+    if errors:
+        _reject(source, item, run, errors)
+        return None
+    values.pop("policies", None)
+    values.pop("programme_id", None)
+    if entry is None:
+        entry = publishing.MODELS[kind](
+            country_code=source.country_code,
+            source_language=source_language,
+            origin="partner",
+            source_id=source.id,
+            partner_id=str(item.partner_id),
+            change_seq=publishing.next_change_seq(),
+        )
+        db.session.add(entry)
+        run.created += 1
+    else:
+        entry.change_seq = publishing.next_change_seq()
+        entry.updated_dt = utcnow()
+        entry.deleted_dt = None
+        entry.source_language = source_language
+        run.updated += 1
+    for key, value in values.items():
+        setattr(entry, key, value)
+    entry.status = status
+    if status == EntryStatus.PUBLISHED and entry.published_dt is None:
+        entry.published_dt = utcnow()
+    entry.content_fingerprint = digest
+    for translation in list(entry.translations):
+        if translation.language not in texts:
+            entry.translations.remove(translation)
+    source_text = publishing.apply_text(
+        entry, source_language, texts.pop(source_language), None, None
+    )
+    for language, text in texts.items():
+        publishing.apply_text(entry, language, text, None, source_text.fingerprint)
+    return entry
+
+
+def _tombstone(entry):
+    entry.deleted_dt = utcnow()
+    entry.updated_dt = utcnow()
+    entry.change_seq = publishing.next_change_seq()
+
+
+def _delete_missing(source, seen):
+    """After a complete snapshot: what the partner no longer lists is deleted here too."""
+    db.begin_write()
+    gone = db.session.scalars(
+        select(Entry).where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
+    ).all()
+    count = 0
+    for entry in gone:
+        if entry.partner_id not in seen:
+            _tombstone(entry)
+            count += 1
+    db.session.commit()
+    return count
+
+
+def _succeeded(source, run, new_state, validators):
+    now = utcnow()
+    if new_state is not None:
+        source.state = new_state
+    if validators:
+        source.etag = validators.get("etag")
+        source.last_modified = validators.get("last_modified")
+    source.consecutive_failures = 0
+    source.last_success_dt = now
+    source.next_run_dt = now + timedelta(minutes=source.interval_minutes)
+    run.finished_dt = now
+    db.session.add_all([source, run])
+    db.session.commit()
+
+
+def _failed(source, run, message):
+    now = utcnow()
+    run = db.session.merge(run)
+    source = db.session.merge(source)
+    run.status = "failed"
+    run.error = message
+    run.finished_dt = now
+    source.consecutive_failures += 1
+    source.last_error = message
+    source.last_error_dt = now
+    source.next_run_dt = now + timedelta(minutes=source.interval_minutes)
+    if source.consecutive_failures >= PAUSE_AFTER_FAILURES:
+        source.enabled = False
+        source.paused_reason = message
+    db.session.commit()

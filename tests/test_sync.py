@@ -1,0 +1,451 @@
+"""Partner sync against real servers on loopback: each connector, unchanged re-runs, invalid
+records, deletions at the partner, and feeds that must be refused without touching earlier data."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.extensions import db
+from hub.publishing.models import Entry
+from hub.sync import pipeline, services
+from hub.sync.models import PartnerSource, RejectedRecord
+
+CSV = (
+    "\ufeffMã,Tên sản phẩm,Mô tả,Nhóm,Sao,Ngày xếp hạng\n"
+    "P1,Chè Tân Cương,Chè búp,beverages,4,2024-05-01\n"
+    "P2,Mật ong bạc hà,Mật ong Hà Giang,food,5,2024-06-01\n"
+    "P3,Bánh gai,,food,7,2024-06-01\n"
+)
+CSV_SETTINGS = {
+    "language": "vi",
+    "mapping": {
+        "partner_id": "Mã",
+        "title": "Tên sản phẩm",
+        "body": "Mô tả",
+        "product_group": "Nhóm",
+        "stars": "Sao",
+        "rated_on": "Ngày xếp hạng",
+    },
+    "defaults": {"rating_scheme": "ocop"},
+}
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(app, monkeypatch):
+    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1", "::1"])
+    monkeypatch.setitem(app.config, "FETCH_DEADLINE", 3)
+
+
+def add(app, kind, url, settings, country="VN"):
+    with app.test_request_context("/"):
+        return services.add_source(country, kind, url, settings).id
+
+
+def sync(app, source_id):
+    with app.test_request_context("/"):
+        run = pipeline.run_source(source_id)
+        return {k: getattr(run, k) for k in ("status", "error", *run.COUNTS)}
+
+
+def entries(app, source_id):
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Entry).where(Entry.source_id == source_id).order_by(Entry.partner_id)
+        )
+        return {
+            e.partner_id: (
+                e.kind,
+                e.text_in(e.source_language).title,
+                e.deleted_dt is None,
+                e.change_seq,
+            )
+            for e in rows
+        }
+
+
+def test_csv_products_come_in_and_invalid_rows_are_quarantined(app, client, httpserver):
+    httpserver.expect_request("/products.csv").respond_with_data(
+        CSV.encode(), content_type="text/csv"
+    )
+    source = add(app, "csv", httpserver.url_for("/products.csv"), CSV_SETTINGS)
+    result = sync(app, source)
+    assert result == {"status": "partial", "error": None, "fetched": 3, "created": 2, "updated": 0,
+                      "unchanged": 0, "deleted": 0, "rejected": 1}  # fmt: skip
+    assert {k: v[:3] for k, v in entries(app, source).items()} == {
+        "P1": ("product", "Chè Tân Cương", True),
+        "P2": ("product", "Mật ong bạc hà", True),
+    }
+    with app.app_context():
+        rejected = db.session.scalars(select(RejectedRecord)).all()
+        assert [(r.partner_id, r.reasons) for r in rejected] == [
+            ("P3", {"stars": ["A rating has 1 to 5 stars."]})
+        ]
+        p1 = db.session.scalar(select(Entry).where(Entry.partner_id == "P1"))
+        assert (
+            p1.origin,
+            p1.country_code,
+            p1.stars,
+            p1.rating_scheme,
+            p1.valid_until.isoformat(),
+        ) == ("partner", "VN", 4, "ocop", "2027-05-01")
+    page = client.get("/en/products").get_data(as_text=True)
+    assert "Chè Tân Cương" in page and "from a partner source" in page
+
+
+def test_an_unchanged_source_writes_nothing(app, httpserver):
+    httpserver.expect_request("/products.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/products.csv"), CSV_SETTINGS)
+    sync(app, source)
+    before = entries(app, source)
+    result = sync(app, source)
+    assert (result["created"], result["updated"], result["unchanged"], result["deleted"]) == (
+        0,
+        0,
+        2,
+        0,
+    )
+    assert entries(app, source) == before  # not even a new change sequence number
+
+
+def test_a_304_ends_the_run_at_once(app, httpserver):
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode(), headers={"ETag": '"v1"'})
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    sync(app, source)
+    httpserver.clear()
+    httpserver.expect_request("/p.csv", headers={"If-None-Match": '"v1"'}).respond_with_data(
+        "", status=304
+    )
+    before = entries(app, source)
+    assert sync(app, source)["status"] == "not_modified"
+    assert entries(app, source) == before
+
+
+def test_changes_and_deletions_at_the_partner_reach_the_hub(app, client, httpserver):
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    sync(app, source)
+    before = entries(app, source)
+    changed = CSV.replace("Chè Tân Cương", "Chè Tân Cương đặc biệt").replace(
+        "P2,Mật ong bạc hà,Mật ong Hà Giang,food,5,2024-06-01\n", ""
+    )
+    httpserver.clear()
+    httpserver.expect_request("/p.csv").respond_with_data(changed.encode())
+    result = sync(app, source)
+    assert (result["updated"], result["deleted"]) == (1, 1)
+    after = entries(app, source)
+    assert after["P1"][1] == "Chè Tân Cương đặc biệt" and after["P1"][3] > before["P1"][3]
+    assert after["P2"][2] is False  # a tombstone
+    assert "Mật ong bạc hà" not in client.get("/vi/products").get_data(as_text=True)
+
+
+JSON_FEED = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "OTOP news",
+    "language": "en",
+    "items": [
+        {
+            "id": "a1",
+            "title": "Weaving villages of Isan",
+            "content_html": "<p>Silk <b>weavers</b> &amp; dyers.</p>",
+            "summary": "How villages organised.",
+        },
+        {"id": "a2", "title": "หมู่บ้านทอผ้า", "content_text": "ja text", "language": "ja"},
+    ],
+    "next_url": None,
+}
+
+
+def test_json_feed_items_become_experiences_across_pages(app, httpserver):
+    page2 = {
+        **JSON_FEED,
+        "items": [
+            {"id": "a3", "title": "Làng nghề", "content_text": "Nội dung", "language": "vi-VN"}
+        ],
+    }
+    page1 = {**JSON_FEED, "next_url": httpserver.url_for("/feed2.json")}
+    httpserver.expect_request("/feed.json").respond_with_json(page1)
+    httpserver.expect_request("/feed2.json").respond_with_json(page2)
+    source = add(app, "jsonfeed", httpserver.url_for("/feed.json"), {"collection": "experiences"})
+    result = sync(app, source)
+    assert (result["status"], result["created"]) == ("ok", 3)
+    with app.app_context():
+        rows = {
+            e.partner_id: e
+            for e in db.session.scalars(select(Entry).where(Entry.source_id == source))
+        }
+        assert {k: (e.kind, e.source_language) for k, e in rows.items()} == {
+            "a1": ("experience", "en"),
+            "a2": ("experience", "ja"),
+            "a3": ("experience", "vi"),
+        }
+        assert rows["a1"].text_in("en").body == "Silk weavers & dyers."
+
+
+ICS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Partner//Fairs//EN
+BEGIN:VTIMEZONE
+TZID:Asia/Tokyo
+BEGIN:STANDARD
+DTSTART:19700101T000000
+TZOFFSETFROM:+0900
+TZOFFSETTO:+0900
+TZNAME:JST
+END:STANDARD
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:oita-1@partner
+DTSTAMP:20260101T000000Z
+SUMMARY:Oita OVOP fair
+DTSTART;TZID=Asia/Tokyo:20271103T100000
+DTEND;TZID=Asia/Tokyo:20271103T170000
+LOCATION:Oita city
+END:VEVENT
+BEGIN:VEVENT
+UID:multi-2@partner
+DTSTAMP:20260101T000000Z
+SUMMARY:Three-day craft market
+DTSTART;VALUE=DATE:20271201
+DTEND;VALUE=DATE:20271204
+END:VEVENT
+BEGIN:VEVENT
+UID:cancel-3@partner
+DTSTAMP:20260101T000000Z
+SUMMARY:Cancelled fair
+STATUS:CANCELLED
+DTSTART:20271010T020000Z
+DTEND:20271010T080000Z
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_ical_fairs_keep_zones_all_day_spans_and_cancellations(app, httpserver):
+    httpserver.expect_request("/fairs.ics").respond_with_data(
+        ICS.replace("\n", "\r\n"), content_type="text/calendar"
+    )
+    source = add(
+        app,
+        "ical",
+        httpserver.url_for("/fairs.ics"),
+        {"language": "en", "timezone": "Asia/Ho_Chi_Minh"},
+        country="JP",
+    )
+    result = sync(app, source)
+    assert (result["status"], result["created"]) == ("ok", 3), result
+    with app.app_context():
+        fairs = {
+            e.partner_id: e
+            for e in db.session.scalars(select(Entry).where(Entry.source_id == source))
+        }
+        oita = fairs["oita-1@partner"]
+        assert (
+            oita.timezone,
+            oita.starts_local.isoformat(),
+            oita.ends_local.isoformat(),
+            oita.all_day,
+        ) == ("Asia/Tokyo", "2027-11-03T10:00:00", "2027-11-03T17:00:00", False)
+        multi = fairs["multi-2@partner"]
+        assert (
+            multi.all_day,
+            multi.starts_local.date().isoformat(),
+            multi.ends_local.date().isoformat(),
+        ) == (True, "2027-12-01", "2027-12-03")
+        cancelled = fairs["cancel-3@partner"]
+        assert cancelled.fair_status == "cancelled"
+        assert (cancelled.timezone, cancelled.starts_local.isoformat()) == (
+            "Asia/Ho_Chi_Minh",
+            "2027-10-10T09:00:00",
+        )
+
+
+def test_ckan_datasets_are_read_page_by_page(app, httpserver):
+    def package(n):
+        return {
+            "id": f"id-{n}",
+            "name": f"ocop-{n}",
+            "title": f"OCOP dataset {n}",
+            "notes": "Data.",
+            "organization": {"title": "Ministry"},
+        }
+
+    httpserver.expect_request(
+        "/api/3/action/package_search", query_string="rows=2&start=0"
+    ).respond_with_json(
+        {"success": True, "result": {"count": 3, "results": [package(1), package(2)]}}
+    )
+    httpserver.expect_request(
+        "/api/3/action/package_search", query_string="rows=2&start=2"
+    ).respond_with_json({"success": True, "result": {"count": 3, "results": [package(3)]}})
+    source = add(app, "ckan", httpserver.url_for("/"), {"rows": 2})
+    result = sync(app, source)
+    assert (result["status"], result["created"]) == ("ok", 3), result
+    with app.app_context():
+        policy = db.session.scalar(select(Entry).where(Entry.partner_id == "id-3"))
+        assert (policy.kind, policy.issuing_body, policy.link) == (
+            "policy",
+            "Ministry",
+            httpserver.url_for("/dataset/ocop-3"),
+        )
+
+
+@pytest.mark.parametrize(
+    ("setup", "error"),
+    [
+        (lambda s: s.expect_request("/p.csv").respond_with_data("x" * 60_000_000), "larger than"),
+        (
+            lambda s: s.expect_request("/p.csv").respond_with_data(
+                "", status=302, headers={"Location": "http://169.254.169.254/"}
+            ),
+            "not a public address",
+        ),
+        (
+            lambda s: s.expect_request("/p.csv").respond_with_data("a,b\n1,2\n"),
+            "the file has no column",
+        ),
+        (lambda s: s.expect_request("/p.csv").respond_with_data(b"\xff\xfe\x00bad"), "not UTF-8"),
+        (
+            lambda s: s.expect_request("/p.csv").respond_with_data("down", status=500),
+            "the server answered 500",
+        ),
+    ],
+)
+def test_a_bad_feed_is_refused_without_touching_earlier_data(app, httpserver, setup, error):
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    sync(app, source)
+    before = entries(app, source)
+    httpserver.clear()
+    setup(httpserver)
+    with app.app_context():
+        app.config["FETCH_DEADLINE"] = 3
+    result = sync(app, source)
+    assert result["status"] == "failed" and error in result["error"], result
+    assert entries(app, source) == before
+    with app.app_context():
+        failing = db.session.get(PartnerSource, source)
+        assert failing.consecutive_failures == 1 and error in failing.last_error
+
+
+def test_a_source_failing_again_and_again_is_paused_with_its_reason(app, httpserver):
+    httpserver.expect_request("/p.csv").respond_with_data("gone", status=404)
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    for _ in range(5):
+        sync(app, source)
+    with app.app_context():
+        paused = db.session.get(PartnerSource, source)
+        assert not paused.enabled
+        assert "the server answered 404" in paused.paused_reason
+
+
+def test_synced_entries_are_read_only_for_local_editors(app, client, httpserver):
+    from tests.support import sign_in
+
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    sync(app, source)
+    with app.app_context():
+        synced = db.session.scalar(select(Entry.id).where(Entry.partner_id == "P1"))
+    sign_in(client, "coordinator.vn@hub.test")
+    assert client.get(f"/en/manage/entries/{synced}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--country", "ZZ", "--kind", "csv", "--url", "https://x.example/p.csv"],
+            "There is no country with the code “ZZ”",
+        ),
+        (
+            ["--country", "VN", "--kind", "rss", "--url", "https://x.example/p"],
+            "“rss” is not a kind of source; use one of: ckan, csv, ical, jsonfeed.",
+        ),
+        (
+            ["--country", "VN", "--kind", "csv", "--url", "ftp://x.example/p.csv"],
+            "Enter a web address starting with http:// or https://.",
+        ),
+        (
+            [
+                "--country",
+                "VN",
+                "--kind",
+                "csv",
+                "--url",
+                "https://x.example/p.csv",
+                "--settings",
+                "{bad",
+            ],
+            "The settings are not valid JSON",
+        ),
+        (
+            [
+                "--country",
+                "VN",
+                "--kind",
+                "csv",
+                "--url",
+                "https://x.example/p.csv",
+                "--settings",
+                '{"language": "vi"}',
+            ],
+            "mapping must map",
+        ),
+        (
+            [
+                "--country",
+                "VN",
+                "--kind",
+                "ical",
+                "--url",
+                "https://x.example/f.ics",
+                "--every",
+                "1",
+            ],
+            "Sync every 5 to 10080 minutes.",
+        ),
+    ],
+)
+def test_add_source_refuses_bad_sources(app, runner, args, message):
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(PartnerSource))
+    result = runner.invoke(args=["hub", "add-source", *args], env={"LANG": "C"})
+    assert result.exit_code == 1 and message in result.output, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PartnerSource)) == before
+
+
+def test_sync_command_runs_and_summarises(app, runner, httpserver):
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    result = runner.invoke(
+        args=[
+            "hub",
+            "add-source",
+            "--country",
+            "VN",
+            "--kind",
+            "csv",
+            "--url",
+            httpserver.url_for("/p.csv"),
+            "--settings",
+            json.dumps(CSV_SETTINGS),
+        ],
+        env={"LANG": "C"},
+    )
+    assert result.exit_code == 0, result.output
+    source_id = result.output.split()[1]
+    result = runner.invoke(args=["hub", "sync", source_id], env={"LANG": "C"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-2].split() == [
+        "Source",
+        "Status",
+        "Fetched",
+        "Created",
+        "Updated",
+        "Unchanged",
+        "Deleted",
+        "Rejected",
+    ]
+    assert lines[-1].split() == [source_id, "partial", "3", "2", "0", "0", "0", "1"]
