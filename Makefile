@@ -9,12 +9,15 @@ SECRET_FILE := instance/secret_key
 .PHONY: run test lint format migrate seed catalogues extract-messages update-catalogues compile-catalogues clean
 
 ## run: install, compile the catalogues, migrate, seed on first run, serve on http://127.0.0.1:$(PORT)
+##      with the sync scheduler beside the web server
 run: $(VENV)/.runtime compile-catalogues $(SECRET_FILE)
 	HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}" $(FLASK) hub migrate
 	HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}" $(FLASK) hub seed --if-empty
-	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}" $(BIN)/gunicorn \
-		--bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
+	@echo "Serving on http://127.0.0.1:$(PORT)/ with the sync scheduler (Ctrl-C stops both)"
+	export HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}"; \
+	$(FLASK) hub scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --timeout 120 --access-logfile - wsgi:app
 
 ## test: the whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, database test)
 test: $(VENV)/.dev compile-catalogues

@@ -46,6 +46,8 @@ ADMIN_PAGES = (
     "/{lang}/manage/entries/{fair}",
     "/{lang}/manage/entries/{product}",
     "/{lang}/manage/entries/{policy}/text/ja",
+    "/{lang}/admin/sources/",
+    "/{lang}/admin/sources/{source}",
 )
 
 
@@ -73,9 +75,23 @@ def published(app):
 
 
 @pytest.fixture
-def fill(token, published):
+def source(app):
+    """A partner source (never synced), for its administration page."""
+    from hub.sync.services import add_source
+
+    with app.test_request_context("/"):
+        settings = {
+            "language": "vi",
+            "mapping": {"partner_id": "id", "title": "name"},
+            "defaults": {"product_group": "food"},
+        }
+        return str(add_source("VN", "csv", "https://partner.example/p.csv", settings).id)
+
+
+@pytest.fixture
+def fill(token, published, source):
     def fill(path, lang):
-        return path.format(lang=lang, token=token, **published)
+        return path.format(lang=lang, token=token, source=source, **published)
 
     return fill
 
@@ -392,7 +408,9 @@ def test_the_language_checks_cover_every_page(app):
     covered = set()
     adapter = app.url_map.bind("localhost")
     for path in PAGES + ADMIN_PAGES:
-        sample = path.format(lang="en", token="t", policy=1, experience=1, fair=1, product=1)
+        sample = path.format(
+            lang="en", token="t", policy=1, experience=1, fair=1, product=1, source=1
+        )
         endpoint, _args = adapter.match(sample.split("?")[0])
         covered.add(endpoint)
     pages = {

@@ -2,6 +2,7 @@
 records, deletions at the partner, and feeds that must be refused without touching earlier data."""
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -449,3 +450,43 @@ def test_sync_command_runs_and_summarises(app, runner, httpserver):
         "Rejected",
     ]
     assert lines[-1].split() == [source_id, "partial", "3", "2", "0", "0", "0", "1"]
+
+
+def test_administrators_add_sync_and_pause_a_source_on_its_page(app, client, httpserver):
+    from tests.support import csrf_token, sign_in
+
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    sign_in(client, "admin@hub.test")
+    token = csrf_token(client, "/en/admin/sources/")
+    bad = {
+        "csrf_token": token,
+        "country": "VN",
+        "kind": "csv",
+        "url": httpserver.url_for("/p.csv"),
+        "every": "60",
+        "settings": '{"language": "vi"}',
+    }
+    response = client.post("/en/admin/sources/", data=bad)
+    assert response.status_code == 422
+    assert "The settings do not suit a csv source" in response.get_data(as_text=True)
+    good = {**bad, "settings": json.dumps(CSV_SETTINGS)}
+    response = client.post("/en/admin/sources/", data=good)
+    assert response.status_code == 302
+    page_url = response.headers["Location"]
+    token = csrf_token(client, page_url)
+    response = client.post(f"{page_url}/sync", data={"csrf_token": token})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Synced: 2 created, 0 updated, 0 unchanged, 0 deleted, 1 refused." in page
+    assert "A rating has 1 to 5 stars." in page  # the refused record and its reason
+    assert re.search(r"<td>partial</td>(\s*<td class=\"num\">\d+</td>){6}", page)
+    client.post(f"{page_url}/pause", data={"csrf_token": token})
+    assert "Paused" in client.get(page_url).get_data(as_text=True)
+    page = client.get("/vi/admin/sources/").get_data(as_text=True)
+    assert "Nguồn đối tác" in page
+
+
+def test_coordinators_cannot_reach_the_source_pages(app, client):
+    from tests.support import sign_in
+
+    sign_in(client, "coordinator.vn@hub.test")
+    assert client.get("/en/admin/sources/").status_code == 403

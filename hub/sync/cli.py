@@ -1,4 +1,6 @@
-"""Sync commands: ``add-source`` and ``sync``."""
+"""Sync commands: ``add-source``, ``sync`` and ``scheduler``."""
+
+import contextlib
 
 import click
 from flask_babel import gettext as _
@@ -79,3 +81,13 @@ def _summary(runs):
     for run in runs:
         if run.error:
             click.echo(_("Source %(id)s: %(error)s", id=run.source_id, error=run.error), err=True)
+
+
+@hub_cli.command("scheduler")
+def scheduler_command():
+    """Run the sync scheduler in the foreground (one per deployment; a second one is harmless)."""
+    from hub.sync.scheduler import run_scheduler
+
+    click.echo(_("Scheduler started; Ctrl-C stops it."))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        run_scheduler()

@@ -43,11 +43,14 @@ class SourceClient:
 
     fetcher: Fetcher
     source: PartnerSource
+    stop_at: object = None  # the run's deadline, a UTC datetime
     validators: dict = field(default_factory=dict)
 
     def get(self, url, conditional=False):
         """Fetch ``url``; ``conditional=True`` for the source's main document: a 304 ends the
         run as "not modified", and the new validators are saved when the run succeeds."""
+        if self.stop_at is not None and utcnow() >= self.stop_at:
+            raise FetchError("the run took longer than its deadline", url)
         if conditional:
             response = self.fetcher.get(
                 url, etag=self.source.etag, last_modified=self.source.last_modified
@@ -68,8 +71,10 @@ def _make_fetcher():
     return Fetcher(allow=config["FETCH_ALLOW"], deadline=config.get("FETCH_DEADLINE", 60))
 
 
-def run_source(source_id, fetcher=None):
-    """Sync one source now; returns its ``SyncRun``."""
+def run_source(source_id, fetcher=None, deadline=None):
+    """Sync one source now; returns its ``SyncRun``. With ``deadline`` (a timedelta), the run
+    stops fetching once it has taken that long, and fails."""
+    db.begin_write()
     source = db.session.get(PartnerSource, source_id)
     if source is None:
         raise LookupError(source_id)
@@ -78,7 +83,9 @@ def run_source(source_id, fetcher=None):
     db.session.commit()
     own_fetcher = fetcher is None
     fetcher = fetcher or _make_fetcher()
-    client = SourceClient(fetcher, source)
+    client = SourceClient(
+        fetcher, source, stop_at=None if deadline is None else utcnow() + deadline
+    )
     seen = set()
     try:
         connector = get_connector(source.kind)
@@ -264,6 +271,7 @@ def _delete_missing(source, seen):
 
 
 def _succeeded(source, run, new_state, validators):
+    db.begin_write()
     now = utcnow()
     if new_state is not None:
         source.state = new_state
@@ -279,6 +287,7 @@ def _succeeded(source, run, new_state, validators):
 
 
 def _failed(source, run, message):
+    db.begin_write()
     now = utcnow()
     run = db.session.merge(run)
     source = db.session.merge(source)

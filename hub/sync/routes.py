@@ -1,0 +1,163 @@
+"""The administrators' pages for partner sources: health, runs, refused records, changes."""
+
+import json
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from connectors.base import kinds
+from hub.accounts.auth import admin_required
+from hub.db import ID_RULE, parse_id
+from hub.extensions import db
+from hub.registry.models import Country
+from hub.registry.regions import country_choices
+from hub.sync import bp, services
+from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
+from hub.sync.scheduler import run_if_free
+
+RUNS_PAGE = 20
+REJECTED_PAGE = 50
+SYNC_NOW_DEADLINE = timedelta(seconds=90)  # a web request must not wait longer
+
+
+@bp.before_request
+@admin_required
+def _administrators_only():
+    return None
+
+
+def _form_values():
+    form = request.form
+    every = parse_id(form.get("every"))
+    return {
+        "country_code": form.get("country", ""),
+        "kind": form.get("kind", ""),
+        "url": form.get("url", "").strip(),
+        "settings": form.get("settings", "").strip() or "{}",
+        "every": every if every is not None else -1,
+    }
+
+
+def _list_page(values=None, error=None, status=200):
+    sources = db.session.scalars(select(PartnerSource).order_by(PartnerSource.id)).all()
+    countries = country_choices(db.session.scalars(select(Country.code)))
+    return render_template(
+        "sync/sources.html",
+        sources=sources,
+        countries=countries,
+        kinds=kinds(),
+        values=values or {"every": 60, "settings": "{}"},
+        error=error,
+    ), status
+
+
+@bp.route("/")
+def sources():
+    return _list_page()
+
+
+@bp.route("/", methods=["POST"])
+def add():
+    values = _form_values()
+    try:
+        source = services.add_source(
+            values["country_code"],
+            values["kind"],
+            values["url"],
+            values["settings"],
+            values["every"],
+            actor=current_user,
+        )
+    except services.SourceError as exc:
+        db.session.rollback()
+        return _list_page(values, str(exc), 422)
+    flash(_("Source %(id)s added; its first sync is due now.", id=source.id), "success")
+    return redirect(url_for(".source", source_id=source.id))
+
+
+def _source_or_404(source_id):
+    source = db.session.get(PartnerSource, source_id)
+    if source is None:
+        abort(404)
+    return source
+
+
+@bp.route(f"/<{ID_RULE}:source_id>", methods=["GET", "POST"])
+def source(source_id):
+    item = _source_or_404(source_id)
+    error, values = None, None
+    if request.method == "POST":
+        values = _form_values()
+        try:
+            services.update_source(
+                item.id, values["url"], values["settings"], values["every"], current_user
+            )
+        except services.SourceError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            flash(_("The source is saved."), "success")
+            return redirect(url_for(".source", source_id=item.id))
+    before = parse_id(request.args.get("before"))
+    runs_stmt = select(SyncRun).where(SyncRun.source_id == item.id).order_by(SyncRun.id.desc())
+    if before:
+        runs_stmt = runs_stmt.where(SyncRun.id < before)
+    runs = db.session.scalars(runs_stmt.limit(RUNS_PAGE + 1)).all()
+    rejected = db.session.scalars(
+        select(RejectedRecord)
+        .where(RejectedRecord.source_id == item.id)
+        .order_by(RejectedRecord.id.desc())
+        .limit(REJECTED_PAGE)
+    ).all()
+    values = values or {
+        "url": item.url,
+        "settings": json.dumps(item.settings, ensure_ascii=False, indent=2),
+        "every": item.interval_minutes,
+    }
+    return render_template(
+        "sync/source.html",
+        source=item,
+        runs=runs[:RUNS_PAGE],
+        older=runs[RUNS_PAGE - 1].id if len(runs) > RUNS_PAGE else None,
+        rejected=rejected,
+        values=values,
+        error=error,
+    ), (422 if error else 200)
+
+
+@bp.route(f"/<{ID_RULE}:source_id>/<any(pause, resume, sync, remove):action>", methods=["POST"])
+def act(source_id, action):
+    item = _source_or_404(source_id)
+    if action == "remove":
+        services.remove_source(item.id, current_user)
+        flash(_("The source is removed; the entries it brought stay."), "success")
+        return redirect(url_for(".sources"))
+    if action in ("pause", "resume"):
+        services.set_enabled(item.id, action == "resume", current_user)
+        flash(
+            _("The source is paused.") if action == "pause" else _("The source is resumed."),
+            "success",
+        )
+    else:
+        run = run_if_free(item.id, f"web:{current_user.id}", SYNC_NOW_DEADLINE)
+        if run is None:
+            flash(_("The source is being synced already; try again in a moment."), "error")
+        elif run.status == "failed":
+            flash(_("The sync failed: %(error)s", error=run.error), "error")
+        else:
+            flash(
+                _(
+                    "Synced: %(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
+                    "%(deleted)s deleted, %(rejected)s refused.",
+                    created=run.created,
+                    updated=run.updated,
+                    unchanged=run.unchanged,
+                    deleted=run.deleted,
+                    rejected=run.rejected,
+                ),
+                "success",
+            )
+    return redirect(url_for(".source", source_id=item.id))
