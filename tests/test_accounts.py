@@ -20,6 +20,8 @@ SAMPLE_ARGS = {
     "kind": "policy",
     "entry_id": 1,
     "text_lang": "en",
+    "source_id": 1,
+    "action": "pause",
 }
 VN = "coordinator.vn@hub.test"
 
