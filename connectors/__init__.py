@@ -3,4 +3,4 @@
 Importing this package registers the built-in kinds.
 """
 
-from connectors import ckan, csv_products, ical, jsonfeed  # noqa: F401  (register the kinds)
+from connectors import ckan, csv_products, hub, ical, jsonfeed  # noqa: F401  (register the kinds)

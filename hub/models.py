@@ -1,6 +1,6 @@
 """Every model of the hub, imported in one place for Alembic and the tests."""
 
-from hub.accounts.models import AuditEvent, Invitation, User
+from hub.accounts.models import ApiToken, AuditEvent, Invitation, User
 from hub.publishing.models import (
     ChangeCounter,
     Entry,
@@ -14,6 +14,7 @@ from hub.registry.models import Country, MembershipEvent, Programme
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "ChangeCounter",
     "Country",

@@ -361,7 +361,7 @@ def test_synced_entries_are_read_only_for_local_editors(app, client, httpserver)
         ),
         (
             ["--country", "VN", "--kind", "rss", "--url", "https://x.example/p"],
-            "“rss” is not a kind of source; use one of: ckan, csv, ical, jsonfeed.",
+            "“rss” is not a kind of source; use one of: ckan, csv, hub, ical, jsonfeed.",
         ),
         (
             ["--country", "VN", "--kind", "csv", "--url", "ftp://x.example/p.csv"],

@@ -86,3 +86,25 @@ class AuditEvent(Base):
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token for the API, issued by an administrator to a coordinator or a partner
+    system, scoped to one country. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))  # who or what holds it
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise it
+    country_code: Mapped[str] = mapped_column(ForeignKey("country.code"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def usable(self, now):
+        return self.revoked_dt is None and self.expires_dt > now

@@ -102,3 +102,63 @@ COLLECTION_KINDS = {
     "fairs": "fair",
     "products": "product",
 }
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+KIND_FIELDS = {
+    "policy": ("instrument", "reference_number", "issuing_body", "issued_on", "link"),
+    "experience": ("outcomes",),
+    "fair": (
+        "venue",
+        "city",
+        "location_country",
+        "all_day",
+        "timezone",
+        "fair_status",
+        "organiser",
+        "website",
+        "product_groups",
+        "registration_deadline",
+    ),
+    "product": (
+        "producer_name",
+        "producer_type",
+        "locality",
+        "product_group",
+        "rating_scheme",
+        "stars",
+        "rated_on",
+        "valid_until",
+    ),
+}
+
+
+def dump_record(entry):
+    """An entry in the exchange format: what ``RECORD_SCHEMAS[kind]`` loads back."""
+    data = {
+        "source_language": entry.source_language,
+        "status": entry.status,
+        "translations": {
+            t.language: {
+                "title": t.title,
+                "summary": t.summary,
+                "body": t.body,
+                "lessons": t.lessons,
+            }
+            for t in entry.translations
+            if t.title
+        },
+    }
+    for name in KIND_FIELDS[entry.kind]:
+        value = getattr(entry, name)
+        data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    if entry.kind == "fair" and entry.starts_local is not None:
+        data["start_date"] = _iso(entry.starts_local.date())
+        data["end_date"] = _iso(entry.ends_local.date())
+        timed = not entry.all_day
+        data["start_time"] = entry.starts_local.strftime("%H:%M") if timed else None
+        data["end_time"] = entry.ends_local.strftime("%H:%M") if timed else None
+    return data

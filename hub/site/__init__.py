@@ -15,6 +15,7 @@ ERROR_TEXTS = {
         _l("Bad request"),
         _l("The request could not be understood. Check the address or the form and try again."),
     ),
+    401: (_l("Not signed in"), _l("This needs a valid token or a signed-in account.")),
     403: (_l("Not allowed"), _l("You do not have permission to see this page.")),
     404: (
         _l("Page not found"),
@@ -77,8 +78,9 @@ def unhandled_error(exc):
 
 def _render_error(code, exc):
     title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500 if code >= 500 else 400])
-    if request.accept_mimetypes.best == "application/json":
-        response = jsonify(error={"code": code, "message": str(message)})
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        # One error shape for every 4xx and 5xx under /api.
+        response = jsonify(error={"code": code, "message": str(message), "details": {}})
     elif request_ctx.url_adapter is None:
         # The request was refused before routing (an untrusted Host): no page can link anywhere.
         response = current_app.response_class(f"{title}\n{message}\n", mimetype="text/plain")

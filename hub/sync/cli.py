@@ -50,7 +50,7 @@ def sync_command(source_id, all_sources):
     if all_sources:
         ids = db.session.scalars(
             select(PartnerSource.id)
-            .where(PartnerSource.enabled.is_(True))
+            .where(PartnerSource.enabled.is_(True), PartnerSource.kind != "push")
             .order_by(PartnerSource.id)
         ).all()
     else:
@@ -91,3 +91,22 @@ def scheduler_command():
     click.echo(_("Scheduler started; Ctrl-C stops it."))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         run_scheduler()
+
+
+@hub_cli.command("issue-token")
+@click.option("--country", required=True, metavar="XX", help="The country the token may write for.")
+@click.option("--name", required=True, help="Who or what holds it (a partner system, a person).")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650))
+def issue_token_command(country, name, days):
+    """Issue an API token for pushing a country's records; it is printed once."""
+    from hub.api.auth import issue_token
+    from hub.registry.models import Country
+
+    code = country.strip().upper()
+    if db.session.get(Country, code) is None:
+        raise click.ClickException(
+            _("There is no country with the code “%(code)s” in the registry.", code=code)
+        )
+    token, secret = issue_token(name.strip()[:200], code, days)
+    click.echo(_("Token %(id)s for %(name)s; it is shown only now:", id=token.id, name=token.name))
+    click.echo(secret)

@@ -18,7 +18,7 @@ class PartnerSource(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     country_code: Mapped[str] = mapped_column(ForeignKey("country.code"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # the connector kind
+    kind: Mapped[str] = mapped_column(String(32))  # the connector kind, or "push"
     url: Mapped[str] = mapped_column(String(1000))
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     interval_minutes: Mapped[int] = mapped_column(Integer, default=60)
@@ -36,6 +36,8 @@ class PartnerSource(Base):
     # The lease: which scheduler runs this source now, until when (a second one keeps off).
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # For a push source: the API token whose batches it records.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id", ondelete="SET NULL"))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

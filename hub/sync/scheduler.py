@@ -108,7 +108,7 @@ class SyncScheduler:
             sources = db.session.execute(
                 select(
                     PartnerSource.id, PartnerSource.interval_minutes, PartnerSource.next_run_dt
-                ).where(PartnerSource.enabled.is_(True))
+                ).where(PartnerSource.enabled.is_(True), PartnerSource.kind != "push")
             ).all()
         wanted = {f"source-{sid}": (sid, minutes, next_run) for sid, minutes, next_run in sources}
         for job in self.scheduler.get_jobs():

@@ -1,8 +1,8 @@
-"""Sync: partner sources, sync runs, rejected records; synced entries keep their fingerprint.
+"""Sync and API: partner sources, sync runs, rejected records, API tokens; synced entries keep their fingerprint.
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 11:37:20.990177
+Create Date: 2026-11-22 11:49:27.672702
 """
 
 import sqlalchemy as sa
@@ -16,6 +16,27 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('api_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('country_code', sa.String(length=2), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_dt', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_dt', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_dt', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_used_dt', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['country_code'], ['country.code'], name=op.f('fk_api_token_country_code_country')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_api_token_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_api_token_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
+    )
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_token_country_code'), ['country_code'], unique=False)
+
     op.create_table('partner_source',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('country_code', sa.String(length=2), nullable=False),
@@ -35,9 +56,11 @@ def upgrade():
     sa.Column('next_run_dt', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sa.String(length=100), nullable=True),
     sa.Column('lease_until_dt', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('token_id', sa.Integer(), nullable=True),
     sa.Column('created_dt', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_dt', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['country_code'], ['country.code'], name=op.f('fk_partner_source_country_code_country')),
+    sa.ForeignKeyConstraint(['token_id'], ['api_token.id'], name=op.f('fk_partner_source_token_id_api_token'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_source'))
     )
     with op.batch_alter_table('partner_source', schema=None) as batch_op:
@@ -104,3 +127,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_partner_source_country_code'))
 
     op.drop_table('partner_source')
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_token_country_code'))
+
+    op.drop_table('api_token')

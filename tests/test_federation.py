@@ -1,0 +1,203 @@
+"""Federation and push: hub B follows hub A's changes feed over loopback; partners push batches
+with a token. After creates, edits, translations, withdrawals and deletions on A, B's copy
+matches A's."""
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from hub.accounts.models import User
+from hub.accounts.services import create_user
+from hub.api.auth import issue_token, revoke_token
+from hub.db import upgrade
+from hub.extensions import db
+from hub.publishing import services as publishing
+from hub.publishing.models import Entry
+from hub.registry.services import seed_registry
+from hub.sync import pipeline, services
+from tests.support import PASSWORD, fresh_database, make_test_app
+
+
+@pytest.fixture
+def hub_a(tmp_path):
+    """A second hub, served by a real HTTP server on loopback."""
+    with fresh_database("sqlite", tmp_path) as url:
+        app = make_test_app(url)
+        with app.app_context():
+            upgrade(db.engine)
+            seed_registry()
+            create_user("coord.vn@a.test", PASSWORD, "coordinator", "VN")
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield app, f"http://127.0.0.1:{server.server_port}"
+        server.shutdown()
+        thread.join(timeout=5)
+        db.binding(app).engine.dispose()
+
+
+def published_copy(app, source_id=None):
+    """``{partner id or id: {language: title}}`` of the published entries (of one source)."""
+    with app.app_context():
+        stmt = select(Entry).where(Entry.deleted_dt.is_(None), Entry.status == "published")
+        if source_id is not None:
+            stmt = stmt.where(Entry.source_id == source_id)
+        result = {}
+        for entry in db.session.scalars(stmt):
+            key = entry.partner_id if source_id is not None else str(entry.id)
+            result[key] = {t.language: t.title for t in entry.translations}
+        return result
+
+
+def test_hub_b_keeps_an_exact_copy_of_hub_a(app, hub_a, monkeypatch):
+    a, a_url = hub_a
+    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1"])
+    with a.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == "coord.vn@a.test"))
+        policy = publishing.create_entry(
+            vn, "policy", "vi", {"title": "Chính sách A"}, {"instrument": "law"}
+        )
+        product = publishing.create_entry(
+            vn, "product", "en", {"title": "Lotus tea"}, {"product_group": "beverages"}
+        )
+        draft = publishing.create_entry(vn, "policy", "en", {"title": "Never published"}, {})
+        for entry in (policy, product):
+            publishing.set_status(vn, entry.id, "published")
+        ids = {"policy": policy.id, "product": product.id, "draft": draft.id}
+    with app.test_request_context("/"):
+        source = services.add_source("VN", "hub", a_url, {"country": "VN", "limit": 1}).id
+        first = pipeline.run_source(source)
+        assert (first.status, first.created) == ("ok", 2), first.error
+    assert published_copy(app, source) == published_copy(a)
+
+    # Edits, a translation, a withdrawal and a deletion on A.
+    with a.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == "coord.vn@a.test"))
+        publishing.save_text(vn, ids["policy"], "ja", {"title": "政策A"})
+        publishing.save_text(vn, ids["product"], "en", {"title": "Lotus tea, hand-scented"})
+        publishing.set_status(vn, ids["draft"], "published")
+        publishing.set_status(vn, ids["draft"], "archived")
+        publishing.delete_entry(vn, ids["policy"])
+        newer = publishing.create_entry(
+            vn,
+            "fair",
+            "en",
+            {"title": "Fair"},
+            {
+                "timezone": "Asia/Ho_Chi_Minh",
+                "start_date": date(2030, 1, 1),
+                "all_day": True,
+            },
+        )
+        publishing.set_status(vn, newer.id, "published")
+    with app.test_request_context("/"):
+        second = pipeline.run_source(source)
+        assert second.status == "ok", second.error
+    assert published_copy(app, source) == published_copy(a)
+    assert published_copy(app, source)[str(ids["product"])] == {"en": "Lotus tea, hand-scented"}
+    with app.test_request_context("/"):
+        third = pipeline.run_source(source)
+        assert (third.fetched, third.created, third.updated, third.deleted) == (0, 0, 0, 0)
+
+
+def test_a_partner_pushes_a_batch_with_its_token(app, client):
+    with app.test_request_context("/"):
+        token, secret = issue_token("Thai OTOP office", "TH")
+    headers = {"Authorization": f"Bearer {secret}"}
+    batch = {
+        "records": [
+            {
+                "id": "otop-1",
+                "collection": "products",
+                "record": {
+                    "source_language": "en",
+                    "translations": {"en": {"title": "Silk scarf"}},
+                    "product_group": "textiles",
+                    "rating_scheme": "otop",
+                    "stars": 5,
+                    "rated_on": "2025-01-10",
+                },
+            },
+            {
+                "id": "otop-2",
+                "collection": "products",
+                "record": {
+                    "source_language": "en",
+                    "translations": {"en": {"title": "Bad stars"}},
+                    "product_group": "textiles",
+                    "stars": 9,
+                },
+            },
+        ]
+    }
+    response = client.post("/api/v1/ingest", json=batch, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "partial"
+    assert body["counts"] == {
+        "fetched": 2,
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "deleted": 0,
+        "rejected": 1,
+    }
+    assert body["rejected"][0]["id"] == "otop-2" and "stars" in body["rejected"][0]["reasons"]
+    with app.app_context():
+        scarf = db.session.scalar(select(Entry).where(Entry.partner_id == "otop-1"))
+        assert (scarf.country_code, scarf.origin, scarf.stars) == ("TH", "partner", 5)
+    response = client.post(
+        "/api/v1/ingest",
+        json={"records": [{"id": "otop-1", "collection": "products", "deleted": True}]},
+        headers=headers,
+    )
+    assert response.get_json()["counts"]["deleted"] == 1
+    with app.test_request_context("/"):
+        revoke_token(token.id)
+    response = client.post("/api/v1/ingest", json=batch, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json() == {
+        "error": {
+            "code": 401,
+            "message": "This needs a valid token or a signed-in account.",
+            "details": {},
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"records": "x"}, "records"),
+        ({"records": [{"id": 5, "collection": "products"}]}, "0"),
+        ({"records": [{"id": "a", "collection": "cars"}]}, "0"),
+    ],
+)
+def test_a_malformed_push_is_refused_whole(app, client, body, field):
+    with app.test_request_context("/"):
+        _token, secret = issue_token("Partner", "TH")
+    response = client.post(
+        "/api/v1/ingest",
+        json=body,
+        headers={"Authorization": f"Bearer {secret}", "Accept-Language": "vi"},
+    )
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == 422 and field in error["details"]
+    assert error["message"] == "Yêu cầu không hợp lệ."
+
+
+@pytest.mark.parametrize("query", ["since=-1", "since=abc", "limit=0", "limit=5000", "country=ZZ"])
+def test_the_changes_feed_refuses_bad_parameters_with_the_json_error_shape(client, query):
+    response = client.get(f"/api/v1/changes?{query}")
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]) == {"code", "message", "details"}
+
+
+def test_unknown_api_paths_answer_json(client):
+    response = client.get("/api/v1/nothing")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == 404
