@@ -80,7 +80,14 @@ def test_csv_products_come_in_and_invalid_rows_are_quarantined(app, client, http
     with app.app_context():
         rejected = db.session.scalars(select(RejectedRecord)).all()
         assert [(r.partner_id, r.reasons) for r in rejected] == [
-            ("P3", {"stars": ["A rating has 1 to 5 stars."]})
+            (
+                "P3",
+                {
+                    "en": {"stars": ["A rating has 1 to 5 stars."]},
+                    "vi": {"stars": ["Xếp hạng có từ 1 đến 5 sao."]},
+                    "ja": {"stars": ["評価は1〜5つ星です。"]},
+                },
+            )
         ]
         p1 = db.session.scalar(select(Entry).where(Entry.partner_id == "P1"))
         assert (
@@ -483,6 +490,8 @@ def test_administrators_add_sync_and_pause_a_source_on_its_page(app, client, htt
     assert "Paused" in client.get(page_url).get_data(as_text=True)
     page = client.get("/vi/admin/sources/").get_data(as_text=True)
     assert "Nguồn đối tác" in page
+    vi_page = client.get(page_url.replace("/en/", "/vi/")).get_data(as_text=True)
+    assert "Xếp hạng có từ 1 đến 5 sao." in vi_page
 
 
 def test_coordinators_cannot_reach_the_source_pages(app, client):

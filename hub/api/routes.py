@@ -10,6 +10,7 @@ from hub.api import bp
 from hub.api.auth import token_required
 from hub.db import utcnow
 from hub.extensions import csrf, db
+from hub.i18n import current_language
 from hub.publishing.exchange import COLLECTION_KINDS, dump_record
 from hub.publishing.models import Entry, EntryStatus
 from hub.publishing.routes import COLLECTION_OF
@@ -151,7 +152,9 @@ def push():
         run=run.id,
         status=run.status,
         counts={name: getattr(run, name) for name in SyncRun.COUNTS},
-        rejected=[{"id": r.partner_id, "reasons": r.reasons} for r in rejected],
+        rejected=[
+            {"id": r.partner_id, "reasons": r.reasons.get(current_language(), {})} for r in rejected
+        ],
     )
 
 

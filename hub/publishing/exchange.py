@@ -6,6 +6,8 @@ its kind's own fields. marshmallow checks the shapes and types here; the rules o
 (``hub.publishing.services``) are applied after, the same as for a coordinator's form.
 """
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
 LANGUAGES = ("vi", "en", "ja")
@@ -162,3 +164,37 @@ def dump_record(entry):
         data["start_time"] = entry.starts_local.strftime("%H:%M") if timed else None
         data["end_time"] = entry.ends_local.strftime("%H:%M") if timed else None
     return data
+
+
+# marshmallow's own messages that records can produce, marked for the hub's catalogues so that
+# refusals read in every language (see ``translate_errors``).
+MARSHMALLOW_MESSAGES = (
+    _l("Missing data for required field."),
+    _l("Field may not be null."),
+    _l("Invalid value."),
+    _l("Not a valid string."),
+    _l("Not a valid integer."),
+    _l("Not a valid number."),
+    _l("Number too large."),
+    _l("Special numeric values (nan or infinity) are not permitted."),
+    _l("Not a valid date."),
+    _l("Not a valid time."),
+    _l("Not a valid boolean."),
+    _l("Not a valid list."),
+    _l("Not a valid mapping type."),
+    _l("Invalid type."),
+    _l("Invalid input type."),
+    _l("Unknown field."),
+)
+
+
+def translate_errors(messages):
+    """marshmallow's error messages (nested dicts and lists of English strings) in the current
+    language, where the catalogues have them."""
+    if isinstance(messages, dict):
+        return {str(key): translate_errors(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [translate_errors(m) for m in messages]
+    if isinstance(messages, str):
+        return gettext(messages)
+    return messages

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -23,7 +25,7 @@ from connectors.base import ConnectorError, Tombstone, get_connector
 from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing import services as publishing
-from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS
+from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, translate_errors
 from hub.publishing.models import Entry, EntryStatus
 from hub.sync.fetcher import Fetcher, FetchError
 from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
@@ -161,7 +163,17 @@ def ingest(source, items, run, seen=None):
     db.session.commit()
 
 
+def _in_every_language(make):
+    """``make()`` evaluated in each of the hub's languages: ``{"vi": …, "en": …, "ja": …}``."""
+    result = {}
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            result[language] = make()
+    return result
+
+
 def _reject(source, item, run, reasons):
+    """Quarantine a record; ``reasons`` is ``{language: {field: [messages]}}``."""
     record = json.loads(json.dumps(item.data, default=str)) if isinstance(item.data, dict) else {}
     if len(json.dumps(record)) > MAX_REASON_RECORD:
         record = {"truncated": json.dumps(record)[:MAX_REASON_RECORD]}
@@ -177,28 +189,13 @@ def _reject(source, item, run, reasons):
     run.rejected += 1
 
 
-def _write(source, item, entry, run):
-    kind = COLLECTION_KINDS.get(item.collection)
-    if kind is None:
-        _reject(source, item, run, {"collection": [f"unknown collection {item.collection!r}"]})
-        return None
-    if not item.partner_id or len(str(item.partner_id)) > 200:
-        _reject(
-            source, item, run, {"partner_id": ["a record needs an id of at most 200 characters"]}
-        )
-        return None
-    if entry is not None and entry.kind != kind:
-        _reject(source, item, run, {"collection": [f"this id is a {entry.kind} already"]})
-        return None
-    digest = fingerprint({"collection": item.collection, **dict(item.data)})
-    if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == digest:
-        run.unchanged += 1
-        return entry
+def _check(source, kind, item):
+    """Validate a record: ``(values, texts, source_language, status, errors)``, the errors
+    (``{field: [messages]}``) in the current language."""
     try:
         data = RECORD_SCHEMAS[kind].load(item.data)
     except ValidationError as exc:
-        _reject(source, item, run, exc.messages)
-        return None
+        return None, None, None, None, translate_errors(exc.messages)
     errors, texts = {}, {}
     for language, text in data.pop("translations").items():
         texts[language], text_errors = publishing.clean_text(kind, language, text)
@@ -206,12 +203,36 @@ def _write(source, item, entry, run):
     source_language = data.pop("source_language")
     status = data.pop("status")
     if source_language not in texts:
-        errors["translations"] = [f"no text in the source language {source_language!r}"]
+        errors["translations"] = [
+            _("There is no text in the source language (%(language)s).", language=source_language)
+        ]
     rule_errors = {}
     values = publishing.FIELD_RULES[kind](data, source.country_code, rule_errors)
     errors.update({k: [v] for k, v in rule_errors.items()})
+    return values, texts, source_language, status, errors
+
+
+def _write(source, item, entry, run):
+    kind = COLLECTION_KINDS.get(item.collection)
+    if kind is None:
+        _reject(source, item, run, _in_every_language(lambda: {"collection": [
+            _("“%(value)s” is not a collection of the hub.", value=item.collection)]}))  # fmt: skip
+        return None
+    if not item.partner_id or len(str(item.partner_id)) > 200:
+        _reject(source, item, run, _in_every_language(lambda: {"id": [
+            _("A record needs an id of at most 200 characters.")]}))  # fmt: skip
+        return None
+    if entry is not None and entry.kind != kind:
+        _reject(source, item, run, _in_every_language(lambda: {"collection": [
+            _("This id belongs to another collection already.")]}))  # fmt: skip
+        return None
+    digest = fingerprint({"collection": item.collection, **dict(item.data)})
+    if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == digest:
+        run.unchanged += 1
+        return entry
+    values, texts, source_language, status, errors = _check(source, kind, item)
     if errors:
-        _reject(source, item, run, errors)
+        _reject(source, item, run, _in_every_language(lambda: _check(source, kind, item)[4]))
         return None
     values.pop("policies", None)
     values.pop("programme_id", None)
