@@ -3,6 +3,7 @@ records, deletions at the partner, and feeds that must be refused without touchi
 
 import json
 import re
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -298,6 +299,13 @@ def test_ckan_datasets_are_read_page_by_page(app, httpserver):
         )
 
 
+def _too_slow(_request):
+    from werkzeug import Response
+
+    time.sleep(3)  # past the 2-second deadline the test sets
+    return Response(CSV)
+
+
 @pytest.mark.parametrize(
     ("setup", "error"),
     [
@@ -317,6 +325,10 @@ def test_ckan_datasets_are_read_page_by_page(app, httpserver):
             lambda s: s.expect_request("/p.csv").respond_with_data("down", status=500),
             "the server answered 500",
         ),
+        (
+            lambda s: s.expect_request("/p.csv").respond_with_handler(_too_slow),
+            "no complete answer within 2 s",
+        ),
     ],
 )
 def test_a_bad_feed_is_refused_without_touching_earlier_data(app, httpserver, setup, error):
@@ -326,8 +338,7 @@ def test_a_bad_feed_is_refused_without_touching_earlier_data(app, httpserver, se
     before = entries(app, source)
     httpserver.clear()
     setup(httpserver)
-    with app.app_context():
-        app.config["FETCH_DEADLINE"] = 3
+    app.config["FETCH_DEADLINE"] = 2  # reset after the test by the loopback_allowed fixture
     result = sync(app, source)
     assert result["status"] == "failed" and error in result["error"], result
     assert entries(app, source) == before
