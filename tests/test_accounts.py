@@ -389,3 +389,50 @@ def test_create_user_command_speaks_the_operators_language(app, runner):
     )
     assert result.exit_code == 1
     assert "パスワードは12文字以上にしてください。" in result.output
+
+
+def test_sign_in_limits_can_be_shared_through_redis(tmp_path):
+    """With HUB_RATELIMIT_STORAGE_URL pointing at Redis, two app processes (here: two apps)
+    count the same attempts."""
+    import os
+    import uuid
+
+    import redis
+
+    from hub.db import upgrade
+    from hub.extensions import limiter
+    from hub.registry.services import seed_registry
+    from tests.support import fresh_database, make_test_app
+
+    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires Redis at {url}: {exc}", pytrace=False)
+        pytest.skip(f"Redis is not reachable at {url}: {exc}")
+    prefix = uuid.uuid4().hex
+    with fresh_database("sqlite", tmp_path) as database_url:
+        config = {
+            "RATELIMIT_STORAGE_URI": url,
+            "RATELIMIT_KEY_PREFIX": prefix,
+            "LOGIN_RATE_LIMIT": "3 per minute",
+        }
+        apps = [make_test_app(database_url, **config) for _ in range(2)]
+        with apps[0].app_context():
+            upgrade(db.engine)
+            seed_registry()
+            services.create_user(VN, PASSWORD, "coordinator", "VN")
+        try:
+            statuses = []
+            for attempt in range(4):
+                client = apps[attempt % 2].test_client()
+                statuses.append(sign_in(client, VN, "wrong password").status_code)
+            assert statuses == [422, 422, 422, 429]
+        finally:
+            store = redis.Redis.from_url(url)
+            for key in store.scan_iter(f"*{prefix}*"):
+                store.delete(key)
+            for app in apps:
+                db.binding(app).engine.dispose()
+            limiter.init_app(make_test_app(database_url))  # the shared limiter back in memory
