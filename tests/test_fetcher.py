@@ -22,7 +22,8 @@ def fetcher():
 @pytest.mark.parametrize(
     "address",
     ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
-     "::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1"],
+     "::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "224.0.0.1",
+     "2002:a00:1::1", "2002:7f00:1::1", "fec0::1", "2001:0:4136:e378:8000:63bf:f5ff:fffe"],
 )  # fmt: skip
 def test_the_guard_refuses_addresses_that_are_not_public(address):
     with pytest.raises(BlockedAddress, match="not a public address"):
@@ -190,3 +191,59 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(trickling_server):
     with pytest.raises(FetchError, match="no complete answer within 2 s"):
         fetcher.get(trickling_server)
     assert time.monotonic() - started < 4
+
+
+@pytest.fixture
+def keepalive_then_trickle():
+    """A server that answers the first request on a connection at once (keeping it open) and
+    any later request on the same connection one byte a second."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def handle(conn):
+        with conn:
+            conn.settimeout(30)
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+            )
+            try:
+                conn.recv(65536)
+            except OSError:
+                return
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(20):
+                if stop.wait(1):
+                    return
+                try:
+                    conn.sendall(b"x")
+                except OSError:
+                    return
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/page"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_the_deadline_holds_for_every_fetch_of_a_run(keepalive_then_trickle):
+    """A second fetch never rides on a connection the watchdog does not see."""
+    fetcher = Fetcher(allow=["127.0.0.1"], deadline=2, attempts=1)
+    started = time.monotonic()
+    for _ in range(2):
+        try:
+            assert fetcher.get(keepalive_then_trickle).content == b"ok"
+        except FetchError as exc:
+            assert "within 2 s" in str(exc)
+    assert time.monotonic() - started < 5

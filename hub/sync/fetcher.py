@@ -28,6 +28,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import connection as urllib3_connection
 
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still not public
 USER_AGENT = "OCOPExchangeHub/0.1 (partner sync; +https://github.com/ocop-network/hub)"
 MAX_REDIRECTS = 5
 
@@ -89,8 +90,14 @@ class AddressGuard:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if host.lower().rstrip(".") in self.hosts or any(ip in net for net in self.networks):
             return
-        mapped = getattr(ip, "ipv4_mapped", None)
-        for candidate in (ip, mapped) if mapped else (ip,):
+        candidates = [ip]
+        if ip.version == 6:
+            # IPv4 addresses carried inside IPv6 ones reach the IPv4 host: check those too.
+            candidates += [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+            candidates += list(ip.teredo or ())
+            if ip in SITE_LOCAL:
+                raise BlockedAddress(f"refusing to connect to {host} at {ip}: not a public address")
+        for candidate in candidates:
             if (
                 not candidate.is_global
                 or candidate.is_loopback
@@ -108,23 +115,41 @@ class _Watch(threading.local):
 
     def __init__(self):
         self.sockets = None
-        self.lock = threading.Lock()
+        self.budget = None
 
 
 _watch = _Watch()
+
+
+def _resolve(host, port):
+    """DNS, bounded by the fetch's deadline (a resolver that never answers cannot hold a run)."""
+    result = {}
+
+    def lookup():
+        try:
+            result["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=lookup, daemon=True)
+    thread.start()
+    thread.join(_watch.budget or 10)
+    if "infos" in result:
+        return result["infos"]
+    raise FetchError(f"cannot resolve {host}: {result.get('error', 'no answer in time')}")
 
 
 def _guarded_connection(base, guard):
     class GuardedConnection(base):
         def _new_conn(self):
             last_error = None
-            try:
-                infos = socket.getaddrinfo(self._dns_host, self.port, type=socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise FetchError(f"cannot resolve {self._dns_host}: {exc}") from None
+            infos = _resolve(self._dns_host, self.port)
             for family, kind, proto, _name, sockaddr in infos:
                 guard.check(self._dns_host, sockaddr[0])
                 sock = socket.socket(family, kind, proto)
+                # Watched from the start, so the deadline covers connecting too.
+                if _watch.sockets is not None:
+                    _watch.sockets.append(sock)
                 try:
                     timeout = self.timeout if isinstance(self.timeout, int | float) else None
                     sock.settimeout(timeout)
@@ -140,8 +165,6 @@ def _guarded_connection(base, guard):
                     sock.close()
                     last_error = exc
                     continue
-                if _watch.sockets is not None:
-                    _watch.sockets.append(sock)
                 return sock
             raise urllib3_connection.NewConnectionError(
                 self, f"cannot connect to {self._dns_host}: {last_error}"
@@ -185,9 +208,9 @@ class Fetcher:
         self.guard = AddressGuard(self.allow)
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment may bypass the guard
-        adapter = _GuardedAdapter(self.guard)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.adapter = _GuardedAdapter(self.guard)
+        self.session.mount("http://", self.adapter)
+        self.session.mount("https://", self.adapter)
 
     def close(self):
         self.session.close()
@@ -231,7 +254,7 @@ class Fetcher:
 
     def _get_once(self, url, headers, budget):
         sockets = []
-        _watch.sockets = sockets
+        _watch.sockets, _watch.budget = sockets, budget
         expired = threading.Event()
 
         def shut():
@@ -253,7 +276,9 @@ class Fetcher:
             raise
         finally:
             watchdog.cancel()
-            _watch.sockets = None
+            _watch.sockets = _watch.budget = None
+            # No connection outlives its fetch: a pooled one would escape the next watchdog.
+            self.adapter.poolmanager.clear()
 
     def _follow(self, url, headers, budget):
         for _hop in range(MAX_REDIRECTS + 1):
