@@ -11,6 +11,10 @@ from connectors._util import check_keys, check_language
 from connectors.base import Connector, ConnectorError, Record, register
 
 
+def _organisation(value):
+    return value.get("title") if isinstance(value, dict) else None
+
+
 @register
 class CkanConnector(Connector):
     kind = "ckan"
@@ -50,7 +54,9 @@ class CkanConnector(Connector):
                 raise ConnectorError(f"not JSON: {exc.msg}", url) from None
             if not isinstance(answer, dict) or answer.get("success") is not True:
                 raise ConnectorError("the portal did not answer success", url)
-            result = answer.get("result") or {}
+            result = answer.get("result")
+            if not isinstance(result, dict) or not isinstance(result.get("results", []), list):
+                raise ConnectorError("the portal's answer has no list of results", url)
             packages = result.get("results") or []
             for package in packages:
                 if not isinstance(package, dict):
@@ -65,13 +71,14 @@ class CkanConnector(Connector):
                         }
                     },
                     "instrument": "other",
-                    "issuing_body": (package.get("organization") or {}).get("title"),
+                    "issuing_body": _organisation(package.get("organization")),
                     "link": f"{root}/dataset/{name}" if name else None,
                 }
                 yield Record(
                     partner_id=str(package.get("id") or ""), collection="policies", data=data
                 )
             start += len(packages)
-            if not packages or start >= int(result.get("count") or 0):
+            count = result.get("count")
+            if not packages or not isinstance(count, int) or start >= count:
                 return {}
         return {"_complete": False}

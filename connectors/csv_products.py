@@ -73,7 +73,16 @@ class CsvConnector(Connector):
             value = (row.get(mapping[field]) if field in mapping else None) or ""
             return value.strip() or defaults.get(field)
 
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise ConnectorError(
+                    f"unreadable CSV: {exc}", f"{url}, line {reader.line_num}"
+                ) from None
             data = {
                 "source_language": language,
                 "translations": {language: {f: cell(row, f) or "" for f in TEXT_FIELDS}},

@@ -6,7 +6,7 @@ all-day and multi-day events, times in their own zones (TZID), ``STATUS:CANCELLE
 """
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 import icalendar
 
@@ -29,10 +29,12 @@ class ICalConnector(Connector):
     def validate_settings(self, settings):
         check_keys(settings, ("language", "timezone"), self.kind)
         zone = settings.get("timezone", "UTC")
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{zone!r} is not an IANA time zone") from None
+        if (
+            not isinstance(zone, str)
+            or not 1 <= len(zone) <= 64
+            or zone not in available_timezones()
+        ):
+            raise ValueError(f"{zone!r} is not an IANA time zone")
         return {"language": check_language(settings), "timezone": zone}
 
     def read(self, client, settings, state):

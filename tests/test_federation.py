@@ -201,3 +201,55 @@ def test_unknown_api_paths_answer_json(client):
     response = client.get("/api/v1/nothing")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == 404
+
+
+def test_a_new_token_goes_on_updating_what_the_old_one_pushed(app, client):
+    with app.test_request_context("/"):
+        old, old_secret = issue_token("Partner, 2026", "TH")
+        _new, new_secret = issue_token("Partner, 2027", "TH")
+    record = {
+        "id": "otop-9",
+        "collection": "products",
+        "record": {
+            "source_language": "en",
+            "translations": {"en": {"title": "Old name"}},
+            "product_group": "food",
+        },
+    }
+    client.post(
+        "/api/v1/ingest",
+        json={"records": [record]},
+        headers={"Authorization": f"Bearer {old_secret}"},
+    )
+    with app.test_request_context("/"):
+        revoke_token(old.id)
+    record["record"]["translations"]["en"]["title"] = "New name"
+    body = client.post(
+        "/api/v1/ingest",
+        json={"records": [record]},
+        headers={"Authorization": f"Bearer {new_secret}"},
+    ).get_json()
+    assert body["counts"]["updated"] == 1 and body["counts"]["created"] == 0
+    with app.app_context():
+        live = db.session.scalars(
+            select(Entry).where(Entry.partner_id == "otop-9", Entry.deleted_dt.is_(None))
+        ).all()
+        assert [e.text_in("en").title for e in live] == ["New name"]
+
+
+def test_pushes_stop_while_an_administrator_pauses_them(app, client):
+    from hub.sync.models import PartnerSource
+
+    with app.test_request_context("/"):
+        _token, secret = issue_token("Partner", "TH")
+    headers = {"Authorization": f"Bearer {secret}"}
+    client.post("/api/v1/ingest", json={"records": []}, headers=headers)
+    with app.test_request_context("/"):
+        source = db.session.scalar(select(PartnerSource).where(PartnerSource.kind == "push"))
+        services.set_enabled(source.id, False)
+    response = client.post("/api/v1/ingest", json={"records": []}, headers=headers)
+    assert response.status_code == 409
+    assert (
+        response.get_json()["error"]["message"]
+        == "Pushes for this country are paused by an administrator."
+    )

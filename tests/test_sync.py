@@ -510,3 +510,99 @@ def test_coordinators_cannot_reach_the_source_pages(app, client):
 
     sign_in(client, "coordinator.vn@hub.test")
     assert client.get("/en/admin/sources/").status_code == 403
+
+
+def test_removing_a_source_keeps_its_entries(app, client, httpserver):
+    from tests.support import csrf_token, sign_in
+
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    sync(app, source)
+    sign_in(client, "admin@hub.test")
+    page_url = f"/en/admin/sources/{source}"
+    response = client.post(f"{page_url}/remove", data={"csrf_token": csrf_token(client, page_url)})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(PartnerSource, source) is None
+        assert db.session.scalar(select(func.count()).select_from(RejectedRecord)) == 0
+        kept = db.session.scalars(select(Entry.partner_id).where(Entry.origin == "partner")).all()
+        assert sorted(kept) == ["P1", "P2"]
+
+
+def test_sync_now_works_on_a_paused_source(app, client, httpserver):
+    from tests.support import csrf_token, sign_in
+
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    with app.test_request_context("/"):
+        services.set_enabled(source, False)
+    sign_in(client, "admin@hub.test")
+    page_url = f"/en/admin/sources/{source}"
+    response = client.post(f"{page_url}/sync", data={"csrf_token": csrf_token(client, page_url)})
+    assert "Synced: 2 created" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_changing_a_source_starts_it_again_from_scratch(app, httpserver):
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode(), headers={"ETag": '"v1"'})
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    sync(app, source)
+    with app.test_request_context("/"):
+        changed = {**CSV_SETTINGS, "defaults": {"rating_scheme": "other"}}
+        services.update_source(source, httpserver.url_for("/p.csv"), changed, 60)
+        assert db.session.get(PartnerSource, source).etag is None
+    result = sync(app, source)
+    assert result["status"] != "not_modified" and result["updated"] == 2
+
+
+def test_a_run_that_loses_its_lease_writes_nothing_more(app, httpserver):
+    from hub.sync.pipeline import LeaseLost
+
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+
+    def lost():
+        raise LeaseLost(source)
+
+    with app.test_request_context("/"):
+        run = pipeline.run_source(source, keep_lease=lost)
+        assert run.status == "failed"
+    assert entries(app, source) == {}
+
+
+def test_an_empty_snapshot_deletes_nothing(app, httpserver):
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    sync(app, source)
+    before = entries(app, source)
+    httpserver.clear()
+    httpserver.expect_request("/p.csv").respond_with_data(
+        CSV.splitlines()[0] + "\n"
+    )  # the header only
+    result = sync(app, source)
+    assert (result["status"], result["deleted"]) == ("ok", 0)
+    assert entries(app, source) == before
+
+
+def test_refusals_of_old_runs_are_pruned(app, httpserver):
+    httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    for _ in range(12):
+        sync(app, source)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(RejectedRecord)) == 10
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings", "message"),
+    [
+        ("ical", {"timezone": 5}, "is not an IANA time zone"),
+        ("ical", {"timezone": "x" * 300}, "is not an IANA time zone"),
+        ("hub", {"country": "TH"}, 'A hub source follows its own country: set "country": "VN".'),
+    ],
+)
+def test_odd_settings_get_a_message(app, kind, settings, message):
+    with (
+        app.test_request_context("/"),
+        pytest.raises(services.SourceError, match=re.escape(message)),
+    ):
+        services.add_source("VN", kind, "https://partner.example/x", settings)

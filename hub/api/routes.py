@@ -89,7 +89,14 @@ def changes():
 
 
 def _push_source(token):
-    source = db.session.scalar(select(PartnerSource).where(PartnerSource.token_id == token.id))
+    """The country's push source: one per country, whatever token pushes (a new token must
+    go on updating what the old one brought)."""
+    source = db.session.scalar(
+        select(PartnerSource)
+        .where(PartnerSource.kind == "push", PartnerSource.country_code == token.country_code)
+        .order_by(PartnerSource.id)
+        .limit(1)
+    )
     if source is None:
         source = PartnerSource(
             country_code=token.country_code,
@@ -137,6 +144,14 @@ def push():
     if problems:
         raise ApiInputError(problems)
     source = _push_source(g.api_token)
+    if not source.enabled:
+        return jsonify(
+            error={
+                "code": 409,
+                "message": _("Pushes for this country are paused by an administrator."),
+                "details": {},
+            }
+        ), 409
     run = SyncRun(source_id=source.id, status="running")
     db.session.add(run)
     db.session.commit()

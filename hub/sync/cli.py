@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from hub.cli import hub_cli
 from hub.extensions import db
-from hub.sync import pipeline, services
+from hub.sync import services
 from hub.sync.models import PartnerSource, SyncRun
+from hub.sync.scheduler import owner_name, run_if_free
 
 COUNT_LABELS = {
     "fetched": _l("Fetched"),
@@ -54,14 +55,23 @@ def sync_command(source_id, all_sources):
             .order_by(PartnerSource.id)
         ).all()
     else:
-        if db.session.get(PartnerSource, source_id) is None:
+        source = db.session.get(PartnerSource, source_id)
+        if source is None:
             raise click.ClickException(_("There is no partner source number %(id)s.", id=source_id))
+        if source.kind == "push":
+            raise click.ClickException(
+                _("Source %(id)s receives pushes; there is nothing to fetch.", id=source_id)
+            )
         ids = [source_id]
-    runs = []
+    runs, busy = [], []
+    owner = f"cli:{owner_name()}"
     with click.progressbar(ids, label=_("Syncing"), show_pos=True) as bar:
         for sid in bar:
-            runs.append(pipeline.run_source(sid))
+            run = run_if_free(sid, owner, paused_too=not all_sources)
+            (runs.append(run) if run is not None else busy.append(sid))
     _summary(runs)
+    for sid in busy:
+        click.echo(_("Source %(id)s is being synced by the scheduler; skipped.", id=sid), err=True)
     if any(run.status == "failed" for run in runs):
         raise SystemExit(1)
 

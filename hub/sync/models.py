@@ -41,8 +41,12 @@ class PartnerSource(Base):
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # The database deletes a source's runs and refused records with it (ON DELETE CASCADE).
     runs: Mapped[list["SyncRun"]] = relationship(
-        back_populates="source", order_by="SyncRun.id.desc()", lazy="raise_on_sql"
+        back_populates="source",
+        order_by="SyncRun.id.desc()",
+        lazy="raise_on_sql",
+        passive_deletes=True,
     )
 
     def __repr__(self):

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 import connectors  # noqa: F401  (registers the built-in kinds)
@@ -32,6 +32,10 @@ from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord,
 
 BATCH_SIZE = 500
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
+
+
+class LeaseLost(Exception):
+    """Another scheduler holds the source now: this run stops writing."""
 
 
 class NotModified(Exception):
@@ -73,9 +77,10 @@ def _make_fetcher():
     return Fetcher(allow=config["FETCH_ALLOW"], deadline=config.get("FETCH_DEADLINE", 60))
 
 
-def run_source(source_id, fetcher=None, deadline=None):
+def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
     """Sync one source now; returns its ``SyncRun``. With ``deadline`` (a timedelta), the run
-    stops fetching once it has taken that long, and fails."""
+    stops fetching once it has taken that long, and fails. ``keep_lease`` is called in each
+    batch's transaction; it raises if the run must stop (the lease was lost)."""
     db.begin_write()
     source = db.session.get(PartnerSource, source_id)
     if source is None:
@@ -93,14 +98,14 @@ def run_source(source_id, fetcher=None, deadline=None):
         connector = get_connector(source.kind)
         settings = connector.validate_settings(source.settings or {})
         reader = connector.read(client, {**settings, "url": source.url}, dict(source.state or {}))
-        new_state = _consume(reader, source, run, seen)
+        new_state = _consume(reader, source, run, seen, client, keep_lease)
         # A complete snapshot: what the partner no longer lists was deleted there.
         if connector.full_snapshot and new_state.pop("_complete", True):
             run.deleted += _delete_missing(source, seen)
     except NotModified:
         run.status = "not_modified"
         _succeeded(source, run, None, {})
-    except (ConnectorError, FetchError, ValueError, LookupError) as exc:
+    except (ConnectorError, FetchError, ValueError, LookupError, LeaseLost) as exc:
         db.session.rollback()
         _failed(source, run, str(exc))
     except Exception as exc:
@@ -117,9 +122,11 @@ def run_source(source_id, fetcher=None, deadline=None):
     return run
 
 
-def _consume(reader, source, run, seen):
+def _consume(reader, source, run, seen, client=None, keep_lease=None):
     batch = []
     while True:
+        if client is not None and client.stop_at is not None and utcnow() >= client.stop_at:
+            raise FetchError("the run took longer than its deadline")
         try:
             item = next(reader)
         except StopIteration as stop:
@@ -127,16 +134,18 @@ def _consume(reader, source, run, seen):
             break
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            ingest(source, batch, run, seen)
+            ingest(source, batch, run, seen, keep_lease)
             batch = []
     if batch:
-        ingest(source, batch, run, seen)
+        ingest(source, batch, run, seen, keep_lease)
     return new_state
 
 
-def ingest(source, items, run, seen=None):
+def ingest(source, items, run, seen=None, keep_lease=None):
     """Validate and write one batch of records and tombstones for ``source``; commits."""
     db.begin_write()
+    if keep_lease is not None:
+        keep_lease()  # in this transaction: the batch commits only while the lease is ours
     ids = list(dict.fromkeys(item.partner_id for item in items))
     existing = {
         e.partner_id: e
@@ -277,7 +286,10 @@ def _tombstone(entry):
 
 
 def _delete_missing(source, seen):
-    """After a complete snapshot: what the partner no longer lists is deleted here too."""
+    """After a complete snapshot: what the partner no longer lists is deleted here too. An
+    empty snapshot deletes nothing: a partner's glitch must not empty the hub."""
+    if not seen:
+        return 0
     db.begin_write()
     gone = db.session.scalars(
         select(Entry).where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
@@ -289,6 +301,26 @@ def _delete_missing(source, seen):
             count += 1
     db.session.commit()
     return count
+
+
+KEEP_REFUSALS_OF_RUNS = 10
+
+
+def _prune_refusals(source_id):
+    """Keep the refused records of the source's latest runs only: the same bad rows are
+    refused again by every run, and the table must not grow for ever."""
+    keep = (
+        select(SyncRun.id)
+        .where(SyncRun.source_id == source_id)
+        .order_by(SyncRun.id.desc())
+        .limit(KEEP_REFUSALS_OF_RUNS)
+        .subquery()
+    )
+    db.session.execute(
+        delete(RejectedRecord).where(
+            RejectedRecord.source_id == source_id, RejectedRecord.run_id.not_in(select(keep.c.id))
+        )
+    )
 
 
 def _succeeded(source, run, new_state, validators):
@@ -304,6 +336,7 @@ def _succeeded(source, run, new_state, validators):
     source.next_run_dt = now + timedelta(minutes=source.interval_minutes)
     run.finished_dt = now
     db.session.add_all([source, run])
+    _prune_refusals(source.id)
     db.session.commit()
 
 

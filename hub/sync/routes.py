@@ -142,7 +142,7 @@ def act(source_id, action):
             "success",
         )
     else:
-        run = run_if_free(item.id, f"web:{current_user.id}", SYNC_NOW_DEADLINE)
+        run = run_if_free(item.id, f"web:{current_user.id}", SYNC_NOW_DEADLINE, paused_too=True)
         if run is None:
             flash(_("The source is being synced already; try again in a moment."), "error")
         elif run.status == "failed":

@@ -25,9 +25,12 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.sync import pipeline
 from hub.sync.models import PartnerSource
+from hub.sync.pipeline import LeaseLost
 
 REFRESH_SECONDS = 60
-RUN_DEADLINE = timedelta(minutes=15)  # a run still going after this has its lease taken back
+RUN_DEADLINE = timedelta(minutes=15)  # a run stops fetching and writing after this
+LEASE_MARGIN = timedelta(minutes=5)  # the lease outlives the run's deadline by this much
+
 MISFIRE_GRACE_SECONDS = 300
 
 
@@ -36,20 +39,35 @@ def owner_name():
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def take_lease(source_id, owner, deadline=RUN_DEADLINE):
-    """Take the source's lease if nobody holds a live one; True if this owner now holds it."""
+def take_lease(source_id, owner, deadline=RUN_DEADLINE, paused_too=False):
+    """Take the source's lease if nobody holds a live one; True if this owner now holds it.
+    A scheduler takes enabled sources only; an operator's "sync now" (``paused_too``) any."""
     now = utcnow()
+    conditions = [
+        PartnerSource.id == source_id,
+        PartnerSource.kind != "push",
+        or_(PartnerSource.lease_until_dt.is_(None), PartnerSource.lease_until_dt < now),
+    ]
+    if not paused_too:
+        conditions.append(PartnerSource.enabled.is_(True))
     result = db.session.execute(
         update(PartnerSource)
-        .where(
-            PartnerSource.id == source_id,
-            PartnerSource.enabled.is_(True),
-            or_(PartnerSource.lease_until_dt.is_(None), PartnerSource.lease_until_dt < now),
-        )
-        .values(lease_owner=owner, lease_until_dt=now + deadline)
+        .where(*conditions)
+        .values(lease_owner=owner, lease_until_dt=now + deadline + LEASE_MARGIN)
     )
     db.session.commit()
     return result.rowcount == 1
+
+
+def renew_lease(source_id, owner, deadline=RUN_DEADLINE):
+    """Keep the lease while the run goes on; ``LeaseLost`` if another owner holds it now."""
+    result = db.session.execute(
+        update(PartnerSource)
+        .where(PartnerSource.id == source_id, PartnerSource.lease_owner == owner)
+        .values(lease_until_dt=utcnow() + deadline + LEASE_MARGIN)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(source_id)
 
 
 def release_lease(source_id, owner):
@@ -61,12 +79,15 @@ def release_lease(source_id, owner):
     db.session.commit()
 
 
-def run_if_free(source_id, owner, deadline=RUN_DEADLINE):
-    """Run the source under its lease; returns the run, or None if another scheduler has it."""
-    if not take_lease(source_id, owner, deadline):
+def run_if_free(source_id, owner, deadline=RUN_DEADLINE, paused_too=False):
+    """Run the source under its lease (renewed with every batch); returns the run, or None if
+    another scheduler or operator has it."""
+    if not take_lease(source_id, owner, deadline, paused_too):
         return None
     try:
-        return pipeline.run_source(source_id, deadline=deadline)
+        return pipeline.run_source(
+            source_id, deadline=deadline, keep_lease=lambda: renew_lease(source_id, owner, deadline)
+        )
     finally:
         release_lease(source_id, owner)
 

@@ -48,11 +48,16 @@ def _check(country_code, kind, url, settings, every):
     if not isinstance(settings, dict):
         raise SourceError(_("The settings must be a JSON object."))
     try:
-        connector.validate_settings(settings)
+        checked = connector.validate_settings(settings)
     except ValueError as exc:
         raise SourceError(
             _("The settings do not suit a %(kind)s source: %(error)s", kind=kind, error=exc)
         ) from None
+    if kind == "hub" and checked.get("country") != country_code:
+        # Entries take the source's country: the followed country must be the same one.
+        raise SourceError(
+            _('A hub source follows its own country: set "country": "%(code)s".', code=country_code)
+        )
     if not isinstance(every, int) or not MIN_INTERVAL <= every <= MAX_INTERVAL:
         raise SourceError(
             _("Sync every %(min)s to %(max)s minutes.", min=MIN_INTERVAL, max=MAX_INTERVAL)
@@ -77,6 +82,10 @@ def add_source(country_code, kind, url, settings=None, every=60, actor=None):
 def update_source(source_id, url, settings, every, actor=None):
     source = _get(source_id)
     _country, settings = _check(source.country_code, source.kind, url, settings, every)
+    if (source.url, source.settings) != (url, settings):
+        # Another address or other settings: start again from scratch, not from the old
+        # cursor or validators (a 304 would hide the change for ever).
+        source.state, source.etag, source.last_modified = {}, None, None
     source.url, source.settings, source.interval_minutes = url, settings, every
     record(actor, "source.update", "source", source.id, source.country_code)
     db.session.commit()
