@@ -90,7 +90,7 @@ def _configure_sqlite(engine):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA busy_timeout=30000")  # a sync batch may hold the lock a while
         if engine.url.database and engine.url.database != ":memory:":
             # Readers never wait for the writer: web workers and the scheduler share the file.
             cursor.execute("PRAGMA journal_mode=WAL")

@@ -359,7 +359,7 @@ def test_a_source_failing_again_and_again_is_paused_with_its_reason(app, httpser
 
 
 def test_synced_entries_are_read_only_for_local_editors(app, client, httpserver):
-    from tests.support import sign_in
+    from tests.support import csrf_token, sign_in
 
     httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
     source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
@@ -368,6 +368,13 @@ def test_synced_entries_are_read_only_for_local_editors(app, client, httpserver)
         synced = db.session.scalar(select(Entry.id).where(Entry.partner_id == "P1"))
     sign_in(client, "coordinator.vn@hub.test")
     assert client.get(f"/en/manage/entries/{synced}").status_code == 404
+    before = entries(app, source)
+    token = csrf_token(client, "/en/manage/")
+    for url, data in ((f"/en/manage/entries/{synced}/status", {"status": "archived"}),
+                      (f"/en/manage/entries/{synced}/delete", {}),
+                      (f"/en/manage/entries/{synced}/text/vi", {"title": "Changed"})):  # fmt: skip
+        assert client.post(url, data={"csrf_token": token, **data}).status_code == 404
+    assert entries(app, source) == before
 
 
 @pytest.mark.parametrize(
