@@ -12,7 +12,6 @@ product no longer listed was removed at the partner.
 """
 
 import csv
-import io
 
 from connectors._util import check_keys, check_language
 from connectors.base import Connector, ConnectorError, Record, register
@@ -59,9 +58,16 @@ class CsvConnector(Connector):
 
     def read(self, client, settings, state):
         url = settings["url"]
-        text = client.get(url, conditional=True).text()
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=settings["delimiter"])
-        columns = set(reader.fieldnames or ())
+        # Read a line at a time from the fetched file: memory does not grow with its length.
+        stream = client.get(url, conditional=True).lines()
+        reader = csv.DictReader(stream, delimiter=settings["delimiter"])
+        try:
+            header = reader.fieldnames
+        except UnicodeDecodeError as exc:
+            raise ConnectorError(
+                f"the file is not UTF-8 (byte {exc.start})", f"{url}, line 1"
+            ) from None
+        columns = set(header or ())
         mapping = settings["mapping"]
         if missing := sorted(c for c in mapping.values() if c not in columns):
             raise ConnectorError(

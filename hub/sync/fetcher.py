@@ -15,8 +15,10 @@
 """
 
 import contextlib
+import io
 import ipaddress
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from urllib3.util import connection as urllib3_connection
 SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still not public
 USER_AGENT = "OCOPExchangeHub/0.1 (partner sync; +https://github.com/ocop-network/hub)"
 MAX_REDIRECTS = 5
+SPOOL_BYTES = 1024 * 1024  # bodies larger than this go to a temporary file
 
 
 class FetchError(Exception):
@@ -47,11 +50,21 @@ class BlockedAddress(FetchError):
 
 @dataclass
 class Response:
-    url: str
-    status: int
-    headers: dict
-    content: bytes = b""
-    not_modified: bool = False
+    """A fetched document. Its body is spooled to a temporary file past 1 MiB, so a large
+    partner file is read from disk, a line at a time, not held in memory."""
+
+    def __init__(self, url, status, headers, body=None, not_modified=False):
+        self.url, self.status, self.headers, self.not_modified = url, status, headers, not_modified
+        self.body = body if body is not None else io.BytesIO()
+
+    def close(self):
+        self.body.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
 
     @property
     def etag(self):
@@ -61,12 +74,38 @@ class Response:
     def last_modified(self):
         return self.headers.get("last-modified")
 
+    @property
+    def content(self):
+        self.body.seek(0)
+        return self.body.read()
+
     def text(self):
-        """The body as text: UTF-8, with or without a byte-order mark."""
+        """The whole body as text: UTF-8, with or without a byte-order mark."""
         try:
             return self.content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise FetchError(f"the document is not UTF-8 (byte {exc.start})", self.url) from None
+
+    def lines(self):
+        """The body as a text stream (UTF-8, BOM dropped) for reading bit by bit; a decoding
+        error surfaces as ``UnicodeDecodeError`` where it is met."""
+        self.body.seek(0)
+        return io.TextIOWrapper(_Unclosable(self.body), encoding="utf-8-sig", newline="")
+
+
+class _Unclosable(io.RawIOBase):
+    """Lets a TextIOWrapper read the spooled body without closing it when it goes."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self.inner.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class AddressGuard:
@@ -308,13 +347,21 @@ class Fetcher:
         length = lowered.get("content-length")
         if length and length.isdigit() and int(length) > self.max_bytes:
             raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
-        chunks, size = [], 0
-        for chunk in response.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
-            chunks.append(chunk)
-        return Response(url, response.status_code, lowered, b"".join(chunks))
+        body, size = io.BytesIO(), 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
+                if size > SPOOL_BYTES and isinstance(body, io.BytesIO):
+                    spilled = tempfile.TemporaryFile()  # noqa: SIM115  (closed by Response.close)
+                    spilled.write(body.getvalue())
+                    body = spilled
+                body.write(chunk)
+        except BaseException:
+            body.close()
+            raise
+        return Response(url, response.status_code, lowered, body)
 
 
 class _Retryable(Exception):

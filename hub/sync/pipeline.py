@@ -51,6 +51,11 @@ class SourceClient:
     source: PartnerSource
     stop_at: object = None  # the run's deadline, a UTC datetime
     validators: dict = field(default_factory=dict)
+    responses: list = field(default_factory=list)  # closed when the run ends
+
+    def close(self):
+        for response in self.responses:
+            response.close()
 
     def get(self, url, conditional=False):
         """Fetch ``url``; ``conditional=True`` for the source's main document: a 304 ends the
@@ -61,11 +66,14 @@ class SourceClient:
             response = self.fetcher.get(
                 url, etag=self.source.etag, last_modified=self.source.last_modified
             )
+            self.responses.append(response)
             if response.not_modified:
                 raise NotModified(url)
             self.validators = {"etag": response.etag, "last_modified": response.last_modified}
             return response
-        return self.fetcher.get(url)
+        response = self.fetcher.get(url)
+        self.responses.append(response)
+        return response
 
 
 def fingerprint(data):
@@ -117,6 +125,7 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
         run.status = "partial" if run.rejected else "ok"
         _succeeded(source, run, new_state, client.validators)
     finally:
+        client.close()
         if own_fetcher:
             fetcher.close()
     return run
