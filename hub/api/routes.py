@@ -1,5 +1,7 @@
 """/api/v1: the changes feed that partners and other hubs follow, and the push endpoint."""
 
+import base64
+
 from flask import abort, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -8,12 +10,17 @@ from sqlalchemy.orm import selectinload
 from connectors.base import Record, Tombstone
 from hub.api import bp
 from hub.api.auth import token_required
-from hub.db import utcnow
+from hub.api.views import country_view, entry_view, programme_view
+from hub.db import ID_RULE, utcnow
 from hub.extensions import csrf, db
 from hub.i18n import current_language
 from hub.publishing.exchange import COLLECTION_KINDS, dump_record
 from hub.publishing.models import Entry, EntryStatus
+from hub.publishing.queries import public_entry, public_list
 from hub.publishing.routes import COLLECTION_OF
+from hub.publishing.vocabulary import PRODUCT_GROUPS
+from hub.registry.models import STATUS_VALUES, Country, Programme
+from hub.registry.queries import get_country
 from hub.registry.regions import is_known_territory
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.pipeline import ingest
@@ -171,6 +178,126 @@ def push():
             {"id": r.partner_id, "reasons": r.reasons.get(current_language(), {})} for r in rejected
         ],
     )
+
+
+def _lang():
+    lang = request.args.get("lang", "en")
+    if lang not in ("vi", "en", "ja", "all"):
+        raise ApiInputError({"lang": [_("Use vi, en, ja or all.")]})
+    return lang
+
+
+def _cursor():
+    """The opaque cursor from ``?cursor=``, decoded; a malformed one is refused."""
+    raw = request.args.get("cursor")
+    if not raw:
+        return None
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in raw):
+        raise ApiInputError({"cursor": [_("This cursor is not one the API gave.")]})
+    try:
+        return base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiInputError({"cursor": [_("This cursor is not one the API gave.")]}) from None
+
+
+def _encode(cursor):
+    return base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=") if cursor else None
+
+
+def _entry_filters(kind):
+    filters = {}
+    if country := request.args.get("country"):
+        if not is_known_territory(country):
+            raise ApiInputError({"country": [_("“%(value)s” is not a country.", value=country)]})
+        filters["country"] = country
+    if kind == "product":
+        if group := request.args.get("group"):
+            if group not in PRODUCT_GROUPS:
+                raise ApiInputError(
+                    {"group": [_("“%(value)s” is not one of the options.", value=group)]}
+                )
+            filters["group"] = group
+        if "stars" in request.args:
+            filters["stars"] = _int_arg("stars", None, 1, 5)
+        filters["valid"] = request.args.get("valid") in ("1", "true")
+    if kind == "fair":
+        filters["past"] = request.args.get("when") == "past"
+    return filters
+
+
+@bp.route("/<any(policies, experiences, fairs, products):collection>")
+def entry_list(collection):
+    """Published entries, newest first (fairs: upcoming soonest first, or ``when=past``)."""
+    kind = COLLECTION_KINDS[collection]
+    lang = _lang()
+    limit = _int_arg("limit", 50, 1, 200)
+    page = public_list(kind, cursor=_cursor(), limit=limit, **_entry_filters(kind))
+    return jsonify(
+        items=[entry_view(e, lang) for e in page.items],
+        next_cursor=_encode(page.next_cursor),
+    )
+
+
+@bp.route(f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>")
+def entry_detail(collection, entry_id):
+    entry = public_entry(COLLECTION_KINDS[collection], entry_id)
+    if entry is None:
+        abort(404)
+    return jsonify(entry_view(entry, _lang()))
+
+
+@bp.route("/countries")
+def country_list():
+    lang = _lang()
+    stmt = select(Country).options(selectinload(Country.programmes)).order_by(Country.code)
+    if status := request.args.get("status"):
+        if status not in STATUS_VALUES:
+            raise ApiInputError(
+                {"status": [_("“%(value)s” is not a membership status.", value=status)]}
+            )
+        stmt = stmt.where(Country.membership_status == status)
+    return jsonify(
+        items=[country_view(c, lang) for c in db.session.scalars(stmt)], next_cursor=None
+    )
+
+
+@bp.route("/countries/<code>")
+def country_detail(code):
+    country = get_country(code.upper()) if len(code) == 2 and code.isascii() else None
+    if country is None:
+        abort(404)
+    return jsonify(country_view(country, _lang(), history=True))
+
+
+@bp.route("/programmes")
+def programme_list():
+    stmt = select(Programme).order_by(Programme.id)
+    if country := request.args.get("country"):
+        stmt = stmt.where(Programme.country_code == country.upper())
+    return jsonify(items=[programme_view(p) for p in db.session.scalars(stmt)], next_cursor=None)
+
+
+@bp.route(f"/programmes/<{ID_RULE}:programme_id>")
+def programme_detail(programme_id):
+    programme = db.session.get(Programme, programme_id)
+    if programme is None:
+        abort(404)
+    return jsonify(programme_view(programme))
+
+
+@bp.after_request
+def _cacheable(response):
+    """Cheap to poll: an ETag on every successful GET (304 on a match), a cache lifetime to
+    suit, and cross-origin reads allowed."""
+    if request.method in ("GET", "HEAD"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        if response.status_code == 200:
+            response.add_etag()
+            response.cache_control.public = True
+            response.cache_control.max_age = 0 if request.endpoint == "api.changes" else 60
+            response.vary.add("Accept-Language")
+            response.make_conditional(request)
+    return response
 
 
 @bp.route("/<path:_rest>")

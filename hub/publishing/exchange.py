@@ -21,6 +21,8 @@ class TextSchema(Schema):
     summary = fields.Str(load_default="")
     body = fields.Str(load_default="")
     lessons = fields.Str(load_default="")
+    # Set on a translation made from an older version of the source text (on output).
+    outdated = fields.Bool(load_default=False)
 
 
 class RecordSchema(Schema):
@@ -139,7 +141,17 @@ KIND_FIELDS = {
 
 
 def dump_record(entry):
-    """An entry in the exchange format: what ``RECORD_SCHEMAS[kind]`` loads back."""
+    """An entry in the exchange format: what ``RECORD_SCHEMAS[kind]`` loads back. Each
+    translation says whether it was made from an older version of the source text."""
+    source = next((t for t in entry.translations if t.language == entry.source_language), None)
+
+    def outdated(t):
+        return bool(
+            source is not None
+            and t.language != entry.source_language
+            and t.source_fingerprint not in (None, source.fingerprint)
+        )
+
     data = {
         "source_language": entry.source_language,
         "status": entry.status,
@@ -149,6 +161,7 @@ def dump_record(entry):
                 "summary": t.summary,
                 "body": t.body,
                 "lessons": t.lessons,
+                "outdated": outdated(t),
             }
             for t in entry.translations
             if t.title

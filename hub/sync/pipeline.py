@@ -31,6 +31,7 @@ from hub.sync.fetcher import Fetcher, FetchError
 from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
 
 BATCH_SIZE = 500
+STALE_FINGERPRINT = "0" * 64
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
 
 
@@ -215,7 +216,9 @@ def _check(source, kind, item):
     except ValidationError as exc:
         return None, None, None, None, translate_errors(exc.messages)
     errors, texts = {}, {}
-    for language, text in data.pop("translations").items():
+    translations = data.pop("translations")
+    stale = {language for language, text in translations.items() if text.get("outdated")}
+    for language, text in translations.items():
         texts[language], text_errors = publishing.clean_text(kind, language, text)
         errors.update({f"translations.{language}.{k}": [v] for k, v in text_errors.items()})
     source_language = data.pop("source_language")
@@ -227,6 +230,8 @@ def _check(source, kind, item):
     rule_errors = {}
     values = publishing.FIELD_RULES[kind](data, source.country_code, rule_errors)
     errors.update({k: [v] for k, v in rule_errors.items()})
+    for language in stale & set(texts):
+        texts[language]["_outdated"] = True
     return values, texts, source_language, status, errors
 
 
@@ -280,11 +285,14 @@ def _write(source, item, entry, run):
     for translation in list(entry.translations):
         if translation.language not in texts:
             entry.translations.remove(translation)
-    source_text = publishing.apply_text(
-        entry, source_language, texts.pop(source_language), None, None
-    )
+    source_data = texts.pop(source_language)
+    source_data.pop("_outdated", None)
+    source_text = publishing.apply_text(entry, source_language, source_data, None, None)
     for language, text in texts.items():
-        publishing.apply_text(entry, language, text, None, source_text.fingerprint)
+        # A translation the partner marks as outdated stays outdated here: it keeps a source
+        # fingerprint that matches no version of the text.
+        made_from = STALE_FINGERPRINT if text.pop("_outdated", False) else source_text.fingerprint
+        publishing.apply_text(entry, language, text, None, made_from)
     return entry
 
 

@@ -1,0 +1,176 @@
+"""The read API: lists with filters and opaque cursors, language views, the exchange format,
+conditional GETs, and the changes feed followed by a client while writes go on."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from hub.accounts.models import User
+from hub.extensions import db
+from hub.publishing import services
+from hub.publishing.models import Entry
+from tests.support import sample_entries
+
+
+@pytest.fixture
+def entries(app):
+    with app.test_request_context("/"):
+        return {kind: entry.id for kind, entry in sample_entries().items()}
+
+
+def test_a_language_view_says_which_language_was_served(client, entries):
+    policy = entries["policy"]
+    ja = client.get(f"/api/v1/policies/{policy}?lang=ja").get_json()
+    assert (ja["title"], ja["language"], ja["fallback"]) == ("一村一品プログラム", "ja", False)
+    en = client.get(f"/api/v1/policies/{policy}?lang=en").get_json()
+    assert (en["title"], en["language"], en["fallback"]) == (
+        "Chương trình Mỗi xã một sản phẩm",
+        "vi",
+        True,
+    )
+    assert en["reference_number"] == "490/QĐ-TTg" and en["country"] == "VN"
+
+
+def test_lang_all_gives_the_exchange_format_with_outdated_flags(app, client, entries):
+    policy = entries["policy"]
+    with app.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+        services.save_text(vn, policy, "vi", {"title": "Chương trình OCOP (sửa đổi)"})
+    record = client.get(f"/api/v1/policies/{policy}?lang=all").get_json()["record"]
+    assert record["source_language"] == "vi"
+    assert record["translations"]["vi"]["outdated"] is False
+    assert record["translations"]["ja"] == {
+        "title": "一村一品プログラム",
+        "summary": "OCOPプログラムの承認。",
+        "body": "決定490号。",
+        "lessons": "",
+        "outdated": True,
+    }
+
+
+def test_lists_page_with_an_opaque_cursor(app, client):
+    with app.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+        made = []
+        for n in range(25):
+            entry = services.create_entry(
+                vn, "product", "en", {"title": f"Item {n}"}, {"product_group": "food"}
+            )
+            services.set_status(vn, entry.id, "published")
+            made.append(entry.id)
+    seen, url = [], "/api/v1/products?limit=10&group=food"
+    while url:
+        body = client.get(url).get_json()
+        seen += [item["id"] for item in body["items"]]
+        url = (
+            f"/api/v1/products?limit=10&group=food&cursor={body['next_cursor']}"
+            if body["next_cursor"]
+            else None
+        )
+    assert seen == sorted(made, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "query", ["lang=fr", "cursor=%%%", "limit=500", "stars=9", "group=gold", "country=ZZ"]
+)
+def test_bad_parameters_get_the_json_error_shape(client, query):
+    response = client.get(f"/api/v1/products?{query}")
+    assert response.status_code == 422
+    body = response.get_json()["error"]
+    assert body["code"] == 422 and body["details"]
+
+
+def test_gets_are_cheap_to_poll(client, entries):
+    url = f"/api/v1/policies/{entries['policy']}?lang=en"
+    first = client.get(url)
+    assert first.headers["ETag"] and first.headers["Access-Control-Allow-Origin"] == "*"
+    assert "max-age=60" in first.headers["Cache-Control"]
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    assert client.get(url, headers={"If-Modified-Since": "not a date"}).status_code == 200
+
+
+def test_countries_and_programmes(client):
+    countries = client.get("/api/v1/countries?lang=ja").get_json()["items"]
+    assert len(countries) == 43
+    vn = next(c for c in countries if c["code"] == "VN")
+    assert vn["name"] == "ベトナム" and vn["membership_status"] == "member"
+    detail = client.get("/api/v1/countries/vn?lang=all").get_json()
+    assert detail["name"] == {"vi": "Việt Nam", "en": "Vietnam", "ja": "ベトナム"}
+    assert detail["membership_history"][0]["effective_on"] == "2019-04-17"
+    assert (
+        client.get("/api/v1/countries?status=member").get_json()["items"][0]["membership_status"]
+        == "member"
+    )
+    assert client.get("/api/v1/countries/ZZ").get_json()["error"]["code"] == 404
+    programmes = client.get("/api/v1/programmes?country=TH").get_json()["items"]
+    assert [p["acronym"] for p in programmes] == ["OTOP"]
+
+
+def _follow(client, since, copy, page_size):
+    """Read the changes feed from ``since`` to the end into ``copy``; returns the new since."""
+    while True:
+        body = client.get(f"/api/v1/changes?since={since}&limit={page_size}").get_json()
+        for item in body["items"]:
+            if item["deleted"]:
+                copy.pop(item["id"], None)
+            else:
+                copy[item["id"]] = item["record"]["translations"]
+        since = body["next_since"]
+        if not body["more"]:
+            return since
+
+
+def _server_copy():
+    rows = db.session.scalars(
+        select(Entry).where(Entry.deleted_dt.is_(None), Entry.status == "published")
+    )
+    return {e.id: {t.language: t.title for t in e.translations if t.title} for e in rows}
+
+
+ACTIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["create", "edit", "translate", "publish", "archive", "delete", "poll"]),
+        st.integers(min_value=0, max_value=50),
+        st.integers(min_value=1, max_value=4),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(actions=ACTIONS)
+def test_a_client_following_the_changes_feed_ends_with_an_exact_copy(app, client, actions):
+    copy, since = {}, 0
+    with app.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+        for action, pick, page_size in actions:
+            ids = db.session.scalars(
+                select(Entry.id).where(Entry.deleted_dt.is_(None)).order_by(Entry.id)
+            ).all()
+            target = ids[pick % len(ids)] if ids else None
+            if action == "create" or target is None:
+                entry = services.create_entry(vn, "policy", "en", {"title": f"Policy {pick}"}, {})
+                services.set_status(vn, entry.id, "published")
+            elif action == "edit":
+                services.save_text(
+                    vn,
+                    target,
+                    db.session.get(Entry, target).source_language,
+                    {"title": f"Edited {pick}"},
+                )
+            elif action == "translate":
+                services.save_text(vn, target, "ja", {"title": f"訳 {pick}"})
+            elif action in ("publish", "archive"):
+                services.set_status(vn, target, "published" if action == "publish" else "archived")
+            elif action == "delete":
+                services.delete_entry(vn, target)
+            else:  # a client's poll between writes, with its own page size
+                since = _follow(client, since, copy, page_size)
+        _follow(client, since, copy, 3)
+        expected = _server_copy()
+    assert {k: {lang: t["title"] for lang, t in v.items()} for k, v in copy.items()} == expected
