@@ -35,7 +35,7 @@ def create_app(config=None):
     limiter.init_app(app)
     _register_template_helpers(app)
 
-    from hub import accounts, admin, api, publishing, registry, search, site, sync
+    from hub import accounts, admin, api, feeds, publishing, registry, search, site, sync
     from hub.accounts.auth import user_language
     from hub.cli import hub_cli
 
@@ -49,6 +49,7 @@ def create_app(config=None):
     app.register_blueprint(search.bp)
     app.register_blueprint(sync.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(feeds.bp)
     app.cli.add_command(hub_cli)
     return app
 

@@ -68,6 +68,7 @@ def load_settings(app):
         or None,
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        API_RATE_LIMIT=env.get("HUB_API_RATE_LIMIT", "600 per minute"),
         # How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto:
         # the rate limits then count the client's address, and cookies are Secure over https.
         PROXY_COUNT=int(env.get("HUB_PROXY_COUNT", "0") or 0),

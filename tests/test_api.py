@@ -174,3 +174,12 @@ def test_a_client_following_the_changes_feed_ends_with_an_exact_copy(app, client
         _follow(client, since, copy, 3)
         expected = _server_copy()
     assert {k: {lang: t["title"] for lang, t in v.items()} for k, v in copy.items()} == expected
+
+
+def test_the_api_answers_429_with_retry_after_past_its_rate_limit(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    statuses = [client.get("/api/v1/countries").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.get("/api/v1/countries")
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.get_json()["error"]["code"] == 429

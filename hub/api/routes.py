@@ -2,7 +2,7 @@
 
 import base64
 
-from flask import abort, g, jsonify, request
+from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -12,7 +12,7 @@ from hub.api import bp
 from hub.api.auth import token_required
 from hub.api.views import country_view, entry_view, programme_view
 from hub.db import ID_RULE, utcnow
-from hub.extensions import csrf, db
+from hub.extensions import csrf, db, limiter
 from hub.i18n import current_language
 from hub.publishing.exchange import COLLECTION_KINDS, dump_record
 from hub.publishing.models import Entry, EntryStatus
@@ -26,6 +26,9 @@ from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.pipeline import ingest
 
 csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to forge
+# Every API call counts against the caller's address (Redis shares the counts between
+# processes when HUB_RATELIMIT_STORAGE_URL says so); past the limit: 429 with Retry-After.
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
 
 MAX_CHANGES = 1000
 MAX_PUSH = 1000

@@ -1,0 +1,191 @@
+"""``/feeds/<collection>.json`` and ``/feeds/countries/<XX>/<collection>.json`` (JSON Feed 1.1,
+``?lang=`` and paging by ``next_url``); ``/fairs.ics`` and ``/countries/<XX>/fairs.ics``."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from flask import abort, current_app, jsonify, make_response, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from hub.db import utcnow
+from hub.extensions import db
+from hub.feeds import bp
+from hub.i18n import current_language
+from hub.publishing import services as publishing
+from hub.publishing.exchange import COLLECTION_KINDS
+from hub.publishing.models import EntryStatus, Fair
+from hub.publishing.queries import public_list
+from hub.publishing.vocabulary import KIND_NAMES
+from hub.registry.models import Country
+from hub.registry.regions import territory_name
+
+FEED_PAGE = 50
+CALENDAR_LIMIT = 2000
+CALENDAR_PAST = timedelta(days=365)
+COLLECTION_RULE = "<any(policies, experiences, fairs, products):collection>"
+
+
+def _feed_language():
+    lang = request.args.get("lang") or current_language()
+    return (
+        lang if lang in current_app.config["LANGUAGES"] else current_app.config["DEFAULT_LANGUAGE"]
+    )
+
+
+def _country_or_404(code):
+    code = code.upper()
+    if len(code) != 2 or db.session.get(Country, code) is None:
+        abort(404)
+    return code
+
+
+def _json_feed(collection, country=None):
+    kind = COLLECTION_KINDS[collection]
+    lang = _feed_language()
+    page = public_list(kind, country=country, cursor=request.args.get("after"), limit=FEED_PAGE)
+    with force_locale(lang):
+        name = str(KIND_NAMES[kind][1])
+        title = _("OCOP Exchange Hub: %(collection)s", collection=name)
+        if country:
+            title = _(
+                "OCOP Exchange Hub: %(collection)s of %(country)s",
+                collection=name,
+                country=territory_name(country, lang),
+            )
+    items = []
+    for entry in page.items:
+        text, served = publishing.resolve(entry, lang)
+        link = url_for(
+            "publishing.detail", lang=lang, collection=collection, entry_id=entry.id, _external=True
+        )
+        items.append(
+            {
+                "id": link,
+                "url": link,
+                "title": text.title,
+                "summary": text.summary or None,
+                "content_text": text.body or text.summary or text.title,
+                "date_published": (entry.published_dt or entry.created_dt).isoformat(),
+                "date_modified": entry.updated_dt.isoformat(),
+                "language": served,
+                "tags": [entry.country_code],
+            }
+        )
+    args = {"collection": collection, "lang": lang}
+    endpoint = "feeds.country_feed" if country else "feeds.feed"
+    if country:
+        args["code"] = country
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": title,
+        "home_page_url": url_for(
+            "publishing.collection",
+            collection=collection,
+            lang=lang,
+            _external=True,
+            **({"country": country} if country else {}),
+        ),
+        "feed_url": url_for(endpoint, _external=True, **args),
+        "language": lang,
+        "items": items,
+    }
+    if page.next_cursor:
+        feed["next_url"] = url_for(endpoint, _external=True, after=page.next_cursor, **args)
+    response = jsonify(feed)
+    response.mimetype = "application/feed+json"
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.route(f"/feeds/{COLLECTION_RULE}.json")
+def feed(collection):
+    return _json_feed(collection)
+
+
+@bp.route(f"/feeds/countries/<code>/{COLLECTION_RULE}.json")
+def country_feed(code, collection):
+    return _json_feed(collection, _country_or_404(code))
+
+
+def _calendar(country=None):
+    lang = _feed_language()
+    stmt = (
+        select(Fair)
+        .where(
+            Fair.status == EntryStatus.PUBLISHED,
+            Fair.deleted_dt.is_(None),
+            Fair.ends_utc >= utcnow() - CALENDAR_PAST,
+        )
+        .options(selectinload(Fair.translations))
+        .order_by(Fair.starts_utc, Fair.id)
+        .limit(CALENDAR_LIMIT)
+    )
+    if country:
+        stmt = stmt.where(Fair.country_code == country)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//OCOP Exchange Hub//Fairs//EN")
+    calendar.add("version", "2.0")
+    with force_locale(lang):
+        calendar.add("x-wr-calname", _("OCOP trade fairs"))
+    host = request.host.split(":")[0]
+    for fair in db.session.scalars(stmt):
+        text, _served = publishing.resolve(fair, lang)
+        event = icalendar.Event()
+        # Stable: the same fair updates the subscriber's event instead of adding another.
+        event.add("uid", f"fair-{fair.id}@{host}")
+        event.add("summary", text.title)
+        if text.body:
+            event.add("description", text.body)
+        location = ", ".join(
+            x
+            for x in (
+                fair.venue,
+                fair.city,
+                territory_name(fair.location_country, lang) if fair.location_country else None,
+            )
+            if x
+        )
+        if location:
+            event.add("location", location)
+        if fair.all_day:
+            event.add("dtstart", fair.starts_local.date())
+            event.add("dtend", fair.ends_local.date() + timedelta(days=1))  # exclusive
+        else:
+            zone = ZoneInfo(fair.timezone)
+            event.add("dtstart", fair.starts_local.replace(tzinfo=zone))
+            event.add("dtend", fair.ends_local.replace(tzinfo=zone))
+        event.add("status", "CANCELLED" if fair.fair_status == "cancelled" else "CONFIRMED")
+        event.add("dtstamp", fair.updated_dt)
+        event.add("last-modified", fair.updated_dt)
+        event.add("sequence", fair.change_seq)
+        event.add(
+            "url",
+            url_for(
+                "publishing.detail", lang=lang, collection="fairs", entry_id=fair.id, _external=True
+            ),
+        )
+        calendar.add_component(event)
+    calendar.add_missing_timezones()
+    response = make_response(calendar.to_ical())
+    response.mimetype = "text/calendar"
+    response.charset = "utf-8"
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.route("/fairs.ics")
+def fairs_calendar():
+    return _calendar()
+
+
+@bp.route("/countries/<code>/fairs.ics")
+def country_calendar(code):
+    return _calendar(_country_or_404(code))

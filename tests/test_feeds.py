@@ -1,0 +1,94 @@
+"""Feeds for people: JSON Feed 1.1 and iCalendar."""
+
+from datetime import date, time, timedelta
+
+import icalendar
+from sqlalchemy import select
+
+from hub.accounts.models import User
+from hub.extensions import db
+from hub.publishing import services
+from tests.support import sample_entries
+
+
+def vn_user():
+    return db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+
+
+def test_json_feed_per_collection_in_a_language(app, client):
+    with app.test_request_context("/"):
+        policy = sample_entries()["policy"].id
+    response = client.get("/feeds/policies.json?lang=ja")
+    assert response.mimetype == "application/feed+json"
+    feed = response.get_json()
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["language"] == "ja" and feed["title"] == "OCOP交流ハブ: 政策"
+    item = feed["items"][0]
+    assert item["url"] == f"http://localhost/ja/policies/{policy}"
+    assert (item["title"], item["language"]) == ("一村一品プログラム", "ja")
+    english = client.get("/feeds/policies.json?lang=en").get_json()["items"][0]
+    assert english["language"] == "vi"  # no English text: the source language is served
+
+
+def test_json_feed_pages_and_countries(app, client):
+    with app.test_request_context("/"):
+        vn = vn_user()
+        for n in range(55):
+            entry = services.create_entry(
+                vn, "product", "en", {"title": f"Tea {n}"}, {"product_group": "beverages"}
+            )
+            services.set_status(vn, entry.id, "published")
+    first = client.get("/feeds/countries/vn/products.json").get_json()
+    assert len(first["items"]) == 50 and first["items"][0]["title"] == "Tea 54"
+    second = client.get(first["next_url"].removeprefix("http://localhost")).get_json()
+    assert [i["title"] for i in second["items"]] == ["Tea 4", "Tea 3", "Tea 2", "Tea 1", "Tea 0"]
+    assert "next_url" not in second
+    assert client.get("/feeds/countries/TH/products.json").get_json()["items"] == []
+    assert client.get("/feeds/countries/ZZ/products.json").status_code == 404
+
+
+def test_the_fair_calendar(app, client):
+    with app.test_request_context("/"):
+        vn = vn_user()
+        timed = sample_entries()["fair"]  # 08:00–21:00 in Asia/Ho_Chi_Minh, three days
+        soon = date.today() + timedelta(days=60)
+        all_day = services.create_entry(vn, "fair", "en", {"title": "Craft days"},
+                                        {"timezone": "Asia/Tokyo", "start_date": soon, "end_date": soon + timedelta(days=2), "all_day": True})  # fmt: skip
+        cancelled = services.create_entry(vn, "fair", "en", {"title": "Called off"},
+                                          {"timezone": "Asia/Bangkok", "start_date": soon, "start_time": time(9), "end_time": time(17), "fair_status": "cancelled"})  # fmt: skip
+        for fair in (all_day, cancelled):
+            services.set_status(vn, fair.id, "published")
+        ids = (timed.id, all_day.id, cancelled.id)
+    response = client.get("/fairs.ics")
+    assert response.mimetype == "text/calendar"
+    calendar = icalendar.Calendar.from_ical(response.data)
+    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    assert set(events) == {f"fair-{i}@localhost" for i in ids}
+    first = events[f"fair-{ids[0]}@localhost"]
+    start = first.decoded("DTSTART")
+    assert (start.hour, str(start.tzinfo)) == (8, "Asia/Ho_Chi_Minh")
+    assert first.decoded("DTEND").day == start.day + 2
+    assert {tz["TZID"] for tz in calendar.walk("VTIMEZONE")} >= {"Asia/Ho_Chi_Minh", "Asia/Bangkok"}
+    craft = events[f"fair-{ids[1]}@localhost"]
+    assert (craft.decoded("DTSTART"), craft.decoded("DTEND")) == (soon, soon + timedelta(days=3))
+    assert str(events[f"fair-{ids[2]}@localhost"]["STATUS"]) == "CANCELLED"
+    # An edit keeps the UID (the subscriber's event is updated) and raises the SEQUENCE.
+    with app.test_request_context("/"):
+        services.save_text(vn_user(), ids[1], "en", {"title": "Craft days, extended"})
+    again = {
+        str(e["UID"]): e
+        for e in icalendar.Calendar.from_ical(client.get("/fairs.ics").data).walk("VEVENT")
+    }
+    assert str(again[f"fair-{ids[1]}@localhost"]["SUMMARY"]) == "Craft days, extended"
+    assert again[f"fair-{ids[1]}@localhost"]["SEQUENCE"] > craft["SEQUENCE"]
+    per_country = icalendar.Calendar.from_ical(client.get("/countries/TH/fairs.ics").data)
+    assert list(per_country.walk("VEVENT")) == []
+
+
+def test_list_pages_link_their_feeds(client):
+    page = client.get("/en/fairs").get_data(as_text=True)
+    assert (
+        '<link rel="alternate" type="application/feed+json" title="Trade fairs" href="/feeds/fairs.json?lang=en">'
+        in page
+    )
+    assert 'type="text/calendar"' in page and 'href="/fairs.ics?lang=en"' in page
