@@ -22,6 +22,7 @@ SAMPLE_ARGS = {
     "text_lang": "en",
     "source_id": 1,
     "action": "pause",
+    "token_id": 1,
 }
 VN = "coordinator.vn@hub.test"
 
@@ -436,3 +437,43 @@ def test_sign_in_limits_can_be_shared_through_redis(tmp_path):
             for app in apps:
                 db.binding(app).engine.dispose()
             limiter.init_app(make_test_app(database_url))  # the shared limiter back in memory
+
+
+def test_administrators_issue_see_and_revoke_api_tokens(app, client):
+    sign_in(client, ADMIN)
+    token = csrf_token(client, "/en/admin/tokens")
+    response = client.post(
+        "/en/admin/tokens", data={"csrf_token": token, "name": "", "country": "TH", "days": "30"}
+    )
+    assert response.status_code == 422
+    assert "Say who or what will hold the token" in response.get_data(as_text=True)
+    page = client.post(
+        "/en/admin/tokens",
+        data={"csrf_token": token, "name": "Thai OTOP office", "country": "TH", "days": "30"},
+    ).get_data(as_text=True)
+    secret = re.search(r'<code class="invitation-link">(hubt_[^<]+)</code>', page).group(1)
+    assert (
+        client.get("/api/v1/countries", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 200
+    )
+    push = client.post(
+        "/api/v1/ingest", json={"records": []}, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert push.status_code == 200
+    page = client.get("/en/admin/tokens").get_data(as_text=True)
+    assert secret not in page  # shown once only
+    assert "Thai OTOP office" in page and secret[:11] in page
+    with app.app_context():
+        from hub.accounts.models import ApiToken
+
+        token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "Thai OTOP office"))
+    client.post(
+        f"/en/admin/tokens/{token_id}/revoke",
+        data={"csrf_token": csrf_token(client, "/en/admin/tokens")},
+    )
+    assert (
+        client.post(
+            "/api/v1/ingest", json={"records": []}, headers={"Authorization": f"Bearer {secret}"}
+        ).status_code
+        == 401
+    )

@@ -47,6 +47,7 @@ ADMIN_PAGES = (
     "/{lang}/manage/entries/{product}",
     "/{lang}/manage/entries/{policy}/text/ja",
     "/{lang}/admin/sources/",
+    "/{lang}/admin/tokens",
     "/{lang}/admin/sources/{source}",
 )
 

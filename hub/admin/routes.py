@@ -1,6 +1,6 @@
 """Accounts and the audit log, for administrators."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,10 +10,11 @@ from sqlalchemy.orm import selectinload
 from hub.accounts import services
 from hub.accounts.auth import admin_required
 from hub.accounts.forms import InviteForm
-from hub.accounts.models import AuditEvent, Role, User
+from hub.accounts.models import ApiToken, AuditEvent, Role, User
 from hub.admin import bp
-from hub.db import ID_RULE, parse_id
+from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db
+from hub.forms import HubForm
 from hub.publishing.vocabulary import KIND_NAMES
 from hub.registry.models import Country
 from hub.registry.regions import country_choices
@@ -35,10 +36,14 @@ ACTION_VERBS = {
     "accept_invitation": _l("invitation accepted"),
     "enable": _l("enabled"),
     "disable": _l("disabled"),
+    "revoke": _l("revoked"),
+    "pause": _l("paused"),
 }
 OBJECT_NAMES = {
     "user": _l("Account"),
     "invitation": _l("Invitation"),
+    "token": _l("API token"),
+    "source": _l("Partner source"),
     **{kind: names[0] for kind, names in KIND_NAMES.items()},
 }
 
@@ -128,3 +133,54 @@ def audit():
     return render_template(
         "admin/audit.html", events=events, next_before=events[-1].id if more else None
     )
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@admin_required
+def tokens():
+    """API tokens: issue one (its secret is shown once), see each one's last use, revoke."""
+    from hub.api.auth import issue_token
+
+    error, secret, values = None, None, {"days": 365}
+    if request.method == "POST":
+        if not HubForm().validate_on_submit():
+            abort(400)
+        values = {
+            "name": request.form.get("name", "").strip(),
+            "country": request.form.get("country", "").strip().upper(),
+            "days": parse_id(request.form.get("days")) or 0,
+        }
+        if not values["name"] or len(values["name"]) > 200:
+            error = _("Say who or what will hold the token (at most 200 characters).")
+        elif db.session.get(Country, values["country"]) is None:
+            error = _("Choose a country of the registry.")
+        elif not 1 <= values["days"] <= 3650:
+            error = _("A token lasts 1 to 3650 days.")
+        else:
+            _token, secret = issue_token(
+                values["name"], values["country"], values["days"], actor=current_user
+            )
+            values = {"days": 365}
+    rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc()).limit(200)).all()
+    return render_template(
+        "admin/tokens.html",
+        tokens=rows,
+        countries=country_choices(db.session.scalars(select(Country.code))),
+        values=values,
+        error=error,
+        secret=secret,
+        now=utcnow(),
+    ), (422 if error else 200)
+
+
+@bp.route(f"/tokens/<{ID_RULE}:token_id>/revoke", methods=["POST"])
+@admin_required
+def revoke(token_id):
+    from hub.api.auth import revoke_token
+
+    if not HubForm().validate_on_submit():
+        abort(400)
+    if revoke_token(token_id, actor=current_user) is None:
+        abort(404)
+    flash(_("The token is revoked: it no longer opens the API."), "success")
+    return redirect(url_for(".tokens"))
