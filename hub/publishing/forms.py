@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from hub.db import parse_id
 from hub.forms import HubForm
 from hub.publishing import vocabulary as v
+from hub.publishing.exchange import KIND_FIELDS
 
 
 def _choices(vocabulary, blank=None):
@@ -52,10 +53,7 @@ class PolicyForm(HubForm):
         self.instrument.choices = _choices(v.INSTRUMENTS, _l("— choose —"))
 
     def fields(self):
-        return {
-            name: self[name].data
-            for name in ("instrument", "reference_number", "issuing_body", "issued_on", "link")
-        }
+        return {name: self[name].data for name in KIND_FIELDS["policy"]}
 
 
 class OutcomeForm(Form):
@@ -112,11 +110,8 @@ class FairForm(HubForm):
         self.product_groups.choices = _choices(v.PRODUCT_GROUPS)
 
     def fields(self):
-        names = (
-            "venue", "city", "location_country", "start_date", "end_date", "all_day", "start_time",
-            "end_time", "timezone", "fair_status", "organiser", "website", "product_groups",
-            "registration_deadline",
-        )  # fmt: skip
+        # The exchange format's fields, with the local dates and times as the form has them.
+        names = (*KIND_FIELDS["fair"], "start_date", "end_date", "start_time", "end_time")
         return {name: self[name].data for name in names}
 
     def load(self, fair):
@@ -146,17 +141,7 @@ class ProductForm(HubForm):
         self.rating_scheme.choices = _choices(v.RATING_SCHEMES, _l("— not rated —"))
 
     def fields(self):
-        names = (
-            "producer_name",
-            "producer_type",
-            "locality",
-            "product_group",
-            "rating_scheme",
-            "stars",
-            "rated_on",
-            "valid_until",
-        )
-        return {name: self[name].data for name in names}
+        return {name: self[name].data for name in KIND_FIELDS["product"]}
 
 
 KIND_FORMS = {
