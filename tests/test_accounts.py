@@ -23,6 +23,7 @@ SAMPLE_ARGS = {
     "source_id": 1,
     "action": "pause",
     "token_id": 1,
+    "collection": "policies",
 }
 VN = "coordinator.vn@hub.test"
 

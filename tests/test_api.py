@@ -183,3 +183,121 @@ def test_the_api_answers_429_with_retry_after_past_its_rate_limit(app, client, m
     response = client.get("/api/v1/countries")
     assert int(response.headers["Retry-After"]) > 0
     assert response.get_json()["error"]["code"] == 429
+
+
+@pytest.fixture
+def tokens(app):
+    from hub.api.auth import issue_token
+
+    with app.test_request_context("/"):
+        return {
+            country: {"Authorization": f"Bearer {issue_token('Tools', country)[1]}"}
+            for country in ("VN", "TH")
+        }
+
+
+def test_writes_through_the_api_follow_the_rules_of_the_pages(app, client, tokens):
+    record = {
+        "source_language": "vi",
+        "status": "published",
+        "translations": {"vi": {"title": "Chè Shan tuyết"}, "en": {"title": "Shan tuyet tea"}},
+        "product_group": "beverages",
+        "rating_scheme": "ocop",
+        "stars": 4,
+        "rated_on": "2025-03-01",
+    }
+    created = client.post("/api/v1/products", json=record, headers=tokens["VN"])
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    entry_id = body["id"]
+    assert (body["country"], body["record"]["valid_until"]) == ("VN", "2028-03-01")
+    assert (
+        client.get(f"/api/v1/products/{entry_id}?lang=en").get_json()["title"] == "Shan tuyet tea"
+    )
+
+    patched = client.patch(
+        f"/api/v1/products/{entry_id}",
+        json={"stars": 5, "translations": {"vi": {"title": "Chè Shan tuyết cổ thụ"}}},
+        headers=tokens["VN"],
+    )
+    assert patched.status_code == 200
+    translations = patched.get_json()["record"]["translations"]
+    assert (
+        translations["vi"]["title"] == "Chè Shan tuyết cổ thụ"
+        and translations["en"]["outdated"] is True
+    )
+    assert patched.get_json()["record"]["stars"] == 5
+
+    # Another country's token cannot touch it.
+    for method in ("patch", "delete"):
+        response = getattr(client, method)(
+            f"/api/v1/products/{entry_id}", json={"stars": 1}, headers=tokens["TH"]
+        )
+        assert response.status_code == 404
+    assert client.get(f"/api/v1/products/{entry_id}?lang=all").get_json()["record"]["stars"] == 5
+
+    assert client.delete(f"/api/v1/products/{entry_id}", headers=tokens["VN"]).status_code == 204
+    assert client.get(f"/api/v1/products/{entry_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "message"),
+    [
+        (
+            {
+                "source_language": "en",
+                "translations": {"en": {"title": "x"}},
+                "product_group": "food",
+                "stars": 9,
+                "rating_scheme": "ocop",
+                "rated_on": "2025-01-01",
+            },
+            "stars",
+            "評価は1〜5つ星です。",
+        ),
+        (
+            {
+                "source_language": "en",
+                "translations": {"en": {"title": "x"}},
+                "product_group": "food",
+                "rated_on": "someday",
+            },
+            "rated_on",
+            "有効な日付ではありません。",
+        ),
+        (
+            {
+                "source_language": "en",
+                "translations": {"en": {"title": ""}},
+                "product_group": "food",
+            },
+            "title",
+            "製品名は必須です。",
+        ),
+        (
+            {
+                "source_language": "en",
+                "translations": {"en": {"title": "x"}},
+                "product_group": "food",
+                "colour": "red",
+            },
+            "colour",
+            "不明な項目です。",
+        ),
+    ],
+)
+def test_invalid_writes_answer_422_per_field_in_the_callers_language(
+    app, client, tokens, record, field, message
+):
+    before = client.get("/api/v1/products?lang=all").get_json()["items"]
+    response = client.post(
+        "/api/v1/products", json=record, headers={**tokens["VN"], "Accept-Language": "ja"}
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][field] == [message]
+    assert client.get("/api/v1/products?lang=all").get_json()["items"] == before
+
+
+def test_writes_need_a_token(client):
+    response = client.post("/api/v1/policies", json={})
+    assert response.status_code == 401

@@ -204,8 +204,12 @@ def test_a_fair_with_an_unknown_zone_or_ending_before_it_starts_is_refused(app, 
 def test_every_write_route_refuses_another_countrys_coordinator(app, client):
     """Walk every write route of the URL map that takes an entry, as Thailand's coordinator
     against Viet Nam's entries: each is refused and the database does not change."""
+    from hub.api.auth import issue_token
+    from hub.publishing.routes import COLLECTION_OF
+
     with app.test_request_context("/"):
         entries = sample_entries()
+        bearer = {"Authorization": f"Bearer {issue_token('Thai tools', 'TH')[1]}"}
     sign_in(client, TH)
     token = csrf_token(client, "/en/manage/")
     before = state(app)
@@ -215,16 +219,35 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
         if not methods or "entry_id" not in rule.arguments:
             continue
         for entry in entries.values():
-            values = {"lang": "en", "entry_id": entry.id, "text_lang": "vi"}
+            values = {
+                "lang": "en",
+                "entry_id": entry.id,
+                "text_lang": "vi",
+                "collection": COLLECTION_OF[entry.kind],
+            }
             url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
             for method in methods:
-                response = client.open(
-                    url, method=method,
-                    data={"csrf_token": token, "status": "published", "title": "Taken over", "language": "vi"},
-                )  # fmt: skip
+                if url.startswith("/api/"):  # the API: Thailand's token instead of the session
+                    response = client.open(
+                        url,
+                        method=method,
+                        json={"stars": 1, "translations": {"vi": {"title": "Taken over"}}},
+                        headers=bearer,
+                    )
+                else:
+                    response = client.open(
+                        url, method=method,
+                        data={"csrf_token": token, "status": "published", "title": "Taken over", "language": "vi"},
+                    )  # fmt: skip
                 assert response.status_code == 404, (method, url, response.status_code)
         checked.add(rule.endpoint)
-    assert checked >= {"manage.entry", "manage.text", "manage.set_status", "manage.delete"}
+    assert checked >= {
+        "manage.entry",
+        "manage.text",
+        "manage.set_status",
+        "manage.delete",
+        "api.entry_change",
+    }
     assert state(app) == before
     # And nothing of theirs is listed for editing.
     page = client.get("/en/manage/").get_data(as_text=True)

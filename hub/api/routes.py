@@ -4,6 +4,7 @@ import base64
 
 from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -14,7 +15,8 @@ from hub.api.views import country_view, entry_view, programme_view
 from hub.db import ID_RULE, utcnow
 from hub.extensions import csrf, db, limiter
 from hub.i18n import current_language
-from hub.publishing.exchange import COLLECTION_KINDS, dump_record
+from hub.publishing import services as publishing
+from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, dump_record, translate_errors
 from hub.publishing.models import Entry, EntryStatus
 from hub.publishing.queries import public_entry, public_list
 from hub.publishing.routes import COLLECTION_OF
@@ -301,6 +303,127 @@ def _cacheable(response):
             response.vary.add("Accept-Language")
             response.make_conditional(request)
     return response
+
+
+class TokenActor:
+    """The holder of an API token, acting as a coordinator of the token's country: the same
+    rules as the web pages apply, through the same services."""
+
+    is_authenticated = True
+    is_admin = False
+    id = None
+
+    def __init__(self, token):
+        self.country_code = token.country_code
+        self.token = token
+
+
+def _record_body(kind, partial_of=None):
+    """The request body as an exchange-format record (merged into ``partial_of`` for PATCH),
+    loaded by the record schema; 422 with per-field messages in the caller's language."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiInputError({"_body": [_("Send a JSON object.")]})
+    if partial_of is not None:
+        merged = dict(partial_of)
+        for key, value in body.items():
+            if key == "translations" and isinstance(value, dict):
+                merged["translations"] = {**merged.get("translations", {}), **value}
+            else:
+                merged[key] = value
+        body = merged
+    try:
+        return RECORD_SCHEMAS[kind].load(body)
+    except ValidationError as exc:
+        raise ApiInputError(translate_errors(exc.messages)) from None
+
+
+def _fields_of(kind, data):
+    fields = {
+        k: v for k, v in data.items() if k not in ("source_language", "status", "translations")
+    }
+    if kind == "experience":
+        fields["outcomes"] = [dict(o) for o in fields.get("outcomes", [])]
+    return fields
+
+
+def _texts(data):
+    return {
+        lang: {k: v for k, v in text.items() if k != "outdated"}
+        for lang, text in data["translations"].items()
+    }
+
+
+def _invalid(exc):
+    return ApiInputError({field: [message] for field, message in exc.errors.items()})
+
+
+@bp.route("/<any(policies, experiences, fairs, products):collection>", methods=["POST"])
+@token_required
+def entry_create(collection):
+    """Create an entry for the token's country (a draft unless ``status`` says otherwise)."""
+    kind = COLLECTION_KINDS[collection]
+    actor = TokenActor(g.api_token)
+    data = _record_body(kind)
+    texts = _texts(data)
+    source = data["source_language"]
+    if source not in texts:
+        raise ApiInputError(
+            {
+                "translations": [
+                    _("There is no text in the source language (%(language)s).", language=source)
+                ]
+            }
+        )
+    try:
+        entry = publishing.create_entry(
+            actor, kind, source, texts.pop(source), _fields_of(kind, data)
+        )
+        for language, text in texts.items():
+            publishing.save_text(actor, entry.id, language, text)
+        if data["status"] != "draft":
+            publishing.set_status(actor, entry.id, data["status"])
+    except publishing.EntryInvalid as exc:
+        db.session.rollback()
+        raise _invalid(exc) from None
+    entry = db.session.get(Entry, entry.id)
+    return jsonify(entry_view(entry, "all")), 201
+
+
+@bp.route(
+    f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>",
+    methods=["PATCH", "DELETE"],
+)
+@token_required
+def entry_change(collection, entry_id):
+    """PATCH: change some fields, texts or the status; DELETE: delete (a tombstone)."""
+    kind = COLLECTION_KINDS[collection]
+    actor = TokenActor(g.api_token)
+    try:
+        entry = publishing.get_editable(actor, entry_id)
+    except publishing.EntryNotFound:
+        abort(404)
+    if entry.kind != kind:
+        abort(404)
+    if request.method == "DELETE":
+        publishing.delete_entry(actor, entry_id)
+        return "", 204
+    raw = request.get_json(silent=True)
+    sent = set(raw.get("translations") or {}) if isinstance(raw, dict) else set()
+    data = _record_body(kind, partial_of=dump_record(entry))
+    texts = _texts(data)
+    # Only the texts sent are written (the source first): an untouched translation keeps its
+    # state, outdated or not.
+    order = sorted(sent & set(texts), key=lambda language: language != entry.source_language)
+    try:
+        publishing.update_fields(actor, entry_id, _fields_of(kind, data))
+        for language in order:
+            publishing.save_text(actor, entry_id, language, texts[language])
+        publishing.set_status(actor, entry_id, data["status"])
+    except publishing.EntryInvalid as exc:
+        db.session.rollback()
+        raise _invalid(exc) from None
+    return jsonify(entry_view(db.session.get(Entry, entry_id), "all"))
 
 
 @bp.route("/<path:_rest>")
