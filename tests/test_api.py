@@ -301,3 +301,12 @@ def test_invalid_writes_answer_422_per_field_in_the_callers_language(
 def test_writes_need_a_token(client):
     response = client.post("/api/v1/policies", json={})
     assert response.status_code == 401
+
+
+def test_details_and_lists_carry_last_modified(client, entries):
+    url = f"/api/v1/products/{entries['product']}"
+    first = client.get(url)
+    assert first.headers["Last-Modified"]
+    again = client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert again.status_code == 304
+    assert client.get("/api/v1/products").headers["Last-Modified"] == first.headers["Last-Modified"]

@@ -185,6 +185,13 @@ def push():
     )
 
 
+def _last_modified(response, moments):
+    """Last-Modified from the newest of ``moments`` (If-Modified-Since then gives a 304)."""
+    if moments:
+        response.last_modified = max(moments)
+    return response
+
+
 def _lang():
     lang = request.args.get("lang", "en")
     if lang not in ("vi", "en", "ja", "all"):
@@ -237,10 +244,11 @@ def entry_list(collection):
     lang = _lang()
     limit = _int_arg("limit", 50, 1, 200)
     page = public_list(kind, cursor=_cursor(), limit=limit, **_entry_filters(kind))
-    return jsonify(
+    response = jsonify(
         items=[entry_view(e, lang) for e in page.items],
         next_cursor=_encode(page.next_cursor),
     )
+    return _last_modified(response, [e.updated_dt for e in page.items])
 
 
 @bp.route(f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>")
@@ -248,7 +256,7 @@ def entry_detail(collection, entry_id):
     entry = public_entry(COLLECTION_KINDS[collection], entry_id)
     if entry is None:
         abort(404)
-    return jsonify(entry_view(entry, _lang()))
+    return _last_modified(jsonify(entry_view(entry, _lang())), [entry.updated_dt])
 
 
 @bp.route("/countries")
