@@ -483,3 +483,13 @@ def test_an_experience_keeps_an_older_linked_policy_when_saved(app, client):
     assert client.post(url, data=form).status_code == 302
     with app.app_context():
         assert [p.id for p in db.session.get(Experience, experience.id).policies] == [old.id]
+
+
+def test_a_new_fair_suggests_the_countrys_time_zone(client):
+    sign_in(client, VN)
+    page = client.get("/en/manage/fair/new").get_data(as_text=True)
+    assert 'value="Asia/Ho_Chi_Minh"' in page
+    assert (
+        '<datalist id="zones-of-country"><option value="Asia/Ho_Chi_Minh"></option></datalist>'
+        in page
+    )

@@ -89,6 +89,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class FairForm(HubForm):
+    zone_choices = ()  # the zones of the fair's country, suggested beside the field
     venue = StringField(_l("Venue"))
     city = StringField(_l("City"))
     location_country = SelectField(_l("Country of the venue"), validate_choice=False)

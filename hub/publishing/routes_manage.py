@@ -1,6 +1,7 @@
 """The coordinators' pages: their country's entries, writing and translating them, publishing."""
 
 from babel import Locale
+from babel.core import get_global
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -55,6 +56,12 @@ def _prepare(form, kind, country_code, entry=None):
         form.prepare(programmes, titles)
     elif kind == "fair":
         form.prepare(_world_countries())
+        # The country's own zones (CLDR), offered first and filled in for a new fair.
+        zones = get_global("territory_zones").get(country_code or "", [])
+        form.timezone.render_kw = {"list": "zones-of-country", "autocomplete": "off"}
+        form.zone_choices = zones
+        if request.method == "GET" and not form.timezone.data and len(zones) == 1:
+            form.timezone.data = zones[0]
     else:
         form.prepare()
 
