@@ -50,6 +50,9 @@ def create_app(config=None):
     app.register_blueprint(sync.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
+    from hub.api.pages import bp as api_docs
+
+    app.register_blueprint(api_docs)
     app.cli.add_command(hub_cli)
     return app
 

@@ -28,6 +28,7 @@ PAGES = (
     "/{lang}/products?group=beverages&stars=3&valid=1",
     "/{lang}/products/{product}",
     "/{lang}/search?q=ocop",
+    "/{lang}/api",
 )
 # Pages only a signed-in administrator sees (the invitation page: anyone with its link).
 ADMIN_PAGES = (

@@ -185,6 +185,23 @@ def push():
     )
 
 
+@bp.route("/openapi.json")
+def openapi():
+    """This API described in OpenAPI 3, generated from the marshmallow schemas."""
+    from hub.api.openapi import build_spec
+
+    return jsonify(build_spec())
+
+
+@bp.route("/schemas/<any(policy, experience, fair, product):kind>.json")
+def record_schema(kind):
+    """The JSON Schema of one kind of record in the exchange format."""
+    from hub.api.openapi import RECORD_NAMES, build_spec
+
+    components = build_spec()["components"]["schemas"]
+    return jsonify({**components[RECORD_NAMES[kind]], "components": {"schemas": components}})
+
+
 def _last_modified(response, moments):
     """Last-Modified from the newest of ``moments`` (If-Modified-Since then gives a 304)."""
     if moments:
