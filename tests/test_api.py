@@ -310,3 +310,20 @@ def test_details_and_lists_carry_last_modified(client, entries):
     again = client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert again.status_code == 304
     assert client.get("/api/v1/products").headers["Last-Modified"] == first.headers["Last-Modified"]
+
+
+def test_answers_are_gzipped_when_asked_for(client):
+    import gzip
+    import json
+
+    plain = client.get("/api/v1/countries")
+    zipped = client.get("/api/v1/countries", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
+    assert len(zipped.data) < len(plain.data) / 3
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    again = client.get(
+        "/api/v1/countries",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]},
+    )
+    assert again.status_code == 304

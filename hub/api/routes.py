@@ -1,6 +1,7 @@
 """/api/v1: the changes feed that partners and other hubs follow, and the push endpoint."""
 
 import base64
+import gzip
 
 from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
@@ -202,6 +203,24 @@ def record_schema(kind):
     return jsonify({**components[RECORD_NAMES[kind]], "components": {"schemas": components}})
 
 
+GZIP_FROM = 1024  # bytes: smaller answers are not worth compressing
+
+
+def _compress(response):
+    """gzip when the client asks for it; the ETag is then taken from the compressed body, so
+    each encoding has its own."""
+    response.vary.add("Accept-Encoding")
+    if (
+        "gzip" not in request.accept_encodings
+        or response.direct_passthrough
+        or response.content_length is None
+        or response.content_length < GZIP_FROM
+    ):
+        return
+    response.set_data(gzip.compress(response.get_data(), compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+
+
 def _last_modified(response, moments):
     """Last-Modified from the newest of ``moments`` (If-Modified-Since then gives a 304)."""
     if moments:
@@ -322,6 +341,7 @@ def _cacheable(response):
     if request.method in ("GET", "HEAD"):
         response.headers["Access-Control-Allow-Origin"] = "*"
         if response.status_code == 200:
+            _compress(response)
             response.add_etag()
             response.cache_control.public = True
             response.cache_control.max_age = 0 if request.endpoint == "api.changes" else 60
