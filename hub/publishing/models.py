@@ -99,10 +99,6 @@ class Entry(Base):
         back_populates="entry", cascade="all, delete-orphan", order_by="EntryTranslation.language"
     )
 
-    @property
-    def is_local(self):
-        return self.origin == "local"
-
     def text_in(self, language):
         """The translation in ``language`` with a title, or None."""
         for translation in self.translations:

@@ -2,6 +2,7 @@
 the originals, so "viet nam" finds "Việt Nam" and "banh" finds "bánh" on SQLite and PostgreSQL
 alike; Japanese, which has no spaces, is found by substring."""
 
+import functools
 from dataclasses import dataclass
 
 from babel import Locale
@@ -33,13 +34,22 @@ def _like(folded):
     return f"%{escaped}%"
 
 
+@functools.cache
+def _folded_territory_names(language):
+    """``[(code, folded name)]`` of CLDR's countries in ``language``; folded once per process,
+    not on every search."""
+    return [
+        (code, fold(name))
+        for code, name in Locale.parse(language).territories.items()
+        if len(code) == 2
+    ]
+
+
 def _matching_country_codes(folded):
     """Registry countries whose CLDR name, in any of the hub's languages, or code matches."""
     codes = set()
     for language in current_app.config["LANGUAGES"]:
-        for code, name in Locale.parse(language).territories.items():
-            if len(code) == 2 and folded in fold(name):
-                codes.add(code)
+        codes.update(code for code, name in _folded_territory_names(language) if folded in name)
     if len(folded) == 2:
         codes.add(folded.upper())
     return codes
