@@ -1,12 +1,15 @@
 """The read API: lists with filters and opaque cursors, language views, the exchange format,
 conditional GETs, and the changes feed followed by a client while writes go on."""
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from hub.accounts.models import User
+from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing import services
 from hub.publishing.models import Entry
@@ -72,13 +75,21 @@ def test_lists_page_with_an_opaque_cursor(app, client):
 
 
 @pytest.mark.parametrize(
-    "query", ["lang=fr", "cursor=%%%", "limit=500", "stars=9", "group=gold", "country=ZZ"]
+    "query",
+    ["lang=fr", "cursor=%%%", "limit=500", "stars=9", "group=gold", "country=VNM", "country=vn"],
 )
 def test_bad_parameters_get_the_json_error_shape(client, query):
     response = client.get(f"/api/v1/products?{query}")
     assert response.status_code == 422
     body = response.get_json()["error"]
     assert body["code"] == 422 and body["details"]
+
+
+def test_a_well_formed_country_code_with_nothing_filed_gives_an_empty_page(client, entries):
+    for url in ("/api/v1/products?country=ZZ", "/api/v1/changes?country=TH"):
+        response = client.get(url)
+        assert response.status_code == 200 and response.get_json()["items"] == []
+    assert client.get("/api/v1/products?country=VN").get_json()["items"]
 
 
 def test_gets_are_cheap_to_poll(client, entries):
@@ -309,7 +320,43 @@ def test_details_and_lists_carry_last_modified(client, entries):
     assert first.headers["Last-Modified"]
     again = client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert again.status_code == 304
-    assert client.get("/api/v1/products").headers["Last-Modified"] == first.headers["Last-Modified"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/countries", "/api/v1/countries/VN", "/api/v1/programmes", "/api/v1/programmes/1",
+     "/api/v1/products", "/api/v1/changes", "/api/v1/changes?since=1000000"],
+)  # fmt: skip
+def test_every_read_carries_last_modified(client, entries, url):
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["Last-Modified"]
+    again = client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert again.status_code == 304
+    # A malformed date is ignored: the whole answer again.
+    assert client.get(url, headers={"If-Modified-Since": "yesterday"}).status_code == 200
+
+
+def test_a_list_is_modified_when_an_entry_leaves_it(app, client, entries):
+    """Last-Modified of a list is that of the newest change anywhere: an entry that leaves the
+    list changes it, though every entry still shown is as old as before."""
+    from sqlalchemy import update
+
+    with app.test_request_context("/"):  # two products, written an hour ago
+        vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+        other = services.create_entry(
+            vn, "product", "en", {"title": "Fish sauce"}, {"product_group": "food"}
+        )
+        services.set_status(vn, other.id, "published")
+        db.session.execute(update(Entry).values(updated_dt=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+    stamp = client.get("/api/v1/products").headers["Last-Modified"]
+    assert client.get("/api/v1/products", headers={"If-Modified-Since": stamp}).status_code == 304
+    with app.test_request_context("/"):
+        vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+        services.delete_entry(vn, entries["product"])
+    assert [p["id"] for p in client.get("/api/v1/products").get_json()["items"]] == [other.id]
+    for url in ("/api/v1/products", "/api/v1/changes"):
+        assert client.get(url, headers={"If-Modified-Since": stamp}).status_code == 200, url
 
 
 def test_answers_are_gzipped_when_asked_for(client):

@@ -2,11 +2,12 @@
 
 import base64
 import gzip
+import re
 
 from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from connectors.base import Record, Tombstone
@@ -22,9 +23,8 @@ from hub.publishing.models import Entry, EntryStatus
 from hub.publishing.queries import public_entry, public_list
 from hub.publishing.routes import COLLECTION_OF
 from hub.publishing.vocabulary import PRODUCT_GROUPS
-from hub.registry.models import STATUS_VALUES, Country, Programme
+from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Programme
 from hub.registry.queries import get_country
-from hub.registry.regions import is_known_territory
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.pipeline import ingest
 
@@ -35,6 +35,7 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
 
 MAX_CHANGES = 1000
 MAX_PUSH = 1000
+COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
 
 class ApiInputError(Exception):
@@ -50,6 +51,21 @@ def _input_error(exc):
     return jsonify(
         error={"code": 422, "message": _("The request is not valid."), "details": exc.details}
     ), 422
+
+
+def _country_arg():
+    """``?country=``: a two-letter ISO 3166 code, or None. A well-formed code with nothing
+    filed under it simply matches nothing."""
+    country = request.args.get("country")
+    if country and not COUNTRY_CODE.fullmatch(country):
+        raise ApiInputError(
+            {
+                "country": [
+                    _("“%(value)s” is not a country code (two capital letters).", value=country)
+                ]
+            }
+        )
+    return country or None
 
 
 def _int_arg(name, default, low, high):
@@ -77,9 +93,7 @@ def changes():
         .order_by(Entry.change_seq)
         .limit(limit + 1)
     )
-    if country := request.args.get("country"):
-        if not is_known_territory(country):
-            raise ApiInputError({"country": [_("“%(value)s” is not a country.", value=country)]})
+    if country := _country_arg():
         stmt = stmt.where(Entry.country_code == country)
     rows = db.session.scalars(stmt).all()
     more = len(rows) > limit
@@ -98,7 +112,8 @@ def changes():
         else:
             item.update(deleted=True)
         items.append(item)
-    return jsonify(items=items, next_since=rows[-1].change_seq if rows else since, more=more)
+    response = jsonify(items=items, next_since=rows[-1].change_seq if rows else since, more=more)
+    return _last_modified(response, [_newest_change()])
 
 
 def _push_source(token):
@@ -223,9 +238,34 @@ def _compress(response):
 
 def _last_modified(response, moments):
     """Last-Modified from the newest of ``moments`` (If-Modified-Since then gives a 304)."""
+    moments = [m for m in moments if m is not None]
     if moments:
         response.last_modified = max(moments)
     return response
+
+
+def _newest_change():
+    """When the newest change to any entry was made. A list or a page of the changes feed can
+    change only through a change (an entry leaving a list is one too), so this is a
+    Last-Modified that never claims an answer unchanged when it is not; taking the newest of
+    the items shown would miss an item that left."""
+    return db.session.scalar(select(Entry.updated_dt).order_by(Entry.change_seq.desc()).limit(1))
+
+
+def _registry_changed(country_code=None):
+    """When the registry (or one country of it) last changed: countries, programmes and
+    membership events."""
+    moments = []
+    for column, country_column in (
+        (Country.updated_dt, Country.code),
+        (Programme.updated_dt, Programme.country_code),
+        (MembershipEvent.recorded_dt, MembershipEvent.country_code),
+    ):
+        stmt = select(func.max(column))
+        if country_code:
+            stmt = stmt.where(country_column == country_code)
+        moments.append(db.session.scalar(stmt))
+    return moments
 
 
 def _lang():
@@ -254,9 +294,7 @@ def _encode(cursor):
 
 def _entry_filters(kind):
     filters = {}
-    if country := request.args.get("country"):
-        if not is_known_territory(country):
-            raise ApiInputError({"country": [_("“%(value)s” is not a country.", value=country)]})
+    if country := _country_arg():
         filters["country"] = country
     if kind == "product":
         if group := request.args.get("group"):
@@ -284,7 +322,7 @@ def entry_list(collection):
         items=[entry_view(e, lang) for e in page.items],
         next_cursor=_encode(page.next_cursor),
     )
-    return _last_modified(response, [e.updated_dt for e in page.items])
+    return _last_modified(response, [_newest_change()])
 
 
 @bp.route(f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>")
@@ -305,9 +343,10 @@ def country_list():
                 {"status": [_("“%(value)s” is not a membership status.", value=status)]}
             )
         stmt = stmt.where(Country.membership_status == status)
-    return jsonify(
+    response = jsonify(
         items=[country_view(c, lang) for c in db.session.scalars(stmt)], next_cursor=None
     )
+    return _last_modified(response, _registry_changed())
 
 
 @bp.route("/countries/<code>")
@@ -315,15 +354,19 @@ def country_detail(code):
     country = get_country(code.upper()) if len(code) == 2 and code.isascii() else None
     if country is None:
         abort(404)
-    return jsonify(country_view(country, _lang(), history=True))
+    response = jsonify(country_view(country, _lang(), history=True))
+    return _last_modified(response, _registry_changed(country.code))
 
 
 @bp.route("/programmes")
 def programme_list():
     stmt = select(Programme).order_by(Programme.id)
-    if country := request.args.get("country"):
-        stmt = stmt.where(Programme.country_code == country.upper())
-    return jsonify(items=[programme_view(p) for p in db.session.scalars(stmt)], next_cursor=None)
+    if country := _country_arg():
+        stmt = stmt.where(Programme.country_code == country)
+    response = jsonify(
+        items=[programme_view(p) for p in db.session.scalars(stmt)], next_cursor=None
+    )
+    return _last_modified(response, _registry_changed(country))
 
 
 @bp.route(f"/programmes/<{ID_RULE}:programme_id>")
@@ -331,7 +374,7 @@ def programme_detail(programme_id):
     programme = db.session.get(Programme, programme_id)
     if programme is None:
         abort(404)
-    return jsonify(programme_view(programme))
+    return _last_modified(jsonify(programme_view(programme)), [programme.updated_dt])
 
 
 @bp.after_request

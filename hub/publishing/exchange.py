@@ -10,7 +10,16 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
+from hub.publishing import vocabulary as v
+
 LANGUAGES = ("vi", "en", "ja")
+COUNTRY_PATTERN = "^[A-Z]{2}$"
+
+
+def _doc(values, **more):
+    """The documented values of a field (OpenAPI and JSON Schema only: loading still goes
+    through the services' rules, whose messages are translated)."""
+    return {"enum": list(values), **more}
 
 
 class TextSchema(Schema):
@@ -46,7 +55,7 @@ def _opt(field_class, **kwargs):
 
 
 class PolicyRecordSchema(RecordSchema):
-    instrument = _opt(fields.Str)
+    instrument = _opt(fields.Str, metadata=_doc([*v.INSTRUMENTS, None]))
     reference_number = _opt(fields.Str)
     issuing_body = _opt(fields.Str)
     issued_on = _opt(fields.Date)
@@ -57,7 +66,7 @@ class OutcomeSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    metric = fields.Str(required=True)
+    metric = fields.Str(required=True, metadata=_doc(v.OUTCOME_METRICS))
     value = fields.Float(required=True)
     unit = fields.Str(load_default="")
 
@@ -69,27 +78,27 @@ class ExperienceRecordSchema(RecordSchema):
 class FairRecordSchema(RecordSchema):
     venue = _opt(fields.Str)
     city = _opt(fields.Str)
-    location_country = _opt(fields.Str)
+    location_country = _opt(fields.Str, metadata={"pattern": COUNTRY_PATTERN})
     start_date = fields.Date(required=True)
     end_date = _opt(fields.Date)
     start_time = _opt(fields.Time)
     end_time = _opt(fields.Time)
     all_day = fields.Bool(load_default=False)
     timezone = fields.Str(required=True)
-    fair_status = fields.Str(load_default="scheduled")
+    fair_status = fields.Str(load_default="scheduled", metadata=_doc(v.FAIR_STATUSES))
     organiser = _opt(fields.Str)
     website = _opt(fields.Str)
-    product_groups = fields.List(fields.Str(), load_default=list)
+    product_groups = fields.List(fields.Str(metadata=_doc(v.PRODUCT_GROUPS)), load_default=list)
     registration_deadline = _opt(fields.Date)
 
 
 class ProductRecordSchema(RecordSchema):
     producer_name = _opt(fields.Str)
-    producer_type = _opt(fields.Str)
+    producer_type = _opt(fields.Str, metadata=_doc([*v.PRODUCER_TYPES, None]))
     locality = _opt(fields.Str)
-    product_group = fields.Str(required=True)
-    rating_scheme = _opt(fields.Str)
-    stars = _opt(fields.Int, strict=False)
+    product_group = fields.Str(required=True, metadata=_doc(v.PRODUCT_GROUPS))
+    rating_scheme = _opt(fields.Str, metadata=_doc([*v.RATING_SCHEMES, None]))
+    stars = _opt(fields.Int, strict=False, metadata={"minimum": 1, "maximum": 5})
     rated_on = _opt(fields.Date)
     valid_until = _opt(fields.Date)
 
