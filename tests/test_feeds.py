@@ -1,8 +1,12 @@
 """Feeds for people: JSON Feed 1.1 and iCalendar."""
 
+import json
 from datetime import date, time, timedelta
+from pathlib import Path
 
 import icalendar
+import pytest
+from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
 from hub.accounts.models import User
@@ -92,3 +96,47 @@ def test_list_pages_link_their_feeds(client):
         in page
     )
     assert 'type="text/calendar"' in page and 'href="/fairs.ics?lang=en"' in page
+
+
+JSON_FEED = Draft202012Validator(
+    json.loads((Path(__file__).parent / "data" / "jsonfeed-1.1.schema.json").read_text()),
+    format_checker=Draft202012Validator.FORMAT_CHECKER,
+)
+
+
+def test_the_json_feed_validator_refuses_what_json_feed_forbids():
+    good = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": []}
+    assert not list(JSON_FEED.iter_errors(good))
+    for bad in (
+        {**good, "version": "https://jsonfeed.org/version/1"},
+        {**good, "colour": "red"},
+        {**good, "items": [{"id": "1"}]},  # neither content_html nor content_text
+        {**good, "items": [{"id": "1", "content_text": "x", "date_published": "yesterday"}]},
+        {**good, "authors": [{}]},
+        {**good, "next_url": "not a url"},
+    ):
+        assert list(JSON_FEED.iter_errors(bad)), bad
+
+
+@pytest.mark.parametrize("lang", ["vi", "en", "ja"])
+def test_every_json_feed_passes_the_json_feed_validator(app, client, lang):
+    with app.test_request_context("/"):
+        sample_entries()
+        vn = vn_user()
+        for n in range(52):
+            entry = services.create_entry(
+                vn, "product", "en", {"title": f"Tea {n}"}, {"product_group": "beverages"}
+            )
+            services.set_status(vn, entry.id, "published")
+    urls = [
+        f"/feeds/{c}.json?lang={lang}" for c in ("policies", "experiences", "fairs", "products")
+    ]
+    urls += [f"/feeds/countries/VN/{c}.json?lang={lang}" for c in ("policies", "products")]
+    while urls:
+        url = urls.pop()
+        document = client.get(url).get_json()
+        assert document["items"], url
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in JSON_FEED.iter_errors(document)]
+        assert not errors, (url, errors)
+        if "next_url" in document:  # the next pages too
+            urls.append(document["next_url"].removeprefix("http://localhost"))

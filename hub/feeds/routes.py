@@ -62,19 +62,19 @@ def _json_feed(collection, country=None):
         link = url_for(
             "publishing.detail", lang=lang, collection=collection, entry_id=entry.id, _external=True
         )
-        items.append(
-            {
-                "id": link,
-                "url": link,
-                "title": text.title,
-                "summary": text.summary or None,
-                "content_text": text.body or text.summary or text.title,
-                "date_published": (entry.published_dt or entry.created_dt).isoformat(),
-                "date_modified": entry.updated_dt.isoformat(),
-                "language": served,
-                "tags": [entry.country_code],
-            }
-        )
+        item = {
+            "id": link,
+            "url": link,
+            "title": text.title,
+            "content_text": text.body or text.summary or text.title,
+            "date_published": (entry.published_dt or entry.created_dt).isoformat(),
+            "date_modified": entry.updated_dt.isoformat(),
+            "language": served,
+            "tags": [entry.country_code],
+        }
+        if text.summary:  # JSON Feed has no null: a missing summary is left out
+            item["summary"] = text.summary
+        items.append(item)
     args = {"collection": collection, "lang": lang}
     endpoint = "feeds.country_feed" if country else "feeds.feed"
     if country:
