@@ -3,6 +3,8 @@ the exchange-format records themselves and the shapes of the answers."""
 
 import copy
 import functools
+from datetime import UTC, datetime
+from pathlib import Path
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -426,3 +428,14 @@ def build_spec():
         },
     )
     return spec.to_dict()
+
+
+@functools.cache
+def spec_modified():
+    """When the code the document is generated from last changed: its Last-Modified."""
+    import hub.publishing.exchange
+    import hub.publishing.vocabulary
+
+    paths = [Path(__file__), Path(hub.publishing.exchange.__file__)]
+    paths.append(Path(hub.publishing.vocabulary.__file__))
+    return datetime.fromtimestamp(max(p.stat().st_mtime for p in paths), UTC)

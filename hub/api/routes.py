@@ -20,7 +20,7 @@ from hub.i18n import current_language
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, dump_record, translate_errors
 from hub.publishing.models import Entry, EntryStatus
-from hub.publishing.queries import public_entry, public_list
+from hub.publishing.queries import newest_change_dt, public_entry, public_list
 from hub.publishing.routes import COLLECTION_OF
 from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Programme
@@ -113,7 +113,7 @@ def changes():
             item.update(deleted=True)
         items.append(item)
     response = jsonify(items=items, next_since=rows[-1].change_seq if rows else since, more=more)
-    return _last_modified(response, [_newest_change()])
+    return _last_modified(response, [newest_change_dt()])
 
 
 def _push_source(token):
@@ -204,18 +204,19 @@ def push():
 @bp.route("/openapi.json")
 def openapi():
     """This API described in OpenAPI 3, generated from the marshmallow schemas."""
-    from hub.api.openapi import build_spec
+    from hub.api.openapi import build_spec, spec_modified
 
-    return jsonify(build_spec())
+    return _last_modified(jsonify(build_spec()), [spec_modified()])
 
 
 @bp.route("/schemas/<any(policy, experience, fair, product):kind>.json")
 def record_schema(kind):
     """The JSON Schema of one kind of record in the exchange format."""
-    from hub.api.openapi import RECORD_NAMES, build_spec
+    from hub.api.openapi import RECORD_NAMES, build_spec, spec_modified
 
     components = build_spec()["components"]["schemas"]
-    return jsonify({**components[RECORD_NAMES[kind]], "components": {"schemas": components}})
+    response = jsonify({**components[RECORD_NAMES[kind]], "components": {"schemas": components}})
+    return _last_modified(response, [spec_modified()])
 
 
 GZIP_FROM = 1024  # bytes: smaller answers are not worth compressing
@@ -242,14 +243,6 @@ def _last_modified(response, moments):
     if moments:
         response.last_modified = max(moments)
     return response
-
-
-def _newest_change():
-    """When the newest change to any entry was made. A list or a page of the changes feed can
-    change only through a change (an entry leaving a list is one too), so this is a
-    Last-Modified that never claims an answer unchanged when it is not; taking the newest of
-    the items shown would miss an item that left."""
-    return db.session.scalar(select(Entry.updated_dt).order_by(Entry.change_seq.desc()).limit(1))
 
 
 def _registry_changed(country_code=None):
@@ -322,7 +315,7 @@ def entry_list(collection):
         items=[entry_view(e, lang) for e in page.items],
         next_cursor=_encode(page.next_cursor),
     )
-    return _last_modified(response, [_newest_change()])
+    return _last_modified(response, [newest_change_dt()])
 
 
 @bp.route(f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>")

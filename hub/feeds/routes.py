@@ -18,7 +18,7 @@ from hub.i18n import current_language
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import EntryStatus, Fair
-from hub.publishing.queries import public_list
+from hub.publishing.queries import newest_change_dt, public_list
 from hub.publishing.vocabulary import KIND_NAMES
 from hub.registry.models import Country
 from hub.registry.regions import territory_name
@@ -27,6 +27,17 @@ FEED_PAGE = 50
 CALENDAR_LIMIT = 2000
 CALENDAR_PAST = timedelta(days=365)
 COLLECTION_RULE = "<any(policies, experiences, fairs, products):collection>"
+
+
+def _conditional(response):
+    """Cacheable for five minutes, with an ETag and the time of the newest change to any entry
+    as Last-Modified; 304 on a match."""
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    response.add_etag()
+    if changed := newest_change_dt():
+        response.last_modified = changed
+    return response.make_conditional(request)
 
 
 def _feed_language():
@@ -97,10 +108,7 @@ def _json_feed(collection, country=None):
         feed["next_url"] = url_for(endpoint, _external=True, after=page.next_cursor, **args)
     response = jsonify(feed)
     response.mimetype = "application/feed+json"
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
-    response.add_etag()
-    return response.make_conditional(request)
+    return _conditional(response)
 
 
 @bp.route(f"/feeds/{COLLECTION_RULE}.json")
@@ -175,10 +183,7 @@ def _calendar(country=None):
     response = make_response(calendar.to_ical())
     response.mimetype = "text/calendar"
     response.charset = "utf-8"
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
-    response.add_etag()
-    return response.make_conditional(request)
+    return _conditional(response)
 
 
 @bp.route("/fairs.ics")

@@ -154,3 +154,12 @@ def translation_queue(actor, cursor=None, limit=PAGE_SIZE):
         .options(selectinload(Entry.translations))
     )
     return _by_id_desc(stmt, Entry, cursor, limit)
+
+
+def newest_change_dt():
+    """When the newest change to any entry was made (None before the first). Anything built
+    from entries — a list, a feed, a page of the changes feed — can change only through a
+    change (an entry leaving a list is one too), so this is a Last-Modified that never calls
+    an answer unchanged when it is not, where the newest of the items shown would miss an item
+    that left."""
+    return db.session.scalar(select(Entry.updated_dt).order_by(Entry.change_seq.desc()).limit(1))
