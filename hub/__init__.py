@@ -5,7 +5,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import i18n
+from hub import cache, i18n
 from hub.config import check_secret_key, load_settings
 from hub.extensions import babel, csrf, db, limiter, login_manager
 from hub.sessions import SessionInterface
@@ -33,6 +33,7 @@ def create_app(config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     _register_template_helpers(app)
 
     from hub import accounts, admin, api, feeds, publishing, registry, search, site, sync

@@ -77,6 +77,9 @@ def load_settings(app):
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # The per-process cache of public answers (hub.cache); 0 entries turns it off.
+        ANSWER_CACHE_ENTRIES=int(env.get("HUB_ANSWER_CACHE_ENTRIES", "2000") or 0),
+        ANSWER_CACHE_MB=int(env.get("HUB_ANSWER_CACHE_MB", "64") or 0),
         LANGUAGE_COOKIE="hub_lang",
         LANGUAGE_COOKIE_MAX_AGE=365 * 24 * 3600,
     )

@@ -56,6 +56,9 @@ def app(base_app):
         transaction.rollback()
         connection.close()
         limiter.reset()
+        # The rollback takes the data version back to where it was: answers cached during the
+        # test would be served for another test's different data under the same version.
+        base_app.extensions["hub.answers"].clear()
 
 
 @pytest.fixture

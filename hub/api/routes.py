@@ -14,6 +14,7 @@ from connectors.base import Record, Tombstone
 from hub.api import bp
 from hub.api.auth import token_required
 from hub.api.views import country_view, entry_view, programme_view
+from hub.cache import cached
 from hub.db import ID_RULE, utcnow
 from hub.extensions import csrf, db, limiter
 from hub.i18n import current_language
@@ -80,6 +81,7 @@ def _int_arg(name, default, low, high):
 
 
 @bp.route("/changes")
+@cached
 def changes():
     """Every change to every entry ever published, in change order: the entry in the exchange
     format, or a tombstone when it was deleted or withdrawn from publication. A client that
@@ -305,6 +307,7 @@ def _entry_filters(kind):
 
 
 @bp.route("/<any(policies, experiences, fairs, products):collection>")
+@cached
 def entry_list(collection):
     """Published entries, newest first (fairs: upcoming soonest first, or ``when=past``)."""
     kind = COLLECTION_KINDS[collection]
@@ -319,6 +322,7 @@ def entry_list(collection):
 
 
 @bp.route(f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>")
+@cached
 def entry_detail(collection, entry_id):
     entry = public_entry(COLLECTION_KINDS[collection], entry_id)
     if entry is None:
@@ -327,6 +331,7 @@ def entry_detail(collection, entry_id):
 
 
 @bp.route("/countries")
+@cached
 def country_list():
     lang = _lang()
     stmt = select(Country).options(selectinload(Country.programmes)).order_by(Country.code)
@@ -343,6 +348,7 @@ def country_list():
 
 
 @bp.route("/countries/<code>")
+@cached
 def country_detail(code):
     country = get_country(code.upper()) if len(code) == 2 and code.isascii() else None
     if country is None:
@@ -352,6 +358,7 @@ def country_detail(code):
 
 
 @bp.route("/programmes")
+@cached
 def programme_list():
     stmt = select(Programme).order_by(Programme.id)
     if country := _country_arg():
@@ -363,6 +370,7 @@ def programme_list():
 
 
 @bp.route(f"/programmes/<{ID_RULE}:programme_id>")
+@cached
 def programme_detail(programme_id):
     programme = db.session.get(Programme, programme_id)
     if programme is None:

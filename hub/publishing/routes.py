@@ -9,6 +9,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from hub.cache import cached
 from hub.db import ID_RULE
 from hub.extensions import db
 from hub.i18n import current_language
@@ -54,6 +55,7 @@ def _filters(kind):
 
 
 @bp.route(f"/{COLLECTION_RULE}")
+@cached
 def collection(collection):
     kind = COLLECTIONS[collection]
     values, errors = _filters(kind)
@@ -75,6 +77,7 @@ def _registry_countries():
 
 
 @bp.route(f"/{COLLECTION_RULE}/<{ID_RULE}:entry_id>")
+@cached
 def detail(collection, entry_id):
     kind = COLLECTIONS[collection]
     entry = queries.public_entry(kind, entry_id)

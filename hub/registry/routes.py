@@ -3,6 +3,7 @@
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from hub.cache import cached
 from hub.registry import bp, queries
 from hub.registry.models import STATUS_VALUES
 from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT, subregions_of
@@ -10,6 +11,7 @@ from hub.registry.services import network_facts
 
 
 @bp.route("/")
+@cached
 def home():
     by_status, regions = queries.network_overview()
     return render_template(
@@ -25,6 +27,7 @@ def home():
 
 
 @bp.route("/countries")
+@cached
 def countries():
     status = request.args.get("status", "").strip()
     region = request.args.get("region", "").strip()
@@ -48,6 +51,7 @@ def countries():
 
 
 @bp.route("/countries/<code>")
+@cached
 def country(code):
     if len(code) != 2 or not code.isascii() or not code.isalpha():
         abort(404)

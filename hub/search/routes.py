@@ -4,10 +4,12 @@ from datetime import date
 
 from flask import render_template, request
 
+from hub.cache import cached
 from hub.search import bp, queries
 
 
 @bp.route("/search")
+@cached
 def search():
     query = request.args.get("q", "")
     results = queries.search(query, cursor=request.args.get("after"))

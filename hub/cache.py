@@ -1,0 +1,127 @@
+"""A per-process cache of public answers: the API's reads, the feeds and the visitors' pages.
+
+An answer is kept under its URL, its language and the *data version*: the last change sequence
+number given to an entry and the registry's newest change, read in one small query on every
+request. Every write to an entry takes a new sequence number and every change to the registry
+moves its stamps, so an answer is served from the cache only while nothing it could show has
+changed — in this process or in any other sharing the database. The minute is part of the key
+too, for what depends on the clock (upcoming fairs, ratings still valid).
+
+Signed-in users (whose pages show their own menus and forms), requests with messages waiting to
+be shown, and anything but a 200 are never cached. The cache is bounded in entries and bytes and
+forgets the least recently used first.
+"""
+
+import functools
+import threading
+import time
+from collections import OrderedDict
+from functools import wraps
+
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from hub.extensions import db
+
+
+class AnswerCache:
+    def __init__(self, max_entries, max_bytes):
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key, item, size):
+        if size > self.max_bytes // 8:  # one huge answer must not empty the cache
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = (item, size)
+            self.size += size
+            while len(self._items) > self.max_entries or self.size > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.size -= dropped
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+            self.size = 0
+
+
+def init_app(app):
+    entries = app.config["ANSWER_CACHE_ENTRIES"]
+    if entries > 0:
+        app.extensions["hub.answers"] = AnswerCache(
+            entries, app.config["ANSWER_CACHE_MB"] * 1024 * 1024
+        )
+
+
+@functools.cache
+def _version_query():
+    # Imported here: the models' packages import this module for their routes.
+    from hub.publishing.models import ChangeCounter
+    from hub.registry.models import Country, MembershipEvent, Programme
+
+    return select(
+        select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery(),
+        select(func.max(Country.updated_dt)).scalar_subquery(),
+        select(func.max(Programme.updated_dt)).scalar_subquery(),
+        select(func.count(Programme.id)).scalar_subquery(),
+        select(func.max(MembershipEvent.id)).scalar_subquery(),
+    )
+
+
+def data_version():
+    """Everything a public answer is made from, summed up in one row: the entries' last change
+    sequence number and the registry's newest changes."""
+    return tuple(db.session.execute(_version_query()).one())
+
+
+def _cacheable():
+    return (
+        request.method in ("GET", "HEAD")
+        and not current_user.is_authenticated
+        and not session.get("_flashes")
+    )
+
+
+def cached(view):
+    """Serve the view's 200 answers from the cache while the data version stays the same."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        cache = current_app.extensions.get("hub.answers")
+        if cache is None or not _cacheable():
+            return view(*args, **kwargs)
+        key = (
+            request.endpoint,
+            request.full_path,
+            str(get_locale()),
+            int(time.time() // 60),
+            data_version(),
+        )
+        if (hit := cache.get(key)) is not None:
+            (body, content_type, last_modified), _ = hit
+            response = current_app.response_class(body, content_type=content_type)
+            if last_modified:
+                response.headers["Last-Modified"] = last_modified
+            return response
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code == 200 and not response.is_streamed:
+            body = response.get_data()
+            item = (body, response.content_type, response.headers.get("Last-Modified"))
+            cache.put(key, item, len(body))
+        return response
+
+    return wrapper

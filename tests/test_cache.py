@@ -1,0 +1,126 @@
+"""The cache of public answers: a repeated read costs one small query, and nothing is served
+stale — not after a write in this process, nor after one in another process sharing the
+database, nor to a signed-in user."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select
+
+from hub.accounts.models import User
+from hub.cache import AnswerCache
+from hub.db import upgrade
+from hub.extensions import db
+from hub.publishing import services
+from hub.registry.services import change_membership, seed_registry
+from tests.support import fresh_database, make_test_app, sample_entries, sign_in
+
+
+class Statements:
+    """Counts the SQL statements the app runs."""
+
+    def __init__(self, app):
+        self.engine = db.binding(app).engine
+        self.count = 0
+
+    def _count(self, _conn, _cursor, statement, *_args):
+        # The tests' savepoints (see conftest) are not the app's queries.
+        if "SAVEPOINT" not in statement:
+            self.count += 1
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def vn(app):
+    return db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/products?lang=ja", "/en/products", "/ja/countries/VN", "/vi/search?q=chè"]
+)
+def test_a_repeated_read_is_one_query_and_the_same_answer(app, client, url):
+    with app.test_request_context("/"):
+        sample_entries()
+    first = client.get(url)
+    with Statements(app) as statements:
+        again = client.get(url)
+    assert again.status_code == 200 and again.data == first.data
+    assert statements.count == 1  # the data version, nothing else
+
+
+def test_a_write_is_seen_by_the_next_read(app, client):
+    with app.test_request_context("/"):
+        entries = sample_entries()
+    before = client.get("/api/v1/products?lang=en").get_json()["items"]
+    assert [p["title"] for p in before] == ["Chè Thái Nguyên"]
+    with app.test_request_context("/"):
+        services.save_text(vn(app), entries["product"].id, "en", {"title": "Thai Nguyen tea"})
+    after = client.get("/api/v1/products?lang=en").get_json()["items"]
+    assert [p["title"] for p in after] == ["Thai Nguyen tea"]
+    with app.test_request_context("/"):
+        services.delete_entry(vn(app), entries["product"].id)
+    assert client.get("/api/v1/products?lang=en").get_json()["items"] == []
+    assert "Thai Nguyen tea" not in client.get("/en/products").get_data(as_text=True)
+
+
+def test_a_registry_change_is_seen_by_the_next_read(app, client):
+    assert client.get("/api/v1/countries/TH").get_json()["membership_status"] == "member"
+    assert "Suspended" not in client.get("/en/countries/TH").get_data(as_text=True)
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        change_membership("TH", "suspended", date.today(), "Lapsed")
+    assert client.get("/api/v1/countries/TH").get_json()["membership_status"] == "suspended"
+    assert "Suspended" in client.get("/en/countries/TH").get_data(as_text=True)
+
+
+def test_signed_in_pages_are_never_served_from_the_cache(app, client):
+    anonymous = client.get("/en/").get_data(as_text=True)
+    assert "coordinator.vn@hub.test" not in anonymous
+    sign_in(client, "coordinator.vn@hub.test")
+    assert "coordinator.vn@hub.test" in client.get("/en/").get_data(as_text=True)
+    other = app.test_client()
+    assert "coordinator.vn@hub.test" not in other.get("/en/").get_data(as_text=True)
+
+
+def test_a_write_in_another_process_is_seen(backend, tmp_path):
+    """Two apps on one database stand for two worker processes: each has its own cache."""
+    with fresh_database(backend, tmp_path) as url:
+        reader, writer = make_test_app(url), make_test_app(url)
+        try:
+            with writer.app_context():
+                upgrade(db.engine)
+                seed_registry()
+            client = reader.test_client()
+            assert client.get("/api/v1/policies").get_json()["items"] == []
+            with writer.test_request_context("/"):
+                from hub.accounts.services import create_user
+
+                create_user(
+                    "coordinator.vn@hub.test", "correct horse battery staple", "coordinator", "VN"
+                )
+                sample_entries()
+            titles = [
+                p["title"] for p in client.get("/api/v1/policies?lang=vi").get_json()["items"]
+            ]
+            assert titles == ["Chương trình Mỗi xã một sản phẩm"]
+        finally:
+            for app in (reader, writer):
+                db.binding(app).engine.dispose()
+
+
+def test_the_cache_is_bounded_and_forgets_the_least_recently_used():
+    cache = AnswerCache(max_entries=3, max_bytes=800)
+    for key in "abc":
+        cache.put(key, key, 10)
+    cache.get("a")  # a is now the most recently used
+    cache.put("d", "d", 10)
+    assert cache.get("b") is None and cache.get("a") and cache.get("d")
+    cache.put("big", "x", 101)  # more than an eighth of the bytes: not kept
+    assert cache.get("big") is None
+    for n in range(3):
+        cache.put(n, n, 90)
+    assert cache.size <= 800
