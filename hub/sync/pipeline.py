@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 import connectors  # noqa: F401  (registers the built-in kinds)
@@ -156,28 +156,59 @@ def ingest(source, items, run, seen=None, keep_lease=None):
     db.begin_write()
     if keep_lease is not None:
         keep_lease()  # in this transaction: the batch commits only while the lease is ours
-    ids = list(dict.fromkeys(item.partner_id for item in items))
-    existing = {
-        e.partner_id: e
-        for e in db.session.scalars(
-            select(Entry)
-            .where(Entry.source_id == source.id, Entry.partner_id.in_(ids))
-            .options(selectinload(Entry.translations))
+    ids = list(dict.fromkeys(str(item.partner_id) for item in items))
+    # First the fingerprints only: a record that has not changed costs no more than this.
+    known = {
+        row.partner_id: row
+        for row in db.session.execute(
+            select(Entry.partner_id, Entry.deleted_dt, Entry.content_fingerprint).where(
+                Entry.source_id == source.id, Entry.partner_id.in_(ids)
+            )
         )
     }
+    digests, load = [], set()
     for item in items:
+        partner_id = str(item.partner_id)
+        row = known.get(partner_id)
+        if isinstance(item, Tombstone):
+            digests.append(None)
+            if row is not None:
+                load.add(partner_id)
+            continue
+        digest = fingerprint({"collection": item.collection, **dict(item.data)})
+        digests.append(digest)
+        if row is not None and (row.deleted_dt is not None or row.content_fingerprint != digest):
+            load.add(partner_id)
+    # Then whole entries, only those that change.
+    existing = {}
+    if load:
+        existing = {
+            e.partner_id: e
+            for e in db.session.scalars(
+                select(Entry)
+                .where(Entry.source_id == source.id, Entry.partner_id.in_(load))
+                .options(selectinload(Entry.translations))
+            )
+        }
+    seqs = publishing.reserve_change_seqs(len(items))
+    for item, digest in zip(items, digests, strict=True):
         run.fetched += 1
+        partner_id = str(item.partner_id)
         if seen is not None:
-            seen.add(item.partner_id)
-        entry = existing.get(item.partner_id)
+            seen.add(partner_id)
+        entry = existing.get(partner_id)
         if isinstance(item, Tombstone):
             if entry is not None and entry.deleted_dt is None:
-                _tombstone(entry)
+                _tombstone(entry, next(seqs))
                 run.deleted += 1
             continue
-        outcome = _write(source, item, entry, run)
+        row = known.get(partner_id)
+        if entry is None and row is not None and partner_id not in load:
+            run.unchanged += 1
+            continue
+        outcome = _write(source, item, entry, run, digest, seqs)
         if isinstance(outcome, Entry):
-            existing[item.partner_id] = outcome
+            existing[partner_id] = outcome
     db.session.add(run)
     db.session.commit()
 
@@ -235,7 +266,7 @@ def _check(source, kind, item):
     return values, texts, source_language, status, errors
 
 
-def _write(source, item, entry, run):
+def _write(source, item, entry, run, digest, seqs):
     kind = COLLECTION_KINDS.get(item.collection)
     if kind is None:
         _reject(source, item, run, _in_every_language(lambda: {"collection": [
@@ -249,7 +280,6 @@ def _write(source, item, entry, run):
         _reject(source, item, run, _in_every_language(lambda: {"collection": [
             _("This id belongs to another collection already.")]}))  # fmt: skip
         return None
-    digest = fingerprint({"collection": item.collection, **dict(item.data)})
     if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == digest:
         run.unchanged += 1
         return entry
@@ -266,12 +296,12 @@ def _write(source, item, entry, run):
             origin="partner",
             source_id=source.id,
             partner_id=str(item.partner_id),
-            change_seq=publishing.next_change_seq(),
+            change_seq=next(seqs),
         )
         db.session.add(entry)
         run.created += 1
     else:
-        entry.change_seq = publishing.next_change_seq()
+        entry.change_seq = next(seqs)
         entry.updated_dt = utcnow()
         entry.deleted_dt = None
         entry.source_language = source_language
@@ -296,10 +326,10 @@ def _write(source, item, entry, run):
     return entry
 
 
-def _tombstone(entry):
+def _tombstone(entry, seq):
     entry.deleted_dt = utcnow()
     entry.updated_dt = utcnow()
-    entry.change_seq = publishing.next_change_seq()
+    entry.change_seq = seq
 
 
 def _delete_missing(source, seen):
@@ -308,14 +338,22 @@ def _delete_missing(source, seen):
     if not seen:
         return 0
     db.begin_write()
-    gone = db.session.scalars(
-        select(Entry).where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
-    ).all()
-    count = 0
-    for entry in gone:
-        if entry.partner_id not in seen:
-            _tombstone(entry)
-            count += 1
+    alive = db.session.execute(
+        select(Entry.id, Entry.partner_id).where(
+            Entry.source_id == source.id, Entry.deleted_dt.is_(None)
+        )
+    )
+    gone = [row.id for row in alive if row.partner_id not in seen]
+    seqs, now = publishing.reserve_change_seqs(len(gone)), utcnow()
+    for start in range(0, len(gone), BATCH_SIZE):
+        db.session.execute(
+            update(Entry),
+            [
+                {"id": entry_id, "change_seq": next(seqs), "deleted_dt": now, "updated_dt": now}
+                for entry_id in gone[start : start + BATCH_SIZE]
+            ],
+        )
+    count = len(gone)
     db.session.commit()
     return count
 
