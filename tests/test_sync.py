@@ -627,3 +627,18 @@ def test_a_product_list_larger_than_the_memory_spool_syncs_whole(app, httpserver
     assert (result["status"], result["created"], result["rejected"]) == ("ok", 2000, 0)
     copy = entries(app, source)
     assert copy["K1999"][1] == "Sản phẩm 1999"
+
+
+def test_the_last_of_two_records_with_one_id_wins(app, httpserver):
+    """Within one batch the second record with an id is applied after the first, also when it
+    repeats what the hub already holds."""
+    head = "\ufeffMã,Tên sản phẩm,Mô tả,Nhóm,Sao,Ngày xếp hạng\n"
+    a = "P1,Chè Tân Cương,,beverages,4,2024-05-01\n"
+    b = "P1,Chè Thái Nguyên,,beverages,4,2024-05-01\n"
+    source = None
+    for rows, title in ((a, "Chè Tân Cương"), (b, "Chè Thái Nguyên"), (a + b, "Chè Thái Nguyên")):
+        httpserver.clear()
+        httpserver.expect_request("/p.csv").respond_with_data((head + rows).encode())
+        source = source or add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+        assert sync(app, source)["status"] == "ok"
+        assert entries(app, source)["P1"][1] == title
