@@ -124,8 +124,18 @@ def init_app(app):
     )
 
 
+# Every combining mark (no code point past U+1FFFF combines) deleted, "Đ"/"đ" mapped to "D"/"d"
+# (they have no decomposition in Unicode): one str.translate, in C, instead of a loop per letter.
+_FOLD_TABLE = {code: None for code in range(0x20000) if unicodedata.combining(chr(code))} | {
+    ord("Đ"): "D",
+    ord("đ"): "d",
+}
+
+
 def fold(text):
     """Lower-case ``text`` and strip its diacritics, for sorting and search on every database
-    ("Việt Nam" → "viet nam"; "Đ" has no decomposition in Unicode, so it is mapped by hand)."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("Đ", "D").replace("đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    ("Việt Nam" → "viet nam")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    if decomposed.isascii():  # nothing to strip: most English text
+        return decomposed.casefold()
+    return decomposed.translate(_FOLD_TABLE).casefold()
