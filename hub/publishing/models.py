@@ -205,7 +205,10 @@ class EntryTranslation(Base):
 
 # Indexes and checks on the columns of one kind, added to the shared table once all are declared.
 Index("ix_entry_fair_dates", Entry.kind, Entry.status, Fair.starts_utc, Entry.id)
-Index("ix_entry_product_filters", Entry.kind, Entry.status, Product.product_group, Product.stars)
+# Lists newest first: by kind and status alone, or with a product group (the country filter has
+# ix_entry_public); the stars filter is a range, read off either in id order.
+Index("ix_entry_listing", Entry.kind, Entry.status, Entry.id)
+Index("ix_entry_product_group", Entry.kind, Entry.status, Product.product_group, Entry.id)
 Entry.__table__.append_constraint(
     CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars")
 )
