@@ -195,8 +195,9 @@ class EntryTranslation(Base):
     source_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # Case- and diacritic-folded text for search on every database (see hub.i18n.fold): the
     # title alone (title matches rank first), and all the texts together.
-    search_title: Mapped[str] = mapped_column(String(300), default="")
-    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Folded copies for search, read only by SQL: not loaded with the translation.
+    search_title: Mapped[str] = mapped_column(String(300), default="", deferred=True)
+    search_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
