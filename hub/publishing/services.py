@@ -392,21 +392,27 @@ FIELD_RULES = {
 # Writes.
 
 
+def text_values(language, text, actor, source_fingerprint):
+    """The column values of a translation holding ``text`` (clean, see ``clean_text``)."""
+    return {
+        **text,
+        "language": language,
+        "fingerprint": fingerprint(text),
+        "source_fingerprint": source_fingerprint,
+        "search_title": fold(text["title"]),
+        "search_text": fold(" ".join(text[f] for f in ("title", "summary", "body", "lessons"))),
+        "updated_dt": utcnow(),
+        "updated_by_id": actor.id if actor else None,
+    }
+
+
 def apply_text(entry, language, text, actor, source_fingerprint):
     translation = next((t for t in entry.translations if t.language == language), None)
     if translation is None:
         translation = EntryTranslation(language=language)
         entry.translations.append(translation)
-    for field, value in text.items():
+    for field, value in text_values(language, text, actor, source_fingerprint).items():
         setattr(translation, field, value)
-    translation.fingerprint = fingerprint(text)
-    translation.source_fingerprint = source_fingerprint
-    translation.search_title = fold(text["title"])
-    translation.search_text = fold(
-        " ".join(text[f] for f in ("title", "summary", "body", "lessons"))
-    )
-    translation.updated_dt = utcnow()
-    translation.updated_by_id = actor.id if actor else None
     return translation
 
 

@@ -26,7 +26,7 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, translate_errors
-from hub.publishing.models import Entry, EntryStatus
+from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.sync.fetcher import Fetcher, FetchError
 from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
 
@@ -191,12 +191,13 @@ def ingest(source, items, run, seen=None, keep_lease=None):
             )
         }
     seqs = publishing.reserve_change_seqs(len(items))
+    new = {}  # entries this batch creates, inserted together at its end
     for item, digest in zip(items, digests, strict=True):
         run.fetched += 1
         partner_id = str(item.partner_id)
         if seen is not None:
             seen.add(partner_id)
-        entry = existing.get(partner_id)
+        entry = existing.get(partner_id) or new.get(partner_id)
         if isinstance(item, Tombstone):
             if entry is not None and entry.deleted_dt is None:
                 _tombstone(entry, next(seqs))
@@ -207,10 +208,62 @@ def ingest(source, items, run, seen=None, keep_lease=None):
             run.unchanged += 1
             continue
         outcome = _write(source, item, entry, run, digest, seqs)
-        if isinstance(outcome, Entry):
+        if isinstance(outcome, NewEntry):
+            new[partner_id] = outcome
+        elif isinstance(outcome, Entry):
             existing[partner_id] = outcome
+    _insert(new.values())
     db.session.add(run)
     db.session.commit()
+
+
+@dataclass
+class NewEntry:
+    """An entry a batch creates: its row and its translations' rows, inserted with the others
+    of the batch in a few statements instead of one object and flush each."""
+
+    kind: str
+    row: dict
+    texts: list
+
+    @property
+    def content_fingerprint(self):
+        return self.row["content_fingerprint"]
+
+    @property
+    def deleted_dt(self):
+        return self.row.get("deleted_dt")
+
+
+def _insert(new):
+    """One executemany for the entries, one query for their ids, one executemany for their
+    translations."""
+    new = list(new)
+    if not new:
+        return
+    by_kind = {}
+    for entry in new:
+        by_kind.setdefault(entry.kind, []).append(entry.row)
+    table = Entry.__table__
+    for rows in by_kind.values():  # the same columns in every row of one kind
+        db.session.execute(table.insert(), rows)
+    source_id = new[0].row["source_id"]
+    ids = dict(
+        db.session.execute(
+            select(Entry.partner_id, Entry.id).where(
+                Entry.source_id == source_id,
+                Entry.partner_id.in_([entry.row["partner_id"] for entry in new]),
+            )
+        ).all()
+    )
+    db.session.execute(
+        EntryTranslation.__table__.insert(),
+        [
+            {**text, "entry_id": ids[entry.row["partner_id"]]}
+            for entry in new
+            for text in entry.texts
+        ],
+    )
 
 
 def _in_every_language(make):
@@ -289,17 +342,10 @@ def _write(source, item, entry, run, digest, seqs):
         return None
     values.pop("policies", None)
     values.pop("programme_id", None)
-    if entry is None:
-        entry = publishing.MODELS[kind](
-            country_code=source.country_code,
-            source_language=source_language,
-            origin="partner",
-            source_id=source.id,
-            partner_id=str(item.partner_id),
-            change_seq=next(seqs),
+    if entry is None or isinstance(entry, NewEntry):
+        return _new_entry(
+            source, item, entry, run, digest, seqs, values, texts, status, source_language
         )
-        db.session.add(entry)
-        run.created += 1
     else:
         entry.change_seq = next(seqs)
         entry.updated_dt = utcnow()
@@ -326,7 +372,46 @@ def _write(source, item, entry, run, digest, seqs):
     return entry
 
 
+def _new_entry(source, item, replaced, run, digest, seqs, values, texts, status, source_language):
+    """A new entry (or a second record in the batch for one): its rows, to insert at the end."""
+    kind = COLLECTION_KINDS[item.collection]
+    now = utcnow()
+    row = {
+        "kind": kind,
+        "country_code": source.country_code,
+        "status": status,
+        "source_language": source_language,
+        "origin": "partner",
+        "source_id": source.id,
+        "partner_id": str(item.partner_id),
+        "content_fingerprint": digest,
+        "created_dt": now,
+        "updated_dt": now,
+        "published_dt": now if status == EntryStatus.PUBLISHED else None,
+        "deleted_dt": None,
+        "change_seq": next(seqs),
+        **values,
+    }
+    source_data = texts.pop(source_language)
+    source_data.pop("_outdated", None)
+    source_text = publishing.text_values(source_language, source_data, None, None)
+    rows = [source_text]
+    for language, text in texts.items():
+        # As in _write: a translation the partner marks as outdated stays outdated.
+        stale = text.pop("_outdated", False)
+        made_from = STALE_FINGERPRINT if stale else source_text["fingerprint"]
+        rows.append(publishing.text_values(language, text, None, made_from))
+    if replaced is None:
+        run.created += 1
+    else:
+        run.updated += 1
+    return NewEntry(kind, row, rows)
+
+
 def _tombstone(entry, seq):
+    if isinstance(entry, NewEntry):
+        entry.row.update(deleted_dt=utcnow(), updated_dt=utcnow(), change_seq=seq)
+        return
     entry.deleted_dt = utcnow()
     entry.updated_dt = utcnow()
     entry.change_seq = seq
