@@ -115,7 +115,7 @@ def test_the_map_leaves_out_statuses_nobody_has(client):
     [
         ("en", "Vietnam: Member", ["Afghanistan", "Cambodia"]),
         ("vi", "Việt Nam: Thành viên", ["Afghanistan", "Ấn Độ"]),  # "Ấ" sorts as "A"
-        ("ja", "ベトナム: 加盟国", None),
+        ("ja", "ベトナム：加盟国", None),
     ],
 )
 def test_the_map_and_its_table_name_countries_in_the_page_language(
