@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 SECRET_FILE := instance/secret_key
 
-.PHONY: run test lint format migrate seed catalogues extract-messages update-catalogues compile-catalogues clean
+.PHONY: run test lint format migrate seed catalogues extract-messages update-catalogues compile-catalogues vendor clean
 
 ## run: install, compile the catalogues, migrate, seed on first run, serve on http://127.0.0.1:$(PORT)
 ##      with the sync scheduler beside the web server
@@ -62,6 +62,26 @@ compile-catalogues: $(VENV)/.runtime
 	$(BIN)/pybabel compile --directory translations --statistics
 
 catalogues: update-catalogues compile-catalogues
+
+## vendor: refresh the third-party files the app ships (committed, so that neither make run nor
+##         make test needs npm): Chartist for the charts, Natural Earth boundaries for the map.
+##         Change a version here, run make vendor, and commit the result.
+CHARTIST_VERSION := 1.5.0
+WORLD_ATLAS_VERSION := 2.0.2
+vendor:
+	rm -rf .vendor-tmp && mkdir .vendor-tmp
+	cd .vendor-tmp && npm pack --silent chartist@$(CHARTIST_VERSION) world-atlas@$(WORLD_ATLAS_VERSION) >/dev/null
+	cd .vendor-tmp && for f in *.tgz; do mkdir "$${f%.tgz}" && tar -xzf "$$f" -C "$${f%.tgz}"; done
+	mkdir -p hub/static/vendor/chartist hub/registry/geodata
+	# The source maps are not shipped, so their references go too.
+	sed '/^\/\/# sourceMappingURL=/d' .vendor-tmp/chartist-$(CHARTIST_VERSION)/package/dist/index.umd.js \
+		> hub/static/vendor/chartist/chartist.umd.js
+	sed 's|/\*# sourceMappingURL=[^*]*\*/||' .vendor-tmp/chartist-$(CHARTIST_VERSION)/package/dist/index.css \
+		> hub/static/vendor/chartist/chartist.css
+	cp .vendor-tmp/chartist-$(CHARTIST_VERSION)/package/LICENSE-MIT hub/static/vendor/chartist/
+	cp .vendor-tmp/world-atlas-$(WORLD_ATLAS_VERSION)/package/countries-110m.json hub/registry/geodata/
+	cp .vendor-tmp/world-atlas-$(WORLD_ATLAS_VERSION)/package/LICENSE hub/registry/geodata/LICENSE-world-atlas
+	rm -rf .vendor-tmp
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

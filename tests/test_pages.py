@@ -166,17 +166,31 @@ def test_every_page_is_valid_html_in_its_language(app, client, admin_client, fil
         assert not set(headings) & set(english_headings), set(headings) & set(english_headings)
 
 
-@pytest.mark.parametrize("path", PAGES)
-def test_pages_use_only_the_apps_own_assets_and_no_script(client, fill, path):
-    tree = parse(get(client, fill(path, "en")))
-    assert tree.find(".//script") is None
-    assets = [e.get("href") for e in tree.iter("link") if e.get("rel") in ("stylesheet", "icon")]
-    assets += [e.get("src") for e in tree.iter("img")]
-    assert assets
-    for url in assets:
+# What one page may load of scripts and styles together, in bytes.
+SCRIPTS_AND_STYLES_BUDGET = 200 * 1000
+
+
+@pytest.mark.parametrize("path", PAGES + ADMIN_PAGES)
+def test_pages_use_only_the_apps_own_assets_within_the_budget(client, admin_client, fill, path):
+    browser = admin_client if path in ADMIN_PAGES else client
+    tree = parse(get(browser, fill(path, "en")))
+    # The only scripts are the charts' (tests/test_figures.py); what a page holds inline is data.
+    inline = [s for s in tree.iter("script") if not s.get("src")]
+    assert all(s.get("type") == "application/json" for s in inline)
+    assert tree.find(".//style") is None
+    code = [e.get("href") for e in tree.iter("link") if e.get("rel") == "stylesheet"]
+    code += [e.get("src") for e in tree.iter("script") if e.get("src")]
+    others = [e.get("href") for e in tree.iter("link") if e.get("rel") == "icon"]
+    others += [e.get("src") for e in tree.iter("img")]
+    assert code and others
+    loaded = sum(len(s.text.encode()) for s in inline)
+    for url in code + others:
         assert url.startswith("/static/"), url
         with client.get(url) as response:
             assert response.status_code == 200
+            if url in code:
+                loaded += len(response.data)
+    assert loaded <= SCRIPTS_AND_STYLES_BUDGET, (path, loaded)
 
 
 def test_pages_are_made_for_phone_screens(client):

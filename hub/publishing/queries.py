@@ -119,6 +119,26 @@ def latest_for_country(country, limit=5):
     return result
 
 
+def product_counts(country):
+    """A country's published products counted by product group and by stars, in one aggregate
+    query: ``(by_group, by_stars)``, each ``{value: count}`` without the empty ones; the stars
+    of an unrated product are ``None``."""
+    rows = db.session.execute(
+        select(Product.product_group, Product.stars, func.count())
+        .where(
+            Product.country_code == country,
+            Product.status == EntryStatus.PUBLISHED,
+            Product.deleted_dt.is_(None),
+        )
+        .group_by(Product.product_group, Product.stars)
+    ).all()
+    by_group, by_stars = {}, {}
+    for group, stars, count in rows:
+        by_group[group] = by_group.get(group, 0) + count
+        by_stars[stars] = by_stars.get(stars, 0) + count
+    return by_group, by_stars
+
+
 def manage_list(actor, kind=None, status=None, cursor=None, limit=PAGE_SIZE):
     """One page of the entries ``actor`` may edit."""
     stmt = editable_entries(actor).options(selectinload(Entry.translations))

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from hub.extensions import db
@@ -52,6 +52,31 @@ def newest_members(limit=6):
         .limit(limit)
     )
     return db.session.scalars(stmt).all()
+
+
+def members_over_time():
+    """``[(date, members)]``: the number of member countries after each day on which it
+    changed, oldest first, from the membership history in one aggregate query. A country counts
+    from the day it became a member until the day it left that status (a suspension included)."""
+    member = MembershipStatus.MEMBER.value
+    joined = func.sum(case((MembershipEvent.status == member, 1), else_=0))
+    left = func.sum(case((MembershipEvent.previous_status == member, 1), else_=0))
+    rows = db.session.execute(
+        select(MembershipEvent.effective_on, joined, left)
+        .where(or_(MembershipEvent.status == member, MembershipEvent.previous_status == member))
+        .group_by(MembershipEvent.effective_on)
+        .order_by(MembershipEvent.effective_on)
+    ).all()
+    members, timeline = 0, []
+    for day, came, went in rows:
+        members += came - went
+        timeline.append((day, members))
+    return timeline
+
+
+def membership_statuses():
+    """``{code: membership status}`` of every country in the registry."""
+    return dict(db.session.execute(select(Country.code, Country.membership_status)).all())
 
 
 def programme_families():

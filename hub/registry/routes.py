@@ -4,7 +4,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from hub.cache import cached
-from hub.registry import bp, queries
+from hub.registry import bp, figures, queries
 from hub.registry.models import STATUS_VALUES
 from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT, subregions_of
 from hub.registry.services import network_facts
@@ -23,6 +23,8 @@ def home():
         newest=queries.newest_members(),
         families=queries.programme_families(),
         network=network_facts(),
+        map_view=figures.network_map(queries.membership_statuses()),
+        members_chart=figures.members_chart(queries.members_over_time()),
     )
 
 
@@ -61,8 +63,12 @@ def country(code):
     if found is None:
         abort(404)
     # Imported here: publishing builds on the registry, not the other way round.
-    from hub.publishing.queries import latest_for_country
+    from hub.publishing.figures import product_charts
+    from hub.publishing.queries import latest_for_country, product_counts
 
     return render_template(
-        "registry/country.html", country=found, entries=latest_for_country(found.code)
+        "registry/country.html",
+        country=found,
+        entries=latest_for_country(found.code),
+        product_charts=product_charts(*product_counts(found.code)),
     )

@@ -10,17 +10,19 @@ from sqlalchemy import select
 
 from connectors.base import kinds
 from hub.accounts.auth import admin_required
-from hub.db import ID_RULE, parse_id
+from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db
 from hub.registry.models import Country
 from hub.registry.regions import country_choices
 from hub.sync import bp, services
+from hub.sync.figures import activity_chart
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.scheduler import run_if_free
 
 RUNS_PAGE = 20
 REJECTED_PAGE = 50
 SYNC_NOW_DEADLINE = timedelta(seconds=90)  # a web request must not wait longer
+HEALTH_WINDOW = timedelta(days=30)  # the runs the health chart counts
 
 
 @bp.before_request
@@ -51,6 +53,8 @@ def _list_page(values=None, error=None, status=200):
         kinds=kinds(),
         values=values or {"every": 60, "settings": "{}"},
         error=error,
+        activity_chart=activity_chart(sources, utcnow() - HEALTH_WINDOW) if sources else None,
+        window_days=HEALTH_WINDOW.days,
     ), status
 
 

@@ -1,0 +1,154 @@
+"""The world map of the network, drawn on the server as SVG paths.
+
+The boundaries are Natural Earth's 1:110m admin-0 countries (public domain) as packaged by the npm
+package ``world-atlas`` 2.0.2 (``geodata/countries-110m.json``, TopoJSON; see
+``geodata/README.md``). Its country ids are ISO 3166-1 numeric codes; CLDR's territory aliases,
+shipped with Babel, turn them into the alpha-2 codes the registry uses.
+
+The shapes are projected once per process with the Equal Earth projection (equal-area, so no
+continent looks bigger than it is) into a 1000-unit-wide view box, rounded to whole units (about
+one screen pixel on a wide screen) and written as relative path commands, which keeps the map a
+few dozen kilobytes of markup and needs no script to show.
+"""
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.core import get_global
+
+GEODATA = Path(__file__).parent / "geodata" / "countries-110m.json"
+WIDTH = 1000  # view-box units across the map
+SMALL = 8  # a country narrower and lower than this many units gets a marker as well
+ANTARCTICA = "AQ"  # left out: no programme there, and it would take a fifth of the height
+
+# Equal Earth (Šavrič, Patterson & Jenny 2018).
+_A1, _A2, _A3, _A4 = 1.340264, -0.081106, 0.000893, 0.003796
+_M = math.sqrt(3) / 2
+
+
+def equal_earth(longitude, latitude):
+    """Project degrees of longitude and latitude; y grows northwards, as on paper."""
+    lam, phi = math.radians(longitude), math.radians(latitude)
+    theta = math.asin(_M * math.sin(phi))
+    t2 = theta * theta
+    t6 = t2 * t2 * t2
+    x = lam * math.cos(theta) / (_M * (_A1 + 3 * _A2 * t2 + t6 * (7 * _A3 + 9 * _A4 * t2)))
+    y = theta * (_A1 + _A2 * t2 + t6 * (_A3 + _A4 * t2))
+    return x, y
+
+
+@dataclass(frozen=True)
+class WorldMap:
+    width: int
+    height: int
+    shapes: dict  # alpha-2 code → SVG path data
+    unnamed: str  # path data of the territories without an ISO code (Kosovo, N. Cyprus, …)
+    # Countries too small to see or to point at on a world map (Brunei, Rwanda, El Salvador…):
+    # alpha-2 code → the centre of their shape, where the map adds a marker.
+    small: dict
+
+    def others(self, codes):
+        """Path data of every territory whose code is not in ``codes``, as one path."""
+        return "".join(path for code, path in self.shapes.items() if code not in codes) + (
+            self.unnamed
+        )
+
+
+def _arcs(topology):
+    """The arcs as lists of (longitude, latitude), undoing TopoJSON's quantisation and deltas."""
+    (kx, ky), (dx, dy) = topology["transform"]["scale"], topology["transform"]["translate"]
+    decoded = []
+    for arc in topology["arcs"]:
+        x = y = 0
+        points = []
+        for qx, qy in arc:
+            x, y = x + qx, y + qy
+            points.append((x * kx + dx, y * ky + dy))
+        decoded.append(points)
+    return decoded
+
+
+def _ring(arcs, indexes):
+    """A closed ring from arc indexes (``~i`` is arc ``i`` reversed), each shared point once."""
+    points = []
+    for index in indexes:
+        arc = arcs[index] if index >= 0 else arcs[~index][::-1]
+        points.extend(arc[1:] if points else arc)
+    return points
+
+
+def _polygons(geometry):
+    if geometry["type"] == "Polygon":
+        return [geometry["arcs"]]
+    if geometry["type"] == "MultiPolygon":
+        return geometry["arcs"]
+    return []
+
+
+def _path(rings):
+    """SVG path data: absolute start, then relative steps; steps that round to nothing and rings
+    that collapse to fewer than three points at this scale are left out."""
+    parts = []
+    for ring in rings:
+        steps, last = [], ring[0]
+        for point in ring[1:]:
+            if point != last:
+                steps.append((point[0] - last[0], point[1] - last[1]))
+                last = point
+        if len(steps) < 3:
+            continue
+        numbers = [n for step in steps for n in step]
+        parts.append(f"M{ring[0][0]} {ring[0][1]}l{_compact(numbers)}z")
+    return "".join(parts)
+
+
+def _compact(numbers):
+    """Numbers as SVG path syntax allows them: a minus sign separates as well as a space."""
+    text = str(numbers[0])
+    for number in numbers[1:]:
+        text += str(number) if number < 0 else f" {number}"
+    return text
+
+
+@functools.cache
+def world_map():
+    """The projected map: every country's path data by alpha-2 code (computed once per process)."""
+    topology = json.loads(GEODATA.read_text(encoding="utf-8"))
+    arcs = _arcs(topology)
+    aliases = get_global("territory_aliases")
+    geometries = topology["objects"]["countries"]["geometries"]
+    projected = []  # (code or None, [[(x, y), …], …])
+    for geometry in geometries:
+        replacement = aliases.get(geometry.get("id", ""), [None])
+        code = replacement[0] if len(replacement) == 1 else None
+        if code == ANTARCTICA:
+            continue
+        rings = [
+            [equal_earth(*point) for point in _ring(arcs, ring)]
+            for polygon in _polygons(geometry)
+            for ring in polygon
+        ]
+        projected.append((code, rings))
+    xs = [x for _, rings in projected for ring in rings for x, _ in ring]
+    ys = [y for _, rings in projected for ring in rings for _, y in ring]
+    left, top = min(xs), max(ys)
+    scale = WIDTH / (max(xs) - left)
+    height = math.ceil((top - min(ys)) * scale)
+    shapes, unnamed, small = {}, [], {}
+    for code, rings in projected:
+        screen = [
+            [(round((x - left) * scale), round((top - y) * scale)) for x, y in ring]
+            for ring in rings
+        ]
+        if code is None:
+            unnamed.append(_path(screen))
+            continue
+        shapes[code] = _path(screen)
+        xs = [x for ring in screen for x, _ in ring]
+        ys = [y for ring in screen for _, y in ring]
+        if max(xs) - min(xs) < SMALL and max(ys) - min(ys) < SMALL:
+            small[code] = ((max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2)
+    return WorldMap(WIDTH, height, shapes, "".join(unnamed), small)
