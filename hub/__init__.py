@@ -24,6 +24,9 @@ def create_app(config=None):
     check_secret_key(app)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    # JSON answers in UTF-8 as it is: Vietnamese and Japanese texts are a third the size of
+    # their \u escapes, and quicker to write and to read.
+    app.json.ensure_ascii = False
     app.session_interface = SessionInterface()
     if proxies := app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -3,6 +3,7 @@
 import base64
 import gzip
 import re
+from types import SimpleNamespace
 
 from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
@@ -20,7 +21,7 @@ from hub.extensions import csrf, db, limiter
 from hub.i18n import current_language
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, dump_record, translate_errors
-from hub.publishing.models import Entry, EntryStatus
+from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.publishing.queries import newest_change_dt, public_entry, public_list
 from hub.publishing.routes import COLLECTION_OF
 from hub.publishing.vocabulary import PRODUCT_GROUPS
@@ -88,28 +89,40 @@ def changes():
     follows ``next_since`` until ``more`` is false holds an exact copy."""
     since = _int_arg("since", 0, 0, 2**62)
     limit = _int_arg("limit", 100, 1, MAX_CHANGES)
+    # Plain rows, not ORM objects: a page is up to a thousand entries and their translations.
+    entry_table, text_table = Entry.__table__, EntryTranslation.__table__
     stmt = (
-        select(Entry)
-        .where(Entry.change_seq > since, Entry.published_dt.is_not(None))
-        .options(selectinload(Entry.translations))
-        .order_by(Entry.change_seq)
+        select(entry_table)
+        .where(entry_table.c.change_seq > since, entry_table.c.published_dt.is_not(None))
+        .order_by(entry_table.c.change_seq)
         .limit(limit + 1)
     )
     if country := _country_arg():
-        stmt = stmt.where(Entry.country_code == country)
-    rows = db.session.scalars(stmt).all()
+        stmt = stmt.where(entry_table.c.country_code == country)
+    rows = db.session.execute(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    live = {r.id for r in rows if r.deleted_dt is None and r.status == EntryStatus.PUBLISHED}
+    texts = {}
+    if live:
+        columns = [c for c in text_table.c if not c.name.startswith("search_")]
+        for text in db.session.execute(
+            select(*columns)
+            .where(text_table.c.entry_id.in_(live))
+            .order_by(text_table.c.entry_id, text_table.c.language)
+        ):
+            texts.setdefault(text.entry_id, []).append(text)
     items = []
-    for entry in rows:
+    for row in rows:
         item = {
-            "seq": entry.change_seq,
-            "id": entry.id,
-            "collection": COLLECTION_OF[entry.kind],
-            "country": entry.country_code,
-            "updated_dt": entry.updated_dt.isoformat(),
+            "seq": row.change_seq,
+            "id": row.id,
+            "collection": COLLECTION_OF[row.kind],
+            "country": row.country_code,
+            "updated_dt": row.updated_dt.isoformat(),
         }
-        if entry.deleted_dt is None and entry.status == EntryStatus.PUBLISHED:
+        if row.id in live:
+            entry = SimpleNamespace(**row._mapping, translations=texts.get(row.id, []))
             item.update(deleted=False, record=dump_record(entry))
         else:
             item.update(deleted=True)

@@ -72,7 +72,9 @@ class Entry(Base):
         Index("ix_entry_public", "kind", "status", "country_code", "id"),
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
     )
-    __mapper_args__ = {"polymorphic_on": "kind"}
+    # Every kind's columns are in this one table: load them all with the entry, not one query
+    # per entry when they are first read.
+    __mapper_args__ = {"polymorphic_on": "kind", "with_polymorphic": "*"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
