@@ -1,11 +1,13 @@
 """A per-process cache of public answers: the API's reads, the feeds and the visitors' pages.
 
 An answer is kept under its URL, its language and the *data version*: the last change sequence
-number given to an entry and the registry's newest change, read in one small query on every
-request. Every write to an entry takes a new sequence number and every change to the registry
-moves its stamps, so an answer is served from the cache only while nothing it could show has
-changed — in this process or in any other sharing the database. The minute is part of the key
-too, for what depends on the clock (upcoming fairs, ratings still valid).
+number given to an entry and the registry's newest change, read in one small query. Every write
+to an entry takes a new sequence number and every change to the registry moves its stamps, so an
+answer is served from the cache only while nothing it could show has changed. A process reads
+the version again after every commit of its own and otherwise at most once per
+``ANSWER_CACHE_FRESH_MS`` (a second by default): a write in another process — another worker,
+the scheduler — shows within that time. The minute is part of the key too, for what depends on
+the clock (upcoming fairs, ratings still valid).
 
 Signed-in users (whose pages show their own menus and forms), requests with messages waiting to
 be shown, and anything but a 200 are never cached. The cache is bounded in entries and bytes and
@@ -13,26 +15,44 @@ forgets the least recently used first.
 """
 
 import functools
+import hashlib
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from functools import wraps
 
 from flask import current_app, request, session
 from flask_babel import get_locale
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from hub.extensions import db
 
 
 class AnswerCache:
-    def __init__(self, max_entries, max_bytes):
+    def __init__(self, max_entries, max_bytes, fresh_seconds=1.0):
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        self.fresh_seconds = fresh_seconds
         self.size = 0
         self._items = OrderedDict()
         self._lock = threading.Lock()
+        self._version = None
+        self._version_read = 0.0
+        _CACHES.add(self)
+
+    def version(self):
+        """The data version, read again when older than ``fresh_seconds`` or after a commit
+        in this process."""
+        now = time.monotonic()
+        if self._version is None or now - self._version_read >= self.fresh_seconds:
+            self._version, self._version_read = data_version(), now
+        return self._version
+
+    def forget_version(self):
+        self._version = None
 
     def get(self, key):
         with self._lock:
@@ -57,13 +77,26 @@ class AnswerCache:
         with self._lock:
             self._items.clear()
             self.size = 0
+        self.forget_version()
+
+
+_CACHES = weakref.WeakSet()
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(_session):
+    # This process wrote: its next answer reads the version again, whatever its age.
+    for cache in _CACHES:
+        cache.forget_version()
 
 
 def init_app(app):
     entries = app.config["ANSWER_CACHE_ENTRIES"]
     if entries > 0:
         app.extensions["hub.answers"] = AnswerCache(
-            entries, app.config["ANSWER_CACHE_MB"] * 1024 * 1024
+            entries,
+            app.config["ANSWER_CACHE_MB"] * 1024 * 1024,
+            app.config["ANSWER_CACHE_FRESH_MS"] / 1000,
         )
 
 
@@ -89,11 +122,11 @@ def data_version():
 
 
 def _cacheable():
-    return (
-        request.method in ("GET", "HEAD")
-        and not current_user.is_authenticated
-        and not session.get("_flashes")
-    )
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if not request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]):
+        return True  # no session: nobody signed in, no messages waiting
+    return not current_user.is_authenticated and not session.get("_flashes")
 
 
 def cached(view):
@@ -109,18 +142,20 @@ def cached(view):
             request.full_path,
             str(get_locale()),
             int(time.time() // 60),
-            data_version(),
+            cache.version(),
         )
         if (hit := cache.get(key)) is not None:
-            (body, content_type, last_modified), _ = hit
+            (body, content_type, last_modified, etag), _ = hit
             response = current_app.response_class(body, content_type=content_type)
             if last_modified:
                 response.headers["Last-Modified"] = last_modified
+            response.set_etag(etag)  # taken once, when the answer was cached
             return response
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == 200 and not response.is_streamed:
             body = response.get_data()
-            item = (body, response.content_type, response.headers.get("Last-Modified"))
+            etag = hashlib.sha1(body).hexdigest()
+            item = (body, response.content_type, response.headers.get("Last-Modified"), etag)
             cache.put(key, item, len(body))
         return response
 

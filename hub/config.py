@@ -80,6 +80,7 @@ def load_settings(app):
         # The per-process cache of public answers (hub.cache); 0 entries turns it off.
         ANSWER_CACHE_ENTRIES=int(env.get("HUB_ANSWER_CACHE_ENTRIES", "2000") or 0),
         ANSWER_CACHE_MB=int(env.get("HUB_ANSWER_CACHE_MB", "64") or 0),
+        ANSWER_CACHE_FRESH_MS=int(env.get("HUB_ANSWER_CACHE_FRESH_MS", "1000") or 0),
         LANGUAGE_COOKIE="hub_lang",
         LANGUAGE_COOKIE_MAX_AGE=365 * 24 * 3600,
     )

@@ -8,3 +8,10 @@ from flask.sessions import SecureCookieSessionInterface
 class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+    def open_session(self, app, request):
+        # No cookie, nothing to verify: skip building the signer (most visitors and every
+        # partner system come without one).
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)

@@ -250,6 +250,9 @@ def _compress(response):
         return
     response.set_data(gzip.compress(response.get_data(), compresslevel=6))
     response.headers["Content-Encoding"] = "gzip"
+    etag, weak = response.get_etag()
+    if etag:  # set by the cache from the plain body: this encoding gets its own
+        response.set_etag(f"{etag}-gzip", weak=weak)
 
 
 def _last_modified(response, moments):
