@@ -129,6 +129,7 @@ def run_measured(argv, env=None, timeout=1800):
             stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
+        timeline, next_sample = [], 0.0  # (seconds, resident MB), to see when the peak is
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -137,6 +138,10 @@ def run_measured(argv, env=None, timeout=1800):
                 proc.kill()
                 os.wait4(proc.pid, 0)
                 raise TimeoutError(f"{argv} took longer than {timeout}s")
+            elapsed = time.perf_counter() - started
+            if elapsed >= next_sample and (rss := _rss_mb(proc.pid)) is not None:
+                timeline.append((round(elapsed, 1), round(rss, 1)))
+                next_sample = elapsed + 0.5
             time.sleep(0.05)
         proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
@@ -145,7 +150,25 @@ def run_measured(argv, env=None, timeout=1800):
     err_path.unlink(missing_ok=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{argv} failed ({proc.returncode}): {stderr[-3000:]}")
-    return {"wall_s": seconds, "max_rss_mb": usage.ru_maxrss / 1024, "stdout": stdout}
+    peak_at = max(timeline, key=lambda point: point[1])[0] if timeline else None
+    return {
+        "wall_s": seconds,
+        "max_rss_mb": usage.ru_maxrss / 1024,
+        "rss_peak_at_s": peak_at,
+        "rss_timeline": timeline[:: max(1, len(timeline) // 200)],
+        "stdout": stdout,
+    }
+
+
+def _rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ class Servers:
             BIN / "datasette", "serve", db_path,
             "--host", "127.0.0.1", "--port", "{port}",
             "--setting", "max_returned_rows", "1000",
+            "--setting", "suggest_facets", "off",
         ]  # fmt: skip
         return self.start("datasette", argv, ready_path="/-/versions.json")
 
