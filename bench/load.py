@@ -34,8 +34,10 @@ def _wrk(url, seconds, connections, headers):
         argv, capture_output=True, text=True, timeout=seconds + 120, check=False
     ).stdout
     result = {"tool": "wrk", "requests": 0, "rps": 0.0, "errors": 0, "bad_status": 0}
+    parsed = False
     if m := re.search(r"(\d+) requests in ([\d.]+)(\w+),", out):
         result["requests"] = int(m.group(1))
+        parsed = True
     if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
         result["rps"] = float(m.group(1))
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
@@ -47,7 +49,7 @@ def _wrk(url, seconds, connections, headers):
     for pct in ("50", "99"):
         if m := re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out):
             result[f"p{pct}_ms"] = round(_ms(m.group(1), m.group(2)), 2)
-    if not result["requests"]:
+    if not parsed:  # wrk did not run; no answer at all within the time is a rate of 0, though
         result["errors"] = max(result["errors"], 1)
         result["output"] = out[-500:]
     return result
