@@ -1,0 +1,1 @@
+"""The hub's benchmark harness: ``python -m bench`` (see README.md in this folder)."""

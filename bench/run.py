@@ -1,0 +1,636 @@
+"""The benchmark: ``.venv/bin/python -m bench`` or ``python bench/run.py`` (see bench/README.md).
+
+It sets itself up (bench requirements into .venv, wrk when root, the catalogues), builds or
+reuses the data set, starts the servers on loopback, measures each figure against its reference
+in the same run (interleaved rounds, medians), prints the table of targets and writes
+bench/results/latest.json.
+"""
+
+import argparse
+import datetime as dt
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+RESULTS = ROOT / "bench" / "results"
+REQUIREMENTS = ROOT / "bench" / "requirements.txt"
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up: everything a fresh clone lacks, apart from the venv itself.
+
+
+def _in_venv():
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def _reexec_in_venv():
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        sys.exit(
+            "bench: no .venv here; create it first:\n"
+            "  python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt"
+        )
+    os.chdir(ROOT)
+    os.execv(str(python), [str(python), "-m", "bench", *sys.argv[1:]])
+
+
+def _requirements_stamp():
+    digest = hashlib.sha256()
+    for name in ("bench/requirements.txt", "requirements-dev.txt", "requirements.txt"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_requirements():
+    stamp = VENV / ".bench-requirements"
+    wanted = _requirements_stamp()
+    modules = ("flask", "gunicorn", "datasette", "sqlite_utils", "pyinstrument", "requests")
+    if (
+        stamp.exists()
+        and stamp.read_text() == wanted
+        and all(importlib.util.find_spec(m) for m in modules)
+    ):
+        return
+    log("installing bench/requirements.txt into .venv")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)], check=True
+    )
+    importlib.invalidate_caches()
+    stamp.write_text(wanted)
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        log("wrk is not installed (and we are not root): using the Python load generator")
+        return False
+    log("installing wrk (apt-get install -y wrk)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
+        subprocess.run(install, env=env, capture_output=True, check=False)
+    if shutil.which("wrk"):
+        return True
+    log("could not install wrk: using the Python load generator")
+    return False
+
+
+def ensure_catalogues():
+    stale = [
+        po
+        for po in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po")
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale:
+        log("compiling the translation catalogues")
+        subprocess.run(
+            [str(VENV / "bin" / "pybabel"), "compile", "--directory", "translations"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP figures.
+
+COUNTRY = "TH"  # the country filter of the API figure
+PAGE_COUNTRY = "VN"  # the country page
+
+
+def _scenarios(datasette_db):
+    # Newest first like the hub; no total count (the hub gives none, and Datasette's count of
+    # the view takes longer than the page) and no facets or facet suggestions (an HTML
+    # browsing aid that costs seconds on a view): Datasette as one would set it up for an API.
+    ds_view = (
+        f"/{datasette_db}/product_ja.json?_size=50&_shape=objects&_sort_desc=id"
+        "&_nocount=1&_nofacet=1&_nosuggest=1"
+    )
+    api = "/api/v1/products?limit=50&lang=ja"
+    return [
+        # name, server, path, headers, expected status
+        ("bare", "bare", "/", None, 200),
+        ("api", "hub", api, None, 200),
+        ("api_country", "hub", f"{api}&country={COUNTRY}", None, 200),
+        ("datasette", "datasette", ds_view, None, 200),
+        ("datasette_country", "datasette", f"{ds_view}&country={COUNTRY}", None, 200),
+        ("api_304", "hub", api, "etag", 304),
+        ("country_page", "hub", f"/ja/countries/{PAGE_COUNTRY}", None, 200),
+        ("products_page", "hub", "/ja/products", None, 200),
+        ("search_vi", "hub", "/vi/search?q=" + quote("mật ong"), None, 200),
+        ("search_en", "hub", "/en/search?q=honey", None, 200),
+        ("search_ja", "hub", "/ja/search?q=" + quote("はちみつ"), None, 200),
+    ]
+
+
+DRAIN_PATHS = {"bare": "/", "hub": "/api/v1/programmes?country=VN", "datasette": "/-/versions.json"}
+
+
+def _get(url, headers=None, timeout=120):
+    import requests
+
+    return requests.get(
+        url, headers={"Accept-Encoding": "identity", **(headers or {})}, timeout=timeout
+    )
+
+
+def http_figures(bases, datasette_db, rounds, seconds):
+    from bench import load
+
+    scenarios = _scenarios(datasette_db)
+    etag = _get(bases["hub"] + scenarios[1][2]).headers["ETag"]
+    resolved = []
+    for name, server, path, headers, status in scenarios:
+        headers = {"If-None-Match": etag} if headers == "etag" else headers
+        url = bases[server] + path
+        got = _get(url, headers)
+        if got.status_code != status:
+            raise RuntimeError(f"{name}: {url} answered {got.status_code}, not {status}")
+        resolved.append((name, server, url, headers, len(got.content)))
+
+    def drain(server):
+        # Requests still queued when the load stopped are served before this one.
+        _get(bases[server] + DRAIN_PATHS[server], timeout=300)
+
+    log("HTTP: warming up")
+    for _name, _server, url, headers, _size in resolved:
+        for _ in range(4):  # each worker's connection and caches, the OS page cache
+            _get(url, headers)
+    results = {
+        name: {"url": url, "server": server, "body_bytes": size, "rounds": []}
+        for name, server, url, headers, size in resolved
+    }
+    for r in range(rounds):
+        log(f"HTTP: round {r + 1}/{rounds}")
+        for name, server, url, headers, _size in resolved:
+            outcome = load.measure(url, seconds, headers=headers)
+            drain(server)
+            results[name]["rounds"].append(outcome)
+            flag = "" if not (outcome["errors"] or outcome["bad_status"]) else "  (errors!)"
+            log(f"  {name:18} {outcome['rps']:9.1f} req/s{flag}")
+    for data in results.values():
+        good = [o["rps"] for o in data["rounds"] if not (o["errors"] or o["bad_status"])]
+        data["median_rps"] = statistics.median(good) if good else None
+        data["tool"] = data["rounds"][0]["tool"]
+        data["p50_ms"] = statistics.median(o.get("p50_ms", 0) for o in data["rounds"])
+    return results
+
+
+def follow_changes(base, limit=1000, max_seconds=90):
+    """A client following /api/v1/changes from 0 to the end (gzip accepted, as requests
+    does): records per second. The loop is bounded in pages and in time (``max_seconds``:
+    past it, the rate is that of the part followed, and ``complete`` is false)."""
+    import requests
+
+    session = requests.Session()
+    since, records, pages, page_times = 0, 0, 0, []
+    started = time.perf_counter()
+    complete = False
+    while pages < 10_000 and time.perf_counter() - started < max_seconds:
+        t0 = time.perf_counter()
+        response = session.get(
+            f"{base}/api/v1/changes", params={"since": since, "limit": limit}, timeout=300
+        )
+        response.raise_for_status()
+        body = response.json()
+        page_times.append(time.perf_counter() - t0)
+        pages += 1
+        records += len(body["items"])
+        since = body["next_since"]
+        if not body["more"]:
+            complete = True
+            break
+    seconds = time.perf_counter() - started
+    session.close()
+    return {
+        "records": records,
+        "pages": pages,
+        "seconds": seconds,
+        "records_per_s": records / seconds if seconds else None,
+        "median_page_s": statistics.median(page_times) if page_times else None,
+        "complete": complete,
+        "limit": limit,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Ingest figures.
+
+
+def ingest_figures(workdir, servers, env, postgres_url, peer_rounds):
+    from bench import ingest
+
+    feed100, feed10 = ingest.feed_file(100_000), ingest.feed_file(10_000)
+    base = servers.feed(str(feed100.parent))
+    target = ingest.SyncTarget(workdir, base, postgres_url)
+    raw, peer, hub = [], [], {}
+
+    def peers(r):
+        log(f"ingest: raw limit and sqlite-utils, round {r + 1}/{peer_rounds}")
+        raw.append(ingest.raw_limit(feed100, workdir, f"r{r}"))
+        peer.append(ingest.sqlite_utils_insert(feed100, workdir, f"r{r}"))
+        log(f"  raw {raw[-1]['wall_s']:.1f}s, sqlite-utils {peer[-1]['wall_s']:.1f}s")
+
+    def sync(key, label, count, url, source_id):
+        log(f"ingest: hub {label}")
+        try:
+            result = ingest.hub_sync(url, source_id, env)
+        except Exception as exc:  # the figure says it failed; the other figures go on
+            hub[key] = {"error": str(exc)[:2000]}
+            log(f"  FAILED: {str(exc)[:300]}")
+            return False
+        hub[key] = result
+        log(
+            f"  {result['wall_s']:.1f}s ({count / result['wall_s']:.0f} rec/s), "
+            f"peak {result['max_rss_mb']:.0f} MB at {result['rss_peak_at_s']}s"
+        )
+        return True
+
+    try:
+        peers(0)
+        url, ids = target.fresh("10k")
+        sync("first_10k", "first sync of 10 000 records", 10_000, url, ids[10_000])
+        target.drop(url)
+        if peer_rounds > 1:
+            peers(1)
+        url, ids = target.fresh("100k")
+        if sync("first_100k", "first sync of 100 000 records", 100_000, url, ids[100_000]):
+            sync("resync_100k", "unchanged re-sync of 100 000", 100_000, url, ids[100_000])
+        target.drop(url)
+        for r in range(2, peer_rounds):
+            peers(r)
+    finally:
+        target.close()
+    return {
+        "records": 100_000,
+        "feed_bytes": feed100.stat().st_size,
+        "raw": {"rounds": raw, "median_s": statistics.median(x["wall_s"] for x in raw)},
+        "sqlite_utils": {"rounds": peer, "median_s": statistics.median(x["wall_s"] for x in peer)},
+        "hub": hub,
+        "feed10_bytes": feed10.stat().st_size,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets and the table.
+
+
+def _figure(name, value, unit, target, ratio=None, met=None, reference=None):
+    return {
+        "figure": name,
+        "median": value,
+        "unit": unit,
+        "ratio": ratio,
+        "reference": reference,
+        "target": target,
+        "met": met,
+    }
+
+
+def evaluate(http, changes, ingest):
+    figures = []
+
+    def rps(name):
+        return http[name]["median_rps"] if http and name in http else None
+
+    def ratio(a, b):
+        return a / b if a and b else None
+
+    if http:
+        bare = rps("bare")
+        figures.append(_figure("bare Flask, fixed JSON (the limit)", bare, "req/s", "reference"))
+        figures.append(
+            _figure(
+                "Datasette, 50-row JSON page (the peer)", rps("datasette"), "req/s", "reference"
+            )
+        )
+        figures.append(
+            _figure(
+                f"Datasette, 50 rows, country={COUNTRY}",
+                rps("datasette_country"),
+                "req/s",
+                "reference",
+            )
+        )
+        for name, label, peer in (
+            ("api", "API list, 50 products, lang=ja", "datasette"),
+            (
+                "api_country",
+                f"API list, 50 products, lang=ja, country={COUNTRY}",
+                "datasette_country",
+            ),
+        ):
+            r = ratio(rps(name), bare)
+            figures.append(
+                _figure(
+                    label,
+                    rps(name),
+                    "req/s",
+                    "≥ 0.5 × bare",
+                    r,
+                    r is not None and r >= 0.5,
+                    "bare",
+                )
+            )
+            r = ratio(rps(name), rps(peer))
+            figures.append(
+                _figure(
+                    "  … vs Datasette",
+                    rps(name),
+                    "req/s",
+                    "≥ 10 × Datasette",
+                    r,
+                    r is not None and r >= 10,
+                    peer,
+                )
+            )
+        for name, label, target, low in (
+            ("api_304", "304 revalidation (If-None-Match)", "≥ 0.8 × bare", 0.8),
+            ("country_page", f"HTML page /ja/countries/{PAGE_COUNTRY}", "≥ 0.35 × bare", 0.35),
+            ("products_page", "HTML page /ja/products", "≥ 0.35 × bare", 0.35),
+            ("search_vi", "search /vi/search?q=mật ong", "≥ 0.25 × bare", 0.25),
+            ("search_en", "search /en/search?q=honey", "≥ 0.25 × bare", 0.25),
+            ("search_ja", "search /ja/search?q=はちみつ", "≥ 0.25 × bare", 0.25),
+        ):  # fmt: skip
+            r = ratio(rps(name), bare)
+            figures.append(
+                _figure(label, rps(name), "req/s", target, r, r is not None and r >= low, "bare")
+            )
+    if ingest:
+        n = ingest["records"]
+        hub = ingest["hub"]
+        raw_rate = n / ingest["raw"]["median_s"]
+        peer_rate = n / ingest["sqlite_utils"]["median_s"]
+        figures.append(
+            _figure("raw csv + sqlite3 upsert, 100 000 (the limit)", raw_rate, "rec/s", "reference")
+        )
+        figures.append(
+            _figure("sqlite-utils insert, 100 000 (the peer)", peer_rate, "rec/s", "reference")
+        )
+        first, resync, small = (
+            hub.get(key) if "error" not in hub.get(key, {"error": 1}) else None
+            for key in ("first_100k", "resync_100k", "first_10k")
+        )
+        for key, value in hub.items():
+            if "error" in value:
+                figures.append(
+                    _figure(f"hub {key}: FAILED ({value['error'][:80]})", None, "", "—", met=False)
+                )
+        if first:
+            rate = n / first["wall_s"]
+            r = ratio(rate, peer_rate)
+            figures.append(
+                _figure(
+                    "first sync, 100 000 records, validated",
+                    rate,
+                    "rec/s",
+                    "≥ 0.5 × sqlite-utils",
+                    r,
+                    r is not None and r >= 0.5,
+                    "sqlite-utils",
+                )
+            )
+            figures.append(
+                _figure(
+                    "  … vs the raw limit",
+                    rate,
+                    "rec/s",
+                    "info",
+                    ratio(rate, raw_rate),
+                    None,
+                    "raw",
+                )
+            )
+        if first and resync:
+            r = resync["wall_s"] / first["wall_s"]
+            figures.append(
+                _figure(
+                    "unchanged re-sync, 100 000 records",
+                    resync["wall_s"],
+                    "s",
+                    "≤ 5 % of first sync",
+                    r,
+                    r <= 0.05,
+                    "first sync",
+                )
+            )
+        if first:
+            peak = max(first["max_rss_mb"], (resync or {}).get("max_rss_mb", 0))
+            figures.append(
+                _figure(
+                    "peak memory, syncing 100 000 records",
+                    peak,
+                    "MB",
+                    "≤ 250 MB",
+                    None,
+                    peak <= 250,
+                )
+            )
+            if small:
+                r = peak / small["max_rss_mb"]
+                figures.append(
+                    _figure(
+                        "  … vs the peak at 10 000 records",
+                        peak,
+                        "MB",
+                        "≤ 1.3 × peak at 10 000",
+                        r,
+                        r <= 1.3,
+                        f"{small['max_rss_mb']:.0f} MB",
+                    )
+                )
+    if changes:
+        rate = changes["records_per_s"]
+        label = "following the changes feed from 0"
+        if not changes["complete"]:
+            label += f" (bounded: first {changes['records']:,} records)"
+        figures.append(
+            _figure(
+                label,
+                rate,
+                "rec/s",
+                "≥ 20 000 rec/s",
+                None,
+                bool(rate and rate >= 20_000 and changes["complete"]),
+            )
+        )
+    return figures
+
+
+def _fmt(value, unit):
+    if value is None:
+        return "—"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
+    if unit == "s":
+        return f"{value:,.1f} s"
+    return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.1f} {unit}"
+
+
+def _width(text):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text, width):
+    return text + " " * (width - _width(text))
+
+
+def print_table(figures, out=sys.stdout):
+    rows = [("figure", "median", "ratio", "target", "met")]
+    for f in figures:
+        ratio = "—" if f["ratio"] is None else f"{f['ratio']:.3g} ×"
+        met = (
+            {True: "met", False: "NOT MET", None: ""}[f["met"]]
+            if f["target"] not in ("reference", "info")
+            else ""
+        )
+        rows.append((f["figure"], _fmt(f["median"], f["unit"]), ratio, f["target"], met))
+    widths = [max(_width(r[i]) for r in rows) for i in range(5)]
+    line = "  ".join("-" * w for w in widths)
+    for index, row in enumerate(rows):
+        print("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
+        if index == 0:
+            print(line, file=out)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _postgres_url():
+    url = os.environ.get("HUB_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if url.startswith("sqlite"):
+        log("HUB_DATABASE_URL names SQLite: the bench uses its own cached SQLite data set")
+        return None
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _git_commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3, help="HTTP rounds (default 3)")
+    parser.add_argument("--seconds", type=int, default=5, help="seconds per HTTP measurement")
+    parser.add_argument("--peer-rounds", type=int, default=3, help="ingest reference rounds")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-changes", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--output", default=str(RESULTS / "latest.json"))
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if not _in_venv():
+        _reexec_in_venv()
+    os.chdir(ROOT)
+    ensure_requirements()
+    have_wrk = ensure_wrk()
+    ensure_catalogues()
+
+    from bench import dataset
+    from bench.servers import Servers
+
+    started = time.perf_counter()
+    postgres = _postgres_url()
+    sqlite_cache = dataset.sqlite_dataset()  # Datasette serves it in both modes
+    workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    secret = os.urandom(32).hex()
+    env = {"HUB_SECRET_KEY": secret, "HUB_FETCH_ALLOW": "127.0.0.0/8"}
+    http = changes = ingest = None
+    try:
+        peer_db = dataset.copy_sqlite(sqlite_cache, workdir / "bench.sqlite3")
+        hub_url = dataset.postgres_dataset(postgres) if postgres else f"sqlite:///{peer_db}"
+        hub_env = {
+            **env,
+            "HUB_DATABASE_URL": hub_url,
+            # High enough never to answer 429 to the load; the limiter still runs.
+            "HUB_API_RATE_LIMIT": "100000000 per minute",
+        }
+        if not (args.skip_http and args.skip_changes):
+            with Servers(workdir) as servers:
+                log("starting gunicorn (hub, bare Flask) and Datasette")
+                bases = {
+                    "hub": servers.gunicorn("hub", "wsgi:app", env=hub_env),
+                    "bare": servers.gunicorn("bare", "bench.bare_app:app"),
+                    "datasette": servers.datasette(peer_db),
+                }
+                if not args.skip_http:
+                    http = http_figures(bases, peer_db.stem, args.rounds, args.seconds)
+                if not args.skip_changes:
+                    log("changes feed: following from 0 to the end")
+                    changes = follow_changes(bases["hub"])
+                    log(f"  {changes['records']} records in {changes['seconds']:.1f}s")
+        if not args.skip_ingest:
+            with Servers(workdir) as servers:
+                ingest = ingest_figures(workdir, servers, env, postgres, args.peer_rounds)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    figures = evaluate(http, changes, ingest)
+    print()
+    print(
+        f"OVOP/OCOP Exchange Hub benchmark — {'PostgreSQL' if postgres else 'SQLite'}, "
+        f"data set {dataset.data_version()}, load from {'wrk' if have_wrk else 'Python'}, "
+        f"{args.rounds} × {args.seconds}s rounds, {os.cpu_count()} cores"
+    )
+    print_table(figures)
+    report = {
+        "meta": {
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "commit": _git_commit(),
+            "backend": "postgresql" if postgres else "sqlite",
+            "data_version": dataset.data_version(),
+            "params": dataset.PARAMS,
+            "load_tool": "wrk" if have_wrk else "python",
+            "rounds": args.rounds,
+            "seconds": args.seconds,
+            "cores": os.cpu_count(),
+            "elapsed_s": round(time.perf_counter() - started, 1),
+        },
+        "figures": figures,
+        "http": http,
+        "changes": changes,
+        "ingest": ingest,
+    }
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    log(f"results written to {out} ({report['meta']['elapsed_s']:.0f}s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    sys.exit(main())
