@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 SECRET_FILE := instance/secret_key
 
-.PHONY: run test lint format migrate seed catalogues extract-messages update-catalogues compile-catalogues vendor clean
+.PHONY: run test bench lint format migrate seed catalogues extract-messages update-catalogues compile-catalogues vendor clean
 
 ## run: install, compile the catalogues, migrate, seed on first run, serve on http://127.0.0.1:$(PORT)
 ##      with the sync scheduler beside the web server
@@ -22,6 +22,10 @@ run: $(VENV)/.runtime compile-catalogues $(SECRET_FILE)
 ## test: the whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, database test)
 test: $(VENV)/.dev compile-catalogues
 	$(BIN)/pytest
+
+## bench: the hub's speed and memory against the bare-Flask limit and its peers (bench/README.md)
+bench: $(VENV)/.dev compile-catalogues
+	$(BIN)/python -m bench
 
 ## lint: ruff, including the gettext rules
 lint: $(VENV)/.dev
