@@ -49,7 +49,7 @@ def chromium_path():
 def site(chromium_path, tmp_path_factory):
     """The hub on ``http://127.0.0.1:<free port>``, with what the pages need to show:
     ``site.url``, ``site.entries`` ({kind: id} of Viet Nam's published entries),
-    ``site.source`` (a partner source's id)."""
+    ``site.source`` (a partner source's id), ``site.invitation`` (an invitation's token)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/hub.sqlite3"
     # Every browser test signs in from the same address: the login limit would refuse them.
     app = make_test_app(url, LOGIN_RATE_LIMIT="1000 per minute")
@@ -60,8 +60,10 @@ def site(chromium_path, tmp_path_factory):
         for email, (role, country) in USERS.items():
             create_user(email, PASSWORD, role, country)
         with app.test_request_context("/"):
+            from hub.accounts.services import invite
             from hub.sync.services import add_source
 
+            invitation = invite(None, "invited@hub.test", "coordinator", "MW")
             entries = {kind: entry.id for kind, entry in sample_entries().items()}
             source = add_source(
                 "VN",
@@ -77,7 +79,7 @@ def site(chromium_path, tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, name="hub-test-server", daemon=True)
     thread.start()
     try:
-        yield Site(app, f"http://127.0.0.1:{server.server_port}", entries, source)
+        yield Site(app, f"http://127.0.0.1:{server.server_port}", entries, source, invitation)
     finally:
         server.shutdown()
         thread.join()
@@ -91,8 +93,9 @@ class QuietHandler(WSGIRequestHandler):
 
 
 class Site:
-    def __init__(self, app, url, entries, source):
-        self.app, self.url, self.entries, self.source = app, url, entries, source
+    def __init__(self, app, url, entries, source, invitation):
+        self.app, self.url, self.entries = app, url, entries
+        self.source, self.invitation = source, invitation
 
     def text(self, lang, message, **variables):
         """A UI message as the hub says it in ``lang`` (from the catalogues)."""
