@@ -149,7 +149,6 @@ def new_page(browser, site, signed_in):
             base_url=site.url,
             storage_state=signed_in(user) if user else None,
         )
-        context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
         page.on(
