@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD
+from tests.support import PASSWORD
 
 # Whether the focused element shows a ring of 2 px or more whose colour stands out 3:1 or
 # more from the background around it (WCAG 2.4.7 and 1.4.11); a description if not.
