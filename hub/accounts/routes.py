@@ -72,7 +72,8 @@ def accept_invitation(token):
 @login_required
 def account():
     form = PreferencesForm()
-    form.language.choices = [(code, language_name(code)) for code in languages()]
+    # Each language named in itself, and marked so, for screen readers to say it rightly.
+    form.language.choices = [(code, language_name(code), {"lang": code}) for code in languages()]
     error = None
     if form.validate_on_submit():
         try:
