@@ -1,8 +1,10 @@
 """Membership changes: recorded with their date and note, refused clearly when not allowed."""
 
+import html
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from hub.extensions import db
@@ -190,3 +192,50 @@ def test_membership_command_refuses_in_the_operators_language(app, runner):
     )
     assert result.exit_code == 1
     assert "There is no country with the code “XX” in the registry." in result.output
+
+
+def test_an_administrator_records_a_change_on_the_page(app, client):
+    from tests.support import csrf_token, sign_in
+
+    sign_in(client, "admin@hub.test", lang="vi")
+    page = client.get("/vi/countries/BT").get_data(as_text=True)
+    assert "/vi/admin/countries/BT/membership" in page
+    token = csrf_token(client, "/vi/admin/countries/BT/membership")
+    today = latest_possible_date().isoformat()
+    later = (latest_possible_date() + timedelta(days=30)).isoformat()
+    # Bad input: told in the page's language, nothing changes.
+    response = client.post(
+        "/vi/admin/countries/BT/membership",
+        data={"status": "applicant", "on": later, "note": "", "csrf_token": token},
+    )
+    assert response.status_code == 422
+    with app.test_request_context("/"), force_locale("vi"), pytest.raises(RegistryError) as refused:
+        change_membership("BT", "applicant", later)  # what the rules say, in Vietnamese
+    assert "tương lai" in str(refused.value)  # "in the future"
+    assert html.escape(str(refused.value), quote=False) in response.get_data(as_text=True)
+    with app.app_context():
+        assert _state("BT")[0] == "prospective"
+    response = client.post(
+        "/vi/admin/countries/BT/membership",
+        data={"status": "applicant", "on": today, "note": "Đơn", "csrf_token": token},
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/vi/countries/BT")
+    with app.app_context():
+        assert _state("BT")[0] == "applicant"
+    audit = client.get("/en/admin/audit").get_data(as_text=True)
+    assert "Country: Applicant" in audit
+
+
+def test_only_administrators_change_a_membership(app, client):
+    from tests.support import csrf_token, sign_in
+
+    sign_in(client, "coordinator.th@hub.test")
+    assert client.get("/en/admin/countries/TH/membership").status_code == 403
+    token = csrf_token(client, "/en/account")
+    response = client.post(
+        "/en/admin/countries/TH/membership",
+        data={"status": "suspended", "on": latest_possible_date().isoformat(), "csrf_token": token},
+    )
+    assert response.status_code == 403
+    with app.app_context():
+        assert _state("TH")[0] == "member"

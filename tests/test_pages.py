@@ -50,6 +50,7 @@ ADMIN_PAGES = (
     "/{lang}/admin/sources/",
     "/{lang}/admin/tokens",
     "/{lang}/admin/sources/{source}",
+    "/{lang}/admin/countries/TH/membership",
 )
 
 

@@ -16,8 +16,16 @@ from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db
 from hub.forms import HubForm
 from hub.publishing.vocabulary import KIND_NAMES
-from hub.registry.models import Country
-from hub.registry.regions import country_choices
+from hub.registry.models import Country, MembershipStatus
+from hub.registry.queries import get_country
+from hub.registry.regions import country_choices, territory_name
+from hub.registry.services import (
+    ALLOWED_CHANGES,
+    STATUS_LABELS,
+    RegistryError,
+    change_membership,
+    latest_possible_date,
+)
 
 AUDIT_PAGE_SIZE = 50
 USERS_PAGE_SIZE = 50
@@ -38,12 +46,15 @@ ACTION_VERBS = {
     "disable": _l("disabled"),
     "revoke": _l("revoked"),
     "pause": _l("paused"),
+    # Membership changes ("country.member"): the new status.
+    **{status: label for status, label in STATUS_LABELS.items()},
 }
 OBJECT_NAMES = {
     "user": _l("Account"),
     "invitation": _l("Invitation"),
     "token": _l("API token"),
     "source": _l("Partner source"),
+    "country": _l("Country"),
     **{kind: names[0] for kind, names in KIND_NAMES.items()},
 }
 
@@ -184,3 +195,44 @@ def revoke(token_id):
         abort(404)
     flash(_("The token is revoked: it no longer opens the API."), "success")
     return redirect(url_for(".tokens"))
+
+
+@bp.route("/countries/<code>/membership", methods=["GET", "POST"])
+@admin_required
+def membership(code):
+    """Record a change of a country's membership: the new status, the day it took effect and
+    a note; the rules of ``change_membership`` apply and its refusals are shown on the form."""
+    country = get_country(code.upper()) if len(code) == 2 and code.isascii() else None
+    if country is None:
+        abort(404)
+    error = None
+    values = {"on": latest_possible_date().isoformat(), "status": "", "note": ""}
+    if request.method == "POST":
+        if not HubForm().validate_on_submit():
+            abort(400)
+        values = {k: request.form.get(k, "") for k in ("status", "on", "note")}
+        try:
+            change_membership(
+                country.code, values["status"], values["on"], values["note"], actor=current_user
+            )
+        except RegistryError as exc:
+            error = str(exc)
+        else:
+            flash(
+                _(
+                    "%(country)s is now: %(status)s.",
+                    country=territory_name(country.code),
+                    status=STATUS_LABELS[MembershipStatus(values["status"].strip().lower())],
+                ),
+                "success",
+            )
+            return redirect(url_for("registry.country", code=country.code))
+    current = MembershipStatus(country.membership_status)
+    return render_template(
+        "admin/membership.html",
+        country=country,
+        choices=[(s.value, STATUS_LABELS[s]) for s in ALLOWED_CHANGES[current]],
+        current=STATUS_LABELS[current],
+        values=values,
+        error=error,
+    ), (422 if error else 200)

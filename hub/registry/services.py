@@ -81,7 +81,7 @@ def _parse_date(value):
         ) from None
 
 
-def change_membership(code, status, on, note=""):
+def change_membership(code, status, on, note="", actor=None):
     """Record that country ``code`` changed to membership ``status`` on date ``on``.
 
     Refuses, with a message in the current language and without changing anything: an unknown
@@ -96,6 +96,17 @@ def change_membership(code, status, on, note=""):
         # Release the row lock and the transaction at once, whoever the caller is.
         db.session.rollback()
         raise
+    if actor is not None:  # from the administrators' page; the command line has no actor
+        from hub.accounts.services import record
+
+        record(
+            actor,
+            f"country.{event.status}",
+            "country",
+            event.country_code,
+            event.country_code,
+            effective_on=event.effective_on.isoformat(),
+        )
     db.session.commit()
     return event
 

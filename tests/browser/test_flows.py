@@ -1,8 +1,8 @@
 """The main things people do on the hub, done in Chromium with the mouse, each once with
 JavaScript and once without (the pages need none): a coordinator publishing a policy in
 Vietnamese with its Japanese translation and a visitor finding it; filtering products; the
-fairs and their calendar; an administrator changing a partner source's schedule; bad input
-answered in the page's language."""
+fairs and their calendar; an administrator changing a country's membership and a partner
+source's schedule; bad input answered in the page's language."""
 
 import re
 import uuid
@@ -144,6 +144,22 @@ def test_an_administrator_changes_a_partner_source_schedule(new_page, site, java
     )
     assert schedule.locator("dd").inner_text() == every
     assert page.locator("#source-every").input_value() == every
+
+
+@pytest.mark.parametrize(("javascript", "code"), [(True, "BT"), (False, "CR")], ids=["js", "no-js"])
+def test_an_administrator_changes_a_countrys_membership(new_page, site, javascript, code):
+    """From the country's page: a prospective country becomes an applicant (a country of its
+    own per run, so that the runs do not depend on each other)."""
+    page = new_page(javascript=javascript)
+    sign_in(page, "admin@hub.test", lang="vi")
+    page.goto(f"/vi/countries/{code}")
+    page.get_by_role("link", name=site.text("vi", "Change the membership")).click()
+    page.get_by_label(site.text("vi", "New status")).select_option("applicant")
+    page.get_by_label(site.text("vi", "Note (the decision, its reference)")).fill("Đơn ngày 1/11")
+    submit(page, "section[aria-labelledby=change-membership] form")
+    assert page.url.endswith(f"/vi/countries/{code}")
+    assert site.text("vi", "Applicant") in page.locator(".flash-success").inner_text()
+    assert "Đơn ngày 1/11" in page.locator("main").inner_text()  # in the dated history
 
 
 def bad_input_messages(page, site, lang, accessibility=None):
