@@ -129,14 +129,15 @@ def _cacheable():
     return not current_user.is_authenticated and not session.get("_flashes")
 
 
-def cached(view):
-    """Serve the view's 200 answers from the cache while the data version stays the same."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        cache = current_app.extensions.get("hub.answers")
-        if cache is None or not _cacheable():
-            return view(*args, **kwargs)
+def _lookup():
+    """``(cache, key, hit)`` for this request (``hit`` None when not cached), or None when it
+    cannot be served from the cache; found once per request."""
+    if "hub.answer_lookup" in request.environ:  # per request (g can outlive one)
+        return request.environ["hub.answer_lookup"]
+    cache = current_app.extensions.get("hub.answers")
+    view = current_app.view_functions.get(request.endpoint)
+    found = None
+    if cache is not None and getattr(view, "answer_cache", False) and _cacheable():
         key = (
             request.endpoint,
             request.full_path,
@@ -144,7 +145,28 @@ def cached(view):
             int(time.time() // 60),
             cache.version(),
         )
-        if (hit := cache.get(key)) is not None:
+        found = (cache, key, cache.get(key))
+    request.environ["hub.answer_lookup"] = found
+    return found
+
+
+def served_from_cache():
+    """Whether this request's answer is in the cache: such an answer costs about what a
+    refusal would, so the API's rate limit does not count it."""
+    found = _lookup()
+    return found is not None and found[2] is not None
+
+
+def cached(view):
+    """Serve the view's 200 answers from the cache while the data version stays the same."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        found = _lookup()
+        if found is None:
+            return view(*args, **kwargs)
+        cache, key, hit = found
+        if hit is not None:
             (body, content_type, last_modified, etag), _ = hit
             response = current_app.response_class(body, content_type=content_type)
             if last_modified:
@@ -159,4 +181,5 @@ def cached(view):
             cache.put(key, item, len(body))
         return response
 
+    wrapper.answer_cache = True
     return wrapper

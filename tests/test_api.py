@@ -187,13 +187,27 @@ def test_a_client_following_the_changes_feed_ends_with_an_exact_copy(app, client
     assert {k: {lang: t["title"] for lang, t in v.items()} for k, v in copy.items()} == expected
 
 
+LANGS = ("vi", "en", "ja", "all")
+
+
 def test_the_api_answers_429_with_retry_after_past_its_rate_limit(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
-    statuses = [client.get("/api/v1/countries").status_code for _ in range(4)]
+    # Each a new question (the cache has none of them): each counts.
+    statuses = [client.get(f"/api/v1/countries?lang={lang}").status_code for lang in LANGS]
     assert statuses == [200, 200, 200, 429]
-    response = client.get("/api/v1/countries")
+    response = client.get("/api/v1/countries?status=member")
     assert int(response.headers["Retry-After"]) > 0
     assert response.get_json()["error"]["code"] == 429
+
+
+def test_answers_from_the_cache_do_not_count_against_the_rate_limit(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    statuses = [client.get("/api/v1/countries").status_code for _ in range(10)]
+    assert statuses == [200] * 10  # one computed, nine from the cache
+    # The limit counts per endpoint: four new questions to another one, the fourth refused.
+    codes = ("VN", "TH", "JP", "KR")
+    statuses = [client.get(f"/api/v1/programmes?country={c}").status_code for c in codes]
+    assert statuses == [200, 200, 200, 429]
 
 
 @pytest.fixture

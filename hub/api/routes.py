@@ -15,7 +15,7 @@ from connectors.base import Record, Tombstone
 from hub.api import bp
 from hub.api.auth import token_required
 from hub.api.views import country_view, entry_view, programme_view
-from hub.cache import cached
+from hub.cache import cached, served_from_cache
 from hub.db import ID_RULE, utcnow
 from hub.extensions import csrf, db, limiter
 from hub.i18n import current_language
@@ -33,7 +33,9 @@ from hub.sync.pipeline import ingest
 csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to forge
 # Every API call counts against the caller's address (Redis shares the counts between
 # processes when HUB_RATELIMIT_STORAGE_URL says so); past the limit: 429 with Retry-After.
-limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
+# Answers served from the cache of public answers are not counted: they cost about what the
+# 429 itself would.
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], exempt_when=served_from_cache)(bp)
 
 MAX_CHANGES = 1000
 MAX_PUSH = 1000
