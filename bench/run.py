@@ -314,7 +314,7 @@ def evaluate(http, changes, ingest):
         return http[name]["median_rps"] if http and name in http else None
 
     def ratio(a, b):
-        return a / b if a and b else None
+        return a / b if a is not None and b else None
 
     if http:
         bare = rps("bare")
@@ -388,11 +388,11 @@ def evaluate(http, changes, ingest):
             _figure("sqlite-utils insert, 100 000 (the peer)", peer_rate, "rec/s", "reference")
         )
         first, resync, small = (
-            hub.get(key) if "error" not in hub.get(key, {"error": 1}) else None
+            hub[key] if key in hub and "wall_s" in hub[key] else None
             for key in ("first_100k", "resync_100k", "first_10k")
         )
         for key, value in hub.items():
-            if "error" in value:
+            if "wall_s" not in value:
                 figures.append(
                     _figure(f"hub {key}: FAILED ({value['error'][:80]})", None, "", "—", met=False)
                 )
@@ -546,11 +546,21 @@ def parse_args(argv):
     parser.add_argument("--skip-changes", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="print the table of a saved results file, measuring nothing",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.report:
+        report = json.loads(Path(args.report).read_text())
+        report["figures"] = evaluate(report["http"], report["changes"], report["ingest"])
+        print_report(report)
+        return 0
     if not _in_venv():
         _reexec_in_venv()
     os.chdir(ROOT)
@@ -597,14 +607,6 @@ def main(argv=None):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    figures = evaluate(http, changes, ingest)
-    print()
-    print(
-        f"OVOP/OCOP Exchange Hub benchmark — {'PostgreSQL' if postgres else 'SQLite'}, "
-        f"data set {dataset.data_version()}, load from {'wrk' if have_wrk else 'Python'}, "
-        f"{args.rounds} × {args.seconds}s rounds, {os.cpu_count()} cores"
-    )
-    print_table(figures)
     report = {
         "meta": {
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -618,16 +620,33 @@ def main(argv=None):
             "cores": os.cpu_count(),
             "elapsed_s": round(time.perf_counter() - started, 1),
         },
-        "figures": figures,
         "http": http,
         "changes": changes,
         "ingest": ingest,
     }
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    _save(out, report)  # the measurements first: a failure below must not lose them
+    report["figures"] = evaluate(http, changes, ingest)
+    _save(out, report)
+    print_report(report)
     log(f"results written to {out} ({report['meta']['elapsed_s']:.0f}s in all)")
     return 0
+
+
+def _save(path, report):
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def print_report(report):
+    meta = report["meta"]
+    print()
+    print(
+        f"OVOP/OCOP Exchange Hub benchmark — {meta['backend']}, data set {meta['data_version']}, "
+        f"load from {meta['load_tool']}, {meta['rounds']} × {meta['seconds']}s rounds, "
+        f"{meta['cores']} cores, commit {(meta.get('commit') or '?')[:10]}"
+    )
+    print_table(report["figures"])
 
 
 if __name__ == "__main__":
