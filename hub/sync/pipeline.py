@@ -346,12 +346,11 @@ def _write(source, item, entry, run, digest, seqs):
         return _new_entry(
             source, item, entry, run, digest, seqs, values, texts, status, source_language
         )
-    else:
-        entry.change_seq = next(seqs)
-        entry.updated_dt = utcnow()
-        entry.deleted_dt = None
-        entry.source_language = source_language
-        run.updated += 1
+    entry.change_seq = next(seqs)
+    entry.updated_dt = utcnow()
+    entry.deleted_dt = None
+    entry.source_language = source_language
+    run.updated += 1
     for key, value in values.items():
         setattr(entry, key, value)
     entry.status = status
@@ -361,15 +360,21 @@ def _write(source, item, entry, run, digest, seqs):
     for translation in list(entry.translations):
         if translation.language not in texts:
             entry.translations.remove(translation)
-    source_data = texts.pop(source_language)
-    source_data.pop("_outdated", None)
-    source_text = publishing.apply_text(entry, source_language, source_data, None, None)
-    for language, text in texts.items():
-        # A translation the partner marks as outdated stays outdated here: it keeps a source
-        # fingerprint that matches no version of the text.
-        made_from = STALE_FINGERPRINT if text.pop("_outdated", False) else source_text.fingerprint
+    for language, text, made_from in _with_origins(texts, source_language):
         publishing.apply_text(entry, language, text, None, made_from)
     return entry
+
+
+def _with_origins(texts, source_language):
+    """``(language, text, fingerprint of the source it was made from)`` for an entry's clean
+    texts, the source first. A translation the partner marks as outdated stays outdated here:
+    it keeps a source fingerprint that matches no version of the text."""
+    source = texts.pop(source_language)
+    source.pop("_outdated", None)
+    current = publishing.fingerprint(source)
+    yield source_language, source, None
+    for language, text in texts.items():
+        yield language, text, STALE_FINGERPRINT if text.pop("_outdated", False) else current
 
 
 def _new_entry(source, item, replaced, run, digest, seqs, values, texts, status, source_language):
@@ -392,15 +397,10 @@ def _new_entry(source, item, replaced, run, digest, seqs, values, texts, status,
         "change_seq": next(seqs),
         **values,
     }
-    source_data = texts.pop(source_language)
-    source_data.pop("_outdated", None)
-    source_text = publishing.text_values(source_language, source_data, None, None)
-    rows = [source_text]
-    for language, text in texts.items():
-        # As in _write: a translation the partner marks as outdated stays outdated.
-        stale = text.pop("_outdated", False)
-        made_from = STALE_FINGERPRINT if stale else source_text["fingerprint"]
-        rows.append(publishing.text_values(language, text, None, made_from))
+    rows = [
+        publishing.text_values(language, text, None, made_from)
+        for language, text, made_from in _with_origins(texts, source_language)
+    ]
     if replaced is None:
         run.created += 1
     else:

@@ -38,6 +38,7 @@ ADMIN_PAGES = (
     "/{lang}/admin/tokens",
     "/{lang}/admin/sources/",
     "/{lang}/admin/sources/{source}",
+    "/{lang}/admin/countries/TH/membership",
 )
 
 
