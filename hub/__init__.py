@@ -28,8 +28,6 @@ def create_app(config=None):
     # their \u escapes, and quicker to write and to read.
     app.json.ensure_ascii = False
     app.session_interface = SessionInterface()
-    if proxies := app.config["PROXY_COUNT"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
@@ -37,6 +35,9 @@ def create_app(config=None):
     login_manager.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
+    if proxies := app.config["PROXY_COUNT"]:
+        # Outermost, so that the answer cache sees the client's host and scheme.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _register_template_helpers(app)
 
     from hub import accounts, admin, api, feeds, publishing, registry, search, site, sync

@@ -12,6 +12,13 @@ the clock (upcoming fairs, ratings still valid).
 Signed-in users (whose pages show their own menus and forms), requests with messages waiting to
 be shown, and anything but a 200 are never cached. The cache is bounded in entries and bytes and
 forgets the least recently used first.
+
+Two layers use it. ``cached`` keeps a view's answer inside Flask, for every visitor without a
+session. ``AnswerReplay``, in front of Flask, keeps the whole finished answer (status, headers
+and body, after every ``after_request`` hook) for requests that carry nothing personal — no
+cookie, no credentials — and replays it, or a 304 for a matching ``If-None-Match`` or
+``If-Modified-Since``, without dispatching the request through Flask at all: a partner polling
+an unchanged list costs the hub a dictionary lookup.
 """
 
 import functools
@@ -27,6 +34,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
+from werkzeug.http import is_resource_modified, remove_entity_headers
 
 from hub.extensions import db
 
@@ -51,6 +59,12 @@ class AnswerCache:
             self._version, self._version_read = data_version(), now
         return self._version
 
+    def fresh_version(self):
+        """The data version if it is still fresh, else None (reading it needs the database)."""
+        if self._version is not None and time.monotonic() - self._version_read < self.fresh_seconds:
+            return self._version
+        return None
+
     def forget_version(self):
         self._version = None
 
@@ -61,12 +75,14 @@ class AnswerCache:
                 self._items.move_to_end(key)
             return item
 
-    def put(self, key, item, size):
+    def put(self, key, item, size, replace=False):
         if size > self.max_bytes // 8:  # one huge answer must not empty the cache
             return
         with self._lock:
             if key in self._items:
-                return
+                if not replace:
+                    return
+                self.size -= self._items.pop(key)[1]
             self._items[key] = (item, size)
             self.size += size
             while len(self._items) > self.max_entries or self.size > self.max_bytes:
@@ -93,11 +109,108 @@ def _committed(_session):
 def init_app(app):
     entries = app.config["ANSWER_CACHE_ENTRIES"]
     if entries > 0:
-        app.extensions["hub.answers"] = AnswerCache(
+        answers = app.extensions["hub.answers"] = AnswerCache(
             entries,
             app.config["ANSWER_CACHE_MB"] * 1024 * 1024,
             app.config["ANSWER_CACHE_FRESH_MS"] / 1000,
         )
+        app.wsgi_app = AnswerReplay(app, app.wsgi_app, answers)
+
+
+# Set in the WSGI environ by ``cached`` for a cacheable answer: the (minute, data version) it
+# was made at.
+REPLAYABLE = "hub.replayable"
+
+
+class AnswerReplay:
+    """WSGI middleware: finished answers to anonymous GETs, replayed without Flask.
+
+    Only requests without a cookie, credentials, ``If-Match`` or a range are looked up, under
+    their path, query and every request header an answer may depend on (host, scheme, the
+    accepted types, languages and encodings). Only answers that ``cached`` marked as cacheable,
+    made for a GET with status 200 and setting no cookie, are kept, with the minute and the data
+    version they were made at, and without the headers of the moment (``Date``, left to the
+    server as for every answer, and the rate limit's counts). A kept answer is replayed while
+    the minute and the version are the same; the version is read only then, so a path that
+    never had a cacheable answer (``/healthz``, static files) never touches the database.
+    """
+
+    VARY = (
+        "HTTP_HOST",
+        "wsgi.url_scheme",
+        "SCRIPT_NAME",
+        "HTTP_ACCEPT",
+        "HTTP_ACCEPT_LANGUAGE",
+        "HTTP_ACCEPT_ENCODING",
+    )
+    PERSONAL = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_IF_MATCH", "HTTP_RANGE")
+    OWN = frozenset(
+        ("date", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after")
+    )
+
+    def __init__(self, app, wsgi_app, cache):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.cache = cache
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD") or any(name in environ for name in self.PERSONAL):
+            return self.wsgi_app(environ, start_response)
+        key = (
+            "replay",
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            *(environ.get(name) for name in self.VARY),
+        )
+        hit = self.cache.get(key)
+        if hit is not None and hit[0][0] == (int(time.time() // 60), self._version()):
+            return self._replay(hit[0], environ, start_response)
+        if method != "GET":
+            return self.wsgi_app(environ, start_response)
+
+        started = []
+
+        def capture(status, headers, exc_info=None):
+            started[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        answer = self.wsgi_app(environ, capture)
+        made_at = environ.get(REPLAYABLE)
+        if made_at is None or not started or not started[0].startswith("200 "):
+            return answer
+        headers = [(name, value) for name, value in started[1] if name.lower() not in self.OWN]
+        if any(name.lower() == "set-cookie" for name, _ in headers):
+            return answer
+        try:
+            body = b"".join(answer)
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+        not_modified = list(headers)
+        remove_entity_headers(not_modified)
+        find = dict((name.lower(), value) for name, value in headers).get
+        item = (made_at, headers, not_modified, body, find("etag"), find("last-modified"))
+        self.cache.put(key, item, len(body) + 64 * len(headers), replace=True)
+        return [body]
+
+    def _version(self):
+        version = self.cache.fresh_version()
+        if version is None:
+            with self.app.app_context():
+                version = self.cache.version()
+        return version
+
+    @staticmethod
+    def _replay(item, environ, start_response):
+        _made_at, headers, not_modified, body, etag, last_modified = item
+        if (
+            "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
+        ) and not is_resource_modified(environ, etag, last_modified=last_modified):
+            start_response("304 NOT MODIFIED", list(not_modified))
+            return []
+        start_response("200 OK", list(headers))
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
 @functools.cache
@@ -166,6 +279,7 @@ def cached(view):
         if found is None:
             return view(*args, **kwargs)
         cache, key, hit = found
+        request.environ[REPLAYABLE] = key[-2:]  # its 200s may be replayed before Flask, too
         if hit is not None:
             (body, content_type, last_modified, etag), _ = hit
             response = current_app.response_class(body, content_type=content_type)

@@ -2,9 +2,11 @@
 stale — not after a write in this process, nor after one in another process sharing the
 database, nor to a signed-in user."""
 
+import gzip
 from datetime import date
 
 import pytest
+from flask import request_started
 from sqlalchemy import event, select
 
 from hub.accounts.models import User
@@ -153,3 +155,105 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used():
     for n in range(3):
         cache.put(n, n, 90)
     assert cache.size <= 800
+
+
+class Dispatches:
+    """Counts the requests Flask itself dispatched (the replay answers before Flask)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+
+    def _started(self, _sender, **_extra):
+        self.count += 1
+
+    def __enter__(self):
+        request_started.connect(self._started, self.app)
+        return self
+
+    def __exit__(self, *_exc):
+        request_started.disconnect(self._started, self.app)
+
+
+MOMENT = ("Date", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
+
+
+def _headers(response):
+    return sorted((k, v) for k, v in response.headers.items() if k not in MOMENT)
+
+
+@pytest.mark.parametrize("encoding", ["gzip, deflate", None])
+def test_an_anonymous_read_is_replayed_whole_without_flask(app, client, encoding):
+    url = "/api/v1/countries?lang=all"
+    headers = {"Accept-Encoding": encoding} if encoding else {}
+    first = client.get(url, headers=headers)
+    assert first.headers["X-RateLimit-Remaining"]  # counted: it was made
+    with Dispatches(app) as dispatches, Statements(app) as statements:
+        again = client.get(url, headers=headers)
+        head = client.head(url, headers=headers)
+    assert dispatches.count == 0 and statements.count == 0
+    assert again.status_code == 200 and again.data == first.data
+    assert _headers(again) == _headers(first)  # ETag, Vary, CORS, CSP, Last-Modified…
+    assert "X-RateLimit-Remaining" not in again.headers  # not counted: no stale count shown
+    assert first.headers.get("Content-Encoding") == ("gzip" if encoding else None)
+    assert head.status_code == 200 and head.data == b""
+    assert _headers(head) == _headers(first)
+
+
+def test_the_replay_answers_revalidation_as_flask_does(app, client):
+    with app.test_request_context("/"):
+        sample_entries()
+    url = "/api/v1/products?lang=en"
+    first = client.get(url)
+    with_cookie = app.test_client()
+    with_cookie.set_cookie("unrelated", "1")
+    for condition in (
+        {"If-None-Match": first.headers["ETag"]},
+        {"If-Modified-Since": first.headers["Last-Modified"]},
+    ):
+        # Flask's own 304: a cookie keeps the request away from the replay.
+        with Dispatches(app) as dispatches:
+            flask_304 = with_cookie.get(url, headers=condition)
+        assert dispatches.count == 1
+        with Dispatches(app) as dispatches:
+            replayed = client.get(url, headers=condition)
+        assert dispatches.count == 0
+        assert replayed.status_code == flask_304.status_code == 304
+        assert replayed.data == b""
+        assert _headers(replayed) == _headers(flask_304)
+    stale = client.get(url, headers={"If-None-Match": '"something-else"'})
+    assert stale.status_code == 200 and stale.data == first.data
+
+
+def test_answers_that_differ_by_request_are_kept_apart(client):
+    url = "/api/v1/countries?lang=all"
+    plain = client.get(url).data
+    for encoding in ("gzip", None, "gzip", None):
+        answer = client.get(url, headers={"Accept-Encoding": encoding} if encoding else {})
+        assert answer.headers.get("Content-Encoding") == encoding
+        assert (gzip.decompress(answer.data) if encoding else answer.data) == plain
+
+
+def test_personal_or_cookie_setting_answers_go_through_flask(app, client):
+    client.get("/api/v1/countries")
+    with_cookie = app.test_client()
+    with_cookie.set_cookie("session", "x")
+    with Dispatches(app) as dispatches:
+        with_cookie.get("/api/v1/countries")
+        client.get("/api/v1/countries", headers={"Authorization": "Bearer nothing"})
+    assert dispatches.count == 2
+    # A page remembering the visitor's language sets a cookie: each visitor must get it.
+    fresh = app.test_client()
+    assert "hub_lang" in fresh.get("/ja/countries/VN").headers.get("Set-Cookie", "")
+    with Dispatches(app) as dispatches:
+        again = app.test_client().get("/ja/countries/VN")
+    assert dispatches.count == 1 and "hub_lang" in again.headers.get("Set-Cookie", "")
+
+
+def test_what_is_never_cached_does_not_touch_the_database(app, client):
+    app.extensions["hub.answers"].forget_version()
+    with Statements(app) as statements:
+        assert client.get("/healthz").status_code == 200
+        with client.get("/static/hub.css") as style:
+            assert style.status_code == 200
+    assert statements.count == 0
