@@ -75,6 +75,8 @@ def _version_sources():
         ROOT / "bench" / "dataset.py",
         ROOT / "bench" / "texts.py",
         ROOT / "hub" / "publishing" / "models.py",
+        ROOT / "hub" / "publishing" / "records.py",
+        ROOT / "hub" / "publishing" / "exchange.py",
         ROOT / "hub" / "registry" / "seed" / "countries.json",
         *sorted((ROOT / "migrations" / "versions").glob("*.py")),
     ]
@@ -393,6 +395,7 @@ def _entry_rows(plan, i):
     """The entry row, its translation rows and its policy links, as the services would write
     them."""
     from hub.i18n import fold
+    from hub.publishing import records
     from hub.publishing.services import fingerprint
 
     eid = i + 1
@@ -460,6 +463,10 @@ def _entry_rows(plan, i):
                 "updated_by_id": None,
             }
         )
+    # The record the changes feed serves, stored as every write does (hub.publishing.records).
+    stored = records.live(row["status"], row["deleted_dt"])
+    row["record_json"] = records.record_of_rows(row, translations) if stored else None
+    row["record_seq"] = row["change_seq"] if stored else None
     return row, translations, [{"experience_id": eid, "policy_id": p} for p in links]
 
 

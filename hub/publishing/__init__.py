@@ -6,4 +6,5 @@ from flask import Blueprint
 bp = Blueprint("publishing", __name__, url_prefix="/<lang>")
 manage_bp = Blueprint("manage", __name__, url_prefix="/<lang>/manage")
 
-from hub.publishing import routes, routes_manage  # noqa: E402,F401  (attach the routes)
+# The routes attach themselves; records keeps each published entry's record on commit.
+from hub.publishing import records, routes, routes_manage  # noqa: E402,F401

@@ -24,6 +24,7 @@ import connectors  # noqa: F401  (registers the built-in kinds)
 from connectors.base import ConnectorError, Tombstone, get_connector
 from hub.db import utcnow
 from hub.extensions import db
+from hub.publishing import records
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, translate_errors
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
@@ -243,7 +244,11 @@ def _insert(new):
         return
     by_kind = {}
     for entry in new:
-        by_kind.setdefault(entry.kind, []).append(entry.row)
+        row = entry.row
+        stored = records.live(row["status"], row["deleted_dt"])
+        row["record_json"] = records.record_of_rows(row, entry.texts) if stored else None
+        row["record_seq"] = row["change_seq"] if stored else None
+        by_kind.setdefault(entry.kind, []).append(row)
     table = Entry.__table__
     for rows in by_kind.values():  # the same columns in every row of one kind
         db.session.execute(table.insert(), rows)
