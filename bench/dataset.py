@@ -463,10 +463,10 @@ def _entry_rows(plan, i):
                 "updated_by_id": None,
             }
         )
-    # The record the changes feed serves, stored as every write does (hub.publishing.records).
+    # The item the changes feed serves, stored as every write does (hub.publishing.records).
     stored = records.live(row["status"], row["deleted_dt"])
-    row["record_json"] = records.record_of_rows(row, translations) if stored else None
-    row["record_seq"] = row["change_seq"] if stored else None
+    row["change_json"] = records.item_of_rows(row, translations) if stored else None
+    row["change_json_seq"] = row["change_seq"] if stored else None
     return row, translations, [{"experience_id": eid, "policy_id": p} for p in links]
 
 

@@ -117,6 +117,10 @@ def init_app(app):
         app.wsgi_app = AnswerReplay(app, app.wsgi_app, answers)
 
 
+# Larger answers (pages of the changes feed, which followers walk once) are not kept inside
+# Flask; the replay, in front of it, keeps them compressed.
+LARGEST_KEPT = 256 * 1024
+
 # Set in the WSGI environ by ``cached`` for a cacheable answer: the (minute, data version) it
 # was made at.
 REPLAYABLE = "hub.replayable"
@@ -291,8 +295,10 @@ def cached(view):
         if response.status_code == 200 and not response.is_streamed:
             body = response.get_data()
             etag = hashlib.sha1(body).hexdigest()
-            item = (body, response.content_type, response.headers.get("Last-Modified"), etag)
-            cache.put(key, item, len(body))
+            response.set_etag(etag)  # the same as the cached answer will carry
+            if len(body) <= LARGEST_KEPT:
+                item = (body, response.content_type, response.headers.get("Last-Modified"), etag)
+                cache.put(key, item, len(body))
         return response
 
     wrapper.answer_cache = True

@@ -14,11 +14,10 @@ hub_cli = AppGroup("hub", help="Operate the OCOP exchange hub.")
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to reach.")
 def migrate_command(revision):
     """Create or upgrade the database schema through the Alembic migrations, then store the
-    exchange-format record of every published entry that lacks one (see
-    ``hub.publishing.records``)."""
+    changes feed's item of every published entry that lacks one (``hub.publishing.records``)."""
     from hub.publishing import records
 
     upgrade(db.engine, revision)
     click.echo(_("Database schema at revision %(revision)s.", revision=revision))
     if revision == "head" and (stored := records.refresh(db.session)):
-        click.echo(_("Stored the record of %(count)s published entries.", count=stored))
+        click.echo(_("Prepared the changes feed for %(count)s published entries.", count=stored))

@@ -1,5 +1,5 @@
-"""Each published entry's record, stored for the changes feed: written by every kind of write,
-never served once it is out of date, and filled in for entries written before it existed."""
+"""Each published entry's item in the changes feed, stored when it is written: by every kind of
+write, never served once it is out of date, and filled in for entries written before it existed."""
 
 import json
 
@@ -17,7 +17,7 @@ from tests.support import fresh_database, make_test_app, sample_entries
 
 def stored(entry_id):
     return db.session.execute(
-        select(Entry.record_json, Entry.record_seq, Entry.change_seq).where(Entry.id == entry_id)
+        select(Entry.change_json, Entry.change_json_seq, Entry.change_seq).where(Entry.id == entry_id)
     ).one()
 
 
@@ -46,11 +46,11 @@ def test_writes_through_the_services_store_the_current_record(app):
         entries = sample_entries()
         for entry in entries.values():
             text, seq, change = stored(entry.id)
-            assert seq == change and json.loads(text) == current_record(entry.id)
+            assert seq == change and json.loads(text)["record"] == current_record(entry.id)
         product = entries["product"].id
         services.save_text(coordinator(), product, "ja", {"title": "タイグエン茶"})
         text, seq, change = stored(product)
-        assert seq == change and json.loads(text)["translations"]["ja"]["title"] == "タイグエン茶"
+        assert seq == change and json.loads(text)["record"]["translations"]["ja"]["title"] == "タイグエン茶"
         services.set_status(coordinator(), product, "archived")
         text, seq, change = stored(product)
         assert seq != change  # not published: nothing to serve, and the old one is not used
@@ -60,11 +60,15 @@ def test_the_feed_serves_the_stored_record_and_never_an_outdated_one(app, client
     with app.test_request_context("/"):
         entries = sample_entries()
         policy = entries["policy"].id
+        item = json.loads(stored(policy)[0])
+        assert "id" not in item  # put back by the feed
+        item["record"] = {"marker": True}
         db.session.execute(
-            update(Entry).where(Entry.id == policy).values(record_json='{"marker":true}')
+            update(Entry).where(Entry.id == policy).values(change_json=json.dumps(item))
         )
         db.session.commit()
-    assert feed(client)[policy]["record"] == {"marker": True}  # served as stored
+    served = feed(client)[policy]
+    assert served["record"] == {"marker": True} and served["id"] == policy  # served as stored
     with app.test_request_context("/"):
         # A write that does not store the record (straight SQL): it takes a new number, so
         # the stored text is not used any more.
@@ -74,9 +78,7 @@ def test_the_feed_serves_the_stored_record_and_never_an_outdated_one(app, client
             .values(title="Đã sửa")
         )
         db.session.execute(
-            update(Entry)
-            .where(Entry.id == policy)
-            .values(change_seq=services.next_change_seq())
+            update(Entry).where(Entry.id == policy).values(change_seq=services.next_change_seq())
         )
         db.session.commit()
         expected = current_record(policy)
@@ -107,7 +109,7 @@ def test_entries_a_partner_pushes_carry_their_record(app, client):
     with app.test_request_context("/"):
         entry_id = db.session.scalar(select(Entry.id).where(Entry.partner_id == "tea-1"))
         text, seq, change = stored(entry_id)
-        assert seq == change and json.loads(text) == current_record(entry_id)
+        assert seq == change and json.loads(text)["record"] == current_record(entry_id)
     assert feed(client)[entry_id]["record"]["translations"]["en"]["title"] == "Shan tuyet tea"
 
 
@@ -124,16 +126,16 @@ def test_migrate_stores_the_records_older_hubs_did_not(backend, tmp_path):
                     "coordinator.vn@hub.test", "correct horse battery staple", "coordinator", "VN"
                 )
                 ids = [entry.id for entry in sample_entries().values()]
-                db.session.execute(update(Entry).values(record_json=None, record_seq=None))
+                db.session.execute(update(Entry).values(change_json=None, change_json_seq=None))
                 db.session.commit()
             result = app.test_cli_runner().invoke(args=["hub", "migrate"])
             assert result.exit_code == 0, result.output
-            assert "Stored the record of 4 published entries." in result.output
+            assert "Prepared the changes feed for 4 published entries." in result.output
             with app.app_context():
                 for entry_id in ids:
                     text, seq, change = stored(entry_id)
-                    assert seq == change and json.loads(text) == current_record(entry_id)
+                    assert seq == change and json.loads(text)["record"] == current_record(entry_id)
             again = app.test_cli_runner().invoke(args=["hub", "migrate"])
-            assert "Stored the record" not in again.output  # nothing left to do
+            assert "Prepared the changes feed" not in again.output  # nothing left to do
         finally:
             db.binding(app).engine.dispose()

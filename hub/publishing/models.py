@@ -94,10 +94,10 @@ class Entry(Base):
     published_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the tombstone
     change_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    # The published entry in the exchange format, as JSON, and the change it was made for: the
-    # changes feed uses it while record_seq == change_seq (see hub.publishing.records).
-    record_json: Mapped[str | None] = mapped_column(Text, deferred=True)
-    record_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # The published entry's item in the changes feed, as JSON without its id, and the change
+    # it was made for: used while change_json_seq == change_seq (see hub.publishing.records).
+    change_json: Mapped[str | None] = mapped_column(Text, deferred=True)
+    change_json_seq: Mapped[int | None] = mapped_column(BigInteger)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

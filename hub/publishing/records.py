@@ -1,47 +1,79 @@
-"""Each published entry's exchange-format record, kept as JSON text beside the entry.
+"""Each published entry's item in the changes feed, kept as JSON text beside the entry.
 
-The changes feed serves every published entry with all its translations; building those
-records for a page of a thousand entries cost most of its time. So the record is written once,
-when the entry changes, into ``entry.record_json``, together with the change sequence number it
-was made for (``record_seq``). The feed uses the stored text only while ``record_seq`` equals the
-entry's ``change_seq``: every write takes a new sequence number, so a record left behind by a
+The changes feed serves every published entry with all its translations; building those items
+for a page of a thousand entries cost most of its time. So the item is written once, when the
+entry changes, into ``entry.change_json`` (the item without its ``id``, which new entries do not
+have yet when it is made), together with the change sequence number it was made for
+(``change_json_seq``). The feed uses the stored text only while ``change_json_seq`` equals the
+entry's ``change_seq``: every write takes a new sequence number, so an item left behind by a
 write that did not store one is never served; it is built again instead.
 
-ORM writes store it on commit (``_store_records`` below); the sync, which inserts new entries
-with core statements, stores it itself through ``record_json``. ``hub refresh-records`` fills
-what older versions of the hub left empty.
+ORM writes store it on commit (``_store_items`` below); the sync, which inserts new entries with
+core statements, stores it itself through ``item_of_rows``. ``hub migrate`` fills what older
+versions of the hub left empty (``refresh``).
 """
 
 import json
+from datetime import UTC
 from types import SimpleNamespace
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
-from hub.publishing.exchange import KIND_FIELDS, dump_record
+from hub.publishing.exchange import COLLECTION_KINDS, KIND_FIELDS, dump_record
 from hub.publishing.models import Entry, EntryStatus
 
 DUE = "hub.records_due"
 
 
-def record_json(entry):
-    """The entry's record as the feed writes it: compact UTF-8 JSON with sorted keys."""
-    return json.dumps(dump_record(entry), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+COLLECTION_OF = {kind: collection for collection, kind in COLLECTION_KINDS.items()}
+
+
+def _dumps(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def change_json(entry, deleted=False):
+    """The entry's item in the changes feed, without its ``id``: compact UTF-8 JSON with sorted
+    keys, the record in the exchange format unless ``deleted``."""
+    item = {
+        "collection": COLLECTION_OF[entry.kind],
+        "country": entry.country_code,
+        "deleted": deleted,
+        "seq": entry.change_seq,
+        "updated_dt": entry.updated_dt.astimezone(UTC).isoformat(),
+    }
+    if not deleted:
+        item["record"] = dump_record(entry)
+    return _dumps(item)
+
+
+def with_id(entry_id, item):
+    """A stored item (UTF-8 bytes) with its ``id`` put back where sorted keys have it, after
+    ``deleted`` (the keys before it hold country codes and collection names only): three
+    pieces to join, the stored bytes not copied."""
+    cut = item.index(b",", item.index(b'"deleted":')) + 1
+    view = memoryview(item)
+    return view[:cut], b'"id":%d,' % entry_id, view[cut:]
 
 
 def live(status, deleted_dt):
     return status == EntryStatus.PUBLISHED and deleted_dt is None
 
 
-def record_of_rows(row, texts):
-    """The record JSON of an entry given as plain values: ``row`` (the entry's columns, a
-    mapping) and ``texts`` (its translations' columns, mappings)."""
+def _entry_of_rows(row, texts):
     values = {name: None for name in KIND_FIELDS[row["kind"]]}
     values.update(row)
     values["translations"] = sorted(
         (SimpleNamespace(**text) for text in texts), key=lambda t: t.language
     )
-    return record_json(SimpleNamespace(**values))
+    return SimpleNamespace(**values)
+
+
+def item_of_rows(row, texts):
+    """``change_json`` of an entry given as plain values: ``row`` (the entry's columns, a
+    mapping) and ``texts`` (its translations' columns, mappings)."""
+    return change_json(_entry_of_rows(row, texts), not live(row["status"], row["deleted_dt"]))
 
 
 @event.listens_for(Session, "before_flush")
@@ -53,8 +85,8 @@ def _note_changes(session, _context, _instances):
 
 
 @event.listens_for(Session, "before_commit")
-def _store_records(session):
-    """Before the final flush of a commit: the record of every entry that took a new change
+def _store_items(session):
+    """Before the final flush of a commit: the item of every entry that took a new change
     sequence number in this transaction and is published."""
     pending = (*session.new, *session.dirty)
     if not session.info.get(DUE) and not any(isinstance(o, Entry) for o in pending):
@@ -67,11 +99,11 @@ def _store_records(session):
         state = inspect(entry)
         if state.deleted or state.detached or state.was_deleted:
             continue
-        if live(entry.status, entry.deleted_dt) and entry.record_seq != entry.change_seq:
-            entry.record_json = record_json(entry)
-            entry.record_seq = entry.change_seq
+        if live(entry.status, entry.deleted_dt) and entry.change_json_seq != entry.change_seq:
+            entry.change_json = change_json(entry)
+            entry.change_json_seq = entry.change_seq
     session.flush()
-    session.info.pop(DUE, None)  # storing the records took no new sequence number
+    session.info.pop(DUE, None)  # storing the items took no new sequence number
 
 
 @event.listens_for(Session, "after_rollback")
@@ -80,7 +112,7 @@ def _forget(session):
 
 
 def refresh(session, batch=500):
-    """Store the record of every published entry that lacks a current one; the count."""
+    """Store the item of every published entry that lacks a current one; the count."""
     count, after = 0, 0
     while True:
         entries = session.scalars(
@@ -89,7 +121,7 @@ def refresh(session, batch=500):
                 Entry.id > after,
                 Entry.status == EntryStatus.PUBLISHED,
                 Entry.deleted_dt.is_(None),
-                (Entry.record_seq.is_(None)) | (Entry.record_seq != Entry.change_seq),
+                Entry.change_json_seq.is_(None) | (Entry.change_json_seq != Entry.change_seq),
             )
             .order_by(Entry.id)
             .limit(batch)
@@ -98,8 +130,8 @@ def refresh(session, batch=500):
         if not entries:
             return count
         for entry in entries:
-            entry.record_json = record_json(entry)
-            entry.record_seq = entry.change_seq
+            entry.change_json = change_json(entry)
+            entry.change_json_seq = entry.change_seq
         after = entries[-1].id
         count += len(entries)
         session.commit()

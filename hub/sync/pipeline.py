@@ -246,8 +246,8 @@ def _insert(new):
     for entry in new:
         row = entry.row
         stored = records.live(row["status"], row["deleted_dt"])
-        row["record_json"] = records.record_of_rows(row, entry.texts) if stored else None
-        row["record_seq"] = row["change_seq"] if stored else None
+        row["change_json"] = records.item_of_rows(row, entry.texts) if stored else None
+        row["change_json_seq"] = row["change_seq"] if stored else None
         by_kind.setdefault(entry.kind, []).append(row)
     table = Entry.__table__
     for rows in by_kind.values():  # the same columns in every row of one kind
