@@ -292,13 +292,16 @@ def cached(view):
             response.set_etag(etag)  # taken once, when the answer was cached
             return response
         response = current_app.make_response(view(*args, **kwargs))
-        if response.status_code == 200 and not response.is_streamed:
+        if (
+            response.status_code == 200
+            and not response.is_streamed
+            and (response.content_length or 0) <= LARGEST_KEPT
+        ):
             body = response.get_data()
             etag = hashlib.sha1(body).hexdigest()
             response.set_etag(etag)  # the same as the cached answer will carry
-            if len(body) <= LARGEST_KEPT:
-                item = (body, response.content_type, response.headers.get("Last-Modified"), etag)
-                cache.put(key, item, len(body))
+            item = (body, response.content_type, response.headers.get("Last-Modified"), etag)
+            cache.put(key, item, len(body))
         return response
 
     wrapper.answer_cache = True

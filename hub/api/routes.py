@@ -1,6 +1,7 @@
 """/api/v1: the changes feed that partners and other hubs follow, and the push endpoint."""
 
 import base64
+import functools
 import gzip
 import re
 
@@ -8,7 +9,17 @@ from flask import abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from isal import igzip
 from marshmallow import ValidationError
-from sqlalchemy import LargeBinary, case, cast, func, literal_column, select
+from sqlalchemy import (
+    LargeBinary,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import selectinload
 
 from connectors.base import Record, Tombstone
@@ -91,30 +102,24 @@ def changes():
     follows ``next_since`` until ``more`` is false holds an exact copy."""
     since = _int_arg("since", 0, 0, 2**62)
     limit = _int_arg("limit", 100, 1, MAX_CHANGES)
-    # Each entry's item as stored when it was written (hub.publishing.records), read as UTF-8
-    # bytes and joined: a page of a thousand entries is neither built nor encoded here.
-    entry_table, text_table = Entry.__table__, EntryTranslation.__table__
-    c = entry_table.c
-    stored = (
-        (c.change_json_seq == c.change_seq)
-        & (c.status == EntryStatus.PUBLISHED)
-        & c.deleted_dt.is_(None)
-    )
-    stmt = (
-        select(c.id, c.change_seq, case((stored, _utf8(c.change_json)), else_=None))
-        .where(c.change_seq > since, c.published_dt.is_not(None))
-        .order_by(c.change_seq)
-        .limit(limit + 1)
-    )
-    if country := _country_arg():
-        stmt = stmt.where(c.country_code == country)
-    rows = db.session.execute(stmt).all()
+    country = _country_arg()
+    # Each entry's item as stored when it was written (hub.publishing.records), its id put
+    # in front and read as UTF-8 bytes by the database: a page of a thousand entries is
+    # neither built nor encoded here, only joined.
+    dialect = db.session.get_bind().dialect.name
+    rows = db.session.execute(
+        _changes_statement(dialect, bool(country)),
+        {"since": since, "limit": limit + 1, "country": country},
+    ).all()
     more = len(rows) > limit
     rows = rows[:limit]
     made = {}
     if build := [entry_id for entry_id, _seq, item in rows if item is None]:
         # Tombstones, and items no write has stored (an older hub's entries): built here.
-        entries = db.session.execute(select(entry_table).where(c.id.in_(build))).mappings()
+        entry_table, text_table = Entry.__table__, EntryTranslation.__table__
+        entries = db.session.execute(
+            select(entry_table).where(entry_table.c.id.in_(build))
+        ).mappings()
         entries = {row["id"]: row for row in entries}
         texts = {}
         live = [i for i, row in entries.items() if records.live(row["status"], row["deleted_dt"])]
@@ -125,24 +130,41 @@ def changes():
             ).mappings():
                 texts.setdefault(text["entry_id"], []).append(text)
         for entry_id, row in entries.items():
-            made[entry_id] = records.item_of_rows(row, texts.get(entry_id, [])).encode()
-    parts = [b'{"items":[']
-    for index, (entry_id, _seq, item) in enumerate(rows):
-        if index:
-            parts.append(b",")
-        parts += records.with_id(entry_id, item or made[entry_id])
+            item = records.item_of_rows(row, texts.get(entry_id, [])).encode()
+            made[entry_id] = records.with_id(entry_id, item)
+    items = b",".join(item or made[entry_id] for entry_id, _seq, item in rows)
     next_since = rows[-1].change_seq if rows else since
-    parts.append(b'],"more":%s,"next_since":%d}' % (b"true" if more else b"false", next_since))
-    body = b"".join(parts)
+    more = b"true" if more else b"false"
+    body = b'{"items":[%s],"more":%s,"next_since":%d}' % (items, more, next_since)
     response = current_app.response_class(body, mimetype="application/json")
     return _last_modified(response, [newest_change_dt()])
 
 
-def _utf8(column):
-    """A text column as its UTF-8 bytes, read without decoding (a large ``BYTEA`` or ``BLOB``)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.convert_to(column, literal_column("'UTF8'"))
-    return cast(column, LargeBinary)
+@functools.cache
+def _changes_statement(dialect, by_country):
+    """The changes feed's query, built once: ``(id, change_seq, item)`` after ``:since``, the
+    item the stored one with ``"id":…`` in front, as UTF-8 bytes (``BYTEA`` or ``BLOB``, never
+    decoded), or NULL where the feed must build it."""
+    c = Entry.__table__.c
+    stored = (
+        (c.change_json_seq == c.change_seq)
+        & (c.status == EntryStatus.PUBLISHED)
+        & c.deleted_dt.is_(None)
+    )
+    text = literal('{"id":') + cast(c.id, String) + "," + func.substr(c.change_json, 2)
+    if dialect == "postgresql":
+        item = func.convert_to(text, literal_column("'UTF8'"))
+    else:
+        item = cast(text, LargeBinary)
+    stmt = (
+        select(c.id, c.change_seq, case((stored, item), else_=None))
+        .where(c.change_seq > bindparam("since"), c.published_dt.is_not(None))
+        .order_by(c.change_seq)
+        .limit(bindparam("limit"))
+    )
+    if by_country:
+        stmt = stmt.where(c.country_code == bindparam("country"))
+    return stmt
 
 
 def _push_source(token):

@@ -182,4 +182,5 @@ def newest_change_dt():
     change (an entry leaving a list is one too), so this is a Last-Modified that never calls
     an answer unchanged when it is not, where the newest of the items shown would miss an item
     that left."""
-    return db.session.scalar(select(Entry.updated_dt).order_by(Entry.change_seq.desc()).limit(1))
+    entry = Entry.__table__.c  # a core query: no ORM set-up for one value on every answer
+    return db.session.scalar(select(entry.updated_dt).order_by(entry.change_seq.desc()).limit(1))
