@@ -70,6 +70,10 @@ class Connector:
     # True when every run reads the whole dataset: what a complete run no longer lists was
     # deleted at the partner. False for incremental sources, which send tombstones.
     full_snapshot: ClassVar[bool] = True
+    # True when the whole dataset is the main document (the one read with
+    # ``conditional=True``): the same bytes as the last run that took every record then
+    # mean nothing changed, as a 304 would (see ``hub.sync.pipeline.SourceClient``).
+    single_document: ClassVar[bool] = False
 
     def validate_settings(self, settings):
         """Return the settings the connector will use, or raise ``ValueError`` saying what is

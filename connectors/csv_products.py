@@ -26,6 +26,7 @@ REQUIRED = ("partner_id", "title")
 
 @register
 class CsvConnector(Connector):
+    single_document = True
     kind = "csv"
 
     def validate_settings(self, settings):

@@ -24,6 +24,7 @@ def _zone_key(moment):
 
 @register
 class ICalConnector(Connector):
+    single_document = True
     kind = "ical"
 
     def validate_settings(self, settings):

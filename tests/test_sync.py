@@ -117,6 +117,33 @@ def test_an_unchanged_source_writes_nothing(app, httpserver):
     assert entries(app, source) == before  # not even a new change sequence number
 
 
+def test_the_same_document_again_ends_the_run_at_once(app, httpserver):
+    """A partner without ETag or Last-Modified: the same bytes as the last run that took every
+    record mean nothing changed. Other bytes with the same records still go record by record,
+    and so does every run after one that refused records (as in the test above)."""
+    clean = "".join(CSV.splitlines(keepends=True)[:3])  # P1 and P2: nothing to refuse
+    httpserver.expect_request("/p.csv").respond_with_data(clean.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    assert sync(app, source)["status"] == "ok"
+    before = entries(app, source)
+    again = sync(app, source)
+    assert (again["status"], again["fetched"], again["unchanged"]) == ("not_modified", 0, 0)
+    assert entries(app, source) == before
+    httpserver.clear()
+    reordered = clean.splitlines(keepends=True)
+    httpserver.expect_request("/p.csv").respond_with_data(
+        "".join([reordered[0], reordered[2], reordered[1]]).encode()
+    )
+    result = sync(app, source)
+    assert (result["status"], result["fetched"], result["unchanged"]) == ("ok", 2, 2)
+    assert entries(app, source) == before
+    with app.test_request_context("/"):  # other settings: from scratch, record by record
+        settings = {**CSV_SETTINGS, "defaults": {"rating_scheme": "ocop", "locality": "Hà Giang"}}
+        services.update_source(source, httpserver.url_for("/p.csv"), settings, 60)
+    result = sync(app, source)
+    assert (result["status"], result["updated"]) == ("ok", 2)
+
+
 def test_a_304_ends_the_run_at_once(app, httpserver):
     httpserver.expect_request("/p.csv").respond_with_data(CSV.encode(), headers={"ETag": '"v1"'})
     source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)

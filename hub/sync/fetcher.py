@@ -15,6 +15,7 @@
 """
 
 import contextlib
+import hashlib
 import io
 import ipaddress
 import socket
@@ -53,9 +54,10 @@ class Response:
     """A fetched document. Its body is spooled to a temporary file past 1 MiB, so a large
     partner file is read from disk, a line at a time, not held in memory."""
 
-    def __init__(self, url, status, headers, body=None, not_modified=False):
+    def __init__(self, url, status, headers, body=None, not_modified=False, digest=None):
         self.url, self.status, self.headers, self.not_modified = url, status, headers, not_modified
         self.body = body if body is not None else io.BytesIO()
+        self.digest = digest  # SHA-256 of the body, as received
 
     def close(self):
         self.body.close()
@@ -347,9 +349,10 @@ class Fetcher:
         length = lowered.get("content-length")
         if length and length.isdigit() and int(length) > self.max_bytes:
             raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
-        body, size = io.BytesIO(), 0
+        body, size, digest = io.BytesIO(), 0, hashlib.sha256()
         try:
             for chunk in response.iter_content(64 * 1024):
+                digest.update(chunk)
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
@@ -361,7 +364,7 @@ class Fetcher:
         except BaseException:
             body.close()
             raise
-        return Response(url, response.status_code, lowered, body)
+        return Response(url, response.status_code, lowered, body, digest=digest.hexdigest())
 
 
 class _Retryable(Exception):

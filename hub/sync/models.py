@@ -28,6 +28,9 @@ class PartnerSource(Base):
     state: Mapped[dict] = mapped_column(JSON, default=dict)
     etag: Mapped[str | None] = mapped_column(String(500))
     last_modified: Mapped[str | None] = mapped_column(String(100))
+    # SHA-256 of the main document of the last run that took every record (single-document
+    # connectors): the same bytes again end the next run at once.
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_success_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

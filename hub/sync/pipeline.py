@@ -52,6 +52,9 @@ class SourceClient:
     fetcher: Fetcher
     source: PartnerSource
     stop_at: object = None  # the run's deadline, a UTC datetime
+    # The main document is the whole dataset (``Connector.single_document``): the same bytes
+    # as the last run that took all of them end the run as "not modified", like a 304.
+    single_document: bool = False
     validators: dict = field(default_factory=dict)
     responses: list = field(default_factory=list)  # closed when the run ends
 
@@ -60,8 +63,9 @@ class SourceClient:
             response.close()
 
     def get(self, url, conditional=False):
-        """Fetch ``url``; ``conditional=True`` for the source's main document: a 304 ends the
-        run as "not modified", and the new validators are saved when the run succeeds."""
+        """Fetch ``url``; ``conditional=True`` for the source's main document: a 304 (or, for a
+        single-document source, the bytes of the last complete run) ends the run as "not
+        modified", and the new validators are saved when the run succeeds."""
         if self.stop_at is not None and utcnow() >= self.stop_at:
             raise FetchError("the run took longer than its deadline", url)
         if conditional:
@@ -71,7 +75,14 @@ class SourceClient:
             self.responses.append(response)
             if response.not_modified:
                 raise NotModified(url)
-            self.validators = {"etag": response.etag, "last_modified": response.last_modified}
+            digest = response.digest if self.single_document else None
+            if digest is not None and digest == self.source.content_digest:
+                raise NotModified(url)
+            self.validators = {
+                "etag": response.etag,
+                "last_modified": response.last_modified,
+                "content_digest": digest,
+            }
             return response
         response = self.fetcher.get(url)
         self.responses.append(response)
@@ -106,6 +117,7 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
     seen = set()
     try:
         connector = get_connector(source.kind)
+        client.single_document = connector.single_document
         settings = connector.validate_settings(source.settings or {})
         reader = connector.read(client, {**settings, "url": source.url}, dict(source.state or {}))
         new_state = _consume(reader, source, run, seen, client, keep_lease)
@@ -476,6 +488,10 @@ def _succeeded(source, run, new_state, validators):
     if validators:
         source.etag = validators.get("etag")
         source.last_modified = validators.get("last_modified")
+        # Only a run that took every record may stand for the document: one that refused
+        # some must try them again (the registry or the hub's rules may have changed since).
+        complete = run.status == "ok"
+        source.content_digest = validators.get("content_digest") if complete else None
     source.consecutive_failures = 0
     source.last_success_dt = now
     source.next_run_dt = now + timedelta(minutes=source.interval_minutes)

@@ -86,6 +86,7 @@ def update_source(source_id, url, settings, every, actor=None):
         # Another address or other settings: start again from scratch, not from the old
         # cursor or validators (a 304 would hide the change for ever).
         source.state, source.etag, source.last_modified = {}, None, None
+        source.content_digest = None
     source.url, source.settings, source.interval_minutes = url, settings, every
     record(actor, "source.update", "source", source.id, source.country_code)
     db.session.commit()
