@@ -17,7 +17,9 @@ from tests.support import fresh_database, make_test_app, sample_entries
 
 def stored(entry_id):
     return db.session.execute(
-        select(Entry.change_json, Entry.change_json_seq, Entry.change_seq).where(Entry.id == entry_id)
+        select(Entry.change_json, Entry.change_json_seq, Entry.change_seq).where(
+            Entry.id == entry_id
+        )
     ).one()
 
 
@@ -50,7 +52,10 @@ def test_writes_through_the_services_store_the_current_record(app):
         product = entries["product"].id
         services.save_text(coordinator(), product, "ja", {"title": "タイグエン茶"})
         text, seq, change = stored(product)
-        assert seq == change and json.loads(text)["record"]["translations"]["ja"]["title"] == "タイグエン茶"
+        assert (
+            seq == change
+            and json.loads(text)["record"]["translations"]["ja"]["title"] == "タイグエン茶"
+        )
         services.set_status(coordinator(), product, "archived")
         text, seq, change = stored(product)
         assert seq != change  # not published: nothing to serve, and the old one is not used
