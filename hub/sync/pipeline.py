@@ -27,11 +27,13 @@ from hub.extensions import db
 from hub.publishing import records
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, translate_errors
+from hub.publishing.fastload import record_loader
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.sync.fetcher import Fetcher, FetchError
 from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
 
 BATCH_SIZE = 500
+load_record = record_loader(RECORD_SCHEMAS)  # marshmallow only where a record needs it
 STALE_FINGERPRINT = "0" * 64
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
 
@@ -313,7 +315,7 @@ def _check(source, kind, item):
     """Validate a record: ``(values, texts, source_language, status, errors)``, the errors
     (``{field: [messages]}``) in the current language."""
     try:
-        data = RECORD_SCHEMAS[kind].load(item.data)
+        data = load_record(kind, item.data)
     except ValidationError as exc:
         return None, None, None, None, translate_errors(exc.messages)
     errors, texts = {}, {}
