@@ -72,9 +72,6 @@ def parse_id(value):
     return number if 0 < number <= MAX_ID else None
 
 
-SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: the file's pages are mapped as read
-
-
 def make_engine(url, **kwargs):
     """Create an engine for ``url``; on SQLite, with real transactions and enforced foreign keys."""
     engine = create_engine(url, **kwargs)
@@ -97,10 +94,6 @@ def _configure_sqlite(engine):
         if engine.url.database and engine.url.database != ":memory:":
             # Readers never wait for the writer: web workers and the scheduler share the file.
             cursor.execute("PRAGMA journal_mode=WAL")
-            # Pages read straight from the operating system's cache, shared by every
-            # connection and process, instead of copied into each connection's own: large
-            # reads (pages of the changes feed) take a fraction of the time.
-            cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
