@@ -113,3 +113,21 @@ def test_an_empty_search_shows_the_form(client):
     page = client.get("/ja/search?q=+++").get_data(as_text=True)
     assert '<input id="search-q" name="q" type="search"' in page
     assert "見つかりません" not in page
+
+
+def test_folding_strips_every_combining_mark_and_nothing_else():
+    """``fold`` against the plain definition, over every code point up to U+2FFFF (past the end
+    of its table too) in runs of a thousand."""
+    import unicodedata
+
+    from hub.i18n import fold
+
+    def plainly(text):
+        decomposed = unicodedata.normalize("NFKD", text)
+        kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return kept.replace("Đ", "D").replace("đ", "d").casefold()
+
+    for start in range(0, 0x30000, 1000):
+        text = "".join(chr(c) for c in range(start, start + 1000) if not 0xD800 <= c < 0xE000)
+        assert fold(text) == plainly(text), hex(start)
+    assert fold("Chè Thái Nguyên, Đà Lạt") == "che thai nguyen, da lat"

@@ -265,7 +265,7 @@ def _insert(new):
         by_kind.setdefault(entry.kind, []).append(row)
     table = Entry.__table__
     for rows in by_kind.values():  # the same columns in every row of one kind
-        db.session.execute(table.insert(), rows)
+        _insert_rows(table, rows)
     source_id = new[0].row["source_id"]
     ids = dict(
         db.session.execute(
@@ -275,14 +275,35 @@ def _insert(new):
             )
         ).all()
     )
-    db.session.execute(
-        EntryTranslation.__table__.insert(),
+    _insert_rows(
+        EntryTranslation.__table__,
         [
             {**text, "entry_id": ids[entry.row["partner_id"]]}
             for entry in new
             for text in entry.texts
         ],
     )
+
+
+def _insert_rows(table, rows):
+    """Insert ``rows`` (mappings with the same keys) with the driver's own executemany: each
+    value goes through its column type's conversion, as SQLAlchemy would put it, without
+    SQLAlchemy's handling of every row's parameters (a fifth of a sync's time)."""
+    connection = db.session.connection()
+    names = list(rows[0])
+    compiled = table.insert().compile(dialect=connection.dialect, column_keys=names)
+    dialect = connection.dialect
+    convert = {
+        name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    }
+    order = compiled.positiontup if compiled.positional else names
+    if any(compiled.binds[key].key != key for key in order):  # never for a plain insert
+        raise RuntimeError("unexpected bind names")
+    steps = [(name, convert[name]) for name in order]
+    values = [tuple(row[name] if f is None else f(row[name]) for name, f in steps) for row in rows]
+    if not compiled.positional:
+        values = [dict(zip(order, row, strict=True)) for row in values]
+    connection.exec_driver_sql(compiled.string, values)
 
 
 def _in_every_language(make):
