@@ -1,5 +1,6 @@
 """Account rules: creating users, signing in, invitations, disabling, and the audit log."""
 
+import functools
 import hashlib
 import re
 import secrets
@@ -20,7 +21,13 @@ INVITATION_LIFETIME = timedelta(days=7)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Checked when the e-mail address is unknown, so that a wrong address takes as long as a wrong
 # password and sign-in does not reveal which addresses have accounts.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash():
+    """A hash to check unknown addresses against (as long as a real check); made when first
+    needed, not when every process starts: scrypt takes a tenth of a second."""
+    return generate_password_hash("not-a-real-password")
 
 
 class AccountError(Exception):
@@ -117,7 +124,7 @@ def authenticate(email, password):
     """The active user with that e-mail address and password, or None."""
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None

@@ -10,6 +10,7 @@ after the whole run has committed. A source that fails several times in a row is
 
 import hashlib
 import json
+import operator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -206,6 +207,7 @@ def ingest(source, items, run, seen=None, keep_lease=None):
             )
         }
     seqs = publishing.reserve_change_seqs(len(items))
+    now = utcnow()  # the batch's moment: what it creates is stamped with it
     new = {}  # entries this batch creates, inserted together at its end
     for item, digest in zip(items, digests, strict=True):
         run.fetched += 1
@@ -222,7 +224,7 @@ def ingest(source, items, run, seen=None, keep_lease=None):
         if entry is None and row is not None and partner_id not in load:
             run.unchanged += 1
             continue
-        outcome = _write(source, item, entry, run, digest, seqs)
+        outcome = _write(source, item, entry, run, digest, seqs, now)
         if isinstance(outcome, NewEntry):
             new[partner_id] = outcome
         elif isinstance(outcome, Entry):
@@ -293,17 +295,41 @@ def _insert_rows(table, rows):
     names = list(rows[0])
     compiled = table.insert().compile(dialect=connection.dialect, column_keys=names)
     dialect = connection.dialect
-    convert = {
-        name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    }
     order = compiled.positiontup if compiled.positional else names
     if any(compiled.binds[key].key != key for key in order):  # never for a plain insert
         raise RuntimeError("unexpected bind names")
-    steps = [(name, convert[name]) for name in order]
-    values = [tuple(row[name] if f is None else f(row[name]) for name, f in steps) for row in rows]
+    converts = [
+        (index, _remembered(processor))
+        for index, name in enumerate(order)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    get = operator.itemgetter(*order)
+    values = []
+    for row in rows:
+        value = list(get(row)) if len(order) > 1 else [get(row)]
+        for index, convert in converts:
+            value[index] = convert(value[index])
+        values.append(tuple(value))
     if not compiled.positional:
         values = [dict(zip(order, row, strict=True)) for row in values]
     connection.exec_driver_sql(compiled.string, values)
+
+
+def _remembered(convert):
+    """``convert`` computed once per distinct value (a batch shares its moment and many
+    dates); values that cannot be remembered (lists for JSON) are converted each time."""
+    memo = {}
+
+    def remembered(value):
+        try:
+            return memo[value]
+        except KeyError:
+            memo[value] = result = convert(value)
+            return result
+        except TypeError:
+            return convert(value)
+
+    return remembered
 
 
 def _in_every_language(make):
@@ -359,7 +385,7 @@ def _check(source, kind, item):
     return values, texts, source_language, status, errors
 
 
-def _write(source, item, entry, run, digest, seqs):
+def _write(source, item, entry, run, digest, seqs, now):
     kind = COLLECTION_KINDS.get(item.collection)
     if kind is None:
         _reject(source, item, run, _in_every_language(lambda: {"collection": [
@@ -384,7 +410,7 @@ def _write(source, item, entry, run, digest, seqs):
     values.pop("programme_id", None)
     if entry is None or isinstance(entry, NewEntry):
         return _new_entry(
-            source, item, entry, run, digest, seqs, values, texts, status, source_language
+            source, item, entry, run, digest, seqs, values, texts, status, source_language, now
         )
     entry.change_seq = next(seqs)
     entry.updated_dt = utcnow()
@@ -417,10 +443,11 @@ def _with_origins(texts, source_language):
         yield language, text, STALE_FINGERPRINT if text.pop("_outdated", False) else current
 
 
-def _new_entry(source, item, replaced, run, digest, seqs, values, texts, status, source_language):
+def _new_entry(
+    source, item, replaced, run, digest, seqs, values, texts, status, source_language, now
+):
     """A new entry (or a second record in the batch for one): its rows, to insert at the end."""
     kind = COLLECTION_KINDS[item.collection]
-    now = utcnow()
     row = {
         "kind": kind,
         "country_code": source.country_code,
@@ -438,7 +465,7 @@ def _new_entry(source, item, replaced, run, digest, seqs, values, texts, status,
         **values,
     }
     rows = [
-        publishing.text_values(language, text, None, made_from)
+        {**publishing.text_values(language, text, None, made_from), "updated_dt": now}
         for language, text, made_from in _with_origins(texts, source_language)
     ]
     if replaced is None:
