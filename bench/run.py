@@ -430,28 +430,41 @@ def evaluate(http, changes, ingest):
                 )
             )
         if first and resync:
-            r = resync["wall_s"] / first["wall_s"]
+            # The runs' own times: a sync runs in the scheduler's long-lived process, so the
+            # child's interpreter start (about a second, the same for both) is not part of it.
+            r = resync["run_s"] / first["run_s"]
             figures.append(
                 _figure(
-                    "unchanged re-sync, 100 000 records",
-                    resync["wall_s"],
+                    "unchanged re-sync, 100 000 records (the run)",
+                    resync["run_s"],
                     "s",
                     "≤ 5 % of first sync",
                     r,
                     r <= 0.05,
+                    "first sync's run",
+                )
+            )
+            figures.append(
+                _figure(
+                    "  … with its process's start",
+                    resync["wall_s"],
+                    "s",
+                    "info",
+                    resync["wall_s"] / first["wall_s"],
+                    None,
                     "first sync",
                 )
             )
         if first and by_record:
             figures.append(
                 _figure(
-                    "  … the same records in other bytes",
-                    by_record["wall_s"],
+                    "  … the same records in other bytes (the run)",
+                    by_record["run_s"],
                     "s",
                     "info",
-                    by_record["wall_s"] / first["wall_s"],
+                    by_record["run_s"] / first["run_s"],
                     None,
-                    "first sync",
+                    "first sync's run",
                 )
             )
         if first:
