@@ -669,3 +669,27 @@ def test_the_last_of_two_records_with_one_id_wins(app, httpserver):
         source = source or add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
         assert sync(app, source)["status"] == "ok"
         assert entries(app, source)["P1"][1] == title
+
+
+def test_rows_inserted_in_bulk_keep_each_values_own_type(app):
+    """True and 1 are equal in Python but not in JSON: a fair's list of groups stays a list and
+    each value is converted as its column's type would, however many alike share a batch."""
+    from sqlalchemy import Column, Integer, MetaData, Table
+    from sqlalchemy.types import JSON
+
+    from hub.extensions import db as database
+    from hub.sync.pipeline import _insert_rows
+
+    table = Table(
+        "bulk_probe", MetaData(), Column("id", Integer, primary_key=True), Column("v", JSON)
+    )
+    with app.app_context():
+        connection = database.session.connection()
+        table.create(connection)
+        values = [True, 1, 1.5, [1, True], None, "1"]
+        _insert_rows(table, [{"id": i, "v": v} for i, v in enumerate(values)])
+        stored = [row.v for row in connection.execute(table.select().order_by(table.c.id))]
+        assert [(type(v), v) for v in stored] == [
+            (bool, True), (int, 1), (float, 1.5), (list, [1, True]), (type(None), None), (str, "1")
+        ]  # fmt: skip
+        database.session.rollback()

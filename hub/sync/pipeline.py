@@ -316,15 +316,17 @@ def _insert_rows(table, rows):
 
 
 def _remembered(convert):
-    """``convert`` computed once per distinct value (a batch shares its moment and many
-    dates); values that cannot be remembered (lists for JSON) are converted each time."""
+    """``convert`` computed once per distinct value and type (a batch shares its moment and
+    many dates; True and 1 are equal but not alike in JSON); values that cannot be remembered
+    (lists for JSON) are converted each time."""
     memo = {}
 
     def remembered(value):
+        key = (type(value), value)
         try:
-            return memo[value]
+            return memo[key]
         except KeyError:
-            memo[value] = result = convert(value)
+            memo[key] = result = convert(value)
             return result
         except TypeError:
             return convert(value)
