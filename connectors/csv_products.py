@@ -96,8 +96,5 @@ class CsvConnector(Connector):
             }
             for field in PRODUCT_FIELDS:
                 data[field] = cell(row, field)
-            stars = data.get("stars")
-            if isinstance(stars, str) and stars.isascii() and stars.isdigit():
-                data["stars"] = int(stars)  # a number, as the exchange format has it
             yield Record(partner_id=cell(row, "partner_id") or "", collection="products", data=data)
         return {}

@@ -117,9 +117,8 @@ def changes():
     if build := [entry_id for entry_id, _seq, item in rows if item is None]:
         # Tombstones, and items no write has stored (an older hub's entries): built here.
         entry_table, text_table = Entry.__table__, EntryTranslation.__table__
-        entries = db.session.execute(
-            select(entry_table).where(entry_table.c.id.in_(build))
-        ).mappings()
+        facts = [c for c in entry_table.c if c.name != "change_json"]  # outdated, if any
+        entries = db.session.execute(select(*facts).where(entry_table.c.id.in_(build))).mappings()
         entries = {row["id"]: row for row in entries}
         texts = {}
         live = [i for i, row in entries.items() if records.live(row["status"], row["deleted_dt"])]

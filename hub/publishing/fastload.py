@@ -97,7 +97,7 @@ def _type_loader(field):
     if kind is fields.Boolean:
         return _boolean
     if kind is fields.Integer:
-        return _exact(int)
+        return _exact(int) if field.strict else _integer
     if kind is fields.Float and not field.allow_nan and not field.as_string:
         return _float
     if kind is fields.Date and field.format in (None, "iso", "iso8601"):
@@ -122,6 +122,17 @@ def _exact(kind):
         return value
 
     return convert
+
+
+def _integer(value):
+    """An int, or a number written in ASCII digits (CSV cells are text), which a non-strict
+    marshmallow Integer reads with ``int()`` too; signs, spaces and other digits are left to
+    marshmallow."""
+    if type(value) is int:
+        return value
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    raise Unsure
 
 
 def _boolean(value):
