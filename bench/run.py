@@ -475,7 +475,7 @@ def evaluate(http, changes, ingest):
             )
             figures.append(
                 _figure(
-                    "peak memory, syncing 100 000 records",
+                    "peak memory, syncing 100 000 (with worker)",
                     peak,
                     "MB",
                     "≤ 250 MB",

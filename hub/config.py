@@ -73,6 +73,9 @@ def load_settings(app):
         # the rate limits then count the client's address, and cookies are Secure over https.
         PROXY_COUNT=int(env.get("HUB_PROXY_COUNT", "0") or 0),
         FETCH_ALLOW=[h.strip() for h in env.get("HUB_FETCH_ALLOW", "").split(",") if h.strip()],
+        # A sync run past this many records prepares its batches in a worker process of its
+        # own, beside the one that writes them (hub.sync.prepare); "off": never.
+        SYNC_WORKER_AFTER=_records_or_off(env.get("HUB_SYNC_WORKER_AFTER", "1000")),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -84,6 +87,15 @@ def load_settings(app):
         LANGUAGE_COOKIE="hub_lang",
         LANGUAGE_COOKIE_MAX_AGE=365 * 24 * 3600,
     )
+
+
+def _records_or_off(value):
+    value = value.strip().lower()
+    if value in ("off", "never", ""):
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"HUB_SYNC_WORKER_AFTER must be a number of records or off, not {value}")
+    return int(value)
 
 
 def check_secret_key(app):

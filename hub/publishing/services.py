@@ -112,7 +112,10 @@ def _touch(entry, actor):
 
 
 def fingerprint(text):
-    joined = "\x1f".join(text.get(f, "") or "" for f in ("title", "summary", "body", "lessons"))
+    get = text.get
+    joined = "\x1f".join(
+        (get("title") or "", get("summary") or "", get("body") or "", get("lessons") or "")
+    )
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
@@ -392,16 +395,19 @@ FIELD_RULES = {
 # Writes.
 
 
-def text_values(language, text, actor, source_fingerprint):
-    """The column values of a translation holding ``text`` (clean, see ``clean_text``)."""
+def text_values(language, text, actor, source_fingerprint, own_fingerprint=None, now=None):
+    """The column values of a translation holding ``text`` (clean, see ``clean_text``);
+    ``own_fingerprint`` is ``fingerprint(text)`` when the caller has it already."""
     return {
         **text,
         "language": language,
-        "fingerprint": fingerprint(text),
+        "fingerprint": own_fingerprint or fingerprint(text),
         "source_fingerprint": source_fingerprint,
         "search_title": fold(text["title"]),
-        "search_text": fold(" ".join(text[f] for f in ("title", "summary", "body", "lessons"))),
-        "updated_dt": utcnow(),
+        "search_text": fold(
+            " ".join((text["title"], text["summary"], text["body"], text["lessons"]))
+        ),
+        "updated_dt": now or utcnow(),
         "updated_by_id": actor.id if actor else None,
     }
 

@@ -8,16 +8,16 @@ wrote and never deletes anything; the source's state (cursor, HTTP validators) a
 after the whole run has committed. A source that fails several times in a row is paused.
 """
 
-import hashlib
+import functools
 import json
 import operator
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from marshmallow import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
@@ -27,15 +27,13 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing import records
 from hub.publishing import services as publishing
-from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, translate_errors
-from hub.publishing.fastload import record_loader
+from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
+from hub.sync import prepare
 from hub.sync.fetcher import Fetcher, FetchError
 from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
 
 BATCH_SIZE = 500
-load_record = record_loader(RECORD_SCHEMAS)  # marshmallow only where a record needs it
-STALE_FINGERPRINT = "0" * 64
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
 
 
@@ -92,10 +90,6 @@ class SourceClient:
         return response
 
 
-def fingerprint(data):
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def _make_fetcher():
     config = current_app.config
     return Fetcher(allow=config["FETCH_ALLOW"], deadline=config.get("FETCH_DEADLINE", 60))
@@ -118,12 +112,13 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
         fetcher, source, stop_at=None if deadline is None else utcnow() + deadline
     )
     seen = set()
+    preparer = prepare.Preparer(source.country_code, prepare.worker_after())
     try:
         connector = get_connector(source.kind)
         client.single_document = connector.single_document
         settings = connector.validate_settings(source.settings or {})
         reader = connector.read(client, {**settings, "url": source.url}, dict(source.state or {}))
-        new_state = _consume(reader, source, run, seen, client, keep_lease)
+        new_state = _consume(reader, source, run, seen, client, keep_lease, preparer)
         # A complete snapshot: what the partner no longer lists was deleted there.
         if connector.full_snapshot and new_state.pop("_complete", True):
             run.deleted += _delete_missing(source, seen)
@@ -142,16 +137,25 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
         run.status = "partial" if run.rejected else "ok"
         _succeeded(source, run, new_state, client.validators)
     finally:
+        preparer.close()
         client.close()
         if own_fetcher:
             fetcher.close()
     return run
 
 
-def _consume(reader, source, run, seen, client=None, keep_lease=None):
-    batch = []
+def _consume(reader, source, run, seen, client, keep_lease, preparer):
+    """Read the connector's records in batches and write them; while one batch is written, the
+    next is read and (in the worker, if the run has one) prepared."""
+    batch, pending = [], deque()  # (batch, its preparation) in the order they were read
+
+    def write(leave):
+        while len(pending) > leave:
+            items, prepared = pending.popleft()
+            ingest(source, items, run, seen, keep_lease, prepared())
+
     while True:
-        if client is not None and client.stop_at is not None and utcnow() >= client.stop_at:
+        if client.stop_at is not None and utcnow() >= client.stop_at:
             raise FetchError("the run took longer than its deadline")
         try:
             item = next(reader)
@@ -160,15 +164,20 @@ def _consume(reader, source, run, seen, client=None, keep_lease=None):
             break
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            ingest(source, batch, run, seen, keep_lease)
+            pending.append((batch, preparer.submit(batch)))
+            write(leave=2)
             batch = []
     if batch:
-        ingest(source, batch, run, seen, keep_lease)
+        pending.append((batch, preparer.submit(batch)))
+    write(leave=0)
     return new_state
 
 
-def ingest(source, items, run, seen=None, keep_lease=None):
-    """Validate and write one batch of records and tombstones for ``source``; commits."""
+def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
+    """Validate and write one batch of records and tombstones for ``source``; commits.
+    ``prepared``: the batch's ``prepare.prepare``, if it was made elsewhere."""
+    if prepared is None:
+        prepared = prepare.prepare(items, source.country_code)
     db.begin_write()
     if keep_lease is not None:
         keep_lease()  # in this transaction: the batch commits only while the lease is ours
@@ -182,18 +191,14 @@ def ingest(source, items, run, seen=None, keep_lease=None):
             )
         )
     }
-    digests, load = [], set()
-    for item in items:
+    load = set()
+    for item, ready in zip(items, prepared, strict=True):
         partner_id = str(item.partner_id)
         row = known.get(partner_id)
-        if isinstance(item, Tombstone):
-            digests.append(None)
-            if row is not None:
-                load.add(partner_id)
+        if row is None:
             continue
-        digest = fingerprint({"collection": item.collection, **dict(item.data)})
-        digests.append(digest)
-        if row is not None and (row.deleted_dt is not None or row.content_fingerprint != digest):
+        # A tombstone (nothing prepared) or a record that changes what is stored.
+        if ready is None or row.deleted_dt is not None or row.content_fingerprint != ready.digest:
             load.add(partner_id)
     # Then whole entries, only those that change.
     existing = {}
@@ -209,7 +214,7 @@ def ingest(source, items, run, seen=None, keep_lease=None):
     seqs = publishing.reserve_change_seqs(len(items))
     now = utcnow()  # the batch's moment: what it creates is stamped with it
     new = {}  # entries this batch creates, inserted together at its end
-    for item, digest in zip(items, digests, strict=True):
+    for item, ready in zip(items, prepared, strict=True):
         run.fetched += 1
         partner_id = str(item.partner_id)
         if seen is not None:
@@ -224,7 +229,7 @@ def ingest(source, items, run, seen=None, keep_lease=None):
         if entry is None and row is not None and partner_id not in load:
             run.unchanged += 1
             continue
-        outcome = _write(source, item, entry, run, digest, seqs, now)
+        outcome = _write(source, item, entry, run, ready, seqs, now)
         if isinstance(outcome, NewEntry):
             new[partner_id] = outcome
         elif isinstance(outcome, Entry):
@@ -242,6 +247,7 @@ class NewEntry:
     kind: str
     row: dict
     texts: list
+    head: str | None  # its item's head (hub.publishing.records.item_head), if published
 
     @property
     def content_fingerprint(self):
@@ -262,7 +268,11 @@ def _insert(new):
     for entry in new:
         row = entry.row
         stored = records.live(row["status"], row["deleted_dt"])
-        row["change_json"] = records.item_of_rows(row, entry.texts) if stored else None
+        row["change_json"] = (
+            records.finish_item(entry.head, row["change_seq"], row["updated_dt"])
+            if stored
+            else None
+        )
         row["change_json_seq"] = row["change_seq"] if stored else None
         by_kind.setdefault(entry.kind, []).append(row)
     table = Entry.__table__
@@ -292,17 +302,9 @@ def _insert_rows(table, rows):
     value goes through its column type's conversion, as SQLAlchemy would put it, without
     SQLAlchemy's handling of every row's parameters (a fifth of a sync's time)."""
     connection = db.session.connection()
-    names = list(rows[0])
-    compiled = table.insert().compile(dialect=connection.dialect, column_keys=names)
     dialect = connection.dialect
-    order = compiled.positiontup if compiled.positional else names
-    if any(compiled.binds[key].key != key for key in order):  # never for a plain insert
-        raise RuntimeError("unexpected bind names")
-    converts = [
-        (index, _remembered(processor))
-        for index, name in enumerate(order)
-        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-    ]
+    sql, positional, order, processors = _insert_statement(table, tuple(rows[0]), dialect)
+    converts = [(index, _remembered(processor)) for index, processor in processors]
     get = operator.itemgetter(*order)
     values = []
     for row in rows:
@@ -310,9 +312,26 @@ def _insert_rows(table, rows):
         for index, convert in converts:
             value[index] = convert(value[index])
         values.append(tuple(value))
-    if not compiled.positional:
+    if not positional:
         values = [dict(zip(order, row, strict=True)) for row in values]
-    connection.exec_driver_sql(compiled.string, values)
+    connection.exec_driver_sql(sql, values)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_statement(table, names, dialect):
+    """``INSERT`` of ``names`` into ``table`` for ``dialect``, compiled once: its SQL, whether
+    its parameters are positional, their order, and ``(position, bind processor)`` for the
+    columns whose values the driver needs converted."""
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(names))
+    order = tuple(compiled.positiontup if compiled.positional else names)
+    if any(compiled.binds[key].key != key for key in order):  # never for a plain insert
+        raise RuntimeError("unexpected bind names")
+    processors = tuple(
+        (index, processor)
+        for index, name in enumerate(order)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    )
+    return compiled.string, compiled.positional, order, processors
 
 
 def _remembered(convert):
@@ -360,40 +379,15 @@ def _reject(source, item, run, reasons):
     run.rejected += 1
 
 
-def _check(source, kind, item):
-    """Validate a record: ``(values, texts, source_language, status, errors)``, the errors
-    (``{field: [messages]}``) in the current language."""
-    try:
-        data = load_record(kind, item.data)
-    except ValidationError as exc:
-        return None, None, None, None, translate_errors(exc.messages)
-    errors, texts = {}, {}
-    translations = data.pop("translations")
-    stale = {language for language, text in translations.items() if text.get("outdated")}
-    for language, text in translations.items():
-        texts[language], text_errors = publishing.clean_text(kind, language, text)
-        errors.update({f"translations.{language}.{k}": [v] for k, v in text_errors.items()})
-    source_language = data.pop("source_language")
-    status = data.pop("status")
-    if source_language not in texts:
-        errors["translations"] = [
-            _("There is no text in the source language (%(language)s).", language=source_language)
-        ]
-    rule_errors = {}
-    values = publishing.FIELD_RULES[kind](data, source.country_code, rule_errors)
-    errors.update({k: [v] for k, v in rule_errors.items()})
-    for language in stale & set(texts):
-        texts[language]["_outdated"] = True
-    return values, texts, source_language, status, errors
-
-
-def _write(source, item, entry, run, digest, seqs, now):
+def _write(source, item, entry, run, ready, seqs, now):
+    """Write one record (``ready``: its ``prepare.Prepared``) as ``entry`` (None, an ``Entry``
+    or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None."""
     kind = COLLECTION_KINDS.get(item.collection)
     if kind is None:
         _reject(source, item, run, _in_every_language(lambda: {"collection": [
             _("“%(value)s” is not a collection of the hub.", value=item.collection)]}))  # fmt: skip
         return None
-    if not item.partner_id or len(str(item.partner_id)) > 200:
+    if not prepare.usable_id(item.partner_id):
         _reject(source, item, run, _in_every_language(lambda: {"id": [
             _("A record needs an id of at most 200 characters.")]}))  # fmt: skip
         return None
@@ -401,80 +395,66 @@ def _write(source, item, entry, run, digest, seqs, now):
         _reject(source, item, run, _in_every_language(lambda: {"collection": [
             _("This id belongs to another collection already.")]}))  # fmt: skip
         return None
-    if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == digest:
+    if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == ready.digest:
         run.unchanged += 1
         return entry
-    values, texts, source_language, status, errors = _check(source, kind, item)
-    if errors:
-        _reject(source, item, run, _in_every_language(lambda: _check(source, kind, item)[4]))
+    if not ready.valid:  # the reasons, in every language (the worker kept none)
+        country = source.country_code
+        reasons = _in_every_language(lambda: prepare.check(country, kind, item)[4])
+        _reject(source, item, run, reasons)
         return None
-    values.pop("policies", None)
-    values.pop("programme_id", None)
     if entry is None or isinstance(entry, NewEntry):
-        return _new_entry(
-            source, item, entry, run, digest, seqs, values, texts, status, source_language, now
-        )
+        return _new_entry(source, item, entry, run, ready, seqs, now)
     entry.change_seq = next(seqs)
     entry.updated_dt = utcnow()
     entry.deleted_dt = None
-    entry.source_language = source_language
+    entry.source_language = ready.source_language
     run.updated += 1
-    for key, value in values.items():
+    for key, value in ready.values.items():
         setattr(entry, key, value)
-    entry.status = status
-    if status == EntryStatus.PUBLISHED and entry.published_dt is None:
+    entry.status = ready.status
+    if ready.status == EntryStatus.PUBLISHED and entry.published_dt is None:
         entry.published_dt = utcnow()
-    entry.content_fingerprint = digest
+    entry.content_fingerprint = ready.digest
+    languages = {text["language"] for text in ready.texts}
     for translation in list(entry.translations):
-        if translation.language not in texts:
+        if translation.language not in languages:
             entry.translations.remove(translation)
-    for language, text, made_from in _with_origins(texts, source_language):
-        publishing.apply_text(entry, language, text, None, made_from)
+    for text in ready.texts:
+        translation = next((t for t in entry.translations if t.language == text["language"]), None)
+        if translation is None:
+            translation = EntryTranslation(language=text["language"])
+            entry.translations.append(translation)
+        for name, value in text.items():
+            setattr(translation, name, value)
+        translation.updated_dt = utcnow()
     return entry
 
 
-def _with_origins(texts, source_language):
-    """``(language, text, fingerprint of the source it was made from)`` for an entry's clean
-    texts, the source first. A translation the partner marks as outdated stays outdated here:
-    it keeps a source fingerprint that matches no version of the text."""
-    source = texts.pop(source_language)
-    source.pop("_outdated", None)
-    current = publishing.fingerprint(source)
-    yield source_language, source, None
-    for language, text in texts.items():
-        yield language, text, STALE_FINGERPRINT if text.pop("_outdated", False) else current
-
-
-def _new_entry(
-    source, item, replaced, run, digest, seqs, values, texts, status, source_language, now
-):
+def _new_entry(source, item, replaced, run, ready, seqs, now):
     """A new entry (or a second record in the batch for one): its rows, to insert at the end."""
-    kind = COLLECTION_KINDS[item.collection]
     row = {
-        "kind": kind,
+        "kind": ready.kind,
         "country_code": source.country_code,
-        "status": status,
-        "source_language": source_language,
+        "status": ready.status,
+        "source_language": ready.source_language,
         "origin": "partner",
         "source_id": source.id,
         "partner_id": str(item.partner_id),
-        "content_fingerprint": digest,
+        "content_fingerprint": ready.digest,
         "created_dt": now,
         "updated_dt": now,
-        "published_dt": now if status == EntryStatus.PUBLISHED else None,
+        "published_dt": now if ready.status == EntryStatus.PUBLISHED else None,
         "deleted_dt": None,
         "change_seq": next(seqs),
-        **values,
+        **ready.values,
     }
-    rows = [
-        {**publishing.text_values(language, text, None, made_from), "updated_dt": now}
-        for language, text, made_from in _with_origins(texts, source_language)
-    ]
     if replaced is None:
         run.created += 1
     else:
         run.updated += 1
-    return NewEntry(kind, row, rows)
+    texts = [{**text, "updated_dt": now} for text in ready.texts]
+    return NewEntry(ready.kind, row, texts, ready.head)
 
 
 def _tombstone(entry, seq):

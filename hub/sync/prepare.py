@@ -1,0 +1,332 @@
+"""What the pipeline works out about a partner's record before it looks at the database.
+
+For each record of a batch: its content fingerprint, whether it passes the exchange-format schema
+and the hub's rules, and, when it does, the entry's field values, its translations' rows and the
+head of its item in the changes feed (``hub.publishing.records.item_head``). None of this depends
+on what the hub holds, so it can be done anywhere, in any order; the pipeline then only compares
+fingerprints, takes change numbers and writes.
+
+That is most of a record's time. A run that goes past ``SYNC_WORKER_AFTER`` records (1 000 unless
+set; ``HUB_SYNC_WORKER_AFTER``, ``off`` for never) hands it to a worker process of its own, so
+that the next batch is prepared on one core while this one is written on the other. Until the
+worker has started, and if it ever stops, batches are prepared here, in their order: the worker
+changes when the work is done, never what is written. Messages for refused records are not taken
+from the worker: the pipeline works them out again, in every language (``pipeline._reject``).
+"""
+
+import concurrent.futures
+import hashlib
+import json
+import logging
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import NamedTuple
+
+from flask import current_app
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+
+from connectors.base import Tombstone
+from hub.publishing import records
+from hub.publishing import services as publishing
+from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, translate_errors
+from hub.publishing.fastload import record_loader
+from hub.publishing.models import EntryStatus
+
+log = logging.getLogger(__name__)
+
+load_record = record_loader(RECORD_SCHEMAS)  # marshmallow only where a record needs it
+STALE_FINGERPRINT = "0" * 64
+MAX_ID_LENGTH = 200
+
+
+class Prepared(NamedTuple):
+    """A record worked out: ``kind`` is None when its collection or id is unusable, ``valid``
+    False when the schema or the rules refuse it (both are rejected by the pipeline)."""
+
+    digest: str
+    kind: str | None = None
+    valid: bool = False
+    values: dict | None = None  # the entry's fields, as the rules clean them
+    status: str | None = None
+    source_language: str | None = None
+    texts: list | None = None  # the translations' rows, the source first, without updated_dt
+    head: str | None = None  # the item's head, for a published record
+
+
+def fingerprint(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def usable_id(partner_id):
+    return bool(partner_id) and len(str(partner_id)) <= MAX_ID_LENGTH
+
+
+def check(country_code, kind, item):
+    """Validate a record: ``(values, texts, source_language, status, errors)``, the errors
+    (``{field: [messages]}``) in the current language."""
+    try:
+        data = load_record(kind, item.data)
+    except ValidationError as exc:
+        return None, None, None, None, translate_errors(exc.messages)
+    errors, texts = {}, {}
+    translations = data.pop("translations")
+    stale = {language for language, text in translations.items() if text.get("outdated")}
+    for language, text in translations.items():
+        texts[language], text_errors = publishing.clean_text(kind, language, text)
+        errors.update({f"translations.{language}.{k}": [v] for k, v in text_errors.items()})
+    source_language = data.pop("source_language")
+    status = data.pop("status")
+    if source_language not in texts:
+        errors["translations"] = [
+            _("There is no text in the source language (%(language)s).", language=source_language)
+        ]
+    rule_errors = {}
+    values = publishing.FIELD_RULES[kind](data, country_code, rule_errors)
+    errors.update({k: [v] for k, v in rule_errors.items()})
+    for language in stale & set(texts):
+        texts[language]["_outdated"] = True
+    return values, texts, source_language, status, errors
+
+
+def _with_origins(texts, source_language):
+    """``(language, text, fingerprint of the source it was made from, the text's own
+    fingerprint if known)`` for an entry's clean texts, the source first. A translation the
+    partner marks as outdated stays outdated here: it keeps a source fingerprint that matches
+    no version of the text."""
+    source = texts.pop(source_language)
+    source.pop("_outdated", None)
+    current = publishing.fingerprint(source)
+    yield source_language, source, None, current
+    for language, text in texts.items():
+        stale = text.pop("_outdated", False)
+        yield language, text, STALE_FINGERPRINT if stale else current, None
+
+
+def prepare(items, country_code):
+    """Each of ``items`` (records and tombstones of one source) worked out: a ``Prepared`` for
+    a record, None for a tombstone."""
+    prepared = []
+    for item in items:
+        if isinstance(item, Tombstone):
+            prepared.append(None)
+            continue
+        digest = fingerprint({"collection": item.collection, **dict(item.data)})
+        kind = COLLECTION_KINDS.get(item.collection)
+        if kind is None or not usable_id(item.partner_id):
+            prepared.append(Prepared(digest))
+            continue
+        values, texts, source_language, status, errors = check(country_code, kind, item)
+        if errors:
+            prepared.append(Prepared(digest, kind))
+            continue
+        values.pop("policies", None)
+        values.pop("programme_id", None)
+        rows = [
+            publishing.text_values(language, text, None, made_from, own)
+            for language, text, made_from, own in _with_origins(texts, source_language)
+        ]
+        for row in rows:
+            del row["updated_dt"]  # the moment it is written
+        head = None
+        if status == EntryStatus.PUBLISHED:
+            fields = {
+                "kind": kind,
+                "country_code": country_code,
+                "status": status,
+                "source_language": source_language,
+                **values,
+            }
+            head = records.item_head(fields, rows)
+        prepared.append(Prepared(digest, kind, True, values, status, source_language, rows, head))
+    return prepared
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker process: ``python -m hub.sync.worker``, spoken to over its standard input and
+# output with ``multiprocessing.connection`` (pickled messages). It is started as a program of
+# its own, not by multiprocessing's spawn, which would import the parent's main script again.
+
+
+def worker_after():
+    """The records after which a run prepares its batches in a worker (None: never)."""
+    return current_app.config.get("SYNC_WORKER_AFTER")
+
+
+def _picklable(config):
+    kept = {}
+    for key, value in config.items():
+        try:
+            pickle.dumps(value)
+        except Exception:  # functions, lazy strings: the worker's own app makes its own
+            continue
+        kept[key] = value
+    return kept
+
+
+class WorkerStopped(Exception):
+    """The worker process ended, or could not start."""
+
+
+class Preparer:
+    """Prepares a run's batches in order, in a worker process once the run is long enough.
+
+    ``submit(batch)`` returns a function giving the batch's ``Prepared`` list; the caller calls
+    those functions in the order it submitted the batches. ``close()`` stops the worker.
+
+    Two threads of this process talk to the worker, one sending batches and one taking the
+    answers, so that the worker always has the next batch at hand and neither side can wait on
+    the other with a full pipe. If the worker stops (or never starts), what was sent its way
+    is prepared here instead."""
+
+    START_TIMEOUT = 60  # seconds for the worker to start (it imports and creates the app)
+
+    def __init__(self, country_code, after=None):
+        self.country_code = country_code
+        self.after = after
+        self.seen = 0
+        self.batches = self.sent_batches = 0
+        self.process = None
+        self.requests = queue.SimpleQueue()  # (batch, future); None: no more
+        self.sent = queue.SimpleQueue()  # the futures of the batches sent, in order; None: end
+        self.ready = threading.Event()
+        self.stopped = threading.Event()
+        self.threads = []
+
+    def submit(self, batch):
+        self.seen += len(batch)
+        self.batches += 1
+        if self.process is None and self.after is not None and self.seen > self.after:
+            self._start()
+        if self.ready.is_set() and not self.stopped.is_set():
+            future = concurrent.futures.Future()
+            self.requests.put((batch, future))
+            self.sent_batches += 1
+            return lambda: self._result(future, batch)
+        return lambda: prepare(batch, self.country_code)
+
+    def _start(self):
+        self.after = None  # one worker a run
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hub.sync.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        # The connections hold copies of the pipes' ends and close them when done.
+        sender = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        receiver = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
+        config = _picklable(current_app.config)
+        self.threads = [
+            threading.Thread(target=self._send, args=(sender, config), daemon=True),
+            threading.Thread(target=self._receive, args=(receiver,), daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _send(self, sender, config):
+        try:
+            sender.send(config)
+            while (request := self.requests.get()) is not None:
+                batch, future = request
+                if future.set_running_or_notify_cancel():
+                    self.sent.put(future)
+                    sender.send((batch, self.country_code))
+        except (OSError, pickle.PicklingError) as exc:
+            self._stop(exc)
+        finally:
+            self.sent.put(None)
+            sender.close()  # the worker reads the end of its input and exits
+
+    def _receive(self, receiver):
+        stopped = None
+        try:
+            if not receiver.poll(self.START_TIMEOUT) or receiver.recv() != "ready":
+                raise WorkerStopped("the worker did not start in time")
+            self.ready.set()
+            log.debug("sync: the worker is ready")
+            while (future := self.sent.get()) is not None:
+                try:
+                    ok, answer = receiver.recv()
+                except (OSError, EOFError) as exc:
+                    stopped = WorkerStopped(repr(exc))
+                    future.set_exception(stopped)
+                    break
+                if ok:
+                    future.set_result(answer)
+                else:
+                    future.set_exception(answer)
+        except (OSError, EOFError, WorkerStopped) as exc:
+            stopped = WorkerStopped(repr(exc))
+        finally:
+            receiver.close()
+        if stopped is not None:
+            self._stop(stopped)
+            while (future := self.sent.get()) is not None:  # until the sender ends
+                future.set_exception(stopped)
+
+    def _stop(self, reason):
+        if not self.stopped.is_set():
+            log.warning("sync: the worker stopped (%s); batches are prepared here", reason)
+        self.stopped.set()
+        self.requests.put(None)  # the sender ends
+
+    def _result(self, future, batch):
+        while True:
+            try:
+                return future.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                # Never sent, and nobody left to send it: prepared here.
+                if self.stopped.is_set() and future.cancel():
+                    return prepare(batch, self.country_code)
+            except (WorkerStopped, concurrent.futures.CancelledError):
+                return prepare(batch, self.country_code)
+
+    def close(self):
+        """Stop the worker: once it reads the end of its input, or at once if it is still busy
+        with a batch nobody will take (the run failed) or still starting."""
+        if self.process is None:
+            return
+        self.stopped.set()
+        self.requests.put(None)
+        self.threads[0].join(timeout=5)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for thread in self.threads:
+            thread.join()
+        self.process = None
+        log.info("sync: %d of %d batches were sent to the worker", self.sent_batches, self.batches)
+
+
+def serve():
+    """The worker's loop: the settings, then batches until its input ends."""
+    receiver = Connection(os.dup(sys.stdin.fileno()), writable=False)
+    sender = Connection(os.dup(sys.stdout.fileno()), readable=False)
+    sys.stdout = sys.stderr  # nothing but answers on the pipe
+    from hub import create_app
+
+    create_app(receiver.recv()).app_context().push()
+    sender.send("ready")
+    while True:
+        try:
+            batch, country_code = receiver.recv()
+        except EOFError:
+            return
+        try:
+            answer = (True, prepare(batch, country_code))
+        except Exception as exc:  # the run fails on it, as it would without a worker
+            answer = (False, exc)
+        try:
+            sender.send(answer)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            sender.send((False, RuntimeError(repr(answer[1]))))
