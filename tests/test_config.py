@@ -22,6 +22,7 @@ def clean_environment(monkeypatch, tmp_path):
         "HUB_TRUSTED_HOSTS",
         "HUB_PROXY_COUNT",
         "HUB_BASE_URL",
+        "HUB_SYNC_WORKER_AFTER",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path}/config.sqlite3")
@@ -38,6 +39,24 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert app.config["FETCH_ALLOW"] == ["127.0.0.1", "partner.example"]
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+@pytest.mark.parametrize(
+    ("value", "after"), [(None, 1000), ("0", 0), ("250000", 250000), ("off", None), (" OFF ", None)]
+)
+def test_the_sync_worker_starts_after_the_records_set(monkeypatch, value, after):
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    if value is not None:
+        monkeypatch.setenv("HUB_SYNC_WORKER_AFTER", value)
+    assert create_app().config["SYNC_WORKER_AFTER"] == after
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1e3"])
+def test_a_worker_threshold_that_is_no_count_stops_the_app(monkeypatch, value):
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    monkeypatch.setenv("HUB_SYNC_WORKER_AFTER", value)
+    with pytest.raises(ConfigError, match="HUB_SYNC_WORKER_AFTER"):
+        create_app()
 
 
 def test_embedded_default_is_a_sqlite_file_in_the_instance_folder(monkeypatch):

@@ -18,11 +18,12 @@ import pytest
 from sqlalchemy import select
 from werkzeug import Response
 
+from connectors.base import Record
 from hub.extensions import db
 from hub.publishing import records
 from hub.publishing.models import Entry
-from hub.sync import pipeline, services
-from hub.sync.models import RejectedRecord
+from hub.sync import pipeline, prepare, services
+from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 
 PAGE = 1000
 
@@ -117,10 +118,15 @@ def serve_changes(httpserver, watch, on_ready=None):
     return httpserver.url_for("/").rstrip("/")
 
 
-def run(app, url, after):
+def run(app, url, after, source=None):
+    """A sync of a new source following ``url`` (or of ``source`` again, from the start)."""
     app.config["SYNC_WORKER_AFTER"] = after
     with app.test_request_context("/"):
-        source = services.add_source("VN", "hub", url, {"country": "VN", "limit": PAGE}).id
+        if source is None:
+            source = services.add_source("VN", "hub", url, {"country": "VN", "limit": PAGE}).id
+        else:
+            db.session.get(PartnerSource, source).state = {}
+            db.session.commit()
         outcome = pipeline.run_source(source)
         counts = {k: getattr(outcome, k) for k in ("status", "error", *outcome.COUNTS)}
     return source, counts
@@ -159,11 +165,10 @@ def stored(app, source_id):
 
 
 @pytest.fixture
-def config(app):
-    saved = {k: app.config.get(k) for k in ("FETCH_ALLOW", "FETCH_DEADLINE", "SYNC_WORKER_AFTER")}
-    app.config.update(FETCH_ALLOW=["127.0.0.1"], FETCH_DEADLINE=60)
-    yield
-    app.config.update(saved)
+def config(app, monkeypatch):
+    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1"])
+    monkeypatch.setitem(app.config, "FETCH_DEADLINE", 60)
+    monkeypatch.setitem(app.config, "SYNC_WORKER_AFTER", None)
 
 
 def test_a_long_run_writes_through_its_worker_what_it_writes_alone(app, config, httpserver, watch):
@@ -191,6 +196,50 @@ def test_a_long_run_writes_through_its_worker_what_it_writes_alone(app, config, 
     assert set(reasons) == {"vi", "en", "ja"}
     assert reasons["en"]["stars"] == ["A rating has 1 to 5 stars."]
     assert reasons["vi"]["stars"] != reasons["en"]["stars"] != reasons["ja"]["stars"]
+
+    # The same changes again: the worker leaves what the hub holds unchecked, and the pipeline
+    # writes only what differs (the record sent twice, the deleted one sent before its deletion).
+    watch.ready.clear()
+    _source, again = run(app, url, after=0, source=with_worker)
+    _source, again_alone = run(app, url, after=None, source=alone)
+    assert again == again_alone
+    assert (again["created"], again["unchanged"]) == (0, len(CHANGES) - 4 - refused)
+    assert (again["updated"], again["deleted"], again["rejected"]) == (3, 1, refused)
+    assert stored(app, with_worker) == stored(app, alone)
+
+
+def test_a_record_left_unchecked_is_checked_when_it_has_changed_after_all(app, config):
+    """The worker skips a record whose fingerprint the hub holds; if the entry changed in the
+    meantime (the record was sent twice in the run), the pipeline checks it when it writes."""
+
+    def product(title, stars):
+        texts = {"en": {"title": title}}
+        return Record("P-1", "products", {"source_language": "en", "translations": texts,
+                      "product_group": "food", "stars": stars, "rating_scheme": "ocop",
+                      "rated_on": "2024-01-02"})  # fmt: skip
+
+    settings = {"language": "en", "mapping": {"partner_id": "id", "title": "name"},
+                "defaults": {"product_group": "food"}}  # fmt: skip
+    with app.test_request_context("/"):
+        source_id = services.add_source("VN", "csv", "http://127.0.0.1/p.csv", settings).id
+        source = db.session.get(PartnerSource, source_id)
+        sync_run = SyncRun(source_id=source.id, status="running")
+        db.session.add(sync_run)
+        db.session.commit()
+        pipeline.ingest(source, [product("Lotus tea", 4)], sync_run)
+        changed, refused = product("Lotus tea, scented", 5), product("Lotus tea", 9)
+        for record in (changed, refused):
+            digest = prepare.fingerprint({"collection": "products", **record.data})
+            unchecked = prepare.Prepared(digest, "product", checked=False)
+            pipeline.ingest(source, [record], sync_run, prepared=[unchecked])
+        entry = db.session.scalar(select(Entry).where(Entry.source_id == source.id))
+        assert (entry.text_in("en").title, entry.stars) == ("Lotus tea, scented", 5)
+        assert entry.change_json == records.change_json(entry)
+        assert (sync_run.created, sync_run.updated, sync_run.rejected) == (1, 1, 1)
+        refusal = db.session.scalar(
+            select(RejectedRecord).where(RejectedRecord.source_id == source.id)
+        )
+        assert refusal.reasons["en"] == {"stars": ["A rating has 1 to 5 stars."]}
 
 
 def _worker_pids():

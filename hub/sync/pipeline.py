@@ -151,8 +151,8 @@ def _consume(reader, source, run, seen, client, keep_lease, preparer):
 
     def write(leave):
         while len(pending) > leave:
-            items, prepared = pending.popleft()
-            ingest(source, items, run, seen, keep_lease, prepared())
+            items, answer = pending.popleft()
+            ingest(source, items, run, seen, keep_lease, answer() if answer else None)
 
     while True:
         if client.stop_at is not None and utcnow() >= client.stop_at:
@@ -164,20 +164,34 @@ def _consume(reader, source, run, seen, client, keep_lease, preparer):
             break
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            pending.append((batch, preparer.submit(batch)))
+            pending.append(
+                (batch, preparer.submit(batch, functools.partial(_stored, source, batch)))
+            )
             write(leave=2)
             batch = []
     if batch:
-        pending.append((batch, preparer.submit(batch)))
+        pending.append((batch, preparer.submit(batch, functools.partial(_stored, source, batch))))
     write(leave=0)
     return new_state
+
+
+def _stored(source, items):
+    """``{partner id: content fingerprint}`` of the source's live entries among ``items``."""
+    ids = list({str(item.partner_id) for item in items})
+    return dict(
+        db.session.execute(
+            select(Entry.partner_id, Entry.content_fingerprint).where(
+                Entry.source_id == source.id,
+                Entry.partner_id.in_(ids),
+                Entry.deleted_dt.is_(None),
+            )
+        ).all()
+    )
 
 
 def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
     """Validate and write one batch of records and tombstones for ``source``; commits.
     ``prepared``: the batch's ``prepare.prepare``, if it was made elsewhere."""
-    if prepared is None:
-        prepared = prepare.prepare(items, source.country_code)
     db.begin_write()
     if keep_lease is not None:
         keep_lease()  # in this transaction: the batch commits only while the lease is ours
@@ -191,6 +205,9 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
             )
         )
     }
+    if prepared is None:
+        stored = {k: row.content_fingerprint for k, row in known.items() if row.deleted_dt is None}
+        prepared = prepare.prepare(items, source.country_code, stored)
     load = set()
     for item, ready in zip(items, prepared, strict=True):
         partner_id = str(item.partner_id)
@@ -398,6 +415,8 @@ def _write(source, item, entry, run, ready, seqs, now):
     if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == ready.digest:
         run.unchanged += 1
         return entry
+    if not ready.checked:  # it was what the hub held, and no longer is (sent twice in a run)
+        ready = prepare.prepare([item], source.country_code)[0]
     if not ready.valid:  # the reasons, in every language (the worker kept none)
         country = source.country_code
         reasons = _in_every_language(lambda: prepare.check(country, kind, item)[4])

@@ -47,10 +47,13 @@ MAX_ID_LENGTH = 200
 
 class Prepared(NamedTuple):
     """A record worked out: ``kind`` is None when its collection or id is unusable, ``valid``
-    False when the schema or the rules refuse it (both are rejected by the pipeline)."""
+    False when the schema or the rules refuse it (both are rejected by the pipeline), ``checked``
+    False when it was left as it was because the hub holds it already (the pipeline prepares it
+    after all if that is no longer so when it writes)."""
 
     digest: str
     kind: str | None = None
+    checked: bool = True
     valid: bool = False
     values: dict | None = None  # the entry's fields, as the rules clean them
     status: str | None = None
@@ -108,10 +111,13 @@ def _with_origins(texts, source_language):
         yield language, text, STALE_FINGERPRINT if stale else current, None
 
 
-def prepare(items, country_code):
+def prepare(items, country_code, stored=None):
     """Each of ``items`` (records and tombstones of one source) worked out: a ``Prepared`` for
-    a record, None for a tombstone."""
+    a record, None for a tombstone. ``stored`` maps partner ids to the content fingerprints
+    of the source's live entries: a record with the same fingerprint is not checked (a feed
+    sent again costs a fingerprint a record)."""
     prepared = []
+    stored = stored or {}
     for item in items:
         if isinstance(item, Tombstone):
             prepared.append(None)
@@ -120,6 +126,9 @@ def prepare(items, country_code):
         kind = COLLECTION_KINDS.get(item.collection)
         if kind is None or not usable_id(item.partner_id):
             prepared.append(Prepared(digest))
+            continue
+        if stored.get(str(item.partner_id)) == digest:
+            prepared.append(Prepared(digest, kind, checked=False))
             continue
         values, texts, source_language, status, errors = check(country_code, kind, item)
         if errors:
@@ -143,7 +152,9 @@ def prepare(items, country_code):
                 **values,
             }
             head = records.item_head(fields, rows)
-        prepared.append(Prepared(digest, kind, True, values, status, source_language, rows, head))
+        prepared.append(
+            Prepared(digest, kind, True, True, values, status, source_language, rows, head)
+        )
     return prepared
 
 
@@ -198,17 +209,20 @@ class Preparer:
         self.stopped = threading.Event()
         self.threads = []
 
-    def submit(self, batch):
+    def submit(self, batch, stored=None):
+        """``stored``: a callable giving what ``prepare`` takes as ``stored`` for the batch, if
+        it is prepared in the worker (prepared here, it is prepared when it is written and the
+        pipeline knows that already)."""
         self.seen += len(batch)
         self.batches += 1
         if self.process is None and self.after is not None and self.seen > self.after:
             self._start()
         if self.ready.is_set() and not self.stopped.is_set():
             future = concurrent.futures.Future()
-            self.requests.put((batch, future))
+            self.requests.put((batch, stored() if stored else None, future))
             self.sent_batches += 1
             return lambda: self._result(future, batch)
-        return lambda: prepare(batch, self.country_code)
+        return None
 
     def _start(self):
         self.after = None  # one worker a run
@@ -235,10 +249,10 @@ class Preparer:
         try:
             sender.send(config)
             while (request := self.requests.get()) is not None:
-                batch, future = request
+                batch, stored, future = request
                 if future.set_running_or_notify_cancel():
                     self.sent.put(future)
-                    sender.send((batch, self.country_code))
+                    sender.send((batch, self.country_code, stored))
         except (OSError, pickle.PicklingError) as exc:
             self._stop(exc)
         finally:
@@ -279,15 +293,16 @@ class Preparer:
         self.requests.put(None)  # the sender ends
 
     def _result(self, future, batch):
+        """The worker's answer for ``batch``, or None (the pipeline prepares it) if the worker
+        stopped before it answered."""
         while True:
             try:
                 return future.result(timeout=0.5)
             except concurrent.futures.TimeoutError:
-                # Never sent, and nobody left to send it: prepared here.
-                if self.stopped.is_set() and future.cancel():
-                    return prepare(batch, self.country_code)
+                if self.stopped.is_set() and future.cancel():  # never sent, nobody left to
+                    return None
             except (WorkerStopped, concurrent.futures.CancelledError):
-                return prepare(batch, self.country_code)
+                return None
 
     def close(self):
         """Stop the worker: once it reads the end of its input, or at once if it is still busy
@@ -319,11 +334,11 @@ def serve():
     sender.send("ready")
     while True:
         try:
-            batch, country_code = receiver.recv()
+            batch, country_code, stored = receiver.recv()
         except EOFError:
             return
         try:
-            answer = (True, prepare(batch, country_code))
+            answer = (True, prepare(batch, country_code, stored))
         except Exception as exc:  # the run fails on it, as it would without a worker
             answer = (False, exc)
         try:
