@@ -61,35 +61,44 @@ class CsvConnector(Connector):
         url = settings["url"]
         # Read a line at a time from the fetched file: memory does not grow with its length.
         stream = client.get(url, conditional=True).lines()
-        reader = csv.DictReader(stream, delimiter=settings["delimiter"])
+        reader = csv.reader(stream, delimiter=settings["delimiter"])
         try:
-            header = reader.fieldnames
+            header = next(reader, None) or []
         except UnicodeDecodeError as exc:
             raise ConnectorError(
                 f"the file is not UTF-8 (byte {exc.start})", f"{url}, line 1"
             ) from None
-        columns = set(header or ())
+        except csv.Error as exc:
+            raise ConnectorError(f"unreadable CSV: {exc}", f"{url}, line 1") from None
         mapping = settings["mapping"]
-        if missing := sorted(c for c in mapping.values() if c not in columns):
+        if missing := sorted(c for c in mapping.values() if c not in header):
             raise ConnectorError(
                 f"the file has no column {', '.join(map(repr, missing))}", f"{url}, line 1"
             )
         language, defaults = settings["language"], settings["defaults"]
+        # Each field's column (the last of that name, as with csv.DictReader) and its default.
+        last = {name: index for index, name in enumerate(header)}
+        where = {
+            field: (last[mapping[field]] if field in mapping else None, defaults.get(field))
+            for field in ("partner_id", *TEXT_FIELDS, *PRODUCT_FIELDS)
+        }
 
         def cell(row, field):
-            value = (row.get(mapping[field]) if field in mapping else None) or ""
-            return value.strip() or defaults.get(field)
+            index, default = where[field]
+            value = row[index].strip() if index is not None and index < len(row) else ""
+            return value or default
 
-        rows = iter(reader)
         while True:
             try:
-                row = next(rows)
+                row = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
                 raise ConnectorError(
                     f"unreadable CSV: {exc}", f"{url}, line {reader.line_num}"
                 ) from None
+            if not row:
+                continue  # a blank line, which csv.DictReader skips too
             data = {
                 "source_language": language,
                 "translations": {language: {f: cell(row, f) or "" for f in TEXT_FIELDS}},

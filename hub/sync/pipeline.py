@@ -18,7 +18,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import selectinload
 
 import connectors  # noqa: F401  (registers the built-in kinds)
@@ -175,18 +175,25 @@ def _consume(reader, source, run, seen, client, keep_lease, preparer):
     return new_state
 
 
+# The batch's lookups by partner id, built once: the ids are bound when they run (an IN list
+# of 500 values built into each statement cost more than the query).
+_IDS = bindparam("ids", expanding=True)
+_SOURCE = bindparam("source_id")
+_STORED = select(Entry.partner_id, Entry.content_fingerprint).where(
+    Entry.source_id == _SOURCE, Entry.partner_id.in_(_IDS), Entry.deleted_dt.is_(None)
+)
+_KNOWN = select(Entry.partner_id, Entry.deleted_dt, Entry.content_fingerprint).where(
+    Entry.source_id == _SOURCE, Entry.partner_id.in_(_IDS)
+)
+_IDS_OF = select(Entry.partner_id, Entry.id).where(
+    Entry.source_id == _SOURCE, Entry.partner_id.in_(_IDS)
+)
+
+
 def _stored(source, items):
     """``{partner id: content fingerprint}`` of the source's live entries among ``items``."""
     ids = list({str(item.partner_id) for item in items})
-    return dict(
-        db.session.execute(
-            select(Entry.partner_id, Entry.content_fingerprint).where(
-                Entry.source_id == source.id,
-                Entry.partner_id.in_(ids),
-                Entry.deleted_dt.is_(None),
-            )
-        ).all()
-    )
+    return dict(db.session.execute(_STORED, {"source_id": source.id, "ids": ids}).all())
 
 
 def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
@@ -199,11 +206,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
     # First the fingerprints only: a record that has not changed costs no more than this.
     known = {
         row.partner_id: row
-        for row in db.session.execute(
-            select(Entry.partner_id, Entry.deleted_dt, Entry.content_fingerprint).where(
-                Entry.source_id == source.id, Entry.partner_id.in_(ids)
-            )
-        )
+        for row in db.session.execute(_KNOWN, {"source_id": source.id, "ids": ids})
     }
     if prepared is None:
         stored = {k: row.content_fingerprint for k, row in known.items() if row.deleted_dt is None}
@@ -231,8 +234,9 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
     seqs = publishing.reserve_change_seqs(len(items))
     now = utcnow()  # the batch's moment: what it creates is stamped with it
     new = {}  # entries this batch creates, inserted together at its end
+    tally = _Tally(run.id)
+    tally.fetched = len(items)
     for item, ready in zip(items, prepared, strict=True):
-        run.fetched += 1
         partner_id = str(item.partner_id)
         if seen is not None:
             seen.add(partner_id)
@@ -240,20 +244,34 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
         if isinstance(item, Tombstone):
             if entry is not None and entry.deleted_dt is None:
                 _tombstone(entry, next(seqs))
-                run.deleted += 1
+                tally.deleted += 1
             continue
         row = known.get(partner_id)
         if entry is None and row is not None and partner_id not in load:
-            run.unchanged += 1
+            tally.unchanged += 1
             continue
-        outcome = _write(source, item, entry, run, ready, seqs, now)
+        outcome = _write(source, item, entry, tally, ready, seqs, now)
         if isinstance(outcome, NewEntry):
             new[partner_id] = outcome
         elif isinstance(outcome, Entry):
             existing[partner_id] = outcome
     _insert(new.values())
+    for name in SyncRun.COUNTS:
+        setattr(run, name, getattr(run, name) + getattr(tally, name))
     db.session.add(run)
     db.session.commit()
+
+
+class _Tally:
+    """A batch's counts, added to its run when it is written: an ORM attribute set for each
+    record cost more than counting it."""
+
+    __slots__ = ("id", *SyncRun.COUNTS)
+
+    def __init__(self, run_id):
+        self.id = run_id
+        for name in SyncRun.COUNTS:
+            setattr(self, name, 0)
 
 
 @dataclass
@@ -296,22 +314,15 @@ def _insert(new):
     for rows in by_kind.values():  # the same columns in every row of one kind
         _insert_rows(table, rows)
     source_id = new[0].row["source_id"]
-    ids = dict(
-        db.session.execute(
-            select(Entry.partner_id, Entry.id).where(
-                Entry.source_id == source_id,
-                Entry.partner_id.in_([entry.row["partner_id"] for entry in new]),
-            )
-        ).all()
-    )
-    _insert_rows(
-        EntryTranslation.__table__,
-        [
-            {**text, "entry_id": ids[entry.row["partner_id"]]}
-            for entry in new
-            for text in entry.texts
-        ],
-    )
+    partner_ids = [entry.row["partner_id"] for entry in new]
+    ids = dict(db.session.execute(_IDS_OF, {"source_id": source_id, "ids": partner_ids}).all())
+    texts = []
+    for entry in new:
+        entry_id = ids[entry.row["partner_id"]]
+        for text in entry.texts:
+            text["entry_id"] = entry_id
+            texts.append(text)
+    _insert_rows(EntryTranslation.__table__, texts)
 
 
 def _insert_rows(table, rows):
@@ -472,8 +483,9 @@ def _new_entry(source, item, replaced, run, ready, seqs, now):
         run.created += 1
     else:
         run.updated += 1
-    texts = [{**text, "updated_dt": now} for text in ready.texts]
-    return NewEntry(ready.kind, row, texts, ready.head)
+    for text in ready.texts:  # the batch's own copies, fresh from prepare
+        text["updated_dt"] = now
+    return NewEntry(ready.kind, row, ready.texts, ready.head)
 
 
 def _tombstone(entry, seq):
