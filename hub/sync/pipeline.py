@@ -118,9 +118,17 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
         client.single_document = connector.single_document
         settings = connector.validate_settings(source.settings or {})
         reader = connector.read(client, {**settings, "url": source.url}, dict(source.state or {}))
+        # With nothing of the source's alive before the run, all that is alive after it was
+        # seen in it: there is nothing to look for among the entries that it did not see.
+        alive_before = db.session.scalar(
+            select(Entry.id)
+            .where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
+            .limit(1)
+        )
         new_state = _consume(reader, source, run, seen, client, keep_lease, preparer)
         # A complete snapshot: what the partner no longer lists was deleted there.
-        if connector.full_snapshot and new_state.pop("_complete", True):
+        complete = connector.full_snapshot and new_state.pop("_complete", True)
+        if complete and alive_before is not None:
             run.deleted += _delete_missing(source, seen)
     except NotModified:
         run.status = "not_modified"

@@ -202,6 +202,7 @@ class Preparer:
         self.after = after
         self.seen = 0
         self.batches = self.sent_batches = 0
+        self.unanswered = 0  # batches sent whose answers were not taken (the run failed)
         self.process = None
         self.requests = queue.SimpleQueue()  # (batch, future); None: no more
         self.sent = queue.SimpleQueue()  # the futures of the batches sent, in order; None: end
@@ -221,6 +222,7 @@ class Preparer:
             future = concurrent.futures.Future()
             self.requests.put((batch, stored() if stored else None, future))
             self.sent_batches += 1
+            self.unanswered += 1
             return lambda: self._result(future, batch)
         return None
 
@@ -295,6 +297,7 @@ class Preparer:
     def _result(self, future, batch):
         """The worker's answer for ``batch``, or None (the pipeline prepares it) if the worker
         stopped before it answered."""
+        self.unanswered -= 1
         while True:
             try:
                 return future.result(timeout=0.5)
@@ -305,22 +308,29 @@ class Preparer:
                 return None
 
     def close(self):
-        """Stop the worker: once it reads the end of its input, or at once if it is still busy
-        with a batch nobody will take (the run failed) or still starting."""
+        """Stop the worker: it exits once it reads the end of its input (a thread waits for
+        that, so the run does not), or at once if it is still busy with a batch nobody will
+        take (the run failed) or still starting."""
         if self.process is None:
             return
         self.stopped.set()
         self.requests.put(None)
         self.threads[0].join(timeout=5)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+        if self.threads[0].is_alive() or self.unanswered:
             self.process.kill()
-            self.process.wait()
         for thread in self.threads:
             thread.join()
-        self.process = None
+        process, self.process = self.process, None
+        threading.Thread(target=_reap, args=(process,), daemon=True).start()
         log.info("sync: %d of %d batches were sent to the worker", self.sent_batches, self.batches)
+
+
+def _reap(process):
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def serve():
