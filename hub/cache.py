@@ -148,6 +148,7 @@ class AnswerReplay:
         "HTTP_ACCEPT_ENCODING",
     )
     PERSONAL = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_IF_MATCH", "HTTP_RANGE")
+    CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
     OWN = frozenset(
         ("date", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after")
     )
@@ -172,19 +173,29 @@ class AnswerReplay:
             return self._replay(hit[0], environ, start_response)
         if method != "GET":
             return self.wsgi_app(environ, start_response)
-
+        # A kept answer gone stale (a new minute, new data) and asked for with a validator: a
+        # partner polling a list each minute. Flask makes the whole answer again, to keep, and
+        # the validator is checked against it here; else its 304 would keep nothing, and every
+        # poll would go through Flask until somebody asked without a validator.
+        refresh = hit is not None and any(name in environ for name in self.CONDITIONAL)
+        inner = (
+            {k: v for k, v in environ.items() if k not in self.CONDITIONAL} if refresh else environ
+        )
         started = []
 
         def capture(status, headers, exc_info=None):
             started[:] = [status, headers]
+            if refresh:
+                return None  # answered below, once it is known whether it can be kept
             return start_response(status, headers, exc_info)
 
-        answer = self.wsgi_app(environ, capture)
-        made_at = environ.get(REPLAYABLE)
-        if made_at is None or not started or not started[0].startswith("200 "):
-            return answer
-        headers = [(name, value) for name, value in started[1] if name.lower() not in self.OWN]
-        if any(name.lower() == "set-cookie" for name, _ in headers):
+        answer = self.wsgi_app(inner, capture)
+        made_at = inner.get(REPLAYABLE)
+        kept = made_at is not None and started and started[0].startswith("200 ")
+        headers = [(k, v) for k, v in started[1] if k.lower() not in self.OWN] if kept else []
+        if not kept or any(name.lower() == "set-cookie" for name, _ in headers):
+            if refresh:  # the whole answer: a server may always ignore a validator
+                start_response(*started)
             return answer
         try:
             body = b"".join(answer)
@@ -196,6 +207,8 @@ class AnswerReplay:
         find = dict((name.lower(), value) for name, value in headers).get
         item = (made_at, headers, not_modified, body, find("etag"), find("last-modified"))
         self.cache.put(key, item, len(body) + 64 * len(headers), replace=True)
+        if refresh:
+            return self._replay(item, environ, start_response)
         return [body]
 
     def _version(self):
@@ -208,9 +221,9 @@ class AnswerReplay:
     @staticmethod
     def _replay(item, environ, start_response):
         _made_at, headers, not_modified, body, etag, last_modified = item
-        if (
-            "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ
-        ) and not is_resource_modified(environ, etag, last_modified=last_modified):
+        if any(name in environ for name in AnswerReplay.CONDITIONAL) and not is_resource_modified(
+            environ, etag, last_modified=last_modified
+        ):
             start_response("304 NOT MODIFIED", list(not_modified))
             return []
         start_response("200 OK", list(headers))

@@ -225,6 +225,29 @@ def test_the_replay_answers_revalidation_as_flask_does(app, client):
     assert stale.status_code == 200 and stale.data == first.data
 
 
+def test_a_poll_with_a_validator_refreshes_a_stale_answer_for_the_next(app, client):
+    """A partner polls with If-None-Match after the data changed (here a draft, which the list
+    does not show): Flask makes the answer again once, and the next polls are replayed."""
+    url = "/api/v1/products?lang=en"
+    first = client.get(url)
+    with app.test_request_context("/"):
+        services.create_entry(
+            vn(app), "product", "vi", {"title": "Bản nháp"}, {"product_group": "food"}
+        )
+    poll = {"If-None-Match": first.headers["ETag"]}
+    with Dispatches(app) as dispatches:
+        answers = [client.get(url, headers=poll) for _ in range(3)]
+    assert dispatches.count == 1
+    assert [a.status_code for a in answers] == [304, 304, 304]
+    assert all(a.data == b"" and a.headers["ETag"] == first.headers["ETag"] for a in answers)
+    # After a change the list shows, the same poll gets the new list, whole.
+    with app.test_request_context("/"):
+        sample_entries()
+    changed = client.get(url, headers=poll)
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    assert changed.data == client.get(url).data and changed.get_json()["items"]
+
+
 def test_answers_that_differ_by_request_are_kept_apart(client):
     url = "/api/v1/countries?lang=all"
     plain = client.get(url).data
