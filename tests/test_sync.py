@@ -693,3 +693,37 @@ def test_rows_inserted_in_bulk_keep_each_values_own_type(app):
             (bool, True), (int, 1), (float, 1.5), (list, [1, True]), (type(None), None), (str, "1")
         ]  # fmt: skip
         database.session.rollback()
+
+
+def test_a_batch_looks_its_ids_up_in_the_index_without_statistics(app, backend):
+    """A first sync fills a table the database has no statistics for yet (PostgreSQL analyzes it
+    later, or never with autovacuum off): each batch's lookup by partner id must still go
+    through the (source, partner id) index, not through all of the source's entries."""
+    from hub.sync.models import PartnerSource
+    from hub.sync.pipeline import _by_partner_ids, _insert_rows
+
+    with app.test_request_context("/"):
+        source_id = add(app, "csv", "http://127.0.0.1/products.csv", CSV_SETTINGS)
+        source = db.session.get(PartnerSource, source_id)
+        now = pipeline.utcnow()
+        base = {"kind": "product", "country_code": "VN", "status": "draft",
+                "source_language": "vi", "origin": "partner", "source_id": source.id,
+                "created_dt": now, "updated_dt": now, "product_group": "food"}  # fmt: skip
+        first = db.session.scalar(select(func.coalesce(func.max(Entry.change_seq), 0)))
+        _insert_rows(
+            Entry.__table__,
+            [{**base, "partner_id": f"P-{k}", "change_seq": first + k + 1} for k in range(20_000)],
+        )
+        statement = _by_partner_ids(backend, (Entry.partner_id, Entry.id))
+        ids = [f"P-{k}" for k in range(5000, 5500)]
+        found = db.session.execute(statement, {"source_id": source.id, "ids": ids}).all()
+        assert sorted(partner_id for partner_id, _id in found) == sorted(ids)
+        bound = statement.params(source_id=source.id, ids=ids)
+        sql = bound.compile(db.session.get_bind(), compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+        rows = db.session.connection().exec_driver_sql(explain + str(sql))
+        plan = " ".join(str(row[-1]) for row in rows)
+        db.session.rollback()
+    assert "uq_entry_partner" in plan, plan
+    assert "partner_id" in plan.split("uq_entry_partner", 1)[1], plan  # both columns, not one
+    assert "Hash" not in plan and "SCAN" not in plan, plan
