@@ -78,16 +78,16 @@ class CsvConnector(Connector):
         language, defaults = settings["language"], settings["defaults"]
         # Each field's column (the last of that name, as with csv.DictReader) and its default.
         last = {name: index for index, name in enumerate(header)}
-        where = {
-            field: (last[mapping[field]] if field in mapping else None, defaults.get(field))
-            for field in ("partner_id", *TEXT_FIELDS, *PRODUCT_FIELDS)
-        }
 
-        def cell(row, field):
-            index, default = where[field]
-            value = row[index].strip() if index is not None and index < len(row) else ""
-            return value or default
+        def spec(fields):
+            return [
+                (field, last[mapping[field]] if field in mapping else -1, defaults.get(field))
+                for field in fields
+            ]
 
+        id_index, id_default = spec(("partner_id",))[0][1:]
+        texts, products = spec(TEXT_FIELDS), spec(PRODUCT_FIELDS)
+        # The cells are read inline, not through a function per cell: a record has eleven.
         while True:
             try:
                 row = next(reader)
@@ -99,11 +99,15 @@ class CsvConnector(Connector):
                 ) from None
             if not row:
                 continue  # a blank line, which csv.DictReader skips too
-            data = {
-                "source_language": language,
-                "translations": {language: {f: cell(row, f) or "" for f in TEXT_FIELDS}},
-            }
-            for field in PRODUCT_FIELDS:
-                data[field] = cell(row, field)
-            yield Record(partner_id=cell(row, "partner_id") or "", collection="products", data=data)
+            width = len(row)
+            text = {}
+            for field, index, default in texts:
+                text[field] = (row[index].strip() if -1 < index < width else "") or default or ""
+            data = {"source_language": language, "translations": {language: text}}
+            for field, index, default in products:
+                data[field] = (row[index].strip() if -1 < index < width else "") or default
+            partner_id = row[id_index].strip() if -1 < id_index < width else ""
+            yield Record(
+                partner_id=partner_id or id_default or "", collection="products", data=data
+            )
         return {}

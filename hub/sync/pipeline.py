@@ -125,7 +125,9 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
             .where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
             .limit(1)
         )
-        new_state = _consume(reader, source, run, seen, client, keep_lease, preparer)
+        new_state = _consume(
+            reader, source, run, seen, client, keep_lease, preparer, alive_before is not None
+        )
         # A complete snapshot: what the partner no longer lists was deleted there.
         complete = connector.full_snapshot and new_state.pop("_complete", True)
         if complete and alive_before is not None:
@@ -152,10 +154,16 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
     return run
 
 
-def _consume(reader, source, run, seen, client, keep_lease, preparer):
+def _consume(reader, source, run, seen, client, keep_lease, preparer, held=True):
     """Read the connector's records in batches and write them; while one batch is written, the
-    next is read and (in the worker, if the run has one) prepared."""
+    next is read and (in the worker, if the run has one) prepared. ``held``: whether the hub
+    held anything alive of the source when the run began (else there is nothing for the
+    worker to leave unchecked, and no need to ask)."""
     batch, pending = [], deque()  # (batch, its preparation) in the order they were read
+
+    def submit(batch):
+        stored = functools.partial(_stored, source, batch) if held else None
+        pending.append((batch, preparer.submit(batch, stored)))
 
     def write(leave):
         while len(pending) > leave:
@@ -172,13 +180,11 @@ def _consume(reader, source, run, seen, client, keep_lease, preparer):
             break
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            pending.append(
-                (batch, preparer.submit(batch, functools.partial(_stored, source, batch)))
-            )
+            submit(batch)
             write(leave=2)
             batch = []
     if batch:
-        pending.append((batch, preparer.submit(batch, functools.partial(_stored, source, batch))))
+        submit(batch)
     write(leave=0)
     return new_state
 
