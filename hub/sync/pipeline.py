@@ -360,9 +360,9 @@ def _insert(new):
 
 
 def _insert_rows(table, rows):
-    """Insert ``rows`` (mappings with the same keys) with the driver's own executemany: each
-    value goes through its column type's conversion, as SQLAlchemy would put it, without
-    SQLAlchemy's handling of every row's parameters (a fifth of a sync's time)."""
+    """Insert ``rows`` (mappings with the same keys) with the driver's own executemany (COPY on
+    PostgreSQL): each value goes through its column type's conversion, as SQLAlchemy would put
+    it, without SQLAlchemy's handling of every row's parameters (a fifth of a sync's time)."""
     connection = db.session.connection()
     dialect = connection.dialect
     sql, positional, order, processors = _insert_statement(table, tuple(rows[0]), dialect)
@@ -374,9 +374,25 @@ def _insert_rows(table, rows):
         for index, convert in converts:
             value[index] = convert(value[index])
         values.append(tuple(value))
+    if dialect.name == "postgresql":
+        _copy_rows(connection, table, order, values)
+        return
     if not positional:
         values = [dict(zip(order, row, strict=True)) for row in values]
     connection.exec_driver_sql(sql, values)
+
+
+def _copy_rows(connection, table, keys, values):
+    """PostgreSQL: ``values`` (tuples of converted values, in the order of ``keys``) through
+    COPY, in the session's transaction: psycopg's executemany sends each row as a statement of
+    its own, which took two thirds of a sync's time there."""
+    quote = connection.dialect.identifier_preparer.quote
+    table_name = connection.dialect.identifier_preparer.format_table(table)
+    columns = ", ".join(quote(table.c[key].name) for key in keys)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor, cursor.copy(f"COPY {table_name} ({columns}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
 
 
 @functools.lru_cache(maxsize=64)
