@@ -17,7 +17,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    literal_column,
     select,
 )
 from sqlalchemy.orm import selectinload
@@ -131,7 +130,14 @@ def changes():
         for entry_id, row in entries.items():
             item = records.item_of_rows(row, texts.get(entry_id, [])).encode()
             made[entry_id] = records.with_id(entry_id, item)
-    items = b",".join(item or made[entry_id] for entry_id, _seq, item in rows)
+    items = b",".join(
+        made[entry_id]
+        if item is None
+        else item
+        if isinstance(item, bytes)
+        else records.with_id(entry_id, item.encode())
+        for entry_id, _seq, item in rows
+    )
     next_since = rows[-1].change_seq if rows else since
     more = b"true" if more else b"false"
     body = b'{"items":[%s],"more":%s,"next_since":%d}' % (items, more, next_since)
@@ -142,18 +148,20 @@ def changes():
 @functools.cache
 def _changes_statement(dialect, by_country):
     """The changes feed's query, built once: ``(id, change_seq, item)`` after ``:since``, the
-    item the stored one with ``"id":…`` in front, as UTF-8 bytes (``BYTEA`` or ``BLOB``, never
-    decoded), or NULL where the feed must build it."""
+    item the stored one with ``"id":…`` in front, as UTF-8 bytes (a ``BLOB``, never decoded),
+    or NULL where the feed must build it. On PostgreSQL the item is the stored text as it is,
+    and the id is put in front here: ``substr`` and ``convert_to`` over a page's 2 MB of
+    multi-byte text took ten times as long as reading it (13.6 ms against 1.3 ms)."""
     c = Entry.__table__.c
     stored = (
         (c.change_json_seq == c.change_seq)
         & (c.status == EntryStatus.PUBLISHED)
         & c.deleted_dt.is_(None)
     )
-    text = literal('{"id":') + cast(c.id, String) + "," + func.substr(c.change_json, 2)
     if dialect == "postgresql":
-        item = func.convert_to(text, literal_column("'UTF8'"))
+        item = c.change_json
     else:
+        text = literal('{"id":') + cast(c.id, String) + "," + func.substr(c.change_json, 2)
         item = cast(text, LargeBinary)
     stmt = (
         select(c.id, c.change_seq, case((stored, item), else_=None))
