@@ -2,6 +2,7 @@
 with a token. After creates, edits, translations, withdrawals and deletions on A, B's copy
 matches A's."""
 
+import json
 import threading
 from datetime import date
 
@@ -255,3 +256,29 @@ def test_pushes_stop_while_an_administrator_pauses_them(app, client):
         response.get_json()["error"]["message"]
         == "Pushes for this country are paused by an administrator."
     )
+
+
+def test_a_pushed_record_with_a_lone_surrogate_is_refused_alone(app, client):
+    with app.test_request_context("/"):
+        _token, secret = issue_token("Thai OTOP office", "TH")
+    record = {"source_language": "en", "product_group": "textiles"}
+    body = json.dumps({"records": [  # as a partner's JSON encoder writes them: escaped
+        {"id": "s-1", "collection": "products",
+         "record": {**record, "translations": {"en": {"title": "Silk \ud800"}}}},
+        {"id": "s-\ud800", "collection": "products",
+         "record": {**record, "translations": {"en": {"title": "Silk"}}}},
+        {"id": "s-3", "collection": "products",
+         "record": {**record, "translations": {"en": {"title": "Silk scarf"}}}},
+    ]})  # fmt: skip
+    response = client.post(
+        "/api/v1/ingest?lang=vi",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code == 200, response.data
+    answer = response.get_json()
+    assert (answer["status"], answer["counts"]["created"], answer["counts"]["rejected"]) == (
+        "partial", 1, 2)  # fmt: skip
+    assert [r["id"] for r in answer["rejected"]] == ["s-1", "s-\ufffd"]
+    assert "Unicode" in answer["rejected"][0]["reasons"]["translations.en.title"][0]

@@ -727,3 +727,45 @@ def test_a_batch_looks_its_ids_up_in_the_index_without_statistics(app, backend):
     assert "uq_entry_partner" in plan, plan
     assert "partner_id" in plan.split("uq_entry_partner", 1)[1], plan  # both columns, not one
     assert "Hash" not in plan and "SCAN" not in plan, plan
+
+
+def test_a_lone_surrogate_is_refused_and_costs_no_other_record(app, httpserver):
+    """JSON may carry "\\ud800", text no database can store: that record is refused with the
+    reason in every language, and the rest of its batch is written (an emoji, a surrogate
+    pair in JSON, is text like any other)."""
+    feed = {**JSON_FEED, "items": [
+        {"id": "ok", "title": "Trà sen \U0001f375", "content_text": "Sen Tây Hồ"},
+        {"id": "bad-title", "title": "Lotus \ud800 tea", "content_text": "x"},
+        {"id": "bad-\udc00-id", "title": "Lotus tea", "content_text": "x"},
+        {"id": "also-ok", "title": "Silk", "content_text": "Isan"},
+    ]}  # fmt: skip
+    body = json.dumps(feed)  # ASCII, with the escapes as a partner would send them
+    assert "\\ud800" in body and "\\ud83c\\udf75" in body
+    httpserver.expect_request("/feed.json").respond_with_data(body, content_type="application/json")
+    source = add(app, "jsonfeed", httpserver.url_for("/feed.json"), {"collection": "experiences"})
+    result = sync(app, source)
+    assert result == {"status": "partial", "error": None, "fetched": 4, "created": 2, "updated": 0,
+                      "unchanged": 0, "deleted": 0, "rejected": 2}  # fmt: skip
+    with app.app_context():
+        titles = {
+            e.partner_id: e.text_in("en").title
+            for e in db.session.scalars(select(Entry).where(Entry.source_id == source))
+        }
+        assert titles == {"ok": "Trà sen \U0001f375", "also-ok": "Silk"}
+        refused = {
+            r.partner_id: r
+            for r in db.session.scalars(
+                select(RejectedRecord).where(RejectedRecord.source_id == source)
+            )
+        }
+    assert set(refused) == {"bad-title", "bad-\ufffd-id"}
+    title = refused["bad-title"]
+    assert title.reasons["en"] == {
+        "translations.en.title": ["This text is not valid Unicode (it has a lone surrogate)."]
+    }
+    assert title.record["translations"]["en"]["title"] == "Lotus \ufffd tea"
+    messages = {
+        lang: title.reasons[lang]["translations.en.title"][0] for lang in ("vi", "en", "ja")
+    }
+    assert len(set(messages.values())) == 3, messages
+    assert refused["bad-\ufffd-id"].reasons["ja"]["id"] == [messages["ja"]]

@@ -222,7 +222,7 @@ def _lookup(columns, source_id, ids, alive=False):
 
 def _stored(source, items):
     """``{partner id: content fingerprint}`` of the source's live entries among ``items``."""
-    ids = {str(item.partner_id) for item in items}
+    ids = {str(item.partner_id) for item in items if prepare.usable_id(item.partner_id)}
     columns = (Entry.partner_id, Entry.content_fingerprint)
     return dict(_lookup(columns, source.id, ids, alive=True).all())
 
@@ -233,7 +233,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
     db.begin_write()
     if keep_lease is not None:
         keep_lease()  # in this transaction: the batch commits only while the lease is ours
-    ids = list(dict.fromkeys(str(item.partner_id) for item in items))
+    ids = list(dict.fromkeys(str(i.partner_id) for i in items if prepare.usable_id(i.partner_id)))
     # First the fingerprints only: a record that has not changed costs no more than this.
     known = {
         row.partner_id: row
@@ -442,14 +442,15 @@ def _in_every_language(make):
 
 def _reject(source, item, run, reasons):
     """Quarantine a record; ``reasons`` is ``{language: {field: [messages]}}``."""
-    record = json.loads(json.dumps(item.data, default=str)) if isinstance(item.data, dict) else {}
+    data = item.data if isinstance(item.data, dict) else {}
+    record = prepare.storable(json.loads(json.dumps(data, default=str)))
     if len(json.dumps(record)) > MAX_REASON_RECORD:
         record = {"truncated": json.dumps(record)[:MAX_REASON_RECORD]}
     db.session.add(
         RejectedRecord(
             run_id=run.id,
             source_id=source.id,
-            partner_id=str(item.partner_id)[:200],
+            partner_id=prepare.storable(str(item.partner_id))[:200],
             record=record,
             reasons=reasons,
         )
@@ -466,8 +467,12 @@ def _write(source, item, entry, run, ready, seqs, now):
             _("“%(value)s” is not a collection of the hub.", value=item.collection)]}))  # fmt: skip
         return None
     if not prepare.usable_id(item.partner_id):
-        _reject(source, item, run, _in_every_language(lambda: {"id": [
-            _("A record needs an id of at most 200 characters.")]}))  # fmt: skip
+        if prepare.storable(str(item.partner_id)) != str(item.partner_id):
+            _reject(source, item, run, _in_every_language(lambda: {"id": [
+                _("This text is not valid Unicode (it has a lone surrogate).")]}))  # fmt: skip
+        else:
+            _reject(source, item, run, _in_every_language(lambda: {"id": [
+                _("A record needs an id of at most 200 characters.")]}))  # fmt: skip
         return None
     if entry is not None and entry.kind != kind:
         _reject(source, item, run, _in_every_language(lambda: {"collection": [

@@ -21,12 +21,14 @@ import logging
 import os
 import pickle
 import queue
+import re
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
+import orjson
 from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import ValidationError
@@ -66,13 +68,56 @@ def fingerprint(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# A lone surrogate (JSON's "\ud800" escape) is text no database can store: a record holding
+# one is refused, not allowed to fail its whole batch.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def usable_id(partner_id):
-    return bool(partner_id) and len(str(partner_id)) <= MAX_ID_LENGTH
+    text = str(partner_id) if partner_id else ""
+    return bool(text) and len(text) <= MAX_ID_LENGTH and not _SURROGATE.search(text)
+
+
+def storable(value):
+    """``value`` (a record's data, or an id) with any lone surrogate replaced by U+FFFD, to
+    keep beside the reasons it was refused."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(key): storable(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [storable(inner) for inner in value]
+    return value
+
+
+def _surrogate_at(value, path=""):
+    """Where in ``value`` (a record's data) the first lone surrogate is, or None."""
+    if isinstance(value, str):
+        return (path or "record") if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        pairs = value.items()
+    elif isinstance(value, list | tuple):
+        pairs = enumerate(value)
+    else:
+        return None
+    for key, inner in pairs:
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and _SURROGATE.search(key):
+            return storable(here)
+        if (found := _surrogate_at(inner, here)) is not None:
+            return storable(found)
+    return None
 
 
 def check(country_code, kind, item):
     """Validate a record: ``(values, texts, source_language, status, errors)``, the errors
     (``{field: [messages]}``) in the current language."""
+    try:
+        orjson.dumps(item.data, default=str)  # fails on a lone surrogate, among other things
+    except orjson.JSONEncodeError:
+        if (where := _surrogate_at(item.data)) is not None:
+            message = _("This text is not valid Unicode (it has a lone surrogate).")
+            return None, None, None, None, {where: [message]}
     try:
         data = load_record(kind, item.data)
     except ValidationError as exc:
