@@ -278,3 +278,18 @@ def test_a_worker_that_dies_costs_no_record(app, config, httpserver, watch):
     written, _refusals = stored(app, source)
     assert len(written) == counts["created"]
     assert _worker_pids() == []
+
+
+def test_a_worker_that_cannot_start_costs_no_record(app, config, httpserver, watch, monkeypatch):
+    rows = "".join(f"P{k},Product {k},food\n" for k in range(1, 1201))
+    httpserver.expect_request("/p.csv").respond_with_data("id,name,group\n" + rows)
+    settings = {"language": "en", "mapping": {"partner_id": "id", "title": "name",
+                "product_group": "group"}}  # fmt: skip
+    with app.test_request_context("/"):
+        source = services.add_source("VN", "csv", httpserver.url_for("/p.csv"), settings).id
+    monkeypatch.setattr("sys.executable", "/nonexistent/python3")
+    app.config["SYNC_WORKER_AFTER"] = 0
+    with app.test_request_context("/"):
+        outcome = pipeline.run_source(source)
+    assert (outcome.status, outcome.created, outcome.rejected) == ("ok", 1200, 0), outcome.error
+    assert any("the worker could not start" in line for line in watch.lines), watch.lines

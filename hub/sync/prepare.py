@@ -232,8 +232,10 @@ class WorkerStopped(Exception):
 class Preparer:
     """Prepares a run's batches in order, in a worker process once the run is long enough.
 
-    ``submit(batch)`` returns a function giving the batch's ``Prepared`` list; the caller calls
-    those functions in the order it submitted the batches. ``close()`` stops the worker.
+    ``submit(batch)`` returns None when the caller is to prepare the batch itself, or else a
+    function giving the worker's answer: the batch's ``Prepared`` list, or None if the worker
+    stopped first. The caller calls those functions in the order it submitted the batches.
+    ``close()`` stops the worker.
 
     Two threads of this process talk to the worker, one sending batches and one taking the
     answers, so that the worker always has the next batch at hand and neither side can wait on
@@ -249,7 +251,7 @@ class Preparer:
         self.batches = self.sent_batches = 0
         self.unanswered = 0  # batches sent whose answers were not taken (the run failed)
         self.process = None
-        self.requests = queue.SimpleQueue()  # (batch, future); None: no more
+        self.requests = queue.SimpleQueue()  # (batch, stored, future); None: no more
         self.sent = queue.SimpleQueue()  # the futures of the batches sent, in order; None: end
         self.ready = threading.Event()
         self.stopped = threading.Event()
@@ -273,12 +275,16 @@ class Preparer:
 
     def _start(self):
         self.after = None  # one worker a run
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub.sync.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hub.sync.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            )
+        except OSError as exc:  # no interpreter to run it with: the batches are prepared here
+            log.warning("sync: the worker could not start (%s); batches are prepared here", exc)
+            return
         # The connections hold copies of the pipes' ends and close them when done.
         sender = Connection(os.dup(self.process.stdin.fileno()), readable=False)
         receiver = Connection(os.dup(self.process.stdout.fileno()), writable=False)
