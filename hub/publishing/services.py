@@ -413,11 +413,18 @@ def text_values(language, text, actor, source_fingerprint, own_fingerprint=None,
 
 
 def apply_text(entry, language, text, actor, source_fingerprint):
+    return apply_text_values(entry, text_values(language, text, actor, source_fingerprint))
+
+
+def apply_text_values(entry, values):
+    """Set the entry's translation in ``values["language"]`` (made if missing) to ``values``,
+    a ``text_values`` result."""
+    language = values["language"]
     translation = next((t for t in entry.translations if t.language == language), None)
     if translation is None:
         translation = EntryTranslation(language=language)
         entry.translations.append(translation)
-    for field, value in text_values(language, text, actor, source_fingerprint).items():
+    for field, value in values.items():
         setattr(translation, field, value)
     return translation
 

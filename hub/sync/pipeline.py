@@ -467,7 +467,7 @@ def _write(source, item, entry, run, ready, seqs, now):
             _("“%(value)s” is not a collection of the hub.", value=item.collection)]}))  # fmt: skip
         return None
     if not prepare.usable_id(item.partner_id):
-        if prepare.storable(str(item.partner_id)) != str(item.partner_id):
+        if prepare.has_lone_surrogate(str(item.partner_id)):
             _reject(source, item, run, _in_every_language(lambda: {"id": [
                 _("This text is not valid Unicode (it has a lone surrogate).")]}))  # fmt: skip
         else:
@@ -506,13 +506,7 @@ def _write(source, item, entry, run, ready, seqs, now):
         if translation.language not in languages:
             entry.translations.remove(translation)
     for text in ready.texts:
-        translation = next((t for t in entry.translations if t.language == text["language"]), None)
-        if translation is None:
-            translation = EntryTranslation(language=text["language"])
-            entry.translations.append(translation)
-        for name, value in text.items():
-            setattr(translation, name, value)
-        translation.updated_dt = utcnow()
+        publishing.apply_text_values(entry, {**text, "updated_dt": utcnow()})
     return entry
 
 

@@ -73,9 +73,13 @@ def fingerprint(data):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def has_lone_surrogate(text):
+    return _SURROGATE.search(text) is not None
+
+
 def usable_id(partner_id):
     text = str(partner_id) if partner_id else ""
-    return bool(text) and len(text) <= MAX_ID_LENGTH and not _SURROGATE.search(text)
+    return bool(text) and len(text) <= MAX_ID_LENGTH and not has_lone_surrogate(text)
 
 
 def storable(value):
