@@ -2,20 +2,25 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-FLASK := $(BIN)/flask --app wsgi
+HUB := $(BIN)/hub
 PORT ?= 5000
-SECRET_FILE := instance/secret_key
+# The instance folder (HUB_INSTANCE_PATH, else instance/): the SQLite database, the secret key and
+# the address make run serves at, read by the server and the command line alike (hub/config.py).
+INSTANCE := $(or $(HUB_INSTANCE_PATH),instance)
+SECRET_FILE := $(INSTANCE)/secret_key
 
 .PHONY: run test bench lint format migrate seed catalogues extract-messages update-catalogues compile-catalogues vendor clean
 
 ## run: install, compile the catalogues, migrate, seed on first run, serve on http://127.0.0.1:$(PORT)
-##      with the sync scheduler beside the web server
+##      with the sync scheduler beside the web server. Links point at HUB_BASE_URL, else at
+##      http://127.0.0.1:$(PORT), which is written to $(INSTANCE)/base_url for the command line.
 run: $(VENV)/.runtime compile-catalogues $(SECRET_FILE)
-	HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}" $(FLASK) hub migrate
-	HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}" $(FLASK) hub seed --if-empty
+	echo "$${HUB_BASE_URL:-http://127.0.0.1:$(PORT)}" > $(INSTANCE)/base_url
+	$(HUB) migrate
+	$(HUB) seed --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)/ with the sync scheduler (Ctrl-C stops both)"
-	export HUB_SECRET_KEY="$${HUB_SECRET_KEY:-$$(cat $(SECRET_FILE))}"; \
-	$(FLASK) hub scheduler & scheduler=$$!; \
+	export HUB_BASE_URL="$${HUB_BASE_URL:-http://127.0.0.1:$(PORT)}"; \
+	$(HUB) scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --timeout 120 --access-logfile - wsgi:app
 
@@ -40,16 +45,19 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+# The project itself is installed editable and without dependencies, for its `hub` command.
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet --no-deps --editable .  # setuptools warns of editable installs
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet --no-deps --editable .  # setuptools warns of editable installs
 	touch $@ $(VENV)/.runtime
 
 $(SECRET_FILE):
-	mkdir -p instance
+	mkdir -p $(INSTANCE)
 	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 
 ## Catalogues: extract the messages, merge them into vi/en/ja, compile them.

@@ -5,10 +5,21 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import cache, i18n
-from hub.config import check_secret_key, load_settings
+from hub import cache, i18n, urls
+from hub.config import DEFAULT_BASE_URL, check_secret_key, instance_path, load_settings
 from hub.extensions import babel, csrf, db, limiter, login_manager
 from hub.sessions import SessionInterface
+
+
+class Hub(Flask):
+    """Flask, with every absolute link made under ``HUB_BASE_URL`` (``hub.urls``)."""
+
+    def create_url_adapter(self, request):
+        base = self.config.get("BASE_URL")
+        if request is not None:
+            adapter = super().create_url_adapter(request)  # checks the trusted hosts too
+            return urls.bind(self.url_map, base, adapter) if base and adapter else adapter
+        return urls.bind(self.url_map, base or DEFAULT_BASE_URL)
 
 
 def create_app(config=None):
@@ -17,7 +28,7 @@ def create_app(config=None):
     Settings come from the environment (``HUB_*``, see ``hub.config``); ``config`` overrides them
     (tests). Outside debug and test mode a missing, short or well-known secret key stops it here.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = Hub(__name__, instance_relative_config=True, instance_path=instance_path())
     load_settings(app)
     if config:
         app.config.update(config)

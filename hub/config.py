@@ -6,6 +6,9 @@ CLI command can create an app with other settings in the same process.
 
 import os
 import secrets
+from urllib.parse import urlsplit
+
+import click
 
 # Keys that ship in tutorials, templates and .env examples: a deployment using one is as good as
 # unprotected, however long the key is.
@@ -41,10 +44,36 @@ WELL_KNOWN_SECRET_KEYS = frozenset(
 )
 MIN_SECRET_KEY_LENGTH = 32
 SECRET_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# Where links point when HUB_BASE_URL is not set and no request says otherwise (make run's port).
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+# Files in the instance folder that stand in for a variable that is not set: make run writes
+# both, so that the command line beside it reads what the server reads.
+SECRET_KEY_FILE = "secret_key"
+BASE_URL_FILE = "base_url"
 
 
-class ConfigError(RuntimeError):
-    """Starting would be unsafe or impossible; the message says which setting and why."""
+def N_(message):
+    """Marks a message for the catalogues; it is translated where it is shown (``hub.cli``)."""
+    return message
+
+
+class ConfigError(click.ClickException):
+    """Starting would be unsafe or impossible; the message says which setting and why.
+
+    ``str()`` is the English text (server logs); ``template`` and ``params`` let the command
+    line show it in the operator's language. A click exception, so that ``flask --app wsgi …``,
+    which builds the app before any of our commands runs, answers it in one line too.
+    """
+
+    def __init__(self, template, **params):
+        super().__init__(template % params)
+        self.template = template
+        self.params = params
+
+    def show(self, file=None):
+        from hub.cli import config_error_line
+
+        click.echo(config_error_line(self), file=file, err=file is None)
 
 
 def load_settings(app):
@@ -52,10 +81,15 @@ def load_settings(app):
     env = os.environ
     default_db = "sqlite:///" + os.path.join(app.instance_path, "hub.sqlite3")
     app.config.update(
-        SECRET_KEY=env.get("HUB_SECRET_KEY"),
+        SECRET_KEY=env.get("HUB_SECRET_KEY") or _instance_file(app, SECRET_KEY_FILE),
         DATABASE_URL=env.get("HUB_DATABASE_URL") or default_db,
-        # Where the hub is reached, for links made outside a request (the CLI's invitations).
-        BASE_URL=env.get("HUB_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Seconds a writer waits for SQLite's write lock before giving up ("database is locked").
+        SQLITE_BUSY_TIMEOUT=_positive_number(env, "HUB_SQLITE_BUSY_TIMEOUT", 30),
+        # Where the hub is reached: every absolute link the hub writes (hub.urls). None: links
+        # made in a request follow its host (HUB_TRUSTED_HOSTS), others DEFAULT_BASE_URL.
+        BASE_URL=check_base_url(env.get("HUB_BASE_URL") or _instance_file(app, BASE_URL_FILE)),
+        # How long an invitation link can be used.
+        INVITATION_DAYS=_positive_number(env, "HUB_INVITATION_DAYS", 7),
         LANGUAGES=("vi", "en", "ja"),
         DEFAULT_LANGUAGE="en",
         # Flask-Babel reads these two.
@@ -89,12 +123,78 @@ def load_settings(app):
     )
 
 
+def instance_path():
+    """The instance folder: ``HUB_INSTANCE_PATH``, else ``instance/`` beside the ``hub`` package
+    (where make run keeps the database, the secret key and the served address)."""
+    if path := os.environ.get("HUB_INSTANCE_PATH"):
+        return os.path.abspath(path)
+    return None  # Flask's default: <checkout>/instance
+
+
+def _instance_file(app, name):
+    try:
+        with open(os.path.join(app.instance_path, name), encoding="utf-8") as file:
+            return file.read().strip() or None
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        path = os.path.join(app.instance_path, name)
+        message = N_("%(path)s cannot be read: %(reason)s")
+        raise ConfigError(message, path=path, reason=exc) from None
+
+
+def check_base_url(value):
+    """``value`` without its trailing slash, or None; refuses anything but an http(s) URL with
+    a host and no query or fragment."""
+    value = (value or "").strip().rstrip("/")
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError for a port that is no number)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ConfigError(
+            N_(
+                "HUB_BASE_URL must be where the hub is reached, as http(s)://host[:port][/path], "
+                "not “%(value)s”."
+            ),
+            value=value,
+        )
+    return value
+
+
+def _positive_number(env, name, default):
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            N_("%(name)s must be a whole number of 1 or more, not “%(value)s”."),
+            name=name,
+            value=value,
+        )
+    return int(value)
+
+
 def _records_or_off(value):
     value = value.strip().lower()
     if value in ("off", "never", ""):
         return None
     if not value.isdigit():
-        raise ConfigError(f"HUB_SYNC_WORKER_AFTER must be a number of records or off, not {value}")
+        raise ConfigError(
+            N_("HUB_SYNC_WORKER_AFTER must be a number of records or off, not “%(value)s”."),
+            value=value,
+        )
     return int(value)
 
 
@@ -108,16 +208,29 @@ def check_secret_key(app):
     key = app.config.get("SECRET_KEY")
     if not key:
         raise ConfigError(
-            "HUB_SECRET_KEY is not set: set it to a random string of at least "
-            f"{MIN_SECRET_KEY_LENGTH} characters, e.g. from {SECRET_KEY_HINT}"
+            N_(
+                "HUB_SECRET_KEY is not set, and there is no %(path)s (make run creates it): set "
+                "it to a random string of at least %(min)s characters, e.g. from %(hint)s"
+            ),
+            path=os.path.join(app.instance_path, SECRET_KEY_FILE),
+            min=MIN_SECRET_KEY_LENGTH,
+            hint=SECRET_KEY_HINT,
         )
     if key.strip().lower() in WELL_KNOWN_SECRET_KEYS or len(set(key)) < 8:
         raise ConfigError(
-            "HUB_SECRET_KEY is a well-known or trivial value that anyone can guess: "
-            f"replace it with a random one, e.g. from {SECRET_KEY_HINT}"
+            N_(
+                "HUB_SECRET_KEY is a well-known or trivial value that anyone can guess: replace "
+                "it with a random one, e.g. from %(hint)s"
+            ),
+            hint=SECRET_KEY_HINT,
         )
     if len(key) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError(
-            f"HUB_SECRET_KEY is too short ({len(key)} characters, at least {MIN_SECRET_KEY_LENGTH} "
-            f"needed): use a random one, e.g. from {SECRET_KEY_HINT}"
+            N_(
+                "HUB_SECRET_KEY is too short (%(length)s characters, at least %(min)s needed): use "
+                "a random one, e.g. from %(hint)s"
+            ),
+            length=len(key),
+            min=MIN_SECRET_KEY_LENGTH,
+            hint=SECRET_KEY_HINT,
         )

@@ -23,9 +23,13 @@ def clean_environment(monkeypatch, tmp_path):
         "HUB_PROXY_COUNT",
         "HUB_BASE_URL",
         "HUB_SYNC_WORKER_AFTER",
+        "HUB_INVITATION_DAYS",
+        "HUB_SQLITE_BUSY_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path}/config.sqlite3")
+    # An instance folder of the test's own: never the checkout's, which make run fills.
+    monkeypatch.setenv("HUB_INSTANCE_PATH", str(tmp_path / "instance"))
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path):
@@ -59,10 +63,62 @@ def test_a_worker_threshold_that_is_no_count_stops_the_app(monkeypatch, value):
         create_app()
 
 
-def test_embedded_default_is_a_sqlite_file_in_the_instance_folder(monkeypatch):
+def test_embedded_default_is_a_sqlite_file_in_the_instance_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("HUB_DATABASE_URL")
     app = create_app({"TESTING": True})
+    assert app.instance_path == str(tmp_path / "instance")
     assert app.config["DATABASE_URL"] == "sqlite:///" + str(Path(app.instance_path) / "hub.sqlite3")
+
+
+def test_the_instance_folder_defaults_to_the_checkouts(monkeypatch):
+    monkeypatch.delenv("HUB_INSTANCE_PATH")
+    assert create_app({"TESTING": True}).instance_path == str(ROOT / "instance")
+
+
+def test_without_variables_the_instance_folder_holds_the_key_and_the_address(tmp_path):
+    """What make run writes is what every process reads: gunicorn, the scheduler, the CLI."""
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text(GOOD_KEY + "\n")
+    (tmp_path / "instance" / "base_url").write_text("http://127.0.0.1:8123/\n")
+    app = create_app()
+    assert app.secret_key == GOOD_KEY
+    assert app.config["BASE_URL"] == "http://127.0.0.1:8123"
+
+
+def test_variables_win_over_the_instance_folder(monkeypatch, tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text("x" * 48)
+    (tmp_path / "instance" / "base_url").write_text("http://127.0.0.1:8123")
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    monkeypatch.setenv("HUB_BASE_URL", "https://hub.example.org/ocop/")
+    app = create_app()
+    assert app.secret_key == GOOD_KEY
+    assert app.config["BASE_URL"] == "https://hub.example.org/ocop"
+
+
+@pytest.mark.parametrize(
+    "value", ["hub.example.org", "ftp://hub.example.org", "https://", "https://h.example?x=1",
+              "https://user:pw@h.example", "http://h.example:port"],
+)  # fmt: skip
+def test_a_base_url_that_is_no_address_stops_the_app(monkeypatch, value):
+    monkeypatch.setenv("HUB_SECRET_KEY", GOOD_KEY)
+    monkeypatch.setenv("HUB_BASE_URL", value)
+    with pytest.raises(ConfigError, match="HUB_BASE_URL"):
+        create_app()
+
+
+@pytest.mark.parametrize(("value", "days"), [(None, 7), ("14", 14), ("1", 1)])
+def test_invitations_last_the_days_set(monkeypatch, value, days):
+    if value:
+        monkeypatch.setenv("HUB_INVITATION_DAYS", value)
+    assert create_app({"TESTING": True}).config["INVITATION_DAYS"] == days
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "a week"])
+def test_invitation_days_that_are_no_count_stop_the_app(monkeypatch, value):
+    monkeypatch.setenv("HUB_INVITATION_DAYS", value)
+    with pytest.raises(ConfigError, match="HUB_INVITATION_DAYS"):
+        create_app({"TESTING": True})
 
 
 def test_explicit_config_overrides_the_environment(monkeypatch):
@@ -91,6 +147,8 @@ def test_refuses_to_start_without_a_strong_secret_key(monkeypatch, key, reason):
     assert reason in message
     assert "HUB_SECRET_KEY" in message
     assert "\n" not in message  # says why in one line
+    if key is None:
+        assert str(Path(create_app({"TESTING": True}).instance_path) / "secret_key") in message
 
 
 def test_debug_and_test_modes_run_without_a_secret_key(monkeypatch):
@@ -150,3 +208,14 @@ def test_behind_a_proxy_the_clients_address_and_scheme_count(monkeypatch):
         "/whoami", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
     )
     assert seen == {"addr": "203.0.113.7", "secure": True}
+
+
+def test_every_setting_is_in_the_configuration_reference():
+    import re
+
+    reference = (ROOT / "docs" / "configuration.md").read_text()
+    used = set()
+    for path in [*(ROOT / "hub").rglob("*.py"), ROOT / "Makefile"]:
+        used |= set(re.findall(r"\bHUB_[A-Z_]+[A-Z]\b", path.read_text()))
+    assert used, "the settings are read somewhere"
+    assert sorted(name for name in used if f"`{name}`" not in reference) == []

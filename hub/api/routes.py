@@ -33,12 +33,13 @@ from hub.publishing import records
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, dump_record, translate_errors
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
-from hub.publishing.queries import newest_change_dt, public_entry, public_list
+from hub.publishing.queries import list_turned_dt, newest_change_dt, public_entry, public_list
 from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Programme
 from hub.registry.queries import get_country
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.pipeline import ingest
+from hub.urls import base_url
 
 csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to forge
 # Every API call counts against the caller's address (Redis shares the counts between
@@ -264,7 +265,8 @@ def openapi():
     """This API described in OpenAPI 3, generated from the marshmallow schemas."""
     from hub.api.openapi import build_spec, spec_modified
 
-    return _last_modified(jsonify(build_spec()), [spec_modified()])
+    spec = {**build_spec(), "servers": [{"url": base_url()}]}
+    return _last_modified(jsonify(spec), [spec_modified()])
 
 
 @bp.route("/schemas/<any(policy, experience, fair, product):kind>.json")
@@ -379,12 +381,13 @@ def entry_list(collection):
     kind = COLLECTION_KINDS[collection]
     lang = _lang()
     limit = _int_arg("limit", 50, 1, 200)
-    page = public_list(kind, cursor=_cursor(), limit=limit, **_entry_filters(kind))
+    filters = _entry_filters(kind)
+    page = public_list(kind, cursor=_cursor(), limit=limit, **filters)
     response = jsonify(
         items=[entry_view(e, lang) for e in page.items],
         next_cursor=_encode(page.next_cursor),
     )
-    return _last_modified(response, [newest_change_dt()])
+    return _last_modified(response, [newest_change_dt(), list_turned_dt(kind, **filters)])
 
 
 @bp.route(f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>")

@@ -1,0 +1,39 @@
+"""Where the hub is reached: the one source of every absolute link it writes.
+
+``HUB_BASE_URL`` (``BASE_URL``), when set, is used for every link, inside a request or not, so
+that no link depends on the ``Host`` header a client sends. Unset, a request's links follow its
+own host (which ``HUB_TRUSTED_HOSTS`` restricts) and links made outside a request (the command
+line, jobs) use ``DEFAULT_BASE_URL``. ``Hub.create_url_adapter`` applies this to ``url_for``.
+"""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, request
+
+from hub.config import DEFAULT_BASE_URL
+
+
+def base_url():
+    """The hub's address without a trailing slash, e.g. ``https://hub.example.org``."""
+    if configured := current_app.config.get("BASE_URL"):
+        return configured
+    if has_request_context():
+        return request.root_url.rstrip("/")
+    return DEFAULT_BASE_URL
+
+
+def base_host():
+    """The host name of ``base_url`` (iCalendar UIDs are made with it)."""
+    return urlsplit(base_url()).hostname
+
+
+def bind(url_map, base, adapter=None):
+    """A URL adapter that builds links under ``base``; ``adapter`` (a request's) keeps matching
+    the request as it came."""
+    parts = urlsplit(base)
+    if adapter is None:
+        return url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme)
+    adapter.server_name = parts.netloc
+    adapter.script_name = (parts.path or "") + "/"
+    adapter.url_scheme = parts.scheme
+    return adapter
