@@ -23,6 +23,7 @@ SAMPLE_ARGS = {
     "source_id": 1,
     "action": "pause",
     "token_id": 1,
+    "invitation_id": 1,
     "collection": "policies",
 }
 VN = "coordinator.vn@hub.test"
@@ -214,9 +215,10 @@ def test_an_invitation_link_makes_a_coordinator_once(app, client):
     assert (user.role, user.country_code) == ("coordinator", "MW")
     assert "coord.mw@hub.test" not in client.get("/en/login").get_data(as_text=True) or True
     assert client.get("/en/account").status_code == 200
-    assert client.get(path).status_code == 404  # the link worked once
+    assert client.get(path).status_code == 410  # the link worked once
 
 
+@pytest.mark.dates
 def test_an_expired_invitation_is_refused(app, client):
     with app.test_request_context("/"):
         token = services.invite(None, "late@hub.test", "coordinator", "MW")
@@ -224,7 +226,7 @@ def test_an_expired_invitation_is_refused(app, client):
         invitation.expires_dt = utcnow() - timedelta(minutes=1)
         db.session.commit()
     response = client.get(f"/ja/invitations/{token}")
-    assert response.status_code == 404
+    assert response.status_code == 410
     assert "招待リンクが無効です" in response.get_data(as_text=True)
 
 

@@ -26,3 +26,4 @@ class InviteForm(HubForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(REQUIRED), Length(max=254)])
     role = SelectField(_l("Role"), validate_choice=False)
     country = SelectField(_l("Country (for a coordinator)"), validate_choice=False)
+    language = SelectField(_l("Language of the link"), validate_choice=False)

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Base, UTCDateTime, utcnow
@@ -52,10 +52,25 @@ class User(UserMixin, Base):
         return f"<User {self.email} {self.role} {self.country_code or ''}>"
 
 
+# An invitation is live until it is used or revoked; only one live invitation per address, so
+# that inviting an address again replaces the earlier link instead of adding a second one.
+_LIVE_INVITATION = text("used_dt IS NULL AND revoked_dt IS NULL")
+
+
 class Invitation(Base):
-    """A one-time link an administrator gives a future coordinator; only its hash is stored."""
+    """A one-time link an administrator gives a future coordinator or administrator; only its
+    hash is stored. Pending while it is neither used, revoked nor expired."""
 
     __tablename__ = "invitation"
+    __table_args__ = (
+        Index(
+            "uq_invitation_live_email",
+            "email",
+            unique=True,
+            sqlite_where=_LIVE_INVITATION,
+            postgresql_where=_LIVE_INVITATION,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -66,6 +81,8 @@ class Invitation(Base):
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str] = mapped_column(String(8))  # the link opens the pages in it
 
     created_by: Mapped[User | None] = relationship()
 
@@ -84,6 +101,9 @@ class AuditEvent(Base):
     country_code: Mapped[str | None] = mapped_column(String(2), index=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Through which the change came: "web", "api", "cli" (the command line), "sync"; None for
+    # changes recorded before the channel was (and for jobs that say none).
+    channel: Mapped[str | None] = mapped_column(String(16))
 
     actor: Mapped[User | None] = relationship()
 

@@ -50,12 +50,15 @@ def logout():
 def accept_invitation(token):
     invitation = services.find_invitation(token)
     if invitation is None:
-        return render_template("accounts/invitation_invalid.html"), 404
+        return _invitation_invalid(services.unusable(services.look_up_invitation(token)))
     form = PasswordForm()
     error = None
     if form.validate_on_submit():
         try:
             user = services.accept_invitation(token, form.password.data)
+        except services.InvitationUnusable as exc:
+            # Used, revoked or expired since the form was shown (by someone else at once, say).
+            return _invitation_invalid(exc)
         except services.AccountError as exc:
             error = str(exc)
         else:
@@ -66,6 +69,20 @@ def accept_invitation(token):
     return render_template(
         "accounts/invitation.html", form=form, invitation=invitation, error=error
     ), status
+
+
+def _invitation_invalid(exc):
+    """Why a link makes no account, and whom to ask: 404 for a link the hub never made, 410 for
+    one used, revoked, replaced or expired."""
+    invitation = exc.invitation
+    inviter = invitation.created_by if invitation is not None else None
+    return render_template(
+        "accounts/invitation_invalid.html",
+        reason=str(exc),
+        state=exc.state,
+        invitation=invitation,
+        contact=inviter.email if inviter is not None and inviter.active else None,
+    ), (404 if exc.state == services.InvitationState.UNKNOWN else 410)
 
 
 @bp.route("/account", methods=["GET", "POST"])

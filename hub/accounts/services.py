@@ -1,23 +1,30 @@
 """Account rules: creating users, signing in, invitations, disabling, and the audit log."""
 
+import enum
 import functools
 import hashlib
 import re
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
+from flask import current_app, g, has_app_context, has_request_context, request
+from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.accounts.models import AuditEvent, Invitation, Role, User
-from hub.db import utcnow
+from hub.db import parse_id, utcnow
 from hub.extensions import db
+from hub.i18n import current_language, languages
 from hub.registry.models import Country
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # hashing a megabyte-long "password" is a denial of service
-INVITATION_LIFETIME = timedelta(days=7)
+DEFAULT_INVITATION_DAYS = 7  # HUB_INVITATION_DAYS (config key INVITATION_DAYS) overrides it
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Checked when the e-mail address is unknown, so that a wrong address takes as long as a wrong
 # password and sign-in does not reveal which addresses have accounts.
@@ -46,8 +53,29 @@ def _hash_token(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class Channel(enum.StrEnum):
+    """Through which a change came, as the audit log says it."""
+
+    WEB = "web"
+    API = "api"
+    CLI = "cli"  # the command line: its changes have no signed-in actor
+    SYNC = "sync"
+
+
+def audit_channel():
+    """The channel of the changes made now: what the application context says
+    (``g.audit_channel``, set by the ``hub`` commands to "cli"), else "api" or "web" in a
+    request, else None (a job)."""
+    if has_app_context() and (channel := g.get("audit_channel")):
+        return channel
+    if has_request_context():
+        return Channel.API if request.path.startswith("/api/") else Channel.WEB
+    return None
+
+
 def record(actor, action, object_type, object_id, country_code=None, **details):
-    """Write one audit event (in the caller's transaction)."""
+    """Write one audit event (in the caller's transaction), with the channel it came through."""
+    channel = audit_channel()
     db.session.add(
         AuditEvent(
             actor_id=actor.id if actor else None,
@@ -56,6 +84,7 @@ def record(actor, action, object_type, object_id, country_code=None, **details):
             object_id=str(object_id),
             country_code=country_code,
             details=details,
+            channel=str(channel) if channel else None,
         )
     )
 
@@ -98,22 +127,17 @@ def check_password(password):
 def create_user(email, password, role, country_code=None, actor=None):
     """Create an account; refuses a malformed or taken e-mail address, an unknown role, a
     coordinator without a registry country, an administrator with one, a short password."""
-    user = _add_user(email, password, role, country_code, actor)
-    db.session.commit()
-    return user
-
-
-def _add_user(email, password, role, country_code, actor):
     email = normalize_email(email)
     country_code = (country_code or "").strip().upper() or None
     _check_new_account(email, role, country_code)
     check_password(password)
-    user = User(
-        email=email,
-        password_hash=generate_password_hash(password),
-        role=role,
-        country_code=country_code,
-    )
+    user = _add_user(email, generate_password_hash(password), role, country_code, actor)
+    db.session.commit()
+    return user
+
+
+def _add_user(email, password_hash, role, country_code, actor):
+    user = User(email=email, password_hash=password_hash, role=role, country_code=country_code)
     db.session.add(user)
     db.session.flush()
     record(actor, "user.create", "user", user.id, country_code, email=email, role=role)
@@ -133,48 +157,341 @@ def authenticate(email, password):
     return user
 
 
-def invite(actor, email, role, country_code=None):
-    """Create a one-time invitation; returns the token to put in the link (never stored)."""
+class InvitationState(enum.StrEnum):
+    PENDING = "pending"  # neither used, revoked nor expired: the link works
+    USED = "used"
+    REVOKED = "revoked"
+    REPLACED = "replaced"  # revoked because the address was invited again
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"  # no invitation has this link
+
+
+class InvitationUnusable(AccountError):
+    """An invitation link that cannot make an account (any more); ``state`` says why."""
+
+    def __init__(self, message, state, invitation=None):
+        super().__init__(message)
+        self.state = state
+        self.invitation = invitation
+
+
+class NewInvitation(NamedTuple):
+    invitation: Invitation
+    token: str  # for the link; shown once, never stored
+    replaced: list  # the invitations to the same address that this one ended
+
+
+def invitation_days():
+    """How many days an invitation link works (``HUB_INVITATION_DAYS``)."""
+    return current_app.config.get("INVITATION_DAYS", DEFAULT_INVITATION_DAYS)
+
+
+def invitation_state(invitation, now=None):
+    """Where ``invitation`` (None: a link the hub never made) stands, as an ``InvitationState``."""
+    if invitation is None:
+        return InvitationState.UNKNOWN
+    if invitation.used_dt is not None:
+        return InvitationState.USED
+    if invitation.revoked_dt is not None:
+        return (
+            InvitationState.REPLACED if _newer_invitation(invitation) else InvitationState.REVOKED
+        )
+    if invitation.expires_dt <= (now or utcnow()):
+        return InvitationState.EXPIRED
+    return InvitationState.PENDING
+
+
+def _newer_invitation(invitation):
+    return db.session.scalar(
+        select(Invitation.id).where(
+            Invitation.email == invitation.email, Invitation.id > invitation.id
+        )
+    )
+
+
+def _require_admin(actor, message):
+    # None is the command line: whoever runs it operates the hub.
+    if actor is not None and not actor.is_admin:
+        raise AccountError(message)
+
+
+def _check_language(language):
+    if language not in languages():
+        raise AccountError(
+            _("“%(value)s” is not a language of the hub.", value=language), "language"
+        )
+    return language
+
+
+def default_invitation_language(actor=None):
+    """The language an invitation opens in when none is chosen: the inviting administrator's
+    preferred language, else the page's (on the command line: the operator's, from ``LANG``)."""
+    if actor is not None and actor.preferred_language in languages():
+        return actor.preferred_language
+    return current_language()
+
+
+def create_invitation(actor, email, role, country_code=None, language=None):
+    """Create a one-time invitation link, valid ``invitation_days()``; returns a
+    ``NewInvitation`` (the token goes in the link and is never stored).
+
+    Inviting an address again ends its earlier link: one live invitation per address. Refuses
+    what ``create_user`` refuses (an address that has an account among them) and a language
+    the hub does not speak.
+    """
+    _require_admin(actor, _("Only administrators can invite."))
     email = normalize_email(email)
     country_code = (country_code or "").strip().upper() or None
+    language = (language or "").strip().lower() or default_invitation_language(actor)
     _check_new_account(email, role, country_code)
+    _check_language(language)
+    return _add_invitation(actor, email, role, country_code, language)
+
+
+def _add_invitation(actor, email, role, country_code, language, ended=()):
+    """Write a new invitation, ending the live ones of ``email`` (and ``ended``, which the
+    caller has just revoked in this transaction)."""
+    db.begin_write()
+    now = utcnow()
+    # On PostgreSQL the row lock makes a second invitation of the same address at the same
+    # moment wait, and then fail on the unique index of live invitations (below).
+    replaced = db.session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.email == email,
+            Invitation.used_dt.is_(None),
+            Invitation.revoked_dt.is_(None),
+        )
+        .with_for_update()
+    ).all()
+    for old in replaced:
+        old.revoked_dt = now
+    replaced = [*ended, *replaced]
+    # Ended before the new one is written: the unique index sees one live invitation at a time.
+    db.session.flush()
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         token_hash=_hash_token(token),
         email=email,
         role=role,
         country_code=country_code,
+        language=language,
         created_by_id=actor.id if actor else None,
-        expires_dt=utcnow() + INVITATION_LIFETIME,
+        created_dt=now,
+        expires_dt=now + timedelta(days=invitation_days()),
     )
     db.session.add(invitation)
-    db.session.flush()
-    record(actor, "user.invite", "invitation", invitation.id, country_code, email=email, role=role)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AccountError(
+            _(
+                "%(email)s was invited by someone else at the same moment; see the pending "
+                "invitations.",
+                email=email,
+            ),
+            "email",
+        ) from None
+    for old in replaced:
+        record(
+            actor, "invitation.revoke", "invitation", old.id, old.country_code,
+            email=email, replaced_by=invitation.id,
+        )  # fmt: skip
+    record(
+        actor, "user.invite", "invitation", invitation.id, country_code,
+        email=email, role=role, language=language,
+    )  # fmt: skip
     db.session.commit()
-    return token
+    return NewInvitation(invitation, token, replaced)
+
+
+def invite(actor, email, role, country_code=None, language=None):
+    """``create_invitation``, returning only the token to put in the link."""
+    return create_invitation(actor, email, role, country_code, language).token
+
+
+def pending_invitations(actor=None):
+    """The invitations whose links work, newest first (administrators and the command line)."""
+    _require_admin(actor, _("Only administrators can see the invitations."))
+    return db.session.scalars(
+        select(Invitation)
+        .options(selectinload(Invitation.created_by))
+        .where(
+            Invitation.used_dt.is_(None),
+            Invitation.revoked_dt.is_(None),
+            Invitation.expires_dt > utcnow(),
+        )
+        .order_by(Invitation.created_dt.desc(), Invitation.id.desc())
+    ).all()
+
+
+def _live_invitation(key):
+    """The invitation numbered ``key``, or the live one for the address ``key``, or None."""
+    if (number := parse_id(key)) is not None:
+        return db.session.get(Invitation, number, with_for_update=True)
+    return db.session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.email == normalize_email(str(key)),
+            Invitation.used_dt.is_(None),
+            Invitation.revoked_dt.is_(None),
+        )
+        .with_for_update()
+    )
+
+
+def _invitation_to_end(actor, key):
+    _require_admin(actor, _("Only administrators can revoke invitations."))
+    db.begin_write()
+    invitation = _live_invitation(key)
+    if invitation is None:
+        db.session.rollback()
+        raise AccountError(_("There is no pending invitation “%(key)s”.", key=str(key)[:254]))
+    if invitation.used_dt is not None:
+        db.session.rollback()
+        raise AccountError(
+            _(
+                "The invitation for %(email)s was used already: the account exists.",
+                email=invitation.email,
+            )
+        )
+    if invitation.revoked_dt is not None:
+        db.session.rollback()
+        raise AccountError(
+            _("The invitation for %(email)s was revoked already.", email=invitation.email)
+        )
+    return invitation
+
+
+def revoke_invitation(actor, key):
+    """End an invitation's link before it is used: ``key`` is its number or its address.
+    Refuses an unknown one, and one used or revoked already."""
+    invitation = _invitation_to_end(actor, key)
+    invitation.revoked_dt = utcnow()
+    record(
+        actor, "invitation.revoke", "invitation", invitation.id, invitation.country_code,
+        email=invitation.email,
+    )  # fmt: skip
+    db.session.commit()
+    return invitation
+
+
+def renew_invitation(actor, key):
+    """A new link for an invitation (same address, role, country and language, a new
+    lifetime) that ends the old link; returns a ``NewInvitation``."""
+    old = _invitation_to_end(actor, key)
+    try:
+        _check_new_account(old.email, old.role, old.country_code)
+    except AccountError:
+        db.session.rollback()
+        raise
+    # Revoked here, in the transaction _invitation_to_end began, so that nobody can use the
+    # old link between the check and the new link.
+    old.revoked_dt = utcnow()
+    return _add_invitation(actor, old.email, old.role, old.country_code, old.language, ended=[old])
+
+
+def look_up_invitation(token):
+    """The invitation ``token`` belongs to, whatever its state; else None."""
+    return db.session.scalar(
+        select(Invitation)
+        .options(selectinload(Invitation.created_by))
+        .where(Invitation.token_hash == _hash_token(token or ""))
+    )
 
 
 def find_invitation(token):
-    """The usable invitation for ``token``: unused and unexpired; else None."""
-    invitation = db.session.scalar(
-        select(Invitation).where(Invitation.token_hash == _hash_token(token or ""))
-    )
-    if invitation is None or invitation.used_dt is not None:
-        return None
-    return invitation if invitation.expires_dt > utcnow() else None
+    """The pending invitation for ``token`` (unused, unrevoked, unexpired); else None."""
+    invitation = look_up_invitation(token)
+    return invitation if invitation_state(invitation) == InvitationState.PENDING else None
+
+
+def unusable(invitation, state=None):
+    """The ``InvitationUnusable`` error for ``invitation`` (None: unknown), in the current
+    language."""
+    state = state or invitation_state(invitation)
+    messages = {
+        InvitationState.UNKNOWN: lambda: _(
+            "This invitation link is not known to the hub: check that it was copied whole."
+        ),
+        InvitationState.USED: lambda: _(
+            "This invitation link was used on %(date)s: the account for %(email)s exists.",
+            date=format_datetime(invitation.used_dt, "medium"),
+            email=invitation.email,
+        ),
+        InvitationState.REVOKED: lambda: _(
+            "This invitation link was withdrawn on %(date)s.",
+            date=format_datetime(invitation.revoked_dt, "medium"),
+        ),
+        InvitationState.REPLACED: lambda: _(
+            "This invitation link was replaced by a newer one on %(date)s: use the latest link "
+            "you received.",
+            date=format_datetime(invitation.revoked_dt, "medium"),
+        ),
+        InvitationState.EXPIRED: lambda: _(
+            "This invitation link expired on %(date)s.",
+            date=format_datetime(invitation.expires_dt, "medium"),
+        ),
+    }
+    return InvitationUnusable(messages[state](), state, invitation)
+
+
+def _busy_message():
+    return _("The hub is busy creating accounts; send the form again in a moment.")
 
 
 def accept_invitation(token, password):
-    """Turn an invitation into an account with ``password``; the link then stops working."""
-    invitation = find_invitation(token)
-    if invitation is None:
+    """Turn an invitation into an account with ``password``; the link then stops working.
+
+    Taking the link is one conditional update, so that of two people opening it at once one
+    gets the account and the other an ``InvitationUnusable`` saying it was just used.
+    """
+    check_password(password)
+    invitation = look_up_invitation(token)
+    if invitation is None or invitation_state(invitation) != InvitationState.PENDING:
+        raise unusable(invitation)
+    password_hash = generate_password_hash(password)  # slow: before the write lock, not in it
+    try:
+        db.begin_write()
+        now = utcnow()
+        taken = db.session.execute(
+            update(Invitation)
+            .where(
+                Invitation.id == invitation.id,
+                Invitation.used_dt.is_(None),
+                Invitation.revoked_dt.is_(None),
+                Invitation.expires_dt > now,
+            )
+            .values(used_dt=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            db.session.rollback()
+            db.session.refresh(invitation)
+            if invitation_state(invitation) == InvitationState.PENDING:  # it was, and is again
+                raise AccountError(_busy_message())
+            raise unusable(invitation)
+        email, country_code = invitation.email, invitation.country_code
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            db.session.rollback()
+            raise AccountError(_("There is already an account for %(email)s.", email=email))
+        user = _add_user(email, password_hash, invitation.role, country_code, None)
+        user.preferred_language = invitation.language  # pages open in the invitation's language
+        record(user, "user.accept_invitation", "invitation", invitation.id, country_code)
+        db.session.commit()
+    except IntegrityError:
+        # The address got an account by another way at the same moment (create-user).
+        db.session.rollback()
         raise AccountError(
-            _("This invitation link is not valid: it was used already or has expired.")
-        )
-    user = _add_user(invitation.email, password, invitation.role, invitation.country_code, None)
-    invitation.used_dt = utcnow()
-    record(user, "user.accept_invitation", "invitation", invitation.id, invitation.country_code)
-    db.session.commit()
+            _("There is already an account for %(email)s.", email=invitation.email)
+        ) from None
+    except OperationalError as exc:
+        db.session.rollback()
+        if "locked" not in str(exc.orig).lower():
+            raise
+        raise AccountError(_busy_message()) from None
+    db.session.refresh(invitation)
     return user
 
 

@@ -15,6 +15,7 @@ from hub.admin import bp
 from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db
 from hub.forms import HubForm
+from hub.i18n import language_name, languages
 from hub.publishing.vocabulary import KIND_NAMES
 from hub.registry.models import Country, MembershipStatus
 from hub.registry.queries import get_country
@@ -45,6 +46,7 @@ ACTION_VERBS = {
     "enable": _l("enabled"),
     "disable": _l("disabled"),
     "revoke": _l("revoked"),
+    "seed": _l("loaded from the seed file"),
     "pause": _l("paused"),
     # Membership changes ("country.member"): the new status.
     **{status: label for status, label in STATUS_LABELS.items()},
@@ -55,6 +57,8 @@ OBJECT_NAMES = {
     "token": _l("API token"),
     "source": _l("Partner source"),
     "country": _l("Country"),
+    "registry": _l("Registry"),
+    "sample": _l("Sample entries"),
     **{kind: names[0] for kind, names in KIND_NAMES.items()},
 }
 
@@ -70,23 +74,42 @@ def audit_action(event):
     )
 
 
-def _invite_form():
-    form = InviteForm()
+def _invite_form(blank=False):
+    """The invitation form: as submitted, or ``blank`` (after an invitation is made)."""
+    form = InviteForm(formdata=None) if blank else InviteForm()
     form.role.choices = [
         (Role.COORDINATOR.value, _("Coordinator")),
         (Role.ADMIN.value, _("Administrator")),
     ]
     codes = db.session.scalars(select(Country.code))
     form.country.choices = [("", _("None (administrator)")), *country_choices(codes)]
+    # Each language named in itself, and marked so, for screen readers to say it rightly.
+    form.language.choices = [(code, language_name(code), {"lang": code}) for code in languages()]
+    if blank or not form.is_submitted():
+        form.language.data = services.default_invitation_language(current_user)
     return form
 
 
-def _users_page(form, invitation_link=None, error=None, status=200):
+def _users_page(form, new_invitation=None, error=None, status=200):
     users = db.session.scalars(
         select(User).order_by(User.role, User.country_code, User.email)
     ).all()
+    link = None
+    if new_invitation is not None:
+        link = url_for(
+            "accounts.accept_invitation",
+            lang=new_invitation.invitation.language,
+            token=new_invitation.token,
+            _external=True,
+        )
     return render_template(
-        "admin/users.html", users=users, form=form, invitation_link=invitation_link, error=error
+        "admin/users.html",
+        users=users,
+        invitations=services.pending_invitations(current_user),
+        form=form,
+        invitation_link=link,
+        new_invitation=new_invitation.invitation if new_invitation else None,
+        error=error,
     ), status
 
 
@@ -103,16 +126,58 @@ def invite():
     if not form.validate_on_submit():
         return _users_page(form, status=422)
     try:
-        token = services.invite(current_user, form.email.data, form.role.data, form.country.data)
+        new = services.create_invitation(
+            current_user, form.email.data, form.role.data, form.country.data, form.language.data
+        )
     except services.AccountError as exc:
         db.session.rollback()
         return _users_page(form, error=str(exc), status=422)
-    link = url_for("accounts.accept_invitation", token=token, _external=True)
-    flash(
-        _("Invitation created for %(email)s.", email=services.normalize_email(form.email.data)),
-        "success",
-    )
-    return _users_page(_invite_form(), invitation_link=link)
+    _flash_new_invitation(new)
+    return _users_page(_invite_form(blank=True), new_invitation=new)
+
+
+def _flash_new_invitation(new):
+    flash(_("Invitation created for %(email)s.", email=new.invitation.email), "success")
+    if new.replaced:
+        flash(
+            _("The earlier link for %(email)s no longer works.", email=new.invitation.email),
+            "info",
+        )
+
+
+@bp.route(f"/users/invitations/<{ID_RULE}:invitation_id>/new-link", methods=["POST"])
+@admin_required
+def renew_invitation(invitation_id):
+    """A new link for a pending invitation; the old one stops working. Shown once, here."""
+    if not HubForm().validate_on_submit():
+        abort(400)
+    try:
+        new = services.renew_invitation(current_user, invitation_id)
+    except services.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".users"))
+    _flash_new_invitation(new)
+    return _users_page(_invite_form(blank=True), new_invitation=new)
+
+
+@bp.route(f"/users/invitations/<{ID_RULE}:invitation_id>/revoke", methods=["POST"])
+@admin_required
+def revoke_invitation(invitation_id):
+    if not HubForm().validate_on_submit():
+        abort(400)
+    try:
+        invitation = services.revoke_invitation(current_user, invitation_id)
+    except services.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(
+            _("The invitation for %(email)s is revoked: its link no longer works.",
+              email=invitation.email),
+            "success",
+        )  # fmt: skip
+    return redirect(url_for(".users"))
 
 
 @bp.route(f"/users/<{ID_RULE}:user_id>/<any(enable, disable):change>", methods=["POST"])

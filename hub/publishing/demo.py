@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from hub.accounts.services import record
 from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing import services
@@ -31,9 +32,10 @@ def _fields(raw):
     return {k: date.fromisoformat(v) if k in DATE_FIELDS and v else v for k, v in raw.items()}
 
 
-def seed_demo(path=DEMO_FILE):
+def seed_demo(path=DEMO_FILE, actor=None):
     """Add the sample entries that are not there yet (published, in their languages); returns
-    how many were added. Each sample is checked by the same rules as a coordinator's entry."""
+    how many were added (and the audit log says so). Each sample is checked by the same rules
+    as a coordinator's entry."""
     with open(path, encoding="utf-8") as f:
         rows = json.load(f)["entries"]
     db.begin_write()
@@ -68,12 +70,15 @@ def seed_demo(path=DEMO_FILE):
         for language, text in texts.items():
             services.apply_text(entry, language, text, None, source_text.fingerprint)
         added += 1
+    if added:
+        record(actor, "sample.create", "sample", "demo", count=added)
     db.session.commit()
     return added
 
 
-def remove_demo():
-    """Delete every sample entry (as tombstones, so partners that copied them learn it)."""
+def remove_demo(actor=None):
+    """Delete every sample entry (as tombstones, so partners that copied them learn it);
+    returns how many, which the audit log keeps."""
     db.begin_write()
     samples = db.session.scalars(
         select(Entry).where(Entry.origin == SAMPLE, Entry.deleted_dt.is_(None))
@@ -82,5 +87,7 @@ def remove_demo():
         entry.deleted_dt = utcnow()
         entry.change_seq = services.next_change_seq()
         entry.updated_dt = utcnow()
+    if samples:
+        record(actor, "sample.delete", "sample", "demo", count=len(samples))
     db.session.commit()
     return len(samples)

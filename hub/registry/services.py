@@ -4,7 +4,7 @@ these; nothing else writes a country's membership."""
 import functools
 import json
 import re
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hub.db import utcnow
+from hub.db import latest_possible_date
 from hub.extensions import db
 from hub.i18n import fold
 from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
@@ -54,12 +54,6 @@ def status_label(status):
     return str(STATUS_LABELS[MembershipStatus(status)])
 
 
-def latest_possible_date():
-    """Today's date where it is latest on Earth (UTC+14): a change dated after it has not
-    happened anywhere yet, and one dated today in Hanoi is never refused as "in the future"."""
-    return (utcnow() + timedelta(hours=14)).date()
-
-
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 # Control characters other than tab and line breaks: nothing a person types, and NUL is refused
@@ -96,17 +90,17 @@ def change_membership(code, status, on, note="", actor=None):
         # Release the row lock and the transaction at once, whoever the caller is.
         db.session.rollback()
         raise
-    if actor is not None:  # from the administrators' page; the command line has no actor
-        from hub.accounts.services import record
+    from hub.accounts.services import record
 
-        record(
-            actor,
-            f"country.{event.status}",
-            "country",
-            event.country_code,
-            event.country_code,
-            effective_on=event.effective_on.isoformat(),
-        )
+    # The command line has no actor: its events say "command line" (their channel).
+    record(
+        actor,
+        f"country.{event.status}",
+        "country",
+        event.country_code,
+        event.country_code,
+        effective_on=event.effective_on.isoformat(),
+    )
     db.session.commit()
     return event
 
@@ -214,13 +208,14 @@ def _assign(obj, values):
     return changed
 
 
-def seed_registry(path=SEED_FILE):
+def seed_registry(path=SEED_FILE, actor=None):
     """Load the network's countries and programmes from the seed file.
 
     New countries start with the membership the seed gives them (member for the founding
     members, prospective otherwise), dated at the network's launch. Existing countries keep
     their membership and history: the seed only brings their reference facts up to date.
-    Seeding twice changes nothing. Returns counts of what was created and updated.
+    Seeding twice changes nothing. Returns counts of what was created and updated, which the
+    audit log keeps when they are not all zero.
     """
     data = load_seed(path)
     session = db.session
@@ -278,5 +273,9 @@ def seed_registry(path=SEED_FILE):
                 counts["programmes_created"] += 1
             elif _assign(programme, values):
                 counts["programmes_updated"] += 1
+    if any(counts.values()):
+        from hub.accounts.services import record
+
+        record(actor, "registry.seed", "registry", "seed", **counts)
     session.commit()
     return counts
