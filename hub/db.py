@@ -5,7 +5,7 @@ Plain SQLAlchemy 2.x rather than Flask-SQLAlchemy: the scheduler, the CLI and th
 the same engine and sessions outside requests, and the schema belongs to Alembic alone.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -33,11 +33,25 @@ def utcnow():
     return datetime.now(UTC)
 
 
+def utctoday():
+    """Today's date in UTC: the hub's "today" where no place says otherwise (a rating's
+    validity, a chart's last day). Never ``date.today()``, which is the server's own zone."""
+    return utcnow().date()
+
+
+def latest_possible_date():
+    """Today's date where it is latest on Earth (UTC+14): a date after it has not happened
+    anywhere yet, and one dated today in Hanoi (or Kiritimati) is never refused as "in the
+    future"."""
+    return (utcnow() + timedelta(hours=14)).date()
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every database.
 
     PostgreSQL keeps the zone; SQLite keeps none and hands back naive values. Values are
-    converted to UTC on the way in and come back aware on both, so comparisons behave alike.
+    converted to UTC on the way in and come back aware, in UTC, on both, so comparisons behave
+    alike.
     """
 
     impl = DateTime(timezone=True)
@@ -53,8 +67,9 @@ class UTCDateTime(TypeDecorator):
         return value
 
     def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
+        if value is not None:
+            # SQLite's are naive; PostgreSQL's come in its session's zone (TimeZone).
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return value
 
 
@@ -72,15 +87,16 @@ def parse_id(value):
     return number if 0 < number <= MAX_ID else None
 
 
-def make_engine(url, **kwargs):
-    """Create an engine for ``url``; on SQLite, with real transactions and enforced foreign keys."""
+def make_engine(url, busy_timeout_s=30, **kwargs):
+    """Create an engine for ``url``; on SQLite, with real transactions and enforced foreign keys,
+    and writers that wait up to ``busy_timeout_s`` for the write lock."""
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_s)
     return engine
 
 
-def _configure_sqlite(engine):
+def _configure_sqlite(engine, busy_timeout_s):
     # pysqlite opens transactions lazily and not before DDL or SAVEPOINT, which breaks both
     # transactional migrations and nested transactions; take over BEGIN ourselves, as the
     # SQLAlchemy documentation recommends ("Serializable isolation / Savepoints /
@@ -90,7 +106,8 @@ def _configure_sqlite(engine):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")  # a sync batch may hold the lock a while
+        # A sync batch may hold the lock a while (HUB_SQLITE_BUSY_TIMEOUT).
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         if engine.url.database and engine.url.database != ":memory:":
             # Readers never wait for the writer: web workers and the scheduler share the file.
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -120,7 +137,11 @@ class Database:
         self.session = scoped_session(self._new_session, scopefunc=_app_context_scope)
 
     def init_app(self, app):
-        engine = make_engine(app.config["DATABASE_URL"], **app.config.get("DATABASE_OPTIONS", {}))
+        engine = make_engine(
+            app.config["DATABASE_URL"],
+            busy_timeout_s=app.config["SQLITE_BUSY_TIMEOUT"],
+            **app.config.get("DATABASE_OPTIONS", {}),
+        )
         app.extensions["hub.db"] = _Binding(engine, sessionmaker(engine, expire_on_commit=False))
         app.teardown_appcontext(self._remove_session)
 

@@ -7,13 +7,35 @@ CI machine has at 127.0.0.1:5432 (``HUB_TEST_POSTGRES_URL`` overrides); when it 
 reached those tests are skipped with the reason, except under ``CI=true``, where they fail.
 """
 
+import atexit
+import os
+import shutil
+import tempfile
+from datetime import UTC
+
 import pytest
 
 from hub.accounts.services import create_user
 from hub.db import upgrade
 from hub.extensions import db, limiter
 from hub.registry.services import seed_registry
-from tests.support import BACKENDS, PASSWORD, USERS, fresh_database, make_test_app
+from tests.support import (
+    AWKWARD_INSTANTS,
+    BACKENDS,
+    PASSWORD,
+    USERS,
+    awkward_instant,
+    fresh_database,
+    make_test_app,
+)
+
+# Every app the tests make, and every process they start, has an instance folder of the run's
+# own: never the checkout's instance/ that make run fills (its secret key, its base_url), nor
+# the settings of the shell the tests were started from.
+for _name in ("HUB_BASE_URL", "HUB_SECRET_KEY", "HUB_DATABASE_URL", "HUB_TRUSTED_HOSTS"):
+    os.environ.pop(_name, None)
+os.environ["HUB_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="hub-test-instance-")
+atexit.register(shutil.rmtree, os.environ["HUB_INSTANCE_PATH"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -62,6 +84,20 @@ def app(base_app):
 
 
 @pytest.fixture
+def deployed_app(backend, tmp_path):
+    """An app on a seeded database of its own, its sessions bound to the engine as in
+    production: concurrent requests really are concurrent transactions (the ``app`` fixture
+    shares one connection)."""
+    with fresh_database(backend, tmp_path) as url:
+        app = make_test_app(url)
+        with app.app_context():
+            upgrade(db.engine)
+            seed_registry()
+        yield app
+        db.binding(app).engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -76,3 +112,14 @@ def ctx(app):
     """A request context in English, for calling services directly."""
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         yield
+
+
+@pytest.fixture(params=AWKWARD_INSTANTS, ids=lambda p: p[0].replace(" ", "T") + "Z")
+def instant(request, time_machine):
+    """The clock stopped at each of the awkward instants in turn (tests/support.py), on a
+    machine whose own zone has another date than UTC; the instant, in UTC."""
+    if "base_app" in request.fixturenames:
+        request.getfixturevalue("base_app")  # seeded on the real clock, as the other tests'
+    moment = awkward_instant(*request.param)
+    time_machine.move_to(moment, tick=False)
+    return moment.astimezone(UTC)

@@ -5,6 +5,8 @@ import os
 import re
 import uuid
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -24,6 +26,25 @@ USERS = {
 POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 TEST_SECRET_KEY = "a-test-only-secret-key-" + uuid.uuid4().hex
 BACKENDS = ("sqlite", "postgresql")
+
+# Where date logic goes wrong if it can: a year's last half hour, a leap day, the night Europe
+# moves its clocks forward, the morning the United States moves them back (UTC). .ci/faketime
+# runs the tests marked ``dates`` with the machine's clock at each; the tests that stop the clock
+# there (the ``instant`` fixture) also give the machine a zone whose date is not UTC's, so that
+# reading the server's local date (``date.today()``) shows.
+AWKWARD_INSTANTS = (
+    ("2026-12-31 23:30", "Pacific/Kiritimati"),  # UTC+14: already 1 January 2027
+    ("2028-02-29 12:00", "Pacific/Kiritimati"),  # already 1 March
+    ("2027-03-28 01:30", "America/Los_Angeles"),  # still 27 March; Europe is in summer time
+    ("2027-11-07 06:30", "America/Los_Angeles"),  # still 6 November; New York is in winter time
+)
+
+
+def awkward_instant(text, zone):
+    """The instant ``text`` (UTC) seen from a machine in ``zone``: time-machine moves the
+    machine's own zone (``TZ``) there too while it stops the clock."""
+    utc = datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return utc.astimezone(ZoneInfo(zone))
 
 
 @functools.cache
@@ -100,11 +121,13 @@ def sample_entries():
     from sqlalchemy import select
 
     from hub.accounts.models import User
+    from hub.db import utctoday
     from hub.extensions import db
     from hub.publishing import services
 
     vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
-    soon = date.today() + timedelta(days=30)
+    today = utctoday()  # the fair is upcoming and the rating valid, whatever the date
+    soon = today + timedelta(days=30)
     entries = {
         "policy": services.create_entry(
             vn, "policy", "vi",
@@ -127,7 +150,7 @@ def sample_entries():
         "product": services.create_entry(
             vn, "product", "vi", {"title": "Chè Thái Nguyên", "body": "Trà xanh."},
             {"product_group": "beverages", "rating_scheme": "ocop", "stars": 4,
-             "rated_on": date.today() - timedelta(days=100), "producer_name": "HTX Tân Cương",
+             "rated_on": today - timedelta(days=100), "producer_name": "HTX Tân Cương",
              "producer_type": "cooperative", "locality": "Thái Nguyên"},
         ),
     }  # fmt: skip

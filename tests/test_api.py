@@ -352,6 +352,7 @@ def test_every_read_carries_last_modified(client, entries, url):
     assert client.get(url, headers={"If-Modified-Since": "yesterday"}).status_code == 200
 
 
+@pytest.mark.dates
 def test_a_list_is_modified_when_an_entry_leaves_it(app, client, entries):
     """Last-Modified of a list is that of the newest change anywhere: an entry that leaves the
     list changes it, though every entry still shown is as old as before."""

@@ -4,27 +4,13 @@ transaction), writes that take the lock up front on SQLite, several writers at o
 import threading
 from datetime import date
 
-import pytest
 from sqlalchemy import func, select
 
-from hub.db import upgrade
 from hub.extensions import db
 from hub.publishing.demo import seed_demo
 from hub.publishing.models import Entry
 from hub.registry.models import Country, MembershipEvent
-from hub.registry.services import change_membership, seed_registry
-from tests.support import fresh_database, make_test_app
-
-
-@pytest.fixture
-def deployed_app(backend, tmp_path):
-    with fresh_database(backend, tmp_path) as url:
-        app = make_test_app(url)
-        with app.app_context():
-            upgrade(db.engine)
-            seed_registry()
-        yield app
-        db.binding(app).engine.dispose()
+from hub.registry.services import change_membership
 
 
 def test_writes_commit_through_an_engine_bound_session(deployed_app):

@@ -17,8 +17,7 @@ from hub.accounts.models import AuditEvent, Invitation, User
 from hub.db import downgrade, make_engine, upgrade, utcnow
 from hub.extensions import db
 from hub.registry.models import Country
-from hub.registry.services import seed_registry
-from tests.support import PASSWORD, csrf_token, fresh_database, make_test_app, sign_in
+from tests.support import PASSWORD, csrf_token, fresh_database, sign_in
 
 ADMIN = "admin@hub.test"
 LINK = re.compile(r'<code class="invitation-link">([^<]+)</code>')
@@ -292,19 +291,6 @@ def test_the_new_account_speaks_the_invitations_language(app, client):
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "coord.mw@hub.test"))
         assert user.preferred_language == "ja"
-
-
-@pytest.fixture
-def deployed_app(backend, tmp_path):
-    """An app on a database of its own, its sessions bound to the engine: concurrent requests
-    really are concurrent transactions (the ``app`` fixture shares one connection)."""
-    with fresh_database(backend, tmp_path) as url:
-        app = make_test_app(url)
-        with app.app_context():
-            upgrade(db.engine)
-            seed_registry()
-        yield app
-        db.binding(app).engine.dispose()
 
 
 def test_two_people_using_one_link_at_once_make_one_account(deployed_app):

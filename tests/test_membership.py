@@ -43,7 +43,8 @@ def test_a_member_can_be_suspended_reinstated_and_withdraw(app, ctx):
     assert statuses == ["withdrawn", "member", "suspended", "member"]
 
 
-def test_today_anywhere_on_earth_is_not_the_future(app, ctx):
+@pytest.mark.dates
+def test_today_anywhere_on_earth_is_not_the_future(app, ctx, instant):
     change_membership("MW", "applicant", latest_possible_date())
     assert db.session.get(Country, "MW").membership_status == "applicant"
 
@@ -108,7 +109,8 @@ def test_a_refused_change_says_why_and_changes_nothing(app, ctx, code, status, o
     assert (_state("MW"), _state("VN")) == before
 
 
-def test_a_future_date_is_refused(app, ctx):
+@pytest.mark.dates
+def test_a_future_date_is_refused(app, ctx, instant):
     tomorrow = latest_possible_date() + timedelta(days=1)
     before = _state("MW")
     with pytest.raises(RegistryError, match="is in the future"):
@@ -194,7 +196,8 @@ def test_membership_command_refuses_in_the_operators_language(app, runner):
     assert "There is no country with the code “XX” in the registry." in result.output
 
 
-def test_an_administrator_records_a_change_on_the_page(app, client):
+@pytest.mark.dates
+def test_an_administrator_records_a_change_on_the_page(app, client, instant):
     from tests.support import csrf_token, sign_in
 
     sign_in(client, "admin@hub.test", lang="vi")

@@ -2,12 +2,13 @@
 publishes; visitors read in every language; other countries' coordinators are refused."""
 
 import re
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from hub.accounts.models import AuditEvent
+from hub.db import utctoday
 from hub.extensions import db
 from hub.publishing.models import Entry, EntryTranslation
 from tests.support import csrf_token, sample_entries, sign_in
@@ -254,7 +255,8 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
     assert all(f'/en/manage/entries/{e.id}"' not in page for e in entries.values())
 
 
-def test_public_lists_filter_and_paginate(app, client):
+@pytest.mark.dates  # the sample fair is upcoming, its rating still valid
+def test_public_lists_filter_and_paginate(app, client, instant):
     with app.test_request_context("/"):
         entries = sample_entries()
     page = client.get("/en/products?group=beverages&stars=4&valid=1").get_data(as_text=True)
@@ -323,7 +325,7 @@ def test_script_typed_into_any_field_is_inert_on_every_page(app, client):
             "fair": {
                 **{k: common[k] for k in ("venue", "city", "organiser")},
                 "timezone": "Asia/Tokyo",
-                "start_date": date(2030, 1, 1),
+                "start_date": utctoday() + timedelta(days=30),  # upcoming: in the list
                 "all_day": True,
             },
             "product": {

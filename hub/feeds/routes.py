@@ -18,10 +18,11 @@ from hub.i18n import current_language
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import EntryStatus, Fair
-from hub.publishing.queries import newest_change_dt, public_list
+from hub.publishing.queries import list_turned_dt, newest_change_dt, public_list
 from hub.publishing.vocabulary import KIND_NAMES
 from hub.registry.models import Country
 from hub.registry.regions import territory_name
+from hub.urls import base_host
 
 FEED_PAGE = 50
 CALENDAR_LIMIT = 2000
@@ -29,14 +30,14 @@ CALENDAR_PAST = timedelta(days=365)
 COLLECTION_RULE = "<any(policies, experiences, fairs, products):collection>"
 
 
-def _conditional(response):
-    """Cacheable for five minutes, with an ETag and the time of the newest change to any entry
-    as Last-Modified; 304 on a match."""
+def _conditional(response, turned=None):
+    """Cacheable for five minutes, with an ETag and as Last-Modified the newest change to any
+    entry, or ``turned``, when the passing of time last changed the answer; 304 on a match."""
     response.cache_control.public = True
     response.cache_control.max_age = 300
     response.add_etag()
-    if changed := newest_change_dt():
-        response.last_modified = changed
+    if moments := [m for m in (newest_change_dt(), turned) if m is not None]:
+        response.last_modified = max(moments)
     return response.make_conditional(request)
 
 
@@ -108,7 +109,7 @@ def _json_feed(collection, country=None):
         feed["next_url"] = url_for(endpoint, _external=True, after=page.next_cursor, **args)
     response = jsonify(feed)
     response.mimetype = "application/feed+json"
-    return _conditional(response)
+    return _conditional(response, list_turned_dt(kind))
 
 
 @bp.route(f"/feeds/{COLLECTION_RULE}.json")
@@ -141,8 +142,9 @@ def _calendar(country=None):
     calendar.add("version", "2.0")
     with force_locale(lang):
         calendar.add("x-wr-calname", _("OCOP trade fairs"))
-    host = request.host.split(":")[0]
-    for fair in db.session.scalars(stmt):
+    host = base_host()  # HUB_BASE_URL's: a fair's UID is the same whatever host was asked
+    fairs = db.session.scalars(stmt).all()
+    for fair in fairs:
         text, _served = publishing.resolve(fair, lang)
         event = icalendar.Event()
         # Stable: the same fair updates the subscriber's event instead of adding another.
@@ -179,11 +181,16 @@ def _calendar(country=None):
             ),
         )
         calendar.add_component(event)
-    calendar.add_missing_timezones()
+    if fairs:
+        # Each zone's rules over the days the fairs span (icalendar's default stops in 2038).
+        calendar.add_missing_timezones(
+            first_date=min(f.starts_local for f in fairs).date() - timedelta(days=1),
+            last_date=max(f.ends_local for f in fairs).date() + timedelta(days=2),
+        )
     response = make_response(calendar.to_ical())
     response.mimetype = "text/calendar"
     response.charset = "utf-8"
-    return _conditional(response)
+    return _conditional(response, list_turned_dt("fair", keep=CALENDAR_PAST))
 
 
 @bp.route("/fairs.ics")

@@ -2,13 +2,13 @@
 translation queue. Lists are paginated by key, never by offset, and load texts in one query."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from hub.db import parse_id, utcnow
+from hub.db import parse_id, utcnow, utctoday
 from hub.extensions import db
 from hub.publishing.models import (
     Entry,
@@ -59,7 +59,7 @@ def public_list(kind, country=None, cursor=None, limit=PAGE_SIZE, **filters):
         if filters.get("stars"):
             stmt = stmt.where(Product.stars >= filters["stars"])
         if filters.get("valid"):
-            stmt = stmt.where(Product.valid_until >= date.today())
+            stmt = stmt.where(Product.valid_until >= utctoday())
     if kind == "fair":
         return _fairs(stmt, filters.get("past", False), cursor, limit)
     return _by_id_desc(stmt, model, cursor, limit)
@@ -178,9 +178,35 @@ def translation_queue(actor, cursor=None, limit=PAGE_SIZE):
 
 def newest_change_dt():
     """When the newest change to any entry was made (None before the first). Anything built
-    from entries — a list, a feed, a page of the changes feed — can change only through a
-    change (an entry leaving a list is one too), so this is a Last-Modified that never calls
-    an answer unchanged when it is not, where the newest of the items shown would miss an item
+    from entries — a list, a feed, a page of the changes feed — changes through a change (an
+    entry leaving a list is one too) or, for the lists that depend on the date, through the
+    passing of time (``list_turned_dt``); with it this is a Last-Modified that never calls an
+    answer unchanged when it is not, where the newest of the items shown would miss an item
     that left."""
     entry = Entry.__table__.c  # a core query: no ORM set-up for one value on every answer
     return db.session.scalar(select(entry.updated_dt).order_by(entry.change_seq.desc()).limit(1))
+
+
+def list_turned_dt(kind, valid=False, keep=None, **_filters):
+    """The latest moment, not after now, at which the passing of time alone changed a public
+    list of ``kind`` (None if it never did): a fair ending leaves the upcoming fairs for the
+    past ones; a rating's last day ending (in UTC) takes its product off the "still valid"
+    ones; with ``keep`` (the calendar's), a fair that ended that long ago leaves the calendar.
+    Part of the lists' Last-Modified, so that If-Modified-Since is not answered 304 then."""
+    model = MODELS[kind]
+    published = (model.status == EntryStatus.PUBLISHED, model.deleted_dt.is_(None))
+    if kind == "fair":
+        since = utcnow() - (keep or timedelta(0))
+        ended = db.session.scalar(
+            select(func.max(Fair.ends_utc)).where(*published, Fair.ends_utc < since)
+        )
+        return ended + keep if ended is not None and keep else ended
+    if kind == "product" and valid:
+        last_day = db.session.scalar(
+            select(func.max(Product.valid_until)).where(
+                *published, Product.valid_until < utctoday()
+            )
+        )
+        if last_day is not None:
+            return datetime.combine(last_day + timedelta(days=1), time(0), UTC)
+    return None

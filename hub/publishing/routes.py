@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub.cache import cached
-from hub.db import ID_RULE
+from hub.db import ID_RULE, utctoday
 from hub.extensions import db
 from hub.i18n import current_language
 from hub.publishing import bp, queries, services
@@ -67,7 +67,7 @@ def collection(collection):
         page=page,
         filters=values,
         errors=errors,
-        today=date.today(),
+        today=utctoday(),
         countries=_registry_countries(),
     ), (400 if errors else 200)
 
@@ -84,7 +84,7 @@ def detail(collection, entry_id):
     if entry is None:
         abort(404)
     return render_template(
-        "publishing/detail.html", entry=entry, kind=kind, collection=collection, today=date.today()
+        "publishing/detail.html", entry=entry, kind=kind, collection=collection, today=utctoday()
     )
 
 

@@ -5,7 +5,7 @@ import functools
 import hashlib
 import re
 import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from hub.accounts.services import record
-from hub.db import parse_id, utcnow
+from hub.db import latest_possible_date, parse_id, utcnow, utctoday
 from hub.extensions import db
 from hub.i18n import fold
 from hub.publishing import vocabulary as v
@@ -203,7 +203,9 @@ def _zone_names():
 
 
 def _not_future(day, errors, field):
-    if day and field not in errors and day > date.today() + timedelta(days=1):
+    """Refuse a date that has not come anywhere on Earth yet: the same rule as a membership
+    change's, whatever the server's own time zone."""
+    if day and field not in errors and day > latest_possible_date():
         errors[field] = _("This date is in the future.")
 
 
@@ -588,7 +590,9 @@ def resolve(entry, language):
 
 
 def is_expired(product, today=None):
-    return bool(product.valid_until and product.valid_until < (today or date.today()))
+    """Whether the product's rating is no longer valid: its last valid day is before ``today``
+    (by default today in UTC, as the lists' "rating still valid" filter counts)."""
+    return bool(product.valid_until and product.valid_until < (today or utctoday()))
 
 
 KINDS = tuple(k.value for k in EntryKind)

@@ -1,6 +1,5 @@
 """What the registry's pages draw: the network's map and the chart of its members over time."""
 
-from datetime import date
 from types import SimpleNamespace
 
 from babel.lists import format_list
@@ -8,6 +7,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from hub.charts import Chart, Series
+from hub.db import utctoday
 from hub.registry.models import MembershipStatus as S
 from hub.registry.regions import sort_key, territory_name
 from hub.registry.worldmap import world_map
@@ -49,5 +49,5 @@ def members_chart(timeline):
         [format_date(day, "long") for day, _members in timeline],
         [Series(_("Members"), [members for _day, members in timeline])],
         dates=[day for day, _members in timeline],
-        end_on=date.today(),
+        end_on=utctoday(),
     )

@@ -1,10 +1,9 @@
 """The search page."""
 
-from datetime import date
-
 from flask import render_template, request
 
 from hub.cache import cached
+from hub.db import utctoday
 from hub.search import bp, queries
 
 
@@ -14,5 +13,5 @@ def search():
     query = request.args.get("q", "")
     results = queries.search(query, cursor=request.args.get("after"))
     return render_template(
-        "search/results.html", query=query.strip(), results=results, today=date.today()
+        "search/results.html", query=query.strip(), results=results, today=utctoday()
     )

@@ -14,6 +14,7 @@ the reason, except under ``CI=true``, where that is a failure.
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -103,9 +104,24 @@ class Site:
             return gettext(message, **variables)
 
 
+@contextmanager
+def _browser_on_its_own_clock():
+    """Under faketime (.ci/faketime) the hub's clock is moved, not the browser's: with
+    libfaketime preloaded, Chromium and Playwright's driver crawl until pages time out. They
+    are started without it; the hub, served from this process, keeps the faked clock."""
+    preload = os.environ.pop("LD_PRELOAD", None) if "FAKETIME" in os.environ else None
+    try:
+        yield
+    finally:
+        if preload is not None:
+            os.environ["LD_PRELOAD"] = preload
+
+
 @pytest.fixture(scope="session")
 def browser(chromium_path):
-    with sync_playwright() as playwright:
+    with _browser_on_its_own_clock():  # the driver, and the Chromium it starts
+        playwright = sync_playwright().start()
+    try:
         browser = playwright.chromium.launch(
             executable_path=chromium_path,
             headless=True,
@@ -115,6 +131,8 @@ def browser(chromium_path):
         )
         yield browser
         browser.close()
+    finally:
+        playwright.stop()
 
 
 @pytest.fixture(scope="session")

@@ -78,6 +78,7 @@ def test_a_coordinator_publishes_a_policy_in_two_languages_and_a_visitor_finds_i
         assert page.locator("article.entry").get_attribute("lang") is None  # the page's own
 
 
+@pytest.mark.dates  # "rating still valid"
 @JS
 def test_a_visitor_filters_products(new_page, site, javascript):
     page = new_page(javascript=javascript)
@@ -104,6 +105,7 @@ def test_a_visitor_filters_products(new_page, site, javascript):
     assert page.locator("#filter-valid").is_checked()
 
 
+@pytest.mark.dates  # upcoming and past fairs
 @JS
 def test_a_visitor_browses_the_fairs_and_their_calendar(new_page, site, javascript):
     page = new_page(javascript=javascript)
