@@ -695,7 +695,7 @@ def test_rows_inserted_in_bulk_keep_each_values_own_type(app):
         database.session.rollback()
 
 
-def test_a_batch_looks_its_ids_up_in_the_index_without_statistics(app, backend):
+def test_a_batch_looks_its_ids_up_in_the_index_without_statistics(app, backend, time_machine):
     """A first sync fills a table the database has no statistics for yet (PostgreSQL analyzes it
     later, or never with autovacuum off): each batch's lookup by partner id must still go
     through the (source, partner id) index, not through all of the source's entries."""
@@ -705,6 +705,7 @@ def test_a_batch_looks_its_ids_up_in_the_index_without_statistics(app, backend):
     with app.test_request_context("/"):
         source_id = add(app, "csv", "http://127.0.0.1/products.csv", CSV_SETTINGS)
         source = db.session.get(PartnerSource, source_id)
+        time_machine.move_to(pipeline.utcnow(), tick=False)  # one moment for every row
         now = pipeline.utcnow()
         base = {"kind": "product", "country_code": "VN", "status": "draft",
                 "source_language": "vi", "origin": "partner", "source_id": source.id,
