@@ -32,6 +32,9 @@ class PartnerSource(Base):
     # connectors): the same bytes again end the next run at once.
     content_digest: Mapped[str | None] = mapped_column(String(64))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # A complete snapshot that would delete more than this share (per cent) of the source's
+    # live entries is held for its owner to review instead of applied.
+    shrink_limit: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     last_success_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -66,19 +69,27 @@ class SyncRun(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("partner_source.id", ondelete="CASCADE"))
     started_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # running, ok (nothing refused), partial (some records refused), failed, not_modified
+    # running, ok (nothing refused), partial (some records refused), incomplete (cut short:
+    # nothing deleted), held (deletions waiting for the owner's review), failed, interrupted
+    # (its process died), not_modified
     status: Mapped[str] = mapped_column(String(16), default="running")
+    # Who started it: "scheduler", "cli", "web" or "push"
+    started_by: Mapped[str | None] = mapped_column(String(100))
     fetched: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     deleted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # Entries the run would have deleted but held back (see ``HeldDeletion``).
+    held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # For a held run: None while it waits, "confirmed" (deleted) or "kept" once decided.
+    review: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
 
     source: Mapped[PartnerSource] = relationship(back_populates="runs")
 
-    COUNTS = ("fetched", "created", "updated", "unchanged", "deleted", "rejected")
+    COUNTS = ("fetched", "created", "updated", "unchanged", "deleted", "rejected", "held")
 
 
 class RejectedRecord(Base):
@@ -94,3 +105,16 @@ class RejectedRecord(Base):
     record: Mapped[dict] = mapped_column(JSON, default=dict)
     reasons: Mapped[dict] = mapped_column(JSON, default=dict)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HeldDeletion(Base):
+    """An entry a held run would delete: deleted if the source's owner confirms, else kept."""
+
+    __tablename__ = "held_deletion"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("sync_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True
+    )
