@@ -174,11 +174,11 @@ def profile_sync_memory(records, workdir):
 
         return wrapper
 
-    originals = {name: getattr(pipeline, name) for name in ("ingest", "_delete_missing")}
+    originals = {name: getattr(pipeline, name) for name in ("ingest", "_settle_missing")}
     app, source_id, servers = _sync_app(workdir, records)
     try:
         pipeline.ingest = watch("ingest (one batch of 500)", originals["ingest"])
-        pipeline._delete_missing = watch("_delete_missing", originals["_delete_missing"])
+        pipeline._settle_missing = watch("_settle_missing", originals["_settle_missing"])
         for label in ("first sync", "re-sync"):
             phases.clear()
             with app.app_context():
@@ -199,7 +199,7 @@ def profile_sync_memory(records, workdir):
                 )
     finally:
         pipeline.ingest = originals["ingest"]
-        pipeline._delete_missing = originals["_delete_missing"]
+        pipeline._settle_missing = originals["_settle_missing"]
         servers.close()
 
 

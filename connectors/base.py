@@ -23,6 +23,10 @@ What it returns
     hub saves that state only after everything yielded has been written, so a run that fails
     half-way starts again from the old state.
 
+A run that could not read the whole dataset (a page limit reached, a portal that lists fewer
+records than it counts) returns ``incomplete(reason, **facts)`` merged into its state: the hub
+then deletes nothing and reports the run as cut short, with those facts.
+
 What it raises
     ``ConnectorError`` (with what failed and where) for anything that stops the whole run: an
     unreadable document, a protocol the source does not speak. A single malformed record is not
@@ -40,6 +44,16 @@ class ConnectorError(Exception):
     def __init__(self, message, where=None):
         super().__init__(f"{message} ({where})" if where else message)
         self.where = where
+
+
+INCOMPLETE = "_incomplete"  # the key of the state that says a run was cut short
+
+
+def incomplete(reason, **facts):
+    """The part of a connector's returned state saying it did not read the whole dataset, and
+    why: ``reason`` is ``"max_pages"`` (facts: ``pages``) or ``"short"`` (the source counted
+    ``expected`` records and gave ``read``)."""
+    return {INCOMPLETE: {"reason": reason, **facts}}
 
 
 class UnknownConnectorKind(LookupError):

@@ -8,7 +8,7 @@ import json
 from urllib.parse import urlencode
 
 from connectors._util import check_keys, check_language
-from connectors.base import Connector, ConnectorError, Record, register
+from connectors.base import Connector, ConnectorError, Record, incomplete, register
 
 
 def _organisation(value):
@@ -79,6 +79,8 @@ class CkanConnector(Connector):
                 )
             start += len(packages)
             count = result.get("count")
-            if not packages or not isinstance(count, int) or start >= count:
+            if not isinstance(count, int) or start >= count:
                 return {}
-        return {"_complete": False}
+            if not packages:  # fewer datasets than the portal counts: some were not listed
+                return incomplete("short", expected=count, read=start)
+        return incomplete("max_pages", pages=settings["max_pages"])

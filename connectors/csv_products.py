@@ -97,6 +97,10 @@ class CsvConnector(Connector):
                 raise ConnectorError(
                     f"unreadable CSV: {exc}", f"{url}, line {reader.line_num}"
                 ) from None
+            except UnicodeDecodeError:
+                raise ConnectorError(
+                    "the file is not UTF-8", f"{url}, after line {reader.line_num}"
+                ) from None
             if not row:
                 continue  # a blank line, which csv.DictReader skips too
             width = len(row)

@@ -11,7 +11,7 @@ import json
 from urllib.parse import urlencode
 
 from connectors._util import check_keys
-from connectors.base import Connector, ConnectorError, Record, Tombstone, register
+from connectors.base import Connector, ConnectorError, Record, Tombstone, incomplete, register
 
 
 @register
@@ -63,7 +63,10 @@ class HubConnector(Connector):
             next_since = page.get("next_since")
             if not isinstance(next_since, int) or next_since < since:
                 raise ConnectorError("the feed's next_since went backwards", url)
-            since = next_since
             if not page.get("more"):
-                break
-        return {"since": since}
+                return {"since": next_since}
+            if next_since == since:  # "more", and the same place again: it would never end
+                raise ConnectorError(f"the feed says there is more but stays at {since}", url)
+            since = next_since
+        # Pages left for the next run, which goes on from here.
+        return {"since": since, **incomplete("max_pages", pages=settings["max_pages"])}

@@ -7,7 +7,7 @@ texts are written in; ``next_url`` pages are followed.
 import json
 
 from connectors._util import check_keys, check_language, html_to_text, language_of
-from connectors.base import Connector, ConnectorError, Record, register
+from connectors.base import Connector, ConnectorError, Record, incomplete, register
 
 
 @register
@@ -73,4 +73,4 @@ class JsonFeedConnector(Connector):
             if not next_url or next_url in seen_pages:
                 return {}
             url = next_url
-        return {"_complete": False}  # pages left unread: nothing may be taken as deleted
+        return incomplete("max_pages", pages=settings["max_pages"])

@@ -145,6 +145,7 @@ def test_a_partner_pushes_a_batch_with_its_token(app, client):
         "unchanged": 0,
         "deleted": 0,
         "rejected": 1,
+        "held": 0,
     }
     assert body["rejected"][0]["id"] == "otop-2" and "stars" in body["rejected"][0]["reasons"]
     with app.app_context():

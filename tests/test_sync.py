@@ -73,7 +73,7 @@ def test_csv_products_come_in_and_invalid_rows_are_quarantined(app, client, http
     source = add(app, "csv", httpserver.url_for("/products.csv"), CSV_SETTINGS)
     result = sync(app, source)
     assert result == {"status": "partial", "error": None, "fetched": 3, "created": 2, "updated": 0,
-                      "unchanged": 0, "deleted": 0, "rejected": 1}  # fmt: skip
+                      "unchanged": 0, "deleted": 0, "rejected": 1, "held": 0}  # fmt: skip
     assert {k: v[:3] for k, v in entries(app, source).items()} == {
         "P1": ("product", "Chè Tân Cương", True),
         "P2": ("product", "Mật ong bạc hà", True),
@@ -500,8 +500,9 @@ def test_sync_command_runs_and_summarises(app, runner, httpserver):
         "Unchanged",
         "Deleted",
         "Rejected",
+        "Held",
     ]
-    assert lines[-1].split() == [source_id, "partial", "3", "2", "0", "0", "0", "1"]
+    assert lines[-1].split() == [source_id, "partial", "3", "2", "0", "0", "0", "1", "0"]
 
 
 def test_administrators_add_sync_and_pause_a_source_on_its_page(app, client, httpserver):
@@ -528,7 +529,7 @@ def test_administrators_add_sync_and_pause_a_source_on_its_page(app, client, htt
     token = csrf_token(client, page_url)
     response = client.post(f"{page_url}/sync", data={"csrf_token": token})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Synced: 2 created, 0 updated, 0 unchanged, 0 deleted, 1 refused." in page
+    assert "Synced: 2 created, 0 updated, 0 unchanged, 0 deleted, 1 refused, 0 held." in page
     assert "A rating has 1 to 5 stars." in page  # the refused record and its reason
     assert re.search(r"<td>partial</td>(\s*<td class=\"num\">\d+</td>){6}", page)
     client.post(f"{page_url}/pause", data={"csrf_token": token})
@@ -603,7 +604,7 @@ def test_a_run_that_loses_its_lease_writes_nothing_more(app, httpserver):
     assert entries(app, source) == {}
 
 
-def test_an_empty_snapshot_deletes_nothing(app, httpserver):
+def test_an_empty_snapshot_is_held(app, httpserver):
     httpserver.expect_request("/p.csv").respond_with_data(CSV.encode())
     source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
     sync(app, source)
@@ -613,7 +614,7 @@ def test_an_empty_snapshot_deletes_nothing(app, httpserver):
         CSV.splitlines()[0] + "\n"
     )  # the header only
     result = sync(app, source)
-    assert (result["status"], result["deleted"]) == ("ok", 0)
+    assert (result["status"], result["deleted"], result["held"]) == ("held", 0, 2)
     assert entries(app, source) == before
 
 
@@ -746,7 +747,7 @@ def test_a_lone_surrogate_is_refused_and_costs_no_other_record(app, httpserver):
     source = add(app, "jsonfeed", httpserver.url_for("/feed.json"), {"collection": "experiences"})
     result = sync(app, source)
     assert result == {"status": "partial", "error": None, "fetched": 4, "created": 2, "updated": 0,
-                      "unchanged": 0, "deleted": 0, "rejected": 2}  # fmt: skip
+                      "unchanged": 0, "deleted": 0, "rejected": 2, "held": 0}  # fmt: skip
     with app.app_context():
         titles = {
             e.partner_id: e.text_in("en").title

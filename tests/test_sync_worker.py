@@ -185,7 +185,7 @@ def test_a_long_run_writes_through_its_worker_what_it_writes_alone(app, config, 
     )
     assert counts == {"status": "partial", "error": None, "fetched": len(CHANGES),
                       "created": len(CHANGES) - 2 - refused, "updated": 1, "unchanged": 0,
-                      "deleted": 1, "rejected": refused}  # fmt: skip
+                      "deleted": 1, "rejected": refused, "held": 0}  # fmt: skip
     written, refusals = stored(app, with_worker)
     assert (written, refusals) == stored(app, alone)
     assert written["X-11"][1]["vi"][0] == "Tên mới" and not written["X-12"][3]

@@ -20,6 +20,7 @@ COUNT_LABELS = {
     "unchanged": _l("Unchanged"),
     "deleted": _l("Deleted"),
     "rejected": _l("Rejected"),
+    "held": _l("Held"),
 }
 
 
@@ -79,7 +80,11 @@ def sync_command(source_id, all_sources):
 def _summary(runs):
     headers = [_("Source"), _("Status"), *[str(COUNT_LABELS[name]) for name in SyncRun.COUNTS]]
     rows = [
-        [str(run.source_id), run.status, *[str(getattr(run, name)) for name in SyncRun.COUNTS]]
+        [
+            str(run.source_id),
+            services.status_label(run.status),
+            *[str(getattr(run, name)) for name in SyncRun.COUNTS],
+        ]
         for run in runs
     ]
     widths = [
@@ -89,8 +94,9 @@ def _summary(runs):
     for row in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     for run in runs:
-        if run.error:
-            click.echo(_("Source %(id)s: %(error)s", id=run.source_id, error=run.error), err=True)
+        said = run.error or services.run_detail(run)
+        if said:
+            click.echo(_("Source %(id)s: %(error)s", id=run.source_id, error=said), err=True)
 
 
 @hub_cli.command("scheduler")

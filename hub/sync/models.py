@@ -86,6 +86,9 @@ class SyncRun(Base):
     # For a held run: None while it waits, "confirmed" (deleted) or "kept" once decided.
     review: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+    # Why a run was cut short or held, as facts the pages and the CLI put into words in the
+    # reader's language (hub.sync.services.run_detail): {"reason": "max_pages", "pages": 3}.
+    detail: Mapped[dict | None] = mapped_column(JSON)
 
     source: Mapped[PartnerSource] = relationship(back_populates="runs")
 

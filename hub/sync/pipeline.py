@@ -11,6 +11,8 @@ after the whole run has committed. A source that fails several times in a row is
 import functools
 import json
 import operator
+import pickle
+import tempfile
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,11 +20,11 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ARRAY, String, bindparam, delete, func, select, true, update
+from sqlalchemy import ARRAY, String, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.orm import selectinload
 
 import connectors  # noqa: F401  (registers the built-in kinds)
-from connectors.base import ConnectorError, Tombstone, get_connector
+from connectors.base import INCOMPLETE, ConnectorError, Tombstone, get_connector
 from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing import records
@@ -31,7 +33,13 @@ from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.sync import prepare
 from hub.sync.fetcher import Fetcher, FetchError
-from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
+from hub.sync.models import (
+    PAUSE_AFTER_FAILURES,
+    HeldDeletion,
+    PartnerSource,
+    RejectedRecord,
+    SyncRun,
+)
 
 BATCH_SIZE = 500
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
@@ -95,15 +103,16 @@ def _make_fetcher():
     return Fetcher(allow=config["FETCH_ALLOW"], deadline=config.get("FETCH_DEADLINE", 60))
 
 
-def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
+def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_by=None):
     """Sync one source now; returns its ``SyncRun``. With ``deadline`` (a timedelta), the run
     stops fetching once it has taken that long, and fails. ``keep_lease`` is called in each
-    batch's transaction; it raises if the run must stop (the lease was lost)."""
+    batch's transaction; it raises if the run must stop (the lease was lost). ``started_by``:
+    who asked ("scheduler", "cli", "web"), kept with the run."""
     db.begin_write()
     source = db.session.get(PartnerSource, source_id)
     if source is None:
         raise LookupError(source_id)
-    run = SyncRun(source_id=source.id, status="running")
+    run = SyncRun(source_id=source.id, status="running", started_by=started_by)
     db.session.add(run)
     db.session.commit()
     own_fetcher = fetcher is None
@@ -118,20 +127,24 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
         client.single_document = connector.single_document
         settings = connector.validate_settings(source.settings or {})
         reader = connector.read(client, {**settings, "url": source.url}, dict(source.state or {}))
-        # With nothing of the source's alive before the run, all that is alive after it was
-        # seen in it: there is nothing to look for among the entries that it did not see.
-        alive_before = db.session.scalar(
-            select(Entry.id)
-            .where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
-            .limit(1)
-        )
+        snapshot = connector.full_snapshot
+        if snapshot:
+            # A snapshot is all or nothing: it is read to its end before a record is written,
+            # so a document that breaks half-way (not UTF-8 after 3 000 rows) changes nothing.
+            reader = _read_whole(reader, client)
+        alive_before = _alive_count(source.id)
         new_state = _consume(
-            reader, source, run, seen, client, keep_lease, preparer, alive_before is not None
+            reader, source, run, seen, client, keep_lease, preparer, alive_before > 0
         )
-        # A complete snapshot: what the partner no longer lists was deleted there.
-        complete = connector.full_snapshot and new_state.pop("_complete", True)
-        if complete and alive_before is not None:
-            run.deleted += _delete_missing(source, seen)
+        cut_short = new_state.pop(INCOMPLETE, None)
+        if cut_short is not None:
+            # Pages left unread, datasets missing from a portal's list: nothing may be taken
+            # as deleted, and the run says it was cut short.
+            run.status, run.detail = "incomplete", _facts(cut_short)
+        elif snapshot:
+            # A complete snapshot: what the partner no longer lists was deleted there, unless
+            # the run took nothing or the source would shrink sharply (then it is held).
+            _settle_missing(source, run, seen, alive_before, keep_lease)
     except NotModified:
         run.status = "not_modified"
         _succeeded(source, run, None, {})
@@ -144,7 +157,8 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
         current_app.logger.exception("sync of source %s failed", source_id)
         _failed(source, run, f"internal error: {exc.__class__.__name__}")
     else:
-        run.status = "partial" if run.rejected else "ok"
+        if run.status == "running":
+            run.status = "partial" if run.rejected else "ok"
         _succeeded(source, run, new_state, client.validators)
     finally:
         preparer.close()
@@ -152,6 +166,45 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
         if own_fetcher:
             fetcher.close()
     return run
+
+
+def _facts(value):
+    """A connector's account of a cut-short run, kept as JSON with the run (plain values)."""
+    if not isinstance(value, dict):
+        return {"reason": "unknown"}
+    return {str(k): v for k, v in value.items() if isinstance(v, str | int | float | bool)}
+
+
+def _alive_count(source_id):
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Entry)
+        .where(Entry.source_id == source_id, Entry.deleted_dt.is_(None))
+    )
+
+
+def _read_whole(reader, client):
+    """The records of ``reader``, yielded only once it has read its whole document (kept in a
+    temporary file meanwhile, a batch per pickle, so memory stays flat); its state is returned
+    as the reader's is. A document that fails half-way fails before anything is written."""
+    with tempfile.TemporaryFile() as spool:
+        batch, batches = [], 0
+        while True:
+            if client.stop_at is not None and utcnow() >= client.stop_at:
+                raise FetchError("the run took longer than its deadline")
+            try:
+                batch.append(next(reader))
+            except StopIteration as stop:
+                state = stop.value or {}
+                break
+            if len(batch) >= BATCH_SIZE:
+                pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
+                batch, batches = [], batches + 1
+        spool.seek(0)
+        for _ in range(batches):
+            yield from pickle.load(spool)  # our own file, written just now
+        yield from batch
+    return state
 
 
 def _consume(reader, source, run, seen, client, keep_lease, preparer, held=True):
@@ -234,6 +287,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
     if keep_lease is not None:
         keep_lease()  # in this transaction: the batch commits only while the lease is ours
     ids = list(dict.fromkeys(str(i.partner_id) for i in items if prepare.usable_id(i.partner_id)))
+    usable = set(ids)
     # First the fingerprints only: a record that has not changed costs no more than this.
     known = {
         row.partner_id: row
@@ -272,7 +326,9 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
     tally.fetched = len(items)
     for item, ready in zip(items, prepared, strict=True):
         partner_id = str(item.partner_id)
-        if seen is not None:
+        if seen is not None and partner_id in usable:
+            # The partner lists this id: its entry stays, even if this record is refused (it
+            # is then kept as it was). A record with no usable id lists nothing.
             seen.add(partner_id)
         entry = existing.get(partner_id) or new.get(partner_id)
         if isinstance(item, Tombstone):
@@ -546,30 +602,67 @@ def _tombstone(entry, seq):
     entry.change_seq = seq
 
 
-def _delete_missing(source, seen):
-    """After a complete snapshot: what the partner no longer lists is deleted here too. An
-    empty snapshot deletes nothing: a partner's glitch must not empty the hub."""
-    if not seen:
-        return 0
+def _settle_missing(source, run, seen, alive_before, keep_lease=None):
+    """After a complete snapshot: the source's live entries it did not list are deleted, as
+    the partner deleted them, unless the run took no record at all (an empty document, or one
+    whose every record was refused) or they are more than the source's ``shrink_limit`` per
+    cent of what it held: then the run is held, nothing is deleted, and the entries wait for
+    the source's administrators to confirm or keep them (``hub.sync.services.decide_held``)."""
+    if not alive_before:
+        return
     db.begin_write()
+    if keep_lease is not None:
+        keep_lease()
     alive = db.session.execute(
         select(Entry.id, Entry.partner_id).where(
             Entry.source_id == source.id, Entry.deleted_dt.is_(None)
         )
     )
     gone = [row.id for row in alive if row.partner_id not in seen]
-    seqs, now = publishing.reserve_change_seqs(len(gone)), utcnow()
-    for start in range(0, len(gone), BATCH_SIZE):
+    taken = run.created + run.updated + run.unchanged
+    if gone and (not taken or len(gone) * 100 > source.shrink_limit * alive_before):
+        for start in range(0, len(gone), BATCH_SIZE):
+            db.session.execute(
+                insert(HeldDeletion),
+                [{"run_id": run.id, "entry_id": i} for i in gone[start : start + BATCH_SIZE]],
+            )
+        run.status, run.held = "held", len(gone)
+        run.detail = {"reason": "shrink", "held": len(gone), "alive": alive_before,
+                      "limit": source.shrink_limit, "taken": taken}  # fmt: skip
+    elif gone:
+        run.deleted += delete_entries(gone)
+    # This run speaks for the partner now: a decision still waiting on an older run is moot.
+    older = select(SyncRun.id).where(
+        SyncRun.source_id == source.id, SyncRun.id != run.id, SyncRun.status == "held",
+        SyncRun.review.is_(None),
+    )  # fmt: skip
+    db.session.execute(delete(HeldDeletion).where(HeldDeletion.run_id.in_(older)))
+    db.session.execute(update(SyncRun).where(SyncRun.id.in_(older)).values(review="superseded"))
+    db.session.add(run)
+    db.session.commit()
+
+
+def delete_entries(entry_ids):
+    """Tombstone the live entries among ``entry_ids`` (each with a new change number), in
+    batches, in the session's transaction; returns how many were deleted."""
+    now = utcnow()
+    alive = []
+    for start in range(0, len(entry_ids), BATCH_SIZE):
+        alive += db.session.scalars(
+            select(Entry.id).where(
+                Entry.id.in_(entry_ids[start : start + BATCH_SIZE]), Entry.deleted_dt.is_(None)
+            )
+        ).all()
+    seqs = publishing.reserve_change_seqs(len(alive))
+    for start in range(0, len(alive), BATCH_SIZE):
         db.session.execute(
             update(Entry),
             [
                 {"id": entry_id, "change_seq": next(seqs), "deleted_dt": now, "updated_dt": now}
-                for entry_id in gone[start : start + BATCH_SIZE]
+                for entry_id in alive[start : start + BATCH_SIZE]
             ],
         )
-    count = len(gone)
-    db.session.commit()
-    return count
+    return len(alive)
 
 
 KEEP_REFUSALS_OF_RUNS = 10
@@ -602,7 +695,9 @@ def _succeeded(source, run, new_state, validators):
         source.last_modified = validators.get("last_modified")
         # Only a run that took every record may stand for the document: one that refused
         # some must try them again (the registry or the hub's rules may have changed since).
-        complete = run.status == "ok"
+        # A held run stands for its document too: the same bytes again change nothing, and the
+        # decision on what it held stays with the administrators.
+        complete = run.status == "ok" or (run.status == "held" and not run.rejected)
         source.content_digest = validators.get("content_digest") if complete else None
     source.consecutive_failures = 0
     source.last_success_dt = now

@@ -4,7 +4,9 @@ import json
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -12,11 +14,12 @@ from connectors.base import kinds
 from hub.accounts.auth import admin_required
 from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db
+from hub.publishing.models import Entry, EntryTranslation
 from hub.registry.models import Country
 from hub.registry.regions import country_choices
 from hub.sync import bp, services
 from hub.sync.figures import activity_chart
-from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
+from hub.sync.models import HeldDeletion, PartnerSource, RejectedRecord, SyncRun
 from hub.sync.scheduler import run_if_free
 
 RUNS_PAGE = 20
@@ -95,9 +98,20 @@ def source(source_id):
     error, values = None, None
     if request.method == "POST":
         values = _form_values()
+        shrink = request.form.get("shrink_limit")  # absent: unchanged
+        if shrink is not None:
+            shrink = shrink.strip()
+            shrink = (
+                int(shrink) if shrink.isascii() and shrink.isdecimal() and len(shrink) < 4 else -1
+            )
         try:
             services.update_source(
-                item.id, values["url"], values["settings"], values["every"], current_user
+                item.id,
+                values["url"],
+                values["settings"],
+                values["every"],
+                current_user,
+                shrink_limit=shrink,
             )
         except services.SourceError as exc:
             db.session.rollback()
@@ -120,16 +134,71 @@ def source(source_id):
         "url": item.url,
         "settings": json.dumps(item.settings, ensure_ascii=False, indent=2),
         "every": item.interval_minutes,
+        "shrink_limit": item.shrink_limit,
     }
+    values.setdefault("shrink_limit", request.form.get("shrink_limit", item.shrink_limit))
+    review = services.pending_review(item.id)
     return render_template(
         "sync/source.html",
         source=item,
+        review=review,
+        held_entries=_held_entries(review) if review else [],
+        run_detail=services.run_detail,
+        status_label=services.status_label,
+        review_labels=REVIEW_LABELS,
         runs=runs[:RUNS_PAGE],
         older=runs[RUNS_PAGE - 1].id if len(runs) > RUNS_PAGE else None,
         rejected=rejected,
         values=values,
         error=error,
     ), (422 if error else 200)
+
+
+HELD_SHOWN = 50  # entries of a held run listed on the source's page
+
+REVIEW_LABELS = {
+    "confirmed": _l("deletion confirmed"),
+    "kept": _l("entries kept"),
+    "superseded": _l("superseded by a later run"),
+}
+
+
+def _held_entries(run):
+    """The first of the entries ``run`` held back: (partner id, title in their own language)."""
+    rows = db.session.execute(
+        select(Entry.partner_id, EntryTranslation.title)
+        .join(HeldDeletion, HeldDeletion.entry_id == Entry.id)
+        .outerjoin(
+            EntryTranslation,
+            (EntryTranslation.entry_id == Entry.id)
+            & (EntryTranslation.language == Entry.source_language),
+        )
+        .where(HeldDeletion.run_id == run.id)
+        .order_by(Entry.partner_id)
+        .limit(HELD_SHOWN)
+    )
+    return rows.all()
+
+
+@bp.route(
+    f"/<{ID_RULE}:source_id>/runs/<{ID_RULE}:run_id>/<any(confirm, keep):decision>",
+    methods=["POST"],
+)
+def review(source_id, run_id, decision):
+    item = _source_or_404(source_id)
+    try:
+        deleted = services.decide_held(item.id, run_id, decision == "confirm", current_user)
+    except services.SourceError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        if decision == "confirm":
+            flash(
+                ngettext("%(num)s entry deleted.", "%(num)s entries deleted.", deleted), "success"
+            )
+        else:
+            flash(_("The entries are kept."), "success")
+    return redirect(url_for(".source", source_id=item.id))
 
 
 @bp.route(f"/<{ID_RULE}:source_id>/<any(pause, resume, sync, remove):action>", methods=["POST"])
@@ -147,6 +216,7 @@ def act(source_id, action):
         )
     else:
         run = run_if_free(item.id, f"web:{current_user.id}", SYNC_NOW_DEADLINE, paused_too=True)
+        detail = services.run_detail(run) if run is not None else None
         if run is None:
             flash(_("The source is being synced already; try again in a moment."), "error")
         elif run.status == "failed":
@@ -155,13 +225,11 @@ def act(source_id, action):
             flash(
                 _(
                     "Synced: %(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
-                    "%(deleted)s deleted, %(rejected)s refused.",
-                    created=run.created,
-                    updated=run.updated,
-                    unchanged=run.unchanged,
-                    deleted=run.deleted,
-                    rejected=run.rejected,
+                    "%(deleted)s deleted, %(rejected)s refused, %(held)s held.",
+                    **{name: format_number(getattr(run, name)) for name in SyncRun.COUNTS},
                 ),
-                "success",
+                "success" if detail is None else "error",
             )
+            if detail is not None:
+                flash(detail, "error")
     return redirect(url_for(".source", source_id=item.id))

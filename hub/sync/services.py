@@ -3,16 +3,121 @@
 import json
 from urllib.parse import urlsplit
 
+from flask_babel import format_number
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
 
 from connectors.base import UnknownConnectorKind, get_connector, kinds
 from hub.accounts.services import record
 from hub.db import utcnow
 from hub.extensions import db
 from hub.registry.models import Country
-from hub.sync.models import PartnerSource
+from hub.sync import pipeline
+from hub.sync.models import HeldDeletion, PartnerSource, SyncRun
 
 MIN_INTERVAL, MAX_INTERVAL = 5, 7 * 24 * 60
+
+# What each status of a run is called on the pages and in the command line's summary.
+STATUS_LABELS = {
+    "running": _l("running"),
+    "ok": _l("ok"),
+    "partial": _l("partial"),
+    "incomplete": _l("cut short"),
+    "held": _l("needs review"),
+    "failed": _l("failed"),
+    "interrupted": _l("interrupted"),
+    "not_modified": _l("not modified"),
+}
+
+
+def status_label(status):
+    return str(STATUS_LABELS.get(status, status))
+
+
+def run_detail(run):
+    """Why a run was cut short or held, in the reader's language (None for other runs)."""
+    facts = run.detail or {}
+    numbers = {k: format_number(v) for k, v in facts.items() if isinstance(v, int | float)}
+    reason = facts.get("reason")
+    if run.status == "incomplete" and reason == "max_pages":
+        return _(
+            "The run read its limit of %(pages)s pages without reaching the end, so nothing was "
+            "deleted.",
+            pages=numbers.get("pages", "?"),
+        )
+    if run.status == "incomplete" and reason == "short":
+        return _(
+            "The partner counts %(expected)s records but listed only %(read)s, so nothing was "
+            "deleted.",
+            expected=numbers.get("expected", "?"),
+            read=numbers.get("read", "?"),
+        )
+    if run.status == "incomplete":
+        return _("The run did not read the whole dataset, so nothing was deleted.")
+    if run.status == "held" and not facts.get("taken"):
+        return _(
+            "The document had no record the hub could take. The %(held)s entries it no longer "
+            "lists are kept until an administrator decides.",
+            held=numbers.get("held", "?"),
+        )
+    if run.status == "held":
+        return _(
+            "This run would delete %(held)s of the source's %(alive)s entries, more than its "
+            "limit of %(limit)s%%. Nothing was deleted: confirm the deletion or keep the "
+            "entries.",
+            held=numbers.get("held", "?"),
+            alive=numbers.get("alive", "?"),
+            limit=numbers.get("limit", "?"),
+        )
+    return None
+
+
+def pending_review(source_id):
+    """The source's held run that waits for a decision, or None (only its latest run can)."""
+    return db.session.scalar(
+        select(SyncRun)
+        .where(SyncRun.source_id == source_id, SyncRun.status == "held", SyncRun.review.is_(None))
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+
+
+def decide_held(source_id, run_id, confirm, actor=None):
+    """Confirm (delete the entries the run held back, those still alive) or keep them; returns
+    how many were deleted. Only a held run still waiting, of this source, can be decided."""
+    db.begin_write()
+    run = db.session.scalar(
+        select(SyncRun).where(
+            SyncRun.id == run_id,
+            SyncRun.source_id == source_id,
+            SyncRun.status == "held",
+            SyncRun.review.is_(None),
+        )
+    )
+    if run is None:
+        raise SourceError(_("This run no longer waits for a decision."))
+    deleted = 0
+    if confirm:
+        ids = db.session.scalars(
+            select(HeldDeletion.entry_id).where(HeldDeletion.run_id == run.id)
+        ).all()
+        deleted = pipeline.delete_entries(list(ids))
+        run.deleted += deleted
+    run.review = "confirmed" if confirm else "kept"
+    db.session.execute(delete(HeldDeletion).where(HeldDeletion.run_id == run.id))
+    source = db.session.get(PartnerSource, source_id)
+    record(
+        actor,
+        "source.confirm_deletion" if confirm else "source.keep_entries",
+        "source",
+        source_id,
+        source.country_code,
+        run=run.id,
+        deleted=deleted,
+    )
+    db.session.commit()
+    return deleted
 
 
 class SourceError(Exception):
@@ -79,9 +184,15 @@ def add_source(country_code, kind, url, settings=None, every=60, actor=None):
     return source
 
 
-def update_source(source_id, url, settings, every, actor=None):
+def update_source(source_id, url, settings, every, actor=None, shrink_limit=None):
+    """Change a source's address, settings, interval and (if given) ``shrink_limit``: the share
+    of its entries, in per cent, one run may delete before it is held for review."""
     source = _get(source_id)
     _country, settings = _check(source.country_code, source.kind, url, settings, every)
+    if shrink_limit is not None:
+        if not isinstance(shrink_limit, int) or not 0 <= shrink_limit <= 100:
+            raise SourceError(_("The limit is a share from 0 to 100 per cent."))
+        source.shrink_limit = shrink_limit
     if (source.url, source.settings) != (url, settings):
         # Another address or other settings: start again from scratch, not from the old
         # cursor or validators (a 304 would hide the change for ever).

@@ -1,5 +1,6 @@
 """Runs that hold back deletions: how many entries a run held and whether an owner has decided;
-the entries a held run would delete; each source's limit on how much one run may shrink it.
+the entries a held run would delete; what a run that was cut short or held found, for
+saying it in the reader's language; each source's limit on how much one run may shrink it.
 
 Revision ID: 0009
 Revises: 0008
@@ -20,6 +21,7 @@ def upgrade():
         batch_op.add_column(sa.Column("held", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("review", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("started_by", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("detail", sa.JSON(), nullable=True))
     with op.batch_alter_table("partner_source", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("shrink_limit", sa.Integer(), nullable=False, server_default="50")
@@ -45,6 +47,7 @@ def downgrade():
     with op.batch_alter_table("partner_source", schema=None) as batch_op:
         batch_op.drop_column("shrink_limit")
     with op.batch_alter_table("sync_run", schema=None) as batch_op:
+        batch_op.drop_column("detail")
         batch_op.drop_column("started_by")
         batch_op.drop_column("review")
         batch_op.drop_column("held")
