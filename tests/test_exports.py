@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import event, select
 
 from hub.accounts.models import User
-from hub.db import utctoday
+from hub.db import utcnow, utctoday
 from hub.extensions import db
 from hub.publishing import exports, services
 from tests.support import sample_entries
+
+# The exports hold dates (updated, file names, upcoming fairs, valid ratings) compared with today.
+pytestmark = pytest.mark.dates
 
 COLLECTIONS = ("policies", "experiences", "fairs", "products")
 EVIL = ('=HYPERLINK("http://evil")', "+1", "-2", "@SUM(A1)")
@@ -77,6 +80,12 @@ def page_ids(client, url):
     return ids
 
 
+@pytest.fixture(autouse=True)
+def clock(time_machine):
+    """One moment for the whole test: today does not change between writing and reading."""
+    time_machine.move_to(utcnow(), tick=False)
+
+
 @pytest.fixture
 def entries(app):
     with app.test_request_context("/"):
@@ -113,6 +122,9 @@ def test_each_collection_exports_in_both_formats(client, entries, collection, fm
     assert response.headers["Cache-Control"] == "no-store"
     if fmt == "csv":
         assert response.mimetype == "text/csv"
+        with client.get(f"/en/{collection}/export.csv") as streamed:
+            assert streamed.is_streamed  # a generator, not a body made beforehand
+            assert streamed.get_data() == response.get_data()
     else:
         assert response.mimetype.endswith("spreadsheetml.sheet")
     rows = read(response, fmt)
