@@ -28,9 +28,9 @@ def home():
     )
 
 
-@bp.route("/countries")
-@cached
-def countries():
+def country_filters():
+    """The countries list's filters from the query string: ``(status, region, errors)``; a bad
+    value is reported, not applied."""
     status = request.args.get("status", "").strip()
     region = request.args.get("region", "").strip()
     errors = {}
@@ -40,6 +40,13 @@ def countries():
     if region and region not in CONTINENTS and region not in SUBREGION_CONTINENT:
         errors["region"] = _("“%(value)s” is not a region.", value=region)
         region = ""
+    return status, region, errors
+
+
+@bp.route("/countries")
+@cached
+def countries():
+    status, region, errors = country_filters()
     return render_template(
         "registry/countries.html",
         countries=queries.list_countries(status=status, region=region),
