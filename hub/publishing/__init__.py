@@ -7,5 +7,4 @@ bp = Blueprint("publishing", __name__, url_prefix="/<lang>")
 manage_bp = Blueprint("manage", __name__, url_prefix="/<lang>/manage")
 
 # The routes attach themselves; records keeps each published entry's record on commit.
-from hub.publishing import records, routes, routes_manage  # noqa: E402,F401
-from hub.publishing import exports  # noqa: E402,F401  (CSV and XLSX of the lists)
+from hub.publishing import exports, records, routes, routes_manage  # noqa: E402,F401
