@@ -329,6 +329,21 @@ def test_another_countrys_source_is_not_found(app, client, tokens, httpserver):
             "document",
             "not a JSON Feed",
         ),
+        (
+            {"kind": "csv", "settings": '{"language": "vi", "mapping": {"b\\udc00d": "x"}}'},
+            b"",
+            "settings",
+            "mapping has unknown fields: b\ufffdd",
+        ),
+        (
+            {
+                "kind": "csv",
+                "settings": json.dumps(CSV_SETTINGS, ensure_ascii=False).replace("Mã", "M\\ud800"),
+            },
+            CSV.encode(),
+            "document",
+            "the file has no column",
+        ),
         ({"source": "abc"}, b"", None, None),
         ({"source": "1", "kind": "csv"}, b"", "source", "Give either a source or a kind"),
     ],
@@ -429,3 +444,32 @@ def test_coordinators_cannot_try_sources(app, client, httpserver):
     source = csv_source(app, httpserver)
     sign_in(client, "coordinator.vn@hub.test")
     assert client.post(f"/en/admin/sources/{source}/try").status_code in (400, 403)
+
+
+def test_a_source_gives_its_kind_and_settings(app, client, tokens, httpserver):
+    pushed = {"records": [{"id": "a", "collection": "products", "record": product("Chè")}]}
+    client.post("/api/v1/ingest", json=pushed, headers=tokens["VN"])
+    with app.app_context():
+        push = db.session.scalar(select(PartnerSource.id).where(PartnerSource.kind == "push"))
+        hub = services.add_source("VN", "hub", "https://hub.example", {"country": "VN"}).id
+    before = footprint(app)
+    body = validate(client, tokens["VN"], pushed, source=push).get_json()
+    assert (body["kind"], body["source"], body["counts"]["unchanged"]) == ("exchange", push, 1)
+    response = validate(client, tokens["VN"], pushed, source=hub)
+    assert response.status_code == 422
+    assert (
+        "cannot be checked from one posted document"
+        in response.get_json()["error"]["details"]["source"][0]
+    )
+    assert footprint(app) == before
+
+
+def test_a_push_source_has_nothing_to_try(app, client, tokens):
+    pushed = {"records": [{"id": "a", "collection": "products", "record": product("Chè")}]}
+    client.post("/api/v1/ingest", json=pushed, headers=tokens["VN"])
+    with app.app_context():
+        push = db.session.scalar(select(PartnerSource.id).where(PartnerSource.kind == "push"))
+    sign_in(client, "admin@hub.test")
+    page = client.get(f"/ja/admin/sources/{push}").get_data(as_text=True)
+    assert "プッシュのソースには取得する文書がありません。" in page
+    assert f"/sources/{push}/try" not in page

@@ -183,7 +183,9 @@ def try_source(source_id):
             )
         except (UnknownConnectorKind, ValueError) as exc:
             error = _(
-                "The settings do not suit a %(kind)s source: %(error)s", kind=item.kind, error=exc
+                "The settings do not suit a %(kind)s source: %(error)s",
+                kind=item.kind,
+                error=validate.prepare.storable(str(exc)),
             )
         except validate.DocumentError as exc:
             error = " ".join(m for messages in exc.details.values() for m in messages)

@@ -47,6 +47,7 @@ class DocumentError(Exception):
     messages in the current language."""
 
     def __init__(self, details):
+        details = prepare.storable(details)  # a lone surrogate of the document's, made printable
         super().__init__(details)
         self.details = details
 
