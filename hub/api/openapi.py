@@ -427,6 +427,7 @@ def build_spec():
             }
         },
     )
+    _add_validate(spec)
     return spec.to_dict()
 
 
@@ -439,3 +440,98 @@ def spec_modified():
     paths = [Path(__file__), Path(hub.publishing.exchange.__file__)]
     paths.append(Path(hub.publishing.vocabulary.__file__))
     return datetime.fromtimestamp(max(p.stat().st_mtime for p in paths), UTC)
+
+
+class ValidateResultSchema(Schema):
+    stored = fields.Bool(required=True, metadata={"description": "Always false: a dry run."})
+    kind = fields.Str(required=True, metadata={"enum": ["exchange", "jsonfeed", "ical", "csv"]})
+    country = fields.Str(required=True, metadata={"pattern": COUNTRY_PATTERN})
+    source = fields.Int(
+        allow_none=True,
+        metadata={
+            "description": "The source compared with (the country's push source for "
+            "exchange documents), or null: every good record would be created."
+        },
+    )
+    complete = fields.Bool(
+        required=True,
+        metadata={"description": "False when the document links to pages not read."},
+    )
+    counts = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Int(),
+        required=True,
+        metadata={"description": "fetched, created, updated, unchanged, deleted, rejected"},
+    )
+    rejected = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "The first refused records: id, collection, reasons per field."},
+    )
+    rejected_listed = fields.Int(required=True)
+
+
+def _add_validate(spec):
+    """``POST /api/v1/validate`` (hub/api/validate.py)."""
+    spec.components.schema("ValidateResult", schema=ValidateResultSchema)
+    kinds = ["exchange", "jsonfeed", "ical", "csv"]
+    text = {"type": "string"}
+    spec.path(
+        path="/api/v1/validate",
+        operations={
+            "post": {
+                "summary": "Check a document for your token's country; nothing is stored",
+                "description": "What the document would create, update, leave unchanged and "
+                "refuse (with the reasons per field, in the language asked for). The body is "
+                "the document; or a multipart form with the document as `document` and the "
+                "other parameters as text fields. See docs/sync.md.",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    _param(
+                        "kind",
+                        {"type": "string", "enum": kinds},
+                        description="The document's kind (exchange unless said)",
+                    ),
+                    _param(
+                        "settings",
+                        text,
+                        description="JSON object: the settings of a source of that kind",
+                    ),
+                    _param(
+                        "source",
+                        ID_SCHEMA,
+                        description="One of your country's sources: its kind and settings, "
+                        "compared with its entries",
+                    ),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "text/csv": {"schema": text},
+                        "text/calendar": {"schema": text},
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "document": {"type": "string", "format": "binary"},
+                                    "kind": {"type": "string", "enum": kinds},
+                                    "settings": text,
+                                    "source": ID_SCHEMA,
+                                },
+                            }
+                        },
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "What the document would do",
+                        "content": _json("ValidateResult"),
+                    },
+                    **_status("404", "Not one of your country's sources"),
+                    **_status("413", "The document is too large"),
+                    **WRITE_ERRORS,
+                },
+            }
+        },
+    )

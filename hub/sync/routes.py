@@ -10,14 +10,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from connectors.base import kinds
+from connectors.base import UnknownConnectorKind, get_connector, kinds
 from hub.accounts.auth import admin_required
 from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db
 from hub.publishing.models import Entry, EntryTranslation
 from hub.registry.models import Country
 from hub.registry.regions import country_choices
-from hub.sync import bp, services
+from hub.sync import bp, services, validate
 from hub.sync.figures import activity_chart
 from hub.sync.models import HeldDeletion, PartnerSource, RejectedRecord, SyncRun
 from hub.sync.scheduler import run_if_free
@@ -233,3 +233,30 @@ def act(source_id, action):
             if detail is not None:
                 flash(detail, "error")
     return redirect(url_for(".source", source_id=item.id))
+
+
+@bp.route(f"/<{ID_RULE}:source_id>/try", methods=["POST"])
+def try_source(source_id):
+    """The "Try it" button: fetch the source's document now and show what a sync would do,
+    storing nothing (hub.sync.validate)."""
+    item = _source_or_404(source_id)
+    report, error = None, None
+    if item.kind == "push":
+        error = _("A push source has no document to fetch: its partner sends the records.")
+    else:
+        try:
+            settings = get_connector(item.kind).validate_settings(item.settings or {})
+            report = validate.dry_run(
+                item.kind, settings, item.country_code, item, state=item.state
+            )
+        except (UnknownConnectorKind, ValueError) as exc:
+            error = _(
+                "The settings do not suit a %(kind)s source: %(error)s",
+                kind=item.kind,
+                error=validate.prepare.storable(str(exc)),
+            )
+        except validate.DocumentError as exc:
+            error = " ".join(m for messages in exc.details.values() for m in messages)
+    return render_template("sync/tryit.html", source=item, tryit=report, tryit_error=error), (
+        422 if error else 200
+    )

@@ -1,0 +1,334 @@
+"""Dry runs: what a partner's document would do to the hub, with nothing stored.
+
+``dry_run`` reads a document through its connector (a posted one, served from memory, or the
+source's own, fetched now by the safe fetcher) and checks each record exactly as the pipeline
+does (``hub.sync.prepare``), then looks the partner ids up among the source's entries, a batch at
+a time, to say which records would be created, updated, left unchanged or refused (each refusal
+with its reasons, per field, in the current language) and, for a complete snapshot, how many
+entries would be deleted. It only reads: no entry, run, refused record or change number.
+
+Used by ``POST /api/v1/validate`` (hub/api/routes.py) and the "Try it" button of a source's page
+(hub/sync/routes.py).
+"""
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import SimpleNamespace
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+import connectors  # noqa: F401  (registers the built-in kinds)
+from connectors.base import ConnectorError, Record, Tombstone, get_connector
+from hub.db import utcnow
+from hub.extensions import db
+from hub.publishing.exchange import COLLECTION_KINDS
+from hub.publishing.models import Entry
+from hub.sync import prepare
+from hub.sync.fetcher import FetchError, Response
+from hub.sync.models import PartnerSource
+from hub.sync.pipeline import BATCH_SIZE, SourceClient, _lookup, _make_fetcher
+
+EXCHANGE = "exchange"  # the push format of POST /api/v1/ingest: {"records": [...]}
+# The kinds a posted document may be: the exchange format and the single-document connectors.
+POSTED_KINDS = (EXCHANGE, "jsonfeed", "ical", "csv")
+MAX_RECORDS = 1000  # an exchange document holds what one push may (MAX_PUSH of the API)
+MAX_DETAILS = 100  # refusals listed in detail; the counts are always complete
+MAX_BYTES = 10 * 1024 * 1024  # a posted document
+TRY_DEADLINE = timedelta(seconds=60)  # a "Try it" fetch, in a web request
+POSTED_URL = "posted:document"
+
+
+class DocumentError(Exception):
+    """The document cannot be checked at all; ``details`` maps fields (or record positions) to
+    messages in the current language."""
+
+    def __init__(self, details):
+        details = prepare.storable(details)  # a lone surrogate of the document's, made printable
+        super().__init__(details)
+        self.details = details
+
+
+@dataclass
+class Report:
+    """What a document would do. ``rejected``: the first refusals, ``{"id", "collection",
+    "reasons"}``; ``complete`` is False when the document was not read to its end (pages of a
+    posted feed that would be fetched)."""
+
+    kind: str
+    country: str
+    source_id: int | None
+    counts: dict = field(
+        default_factory=lambda: dict.fromkeys(
+            ("fetched", "created", "updated", "unchanged", "deleted", "rejected"), 0
+        )
+    )
+    rejected: list = field(default_factory=list)
+    complete: bool = True
+    seen_alive: set = field(default_factory=set)  # the source's live entries it lists
+
+    def as_json(self):
+        return {
+            "stored": False,
+            "kind": self.kind,
+            "country": self.country,
+            "source": self.source_id,
+            "complete": self.complete,
+            "counts": self.counts,
+            "rejected": self.rejected,
+            "rejected_listed": len(self.rejected),
+        }
+
+
+class _NotRead(Exception):
+    """A posted document links to another page: it is checked alone, the rest is not read."""
+
+
+class PostedClient:
+    """A connector's client serving a posted document (bytes) as its main document, in the
+    fetcher's ``Response``; any other address is not fetched (``_NotRead``)."""
+
+    def __init__(self, content, url=POSTED_URL):
+        self.url = url
+        self.response = Response(url, 200, {}, io.BytesIO(content))
+
+    def get(self, url, conditional=False):
+        if url != self.url:
+            raise _NotRead(url)
+        return self.response
+
+    def close(self):
+        self.response.close()
+
+
+# A stand-in for a source with no HTTP validators: a "Try it" fetch is never answered 304.
+_NO_VALIDATORS = SimpleNamespace(etag=None, last_modified=None, content_digest=None)
+
+
+def exchange_items(body):
+    """The records and tombstones of an exchange document (``{"records": [...]}``, parsed),
+    as ``POST /api/v1/ingest`` reads them; ``DocumentError`` per position for malformed ones."""
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise DocumentError({"records": [_("Send a JSON object with a list of records.")]})
+    records = body["records"]
+    if len(records) > MAX_RECORDS:
+        raise DocumentError(
+            {"records": [_("At most %(max)s records in one batch.", max=MAX_RECORDS)]}
+        )
+    items, problems = [], {}
+    for index, raw in enumerate(records):
+        if (
+            not isinstance(raw, dict)
+            or not isinstance(raw.get("id"), str)
+            or raw.get("collection") not in COLLECTION_KINDS
+        ):
+            problems[str(index)] = [
+                _("Each record needs an id, a collection and (unless deleted) a record.")
+            ]
+            continue
+        if raw.get("deleted") is True:
+            items.append(Tombstone(raw["id"], raw["collection"]))
+        else:
+            record = raw.get("record")
+            items.append(
+                Record(raw["id"], raw["collection"], record if isinstance(record, dict) else {})
+            )
+    if problems:
+        raise DocumentError(problems)
+    return items
+
+
+def _exchange_reader(content):
+    try:
+        body = json.loads(content.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            {"document": [_("The document is not UTF-8 text (byte %(at)s).", at=exc.start)]}
+        ) from None
+    except ValueError as exc:
+        raise DocumentError(
+            {"document": [_("The document is not JSON: %(error)s", error=exc)]}
+        ) from None
+    yield from exchange_items(body)
+    return {}
+
+
+def push_source(country_code):
+    """The country's push source, if it has one (looked up, never created)."""
+    return db.session.scalar(
+        select(PartnerSource)
+        .where(PartnerSource.kind == "push", PartnerSource.country_code == country_code)
+        .order_by(PartnerSource.id)
+        .limit(1)
+    )
+
+
+def check_settings(kind, settings):
+    """``settings`` (a JSON text or a mapping) checked by the connector of ``kind``; the
+    settings the connector will use, or ``DocumentError``."""
+    if kind not in POSTED_KINDS:
+        raise DocumentError({"kind": [_("Use one of: %(kinds)s.", kinds=", ".join(POSTED_KINDS))]})
+    if isinstance(settings, str):
+        try:
+            settings = json.loads(settings or "{}")
+        except (ValueError, RecursionError) as exc:
+            message = _("The settings are not valid JSON: %(error)s", error=str(exc)[:200])
+            raise DocumentError({"settings": [message]}) from None
+    if not isinstance(settings, dict):
+        raise DocumentError({"settings": [_("The settings must be a JSON object.")]})
+    if kind == EXCHANGE:
+        if settings:
+            raise DocumentError({"settings": [_("An exchange document takes no settings.")]})
+        return {}
+    try:
+        return get_connector(kind).validate_settings(settings)
+    except ValueError as exc:
+        message = _("The settings do not suit a %(kind)s source: %(error)s", kind=kind, error=exc)
+        raise DocumentError({"settings": [message]}) from None
+
+
+def dry_run(kind, settings, country_code, source=None, content=None, state=None, fetcher=None):
+    """What the document of ``kind`` (``settings`` already checked) would do for
+    ``country_code``, compared with ``source``'s entries (None: compared with nothing, every
+    good record would be created). ``content``: the posted document's bytes; None to fetch
+    ``source``'s own now (its ``state`` as the next run would read it). Raises
+    ``DocumentError`` when the document cannot be read."""
+    report = Report(kind, country_code, source.id if source is not None else None)
+    full_snapshot = False
+    close = []
+    try:
+        if kind == EXCHANGE:
+            reader = _exchange_reader(content)
+        else:
+            connector = get_connector(kind)
+            full_snapshot = connector.full_snapshot
+            if content is not None:
+                client = PostedClient(content)
+                url = client.url
+            else:
+                own = fetcher is None
+                fetcher = fetcher or _make_fetcher()
+                if own:
+                    close.append(fetcher)
+                client = SourceClient(fetcher, _NO_VALIDATORS, stop_at=utcnow() + TRY_DEADLINE)
+                url = source.url
+            close.append(client)
+            reader = connector.read(client, {**settings, "url": url}, dict(state or {}))
+        new_state = _check_all(reader, report, source)
+    except DocumentError:
+        raise
+    except (ConnectorError, FetchError) as exc:
+        raise DocumentError(
+            {"document": [_("The document cannot be read: %(error)s", error=exc)]}
+        ) from None
+    except RecursionError:
+        raise DocumentError({"document": [_("The document is nested too deeply.")]}) from None
+    finally:
+        for thing in close:
+            thing.close()
+    complete = report.complete and new_state.pop("_complete", True)
+    report.complete = complete
+    if full_snapshot and complete and source is not None and report.counts["fetched"]:
+        report.counts["deleted"] += _missing(source, report)
+    return report
+
+
+def _check_all(reader, report, source):
+    """Read and check the records a batch at a time; the connector's new state."""
+    known = {}  # partner id → [kind, alive, fingerprint], from the database then the document
+    batch = []
+    while True:
+        try:
+            item = next(reader)
+        except StopIteration as stop:
+            state = stop.value or {}
+            break
+        except _NotRead:
+            report.complete = False
+            state = {"_complete": False}
+            break
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            _check_batch(batch, report, source, known)
+            batch = []
+    if batch:
+        _check_batch(batch, report, source, known)
+    return state
+
+
+def _check_batch(items, report, source, known):
+    """One batch, as ``pipeline.ingest`` and ``pipeline._write`` would take it."""
+    country = report.country
+    ids = {str(i.partner_id) for i in items if prepare.usable_id(i.partner_id)} - set(known)
+    if source is not None and ids:
+        columns = (Entry.partner_id, Entry.kind, Entry.deleted_dt, Entry.content_fingerprint)
+        for row in _lookup(columns, source.id, ids):
+            known[row.partner_id] = [row.kind, row.deleted_dt is None, row.content_fingerprint]
+            if row.deleted_dt is None:
+                report.seen_alive.add(row.partner_id)
+    stored = {pid: state[2] for pid, state in known.items() if state[1]}
+    prepared = prepare.prepare(items, country, stored)
+    counts = report.counts
+    counts["fetched"] += len(items)
+    for item, ready in zip(items, prepared, strict=True):
+        partner_id = str(item.partner_id)
+        state = known.get(partner_id)
+        if isinstance(item, Tombstone):
+            if state is not None and state[1]:
+                state[1] = False
+                counts["deleted"] += 1
+            continue
+        kind = COLLECTION_KINDS.get(item.collection)
+        if state is not None and state[1] and state[2] == ready.digest:
+            counts["unchanged"] += 1
+            continue
+        if kind is None:
+            message = _("“%(value)s” is not a collection of the hub.", value=item.collection)
+            _refuse(report, item, {"collection": [message]})
+            continue
+        if not prepare.usable_id(item.partner_id):
+            if prepare.has_lone_surrogate(partner_id):
+                message = _("This text is not valid Unicode (it has a lone surrogate).")
+            else:
+                message = _("A record needs an id of at most 200 characters.")
+            _refuse(report, item, {"id": [message]})
+            continue
+        if state is not None and state[0] != kind:
+            _refuse(
+                report, item, {"collection": [_("This id belongs to another collection already.")]}
+            )
+            continue
+        if not ready.checked:  # what the hub held, sent again changed in the same document
+            ready = prepare.prepare([item], country)[0]
+        if not ready.valid:
+            _refuse(report, item, prepare.check(country, kind, item)[4])
+            continue
+        counts["created" if state is None else "updated"] += 1
+        known[partner_id] = [kind, True, ready.digest]
+
+
+def _refuse(report, item, reasons):
+    report.counts["rejected"] += 1
+    limit = current_app.config.get("VALIDATE_MAX_DETAILS", MAX_DETAILS)
+    if len(report.rejected) < limit:
+        report.rejected.append(
+            {
+                "id": prepare.storable(str(item.partner_id))[:200],
+                "collection": prepare.storable(str(item.collection))[:100],
+                "reasons": prepare.storable(reasons),
+            }
+        )
+
+
+def _missing(source, report):
+    """How many of the source's live entries a complete snapshot would delete: those it does
+    not list (an empty snapshot deletes nothing)."""
+    alive = db.session.scalar(
+        select(func.count())
+        .select_from(Entry)
+        .where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
+    )
+    return max(alive - len(report.seen_alive), 0)
