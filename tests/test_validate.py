@@ -104,6 +104,7 @@ def test_a_csv_against_its_source_counts_what_a_sync_would_do(app, client, token
         "unchanged": 1,
         "deleted": 0,
         "rejected": 2,
+        "held": 0,
     }
     assert (body["stored"], body["source"], body["kind"], body["complete"]) == (
         False,
@@ -123,6 +124,10 @@ def test_a_complete_snapshot_says_what_it_would_delete(app, client, tokens, http
     before = footprint(app)
     body = validate(client, tokens["VN"], only_p1.encode(), source=source).get_json()
     assert (body["counts"]["unchanged"], body["counts"]["deleted"]) == (1, 1)
+    # A document with no record would be held for review, as a sync would hold it.
+    header = CSV.splitlines()[0] + "\n"
+    body = validate(client, tokens["VN"], header.encode(), source=source).get_json()
+    assert (body["counts"]["deleted"], body["counts"]["held"]) == (0, 2)
     assert footprint(app) == before
 
 
@@ -167,6 +172,7 @@ def test_an_exchange_document_against_the_countrys_pushes(app, client, tokens):
         "unchanged": 1,
         "deleted": 1,
         "rejected": 3,
+        "held": 0,
     }, body
     reasons = [r["reasons"] for r in body["rejected"]]
     assert reasons == [

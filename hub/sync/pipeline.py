@@ -514,25 +514,30 @@ def _reject(source, item, run, reasons):
     run.rejected += 1
 
 
+def refusal(item, kind, held_kind=None):
+    """Why ``item`` cannot be taken whatever its content, as ``{field: [messages]}`` in the
+    current language, or None: a collection the hub does not have (``kind`` None), an id that
+    is missing, too long or not valid Unicode, an id the hub holds for another kind of entry
+    (``held_kind``)."""
+    if kind is None:
+        return {"collection": [
+            _("“%(value)s” is not a collection of the hub.", value=item.collection)]}  # fmt: skip
+    if not prepare.usable_id(item.partner_id):
+        if prepare.has_lone_surrogate(str(item.partner_id)):
+            return {"id": [_("This text is not valid Unicode (it has a lone surrogate).")]}
+        return {"id": [_("A record needs an id of at most 200 characters.")]}
+    if held_kind is not None and held_kind != kind:
+        return {"collection": [_("This id belongs to another collection already.")]}
+    return None
+
+
 def _write(source, item, entry, run, ready, seqs, now):
     """Write one record (``ready``: its ``prepare.Prepared``) as ``entry`` (None, an ``Entry``
     or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None."""
     kind = COLLECTION_KINDS.get(item.collection)
-    if kind is None:
-        _reject(source, item, run, _in_every_language(lambda: {"collection": [
-            _("“%(value)s” is not a collection of the hub.", value=item.collection)]}))  # fmt: skip
-        return None
-    if not prepare.usable_id(item.partner_id):
-        if prepare.has_lone_surrogate(str(item.partner_id)):
-            _reject(source, item, run, _in_every_language(lambda: {"id": [
-                _("This text is not valid Unicode (it has a lone surrogate).")]}))  # fmt: skip
-        else:
-            _reject(source, item, run, _in_every_language(lambda: {"id": [
-                _("A record needs an id of at most 200 characters.")]}))  # fmt: skip
-        return None
-    if entry is not None and entry.kind != kind:
-        _reject(source, item, run, _in_every_language(lambda: {"collection": [
-            _("This id belongs to another collection already.")]}))  # fmt: skip
+    held_kind = entry.kind if entry is not None else None
+    if refusal(item, kind, held_kind) is not None:
+        _reject(source, item, run, _in_every_language(lambda: refusal(item, kind, held_kind)))
         return None
     if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == ready.digest:
         run.unchanged += 1
@@ -620,7 +625,7 @@ def _settle_missing(source, run, seen, alive_before, keep_lease=None):
     )
     gone = [row.id for row in alive if row.partner_id not in seen]
     taken = run.created + run.updated + run.unchanged
-    if gone and (not taken or len(gone) * 100 > source.shrink_limit * alive_before):
+    if gone and would_hold(source, len(gone), alive_before, run):
         for start in range(0, len(gone), BATCH_SIZE):
             db.session.execute(
                 insert(HeldDeletion),
@@ -640,6 +645,15 @@ def _settle_missing(source, run, seen, alive_before, keep_lease=None):
     db.session.execute(update(SyncRun).where(SyncRun.id.in_(older)).values(review="superseded"))
     db.session.add(run)
     db.session.commit()
+
+
+def would_hold(source, gone, alive, counts):
+    """Whether deleting ``gone`` of the source's ``alive`` entries must wait for review: the
+    run took no record (``counts``: a run or a mapping of its counts), or it would take away
+    more than the source's ``shrink_limit`` per cent."""
+    get = counts.get if isinstance(counts, dict) else functools.partial(getattr, counts)
+    taken = get("created") + get("updated") + get("unchanged")
+    return not taken or gone * 100 > source.shrink_limit * alive
 
 
 def delete_entries(entry_ids):

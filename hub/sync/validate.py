@@ -22,15 +22,22 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 import connectors  # noqa: F401  (registers the built-in kinds)
-from connectors.base import ConnectorError, Record, Tombstone, get_connector
+from connectors.base import (
+    INCOMPLETE,
+    ConnectorError,
+    Record,
+    Tombstone,
+    get_connector,
+    incomplete,
+)
 from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry
-from hub.sync import prepare
+from hub.sync import pipeline, prepare
 from hub.sync.fetcher import FetchError, Response
 from hub.sync.models import PartnerSource
-from hub.sync.pipeline import BATCH_SIZE, SourceClient, _lookup, _make_fetcher
+from hub.sync.pipeline import BATCH_SIZE, SourceClient, _lookup, _make_fetcher, refusal
 
 EXCHANGE = "exchange"  # the push format of POST /api/v1/ingest: {"records": [...]}
 # The kinds a posted document may be: the exchange format and the single-document connectors.
@@ -63,7 +70,7 @@ class Report:
     source_id: int | None
     counts: dict = field(
         default_factory=lambda: dict.fromkeys(
-            ("fetched", "created", "updated", "unchanged", "deleted", "rejected"), 0
+            ("fetched", "created", "updated", "unchanged", "deleted", "rejected", "held"), 0
         )
     )
     rejected: list = field(default_factory=list)
@@ -229,10 +236,9 @@ def dry_run(kind, settings, country_code, source=None, content=None, state=None,
     finally:
         for thing in close:
             thing.close()
-    complete = report.complete and new_state.pop("_complete", True)
-    report.complete = complete
-    if full_snapshot and complete and source is not None and report.counts["fetched"]:
-        report.counts["deleted"] += _missing(source, report)
+    report.complete = report.complete and new_state.pop(INCOMPLETE, None) is None
+    if full_snapshot and report.complete and source is not None:
+        _missing(source, report)
     return report
 
 
@@ -248,7 +254,7 @@ def _check_all(reader, report, source):
             break
         except _NotRead:
             report.complete = False
-            state = {"_complete": False}
+            state = incomplete("not_fetched")
             break
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
@@ -285,21 +291,8 @@ def _check_batch(items, report, source, known):
         if state is not None and state[1] and state[2] == ready.digest:
             counts["unchanged"] += 1
             continue
-        if kind is None:
-            message = _("“%(value)s” is not a collection of the hub.", value=item.collection)
-            _refuse(report, item, {"collection": [message]})
-            continue
-        if not prepare.usable_id(item.partner_id):
-            if prepare.has_lone_surrogate(partner_id):
-                message = _("This text is not valid Unicode (it has a lone surrogate).")
-            else:
-                message = _("A record needs an id of at most 200 characters.")
-            _refuse(report, item, {"id": [message]})
-            continue
-        if state is not None and state[0] != kind:
-            _refuse(
-                report, item, {"collection": [_("This id belongs to another collection already.")]}
-            )
+        if (reasons := refusal(item, kind, state[0] if state else None)) is not None:
+            _refuse(report, item, reasons)
             continue
         if not ready.checked:  # what the hub held, sent again changed in the same document
             ready = prepare.prepare([item], country)[0]
@@ -324,11 +317,16 @@ def _refuse(report, item, reasons):
 
 
 def _missing(source, report):
-    """How many of the source's live entries a complete snapshot would delete: those it does
-    not list (an empty snapshot deletes nothing)."""
+    """What a complete snapshot would do with the source's live entries it does not list:
+    delete them, or hold them for review as ``pipeline._settle_missing`` would."""
     alive = db.session.scalar(
         select(func.count())
         .select_from(Entry)
         .where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
     )
-    return max(alive - len(report.seen_alive), 0)
+    gone = max(alive - len(report.seen_alive), 0)
+    counts = report.counts
+    if gone and pipeline.would_hold(source, gone, alive, counts):
+        counts["held"] += gone
+    else:
+        counts["deleted"] += gone
