@@ -500,8 +500,9 @@ def test_sync_command_runs_and_summarises(app, runner, httpserver):
         "Unchanged",
         "Deleted",
         "Rejected",
+        "Held",
     ]
-    assert lines[-1].split() == [source_id, "partial", "3", "2", "0", "0", "0", "1"]
+    assert lines[-1].split() == [source_id, "partial", "3", "2", "0", "0", "0", "1", "0"]
 
 
 def test_administrators_add_sync_and_pause_a_source_on_its_page(app, client, httpserver):

@@ -11,6 +11,7 @@ after the whole run has committed. A source that fails several times in a row is
 import functools
 import json
 import operator
+import sys
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,7 +31,7 @@ from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.sync import prepare
-from hub.sync.fetcher import Fetcher, FetchError
+from hub.sync.fetcher import Fetcher, FetchError, RetryLater
 from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
 
 BATCH_SIZE = 500
@@ -95,15 +96,16 @@ def _make_fetcher():
     return Fetcher(allow=config["FETCH_ALLOW"], deadline=config.get("FETCH_DEADLINE", 60))
 
 
-def run_source(source_id, fetcher=None, deadline=None, keep_lease=None):
+def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_by=None):
     """Sync one source now; returns its ``SyncRun``. With ``deadline`` (a timedelta), the run
     stops fetching once it has taken that long, and fails. ``keep_lease`` is called in each
-    batch's transaction; it raises if the run must stop (the lease was lost)."""
+    batch's transaction; it raises if the run must stop (the lease was lost). ``started_by``:
+    "scheduler", "cli" or "web", kept with the run."""
     db.begin_write()
     source = db.session.get(PartnerSource, source_id)
     if source is None:
         raise LookupError(source_id)
-    run = SyncRun(source_id=source.id, status="running")
+    run = SyncRun(source_id=source.id, status="running", started_by=started_by)
     db.session.add(run)
     db.session.commit()
     own_fetcher = fetcher is None
@@ -592,6 +594,15 @@ def _prune_refusals(source_id):
     )
 
 
+def _retry_at(exc):
+    """The moment a partner named in the ``RetryLater`` ``exc`` (or one of its causes), or None."""
+    for _depth in range(10):  # a chain of causes is short (and must not loop)
+        if exc is None or isinstance(exc, RetryLater):
+            break
+        exc = exc.__cause__ or exc.__context__
+    return exc.retry_at if isinstance(exc, RetryLater) else None
+
+
 def _succeeded(source, run, new_state, validators):
     db.begin_write()
     now = utcnow()
@@ -613,7 +624,12 @@ def _succeeded(source, run, new_state, validators):
     db.session.commit()
 
 
-def _failed(source, run, message):
+def _failed(source, run, message, retry_at=None):
+    """Record the run as failed. When the partner asked to be asked again later (a
+    ``RetryLater``, given as ``retry_at`` or being handled now), the next run is at that moment
+    and the failure does not count towards pausing the source: the partner is there, and busy."""
+    if retry_at is None:
+        retry_at = _retry_at(sys.exc_info()[1])
     db.begin_write()
     now = utcnow()
     run = db.session.merge(run)
@@ -621,10 +637,11 @@ def _failed(source, run, message):
     run.status = "failed"
     run.error = message
     run.finished_dt = now
-    source.consecutive_failures += 1
+    if retry_at is None:
+        source.consecutive_failures += 1
     source.last_error = message
     source.last_error_dt = now
-    source.next_run_dt = now + timedelta(minutes=source.interval_minutes)
+    source.next_run_dt = retry_at or now + timedelta(minutes=source.interval_minutes)
     if source.consecutive_failures >= PAUSE_AFTER_FAILURES:
         source.enabled = False
         source.paused_reason = message
