@@ -20,6 +20,7 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.sync import services
 from hub.sync.models import PartnerSource, SyncRun
+from hub.sync.pipeline import RETRY_LATER_AT_LEAST
 from hub.sync.scheduler import (
     INTERRUPTED,
     LEASE_MARGIN,
@@ -43,7 +44,8 @@ SETTINGS = {
 class Partner:
     """A partner's server on loopback whose behaviour the test sets (``mode``): "ok", "slow"
     (answers after ``delay`` seconds), "hang" (answers when ``release`` is set), "busy" (429
-    with Retry-After: 600) or "short" (announces 1000 bytes, sends 10 and closes)."""
+    with Retry-After: 600), "soon" (503 with Retry-After: 1) or "short" (announces 1000 bytes,
+    sends 10 and closes)."""
 
     def __init__(self):
         self.mode, self.delay, self.requests = "ok", 4.0, 0
@@ -53,9 +55,9 @@ class Partner:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 partner.requests += 1
-                if partner.mode == "busy":
-                    self.send_response(429)
-                    self.send_header("Retry-After", "600")
+                if partner.mode in ("busy", "soon"):
+                    self.send_response(429 if partner.mode == "busy" else 503)
+                    self.send_header("Retry-After", "600" if partner.mode == "busy" else "1")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -192,6 +194,19 @@ def test_the_scheduler_follows_a_retry_after_met_by_the_command_line(deployed_ap
     scheduler.refresh()
     job = scheduler.scheduler.get_job(f"source-{source}")
     assert abs(job.next_run_time - next_run) <= timedelta(seconds=1)
+
+
+def test_a_partner_that_always_says_in_a_second_is_asked_again_a_minute_later(
+    deployed_app, source, partner
+):
+    partner.mode = "soon"
+    with deployed_app.app_context():
+        run = run_if_free(source, owner_name("cli"))
+    assert run.status == "failed" and "the server answered 503 and asked to be asked" in run.error
+    assert partner.requests == 3  # waited out twice within the fetch
+    item = get_source(deployed_app, source)
+    assert item.next_run_dt >= run.finished_dt + RETRY_LATER_AT_LEAST
+    assert item.consecutive_failures == 0
 
 
 # A run whose process died

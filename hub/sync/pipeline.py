@@ -594,6 +594,11 @@ def _prune_refusals(source_id):
     )
 
 
+# A partner's Retry-After moves the next run no sooner than this: one that keeps answering
+# "in a second" is not asked again every few seconds.
+RETRY_LATER_AT_LEAST = timedelta(minutes=1)
+
+
 def _retry_at(exc):
     """The moment a partner named in the ``RetryLater`` ``exc`` (or one of its causes), or None."""
     for _depth in range(10):  # a chain of causes is short (and must not loop)
@@ -641,7 +646,10 @@ def _failed(source, run, message, retry_at=None):
         source.consecutive_failures += 1
     source.last_error = message
     source.last_error_dt = now
-    source.next_run_dt = retry_at or now + timedelta(minutes=source.interval_minutes)
+    if retry_at is not None:
+        source.next_run_dt = max(retry_at, now + RETRY_LATER_AT_LEAST)
+    else:
+        source.next_run_dt = now + timedelta(minutes=source.interval_minutes)
     if source.consecutive_failures >= PAUSE_AFTER_FAILURES:
         source.enabled = False
         source.paused_reason = message
