@@ -1,13 +1,24 @@
 """The fetcher, against real servers on loopback."""
 
+import contextlib
 import socket
 import threading
 import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from werkzeug import Response as WsgiResponse
 
-from hub.sync.fetcher import AddressGuard, BlockedAddress, Fetcher, FetchError
+from hub.sync.fetcher import (
+    MAX_RETRY_AFTER,
+    AddressGuard,
+    BlockedAddress,
+    Fetcher,
+    FetchError,
+    RetryLater,
+    retry_after,
+)
 
 LOOPBACK = ["127.0.0.1", "::1"]
 
@@ -247,3 +258,144 @@ def test_the_deadline_holds_for_every_fetch_of_a_run(keepalive_then_trickle):
         except FetchError as exc:
             assert "within 2 s" in str(exc)
     assert time.monotonic() - started < 5
+
+
+class RawServer:
+    """A loopback server that answers each connection with ``replies`` in turn (raw bytes, then
+    the connection is closed), the last one for every connection after."""
+
+    def __init__(self, *replies):
+        self.replies = list(replies)
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/feed.csv"
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                reply = self.replies[min(self.connections, len(self.replies) - 1)]
+                self.connections += 1
+                conn.sendall(reply)
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
+        self.sock.close()
+        self.thread.join(5)
+
+
+SHORT = b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: 1000\r\n\r\n0123456789"
+WHOLE = b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: 10\r\n\r\n0123456789"
+
+
+def test_a_body_shorter_than_announced_is_retried_then_fails_saying_so(fetcher):
+    server = RawServer(SHORT)
+    try:
+        with pytest.raises(FetchError) as excinfo:
+            fetcher.get(server.url)
+    finally:
+        server.close()
+    assert str(excinfo.value) == (
+        "the server sent fewer bytes than it announced (10 of 1000) and closed the connection "
+        f"({server.url})"
+    )
+    assert server.connections == fetcher.attempts  # retried like a connection failure
+
+
+def test_a_body_cut_short_once_is_fetched_again(fetcher):
+    server = RawServer(SHORT, WHOLE)
+    try:
+        response = fetcher.get(server.url)
+    finally:
+        server.close()
+    assert (response.status, response.content, server.connections) == (200, b"0123456789", 2)
+
+
+def test_a_chunked_body_without_its_end_fails_saying_so(fetcher):
+    cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n"
+    server = RawServer(cut)
+    try:
+        with pytest.raises(FetchError, match="the connection broke off before the end"):
+            fetcher.get(server.url)
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_long_retry_after_in_seconds_is_handed_back(httpserver, fetcher, status):
+    httpserver.expect_request("/feed").respond_with_data(
+        "busy", status=status, headers={"Retry-After": "120"}
+    )
+    before = datetime.now(UTC)
+    with pytest.raises(RetryLater) as excinfo:
+        fetcher.get(httpserver.url_for("/feed"))
+    after = datetime.now(UTC)
+    retry_at = excinfo.value.retry_at
+    assert before + timedelta(seconds=120) <= retry_at <= after + timedelta(seconds=120)
+    assert f"the server answered {status} and asked to be asked again at " in str(excinfo.value)
+    assert len(httpserver.log) == 1  # not asked again within the fetch
+
+
+def test_a_retry_after_date_is_followed_and_capped_at_an_hour(httpserver, fetcher):
+    in_ten_minutes = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
+    httpserver.expect_request("/date").respond_with_data(
+        "", status=503, headers={"Retry-After": format_datetime(in_ten_minutes, usegmt=True)}
+    )
+    with pytest.raises(RetryLater) as excinfo:
+        fetcher.get(httpserver.url_for("/date"))
+    assert excinfo.value.retry_at == in_ten_minutes
+    httpserver.expect_request("/days").respond_with_data(
+        "", status=429, headers={"Retry-After": str(3 * 24 * 3600)}
+    )
+    before = datetime.now(UTC)
+    with pytest.raises(RetryLater) as excinfo:
+        fetcher.get(httpserver.url_for("/days"))
+    assert before + MAX_RETRY_AFTER <= excinfo.value.retry_at <= datetime.now(UTC) + MAX_RETRY_AFTER
+
+
+def test_a_short_retry_after_is_waited_out(httpserver, fetcher):
+    httpserver.expect_ordered_request("/feed").respond_with_data(
+        "", status=503, headers={"Retry-After": "1"}
+    )
+    httpserver.expect_ordered_request("/feed").respond_with_data("hello")
+    started = time.monotonic()
+    response = fetcher.get(httpserver.url_for("/feed"))
+    assert (response.status, response.content) == (200, b"hello")
+    assert time.monotonic() - started >= 0.9
+
+
+def test_a_429_without_retry_after_fails_at_once(httpserver, fetcher):
+    httpserver.expect_request("/feed").respond_with_data("", status=429)
+    with pytest.raises(FetchError, match="the server answered 429") as excinfo:
+        fetcher.get(httpserver.url_for("/feed"))
+    assert not isinstance(excinfo.value, RetryLater)
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0", datetime(2027, 1, 1, 12, tzinfo=UTC)),
+        ("90", datetime(2027, 1, 1, 12, 1, 30, tzinfo=UTC)),
+        ("999999999999", datetime(2027, 1, 1, 13, tzinfo=UTC)),  # an hour at most
+        ("Fri, 01 Jan 2027 12:20:00 GMT", datetime(2027, 1, 1, 12, 20, tzinfo=UTC)),
+        ("Fri, 01 Jan 2027 21:20:00 +0900", datetime(2027, 1, 1, 12, 20, tzinfo=UTC)),
+        ("Fri, 01 Jan 2027 12:20:00 -0000", datetime(2027, 1, 1, 12, 20, tzinfo=UTC)),
+        ("Thu, 31 Dec 2026 12:00:00 GMT", datetime(2027, 1, 1, 12, tzinfo=UTC)),  # past: now
+        ("Sat, 02 Jan 2027 12:00:00 GMT", datetime(2027, 1, 1, 13, tzinfo=UTC)),
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+        ("١٢", None),
+        ("Fri, 99 Foo 2027", None),
+    ],
+)
+def test_retry_after_values(value, expected):
+    assert retry_after(value, now=datetime(2027, 1, 1, 12, tzinfo=UTC)) == expected

@@ -239,7 +239,7 @@ def push():
                 "details": {},
             }
         ), 409
-    run = SyncRun(source_id=source.id, status="running")
+    run = SyncRun(source_id=source.id, status="running", started_by="push")
     db.session.add(run)
     db.session.commit()
     if items:

@@ -11,7 +11,13 @@
 * A size cap, checked on Content-Length and while reading.
 * Conditional GET: the ETag and the Last-Modified date are sent back separately; a 304 is
   reported as "not modified" and the caller writes nothing.
-* Retries with backoff on timeouts, connection failures and 5xx answers.
+* Retries with backoff on timeouts, connection failures, bodies cut short (fewer bytes than the
+  ``Content-Length`` announced, or a chunked body without its end) and 5xx answers; a body cut
+  short that is still short on the last attempt fails with that said.
+* ``Retry-After`` on a 429 or 503 is honoured, in seconds or as an HTTP date, up to
+  ``MAX_RETRY_AFTER``: a wait of at most ``WAIT_RETRY_AFTER`` seconds that fits in the deadline is
+  waited out inside the fetch; a longer one raises ``RetryLater``, which carries the moment the
+  partner named, and the pipeline schedules the source's next run then.
 """
 
 import contextlib
@@ -23,18 +29,26 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import IncompleteRead, ProtocolError
 from urllib3.util import connection as urllib3_connection
 
 SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still not public
 USER_AGENT = "OCOPExchangeHub/0.1 (partner sync; +https://github.com/ocop-network/hub)"
 MAX_REDIRECTS = 5
 SPOOL_BYTES = 1024 * 1024  # bodies larger than this go to a temporary file
+# A partner's Retry-After (429, 503) is followed up to this long; a later moment is cut to it, so
+# that a mistaken or hostile header cannot stop a source for days.
+MAX_RETRY_AFTER = timedelta(hours=1)
+# A Retry-After this short (seconds) is waited out inside the fetch, if the deadline allows.
+WAIT_RETRY_AFTER = 5
 
 
 class FetchError(Exception):
@@ -47,6 +61,15 @@ class FetchError(Exception):
 
 class BlockedAddress(FetchError):
     """The address is not one the hub may reach."""
+
+
+class RetryLater(FetchError):
+    """The partner asked to be asked again later (429 or 503 with ``Retry-After``):
+    ``retry_at`` is that moment (a UTC datetime, at most ``MAX_RETRY_AFTER`` away)."""
+
+    def __init__(self, message, url, retry_at):
+        super().__init__(message, url)
+        self.retry_at = retry_at
 
 
 @dataclass
@@ -274,15 +297,36 @@ class Fetcher:
             remaining = self.deadline - (time.monotonic() - started)
             if remaining <= 0:
                 break
+            wait = delay
             try:
                 return self._get_once(url, extra, remaining)
-            except (requests.ConnectionError, requests.Timeout, _Retryable) as exc:
+            except _AskedToWait as exc:
+                elapsed = time.monotonic() - started
+                if (
+                    exc.seconds > WAIT_RETRY_AFTER
+                    or attempt == self.attempts
+                    or elapsed + exc.seconds >= self.deadline
+                ):
+                    raise RetryLater(
+                        f"the server answered {exc.status} and asked to be asked again "
+                        f"at {exc.retry_at:%Y-%m-%d %H:%M:%S} UTC",
+                        url,
+                        exc.retry_at,
+                    ) from None
+                last, wait = str(exc), exc.seconds
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                ProtocolError,
+                _Retryable,
+            ) as exc:
                 last = self._describe(exc)
                 if attempt == self.attempts:
                     raise FetchError(last, url) from None
-            if time.monotonic() - started + delay >= self.deadline:
+            if time.monotonic() - started + wait >= self.deadline:
                 break
-            time.sleep(delay)
+            time.sleep(wait)
             delay *= 2
         suffix = f"; the last attempt: {last}" if last else ""
         raise FetchError(f"no answer within {self.deadline:g} s{suffix}", url)
@@ -291,6 +335,13 @@ class Fetcher:
     def _describe(exc):
         if isinstance(exc, _Retryable):
             return str(exc)
+        if (short := _find(exc, IncompleteRead)) is not None:
+            return (
+                "the server sent fewer bytes than it announced "
+                f"({short.partial} of {short.partial + short.expected}) and closed the connection"
+            )
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError | ProtocolError):
+            return "the connection broke off before the end of the document"
         return f"connection failed: {exc.__class__.__name__}"
 
     def _get_once(self, url, headers, budget):
@@ -342,6 +393,10 @@ class Fetcher:
         lowered = {k.lower(): v for k, v in response.headers.items()}
         if response.status_code == 304:
             return Response(url, 304, lowered, not_modified=True)
+        if response.status_code in (429, 503):
+            retry_at = retry_after(lowered.get("retry-after"))
+            if retry_at is not None:
+                raise _AskedToWait(response.status_code, retry_at)
         if response.status_code >= 500:
             raise _Retryable(f"the server answered {response.status_code}")
         if response.status_code >= 400:
@@ -369,6 +424,35 @@ class Fetcher:
 
 class _Retryable(Exception):
     """A 5xx answer: worth another attempt."""
+
+
+class _AskedToWait(Exception):
+    """A 429 or 503 with a usable ``Retry-After``."""
+
+    def __init__(self, status, retry_at):
+        self.status, self.retry_at = status, retry_at
+        self.seconds = max(0.0, (retry_at - datetime.now(UTC)).total_seconds())
+        super().__init__(f"the server answered {status} and asked to wait {self.seconds:.0f} s")
+
+
+def retry_after(value, now=None):
+    """The moment a ``Retry-After`` header names (seconds, or an HTTP date), in UTC, no later than
+    ``MAX_RETRY_AFTER`` from ``now`` and no earlier than ``now``; None if there is none or it
+    cannot be read."""
+    now = now or datetime.now(UTC)
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        moment = now + timedelta(seconds=min(int(value), MAX_RETRY_AFTER.total_seconds()))
+    else:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if moment.tzinfo is None:  # "-0000": UTC, as RFC 5322 has it
+            moment = moment.replace(tzinfo=UTC)
+    return min(max(moment.astimezone(UTC), now), now + MAX_RETRY_AFTER)
 
 
 def _find(exc, kind):

@@ -12,6 +12,7 @@ import functools
 import json
 import operator
 import pickle
+import sys
 import tempfile
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.sync import prepare
-from hub.sync.fetcher import Fetcher, FetchError
+from hub.sync.fetcher import Fetcher, FetchError, RetryLater
 from hub.sync.models import (
     PAUSE_AFTER_FAILURES,
     HeldDeletion,
@@ -699,6 +700,20 @@ def _prune_refusals(source_id):
     )
 
 
+# A partner's Retry-After moves the next run no sooner than this: one that keeps answering
+# "in a second" is not asked again every few seconds.
+RETRY_LATER_AT_LEAST = timedelta(minutes=1)
+
+
+def _retry_at(exc):
+    """The moment a partner named in the ``RetryLater`` ``exc`` (or one of its causes), or None."""
+    for _depth in range(10):  # a chain of causes is short (and must not loop)
+        if exc is None or isinstance(exc, RetryLater):
+            break
+        exc = exc.__cause__ or exc.__context__
+    return exc.retry_at if isinstance(exc, RetryLater) else None
+
+
 def _succeeded(source, run, new_state, validators):
     db.begin_write()
     now = utcnow()
@@ -722,7 +737,12 @@ def _succeeded(source, run, new_state, validators):
     db.session.commit()
 
 
-def _failed(source, run, message):
+def _failed(source, run, message, retry_at=None):
+    """Record the run as failed. When the partner asked to be asked again later (a
+    ``RetryLater``, given as ``retry_at`` or being handled now), the next run is at that moment
+    and the failure does not count towards pausing the source: the partner is there, and busy."""
+    if retry_at is None:
+        retry_at = _retry_at(sys.exc_info()[1])
     db.begin_write()
     now = utcnow()
     run = db.session.merge(run)
@@ -730,10 +750,14 @@ def _failed(source, run, message):
     run.status = "failed"
     run.error = message
     run.finished_dt = now
-    source.consecutive_failures += 1
+    if retry_at is None:
+        source.consecutive_failures += 1
     source.last_error = message
     source.last_error_dt = now
-    source.next_run_dt = now + timedelta(minutes=source.interval_minutes)
+    if retry_at is not None:
+        source.next_run_dt = max(retry_at, now + RETRY_LATER_AT_LEAST)
+    else:
+        source.next_run_dt = now + timedelta(minutes=source.interval_minutes)
     if source.consecutive_failures >= PAUSE_AFTER_FAILURES:
         source.enabled = False
         source.paused_reason = message

@@ -7,15 +7,26 @@ a deadline, so one stuck partner cannot hold up the others.
 
 A second scheduler started by mistake is harmless: before running a source, a scheduler takes its
 lease in the database (one conditional UPDATE, atomic on SQLite and PostgreSQL); while the lease
-is held by another, the source is skipped.
+is held by another, the source is skipped. ``hub sync`` and an administrator's "Sync now" take the
+same lease, under an owner name that says who they are (``scheduler:…``, ``cli:…``, ``web:<user
+id>``), so that the one turned away can say who has the source.
+
+A lease lasts the run's deadline and ``LEASE_MARGIN``: a process killed in the middle of a run
+leaves a lease that expires by then, and the next run, taking it, closes the dead run as
+"interrupted".
+
+A source's ``next_run_dt`` is when it is due: its job runs it no earlier (a partner's
+``Retry-After`` moves it), and after each run the job is moved to the new ``next_run_dt``.
 """
 
+import contextlib
 import os
 import socket
 import uuid
 from datetime import timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
@@ -24,24 +35,46 @@ from sqlalchemy import or_, select, update
 from hub.db import utcnow
 from hub.extensions import db
 from hub.sync import pipeline
-from hub.sync.models import PartnerSource
+from hub.sync.models import PartnerSource, SyncRun
 from hub.sync.pipeline import LeaseLost
 
 REFRESH_SECONDS = 60
 RUN_DEADLINE = timedelta(minutes=15)  # a run stops fetching and writing after this
-LEASE_MARGIN = timedelta(minutes=5)  # the lease outlives the run's deadline by this much
+# The lease outlives the run's deadline by this much: enough for the fetch or the batch under
+# way when the deadline passes to end (a fetch has a deadline of its own, HUB_FETCH_DEADLINE).
+LEASE_MARGIN = timedelta(minutes=2)
+DUE_TOLERANCE = timedelta(seconds=1)  # a job a little early for its source's next_run_dt runs
 
 MISFIRE_GRACE_SECONDS = 300
+# Who started a run (SyncRun.started_by), from its lease owner's prefix.
+STARTERS = ("scheduler", "cli", "web")
+INTERRUPTED = (
+    "interrupted: the process running this sync ended before the run finished (it was stopped "
+    "or killed); the run was closed when the next one began"
+)
 
 
-def owner_name():
-    """Who holds a lease: host, process and a random part (two schedulers never share it)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def owner_name(kind="scheduler"):
+    """Who holds a lease: what it is (``scheduler``, ``cli``), host, process and a random part
+    (two schedulers never share it)."""
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
 
 
-def take_lease(source_id, owner, deadline=RUN_DEADLINE, paused_too=False):
+def starter(owner):
+    """``"scheduler"``, ``"cli"`` or ``"web"``: what kind of owner ``owner`` is, or None."""
+    kind = (owner or "").split(":", 1)[0]
+    return kind if kind in STARTERS else None
+
+
+def take_lease(source_id, owner, deadline=RUN_DEADLINE, paused_too=False, due_only=False):
     """Take the source's lease if nobody holds a live one; True if this owner now holds it.
-    A scheduler takes enabled sources only; an operator's "sync now" (``paused_too``) any."""
+    A scheduler takes enabled sources only, and only when they are due (``due_only``); an
+    operator's "sync now" (``paused_too``) any. The runs of the source still "running" then
+    belong to a process that died with its lease: they are closed as "interrupted".
+
+    One short write transaction (on SQLite it waits its turn for the write lock, up to
+    HUB_SQLITE_BUSY_TIMEOUT, instead of failing on a read begun earlier)."""
+    db.begin_write()
     now = utcnow()
     conditions = [
         PartnerSource.id == source_id,
@@ -50,27 +83,62 @@ def take_lease(source_id, owner, deadline=RUN_DEADLINE, paused_too=False):
     ]
     if not paused_too:
         conditions.append(PartnerSource.enabled.is_(True))
+    if due_only:
+        conditions.append(
+            or_(
+                PartnerSource.next_run_dt.is_(None),
+                PartnerSource.next_run_dt <= now + DUE_TOLERANCE,
+            )
+        )
     result = db.session.execute(
         update(PartnerSource)
         .where(*conditions)
         .values(lease_owner=owner, lease_until_dt=now + deadline + LEASE_MARGIN)
     )
+    taken = result.rowcount == 1
+    if taken:
+        close_interrupted(source_id, now)
     db.session.commit()
-    return result.rowcount == 1
+    return taken
+
+
+def close_interrupted(source_id, now=None):
+    """Close the source's runs still marked "running" as "interrupted", with the reason; called
+    by the holder of its lease (no live run of the source can be going on). Their counts stay:
+    the batches they committed are written."""
+    db.session.execute(
+        update(SyncRun)
+        .where(SyncRun.source_id == source_id, SyncRun.status == "running")
+        .values(status="interrupted", finished_dt=now or utcnow(), error=INTERRUPTED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def lease_holder(source_id):
+    """The owner of the source's live lease, or None."""
+    db.session.rollback()  # a fresh look, not a snapshot taken earlier
+    return db.session.scalar(
+        select(PartnerSource.lease_owner).where(
+            PartnerSource.id == source_id, PartnerSource.lease_until_dt >= utcnow()
+        )
+    )
 
 
 def renew_lease(source_id, owner, deadline=RUN_DEADLINE):
-    """Keep the lease while the run goes on; ``LeaseLost`` if another owner holds it now."""
+    """Check, in the batch's transaction, that the lease is still this owner's; ``LeaseLost`` if
+    another owner holds it now. It is not lengthened: a run ends by its deadline, and the lease
+    of a killed process must expire by then (and ``LEASE_MARGIN``)."""
     result = db.session.execute(
         update(PartnerSource)
         .where(PartnerSource.id == source_id, PartnerSource.lease_owner == owner)
-        .values(lease_until_dt=utcnow() + deadline + LEASE_MARGIN)
+        .values(lease_owner=owner)
     )
     if result.rowcount != 1:
         raise LeaseLost(source_id)
 
 
 def release_lease(source_id, owner):
+    db.begin_write()
     db.session.execute(
         update(PartnerSource)
         .where(PartnerSource.id == source_id, PartnerSource.lease_owner == owner)
@@ -79,14 +147,20 @@ def release_lease(source_id, owner):
     db.session.commit()
 
 
-def run_if_free(source_id, owner, deadline=RUN_DEADLINE, paused_too=False):
-    """Run the source under its lease (renewed with every batch); returns the run, or None if
-    another scheduler or operator has it."""
-    if not take_lease(source_id, owner, deadline, paused_too):
+def run_if_free(
+    source_id, owner, deadline=RUN_DEADLINE, paused_too=False, due_only=False, started_by=None
+):
+    """Run the source under its lease (checked with every batch); returns the run, or None if
+    another scheduler or operator has it (or, with ``due_only``, it is not due yet).
+    ``started_by`` defaults to the kind of ``owner``."""
+    if not take_lease(source_id, owner, deadline, paused_too, due_only):
         return None
     try:
         return pipeline.run_source(
-            source_id, deadline=deadline, keep_lease=lambda: renew_lease(source_id, owner, deadline)
+            source_id,
+            deadline=deadline,
+            keep_lease=lambda: renew_lease(source_id, owner, deadline),
+            started_by=started_by or starter(owner),
         )
     finally:
         release_lease(source_id, owner)
@@ -140,6 +214,8 @@ class SyncScheduler:
             job = self.scheduler.get_job(job_id)
             interval = timedelta(minutes=minutes)
             if job is not None and getattr(job.trigger, "interval", None) == interval:
+                # Moved by a run elsewhere (``hub sync``, "Sync now", a Retry-After): follow it.
+                self._move(job, next_run, now)
                 continue
             self.scheduler.add_job(
                 self.run_source, "interval", args=[sid], id=job_id, replace_existing=True,
@@ -147,8 +223,28 @@ class SyncScheduler:
             )  # fmt: skip
 
     def run_source(self, source_id):
+        """The job of a source: run it if it is due and free, then move the job to the source's
+        next run (``next_run_dt``: the interval after this run, or a partner's Retry-After)."""
         with self.app.app_context():
-            run_if_free(source_id, self.owner)
+            run_if_free(source_id, self.owner, due_only=True)
+            next_run = db.session.scalar(
+                select(PartnerSource.next_run_dt).where(PartnerSource.id == source_id)
+            )
+            db.session.rollback()
+        job = self.scheduler.get_job(f"source-{source_id}")
+        if job is not None:
+            self._move(job, next_run, utcnow())
+
+    def _move(self, job, next_run, now):
+        """Make ``job`` next fire at ``next_run`` if that is in the future and not already when
+        it fires."""
+        if next_run is None or next_run <= now:
+            return
+        current = job.next_run_time
+        if current is not None and abs(current - next_run) <= DUE_TOLERANCE:
+            return
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.modify_job(job.id, next_run_time=next_run)
 
 
 def run_scheduler():
