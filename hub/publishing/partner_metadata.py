@@ -153,15 +153,21 @@ def base_language(tag):
 
 
 def tag_name(tag, in_language):
-    """A language tag's name in ``in_language`` ("German" for "de-DE" in English, "tiếng Đức"
-    in Vietnamese), from CLDR; the tag itself when CLDR does not know it."""
-    try:
-        return Locale.parse(tag, sep="-").get_display_name(in_language) or tag
-    except (ValueError, TypeError, LookupError, UnknownLocaleError):
+    """A language tag's name in ``in_language`` as it reads in a sentence ("German (Germany)"
+    for "de-DE" in English, "tiếng Đức (Đức)" in Vietnamese), from CLDR; the tag itself when
+    CLDR does not know it."""
+    name = None
+    for parse in (lambda: Locale.parse(tag, sep="-"), lambda: Locale.parse(base_language(tag))):
         try:
-            return Locale.parse(base_language(tag)).get_display_name(in_language) or tag
+            name = parse().get_display_name(in_language)
+            break
         except (ValueError, TypeError, LookupError, UnknownLocaleError):
-            return tag
+            continue
+    if not name:
+        return tag
+    if base_language(in_language) == "vi":  # "tiếng Đức" mid-sentence (CLDR capitalises it)
+        name = name[:1].lower() + name[1:]
+    return name
 
 
 def published_moment(value):
