@@ -79,7 +79,9 @@ def html_to_markdown(fragment):
         url_schemes={"http", "https", "mailto"},
         link_rel=None,
     )
-    text = _MARKDOWN.convert(clean)
+    # In a <div>: a fragment that is only an address or a file name is still HTML to parse
+    # (Beautiful Soup would warn that it "looks like a URL").
+    text = _MARKDOWN.convert(f"<div>{clean}</div>")
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 

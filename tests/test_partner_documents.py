@@ -354,3 +354,26 @@ def test_csv_value_mappings_are_checked(app, values, message):
         services.add_source(
             "VN", "csv", "https://partner.example/p.csv", {**PROVINCE_SETTINGS, "values": values}
         )
+
+
+def test_html_that_is_only_an_address_or_has_images_becomes_plain_markdown(app, httpserver):
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {"id": "u", "title": "Only an address", "content_html": "https://partner.example/a"},
+            {
+                "id": "i",
+                "title": "A picture",
+                "content_html": '<p><img src="https://partner.example/p.jpg" alt="Hội chợ"></p>'
+                "<h1>Heading</h1><table><tr><th>a</th></tr><tr><td>1</td></tr></table>",
+            },
+        ],
+    }
+    httpserver.expect_request("/feed.json").respond_with_json(feed)
+    source = add(app, "jsonfeed", httpserver.url_for("/feed.json"), {})
+    assert sync(app, source)["created"] == 2
+    found = entries(app, source)
+    assert found["u"][4] == "https://partner.example/a"
+    body = found["i"][4]
+    assert body.startswith("[Hội chợ](https://partner.example/p.jpg)\n\n# Heading\n\n")
+    assert "| a |" in body and "| 1 |" in body
