@@ -20,7 +20,8 @@ def _organisation(value):
 
 
 def _text(value):
-    return value.strip() if isinstance(value, str) else ""
+    """A short text on one line (names, formats, addresses): spaces and line breaks collapsed."""
+    return " ".join(value.split()) if isinstance(value, str) else ""
 
 
 def _resources(package):
@@ -30,6 +31,7 @@ def _resources(package):
         if not isinstance(resource, dict) or not _text(resource.get("url")):
             continue
         found = {key: _text(resource.get(key)) for key in ("name", "url", "format")}
+        found["url"] = found["url"].replace(" ", "%20")  # portals keep file names as uploaded
         resources.append({key: value for key, value in found.items() if value})
     return resources
 

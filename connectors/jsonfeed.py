@@ -45,7 +45,7 @@ def _authors(container):
         if not isinstance(author, dict):
             continue
         person = {
-            key: author[key].strip()
+            key: " ".join(author[key].split())
             for key in ("name", "url")
             if isinstance(author.get(key), str) and author[key].strip()
         }
@@ -80,7 +80,7 @@ def item_record(item, settings, feed_language, feed_authors):
     if authors := _authors(item) or feed_authors:
         metadata["authors"] = authors
     if isinstance(item.get("tags"), list):
-        tags = [t.strip() for t in item["tags"] if isinstance(t, str) and t.strip()]
+        tags = [" ".join(t.split()) for t in item["tags"] if isinstance(t, str) and t.strip()]
         if tags:
             metadata["tags"] = list(dict.fromkeys(tags))
     data = {

@@ -21,7 +21,8 @@ from babel import Locale, UnknownLocaleError
 from flask_babel import gettext as _
 
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # as for the hub's texts
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 LIMITS = {"authors": 50, "tags": 100, "resources": 500}
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 
@@ -46,7 +47,7 @@ def _url(value, errors, field, required=False, limit=2000):
         parts.scheme not in ("http", "https")
         or not parts.netloc
         or len(value) > limit
-        or _CONTROL.search(value)
+        or _NOT_IN_URL.search(value)
     ):
         errors[field] = _("Enter a web address starting with http:// or https://.")
     return value
