@@ -141,6 +141,9 @@ def test_a_json_feed_1_in_german_keeps_its_language_links_and_metadata(app, clie
     assert "The partner gave this text no title: the title is the start of the text." in untitled
     listing = client.get("/en/experiences").get_data(as_text=True)
     assert '<article class="entry-card" lang="de-DE">' in listing
+    country = client.get("/en/countries/VN").get_data(as_text=True)
+    assert 'lang="de-DE">Regionalmarke gestartet</a>' in country
+    assert "in German (Germany)</span>" in country and "in English</span>" not in country
     with app.app_context():  # the changes feed and the API carry it with the record
         item = db.session.get(Entry, n1_id).change_json
         assert '"partner_metadata":{"authors":[{"name":"Landratsamt Oberallgäu"' in item
