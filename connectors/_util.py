@@ -32,3 +32,78 @@ def check_language(settings, key="language", default="en"):
     if value not in LANGUAGES:
         raise ValueError(f"{key} must be one of {', '.join(LANGUAGES)}")
     return value
+
+
+# Tags kept from a partner's HTML before it becomes Markdown (what the hub's Markdown renderer
+# can show, see ``hub.publishing.markdown``, and images, which become links). Everything else
+# is unwrapped to its text; scripts and styles are dropped with their content.
+_HTML_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "del", "s",
+    "code", "pre", "blockquote", "ul", "ol", "li", "a", "img", "table", "thead", "tbody", "tr",
+    "th", "td",
+}  # fmt: skip
+_HTML_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt"}, "ol": {"start"}}
+
+
+def _converter():
+    from markdownify import MarkdownConverter
+
+    class Converter(MarkdownConverter):
+        def convert_img(self, el, text, parent_tags):
+            # The hub shows no images from partners' pages: a link to it, named by its alt text.
+            src, alt = el.attrs.get("src") or "", (el.attrs.get("alt") or "").strip()
+            if not src:
+                return alt
+            if "_inline" in parent_tags or "a" in parent_tags:
+                return alt
+            return f"[{self.escape(alt or src, parent_tags)}]({src})"
+
+    return Converter(heading_style="ATX", bullets="-", strong_em_symbol="*")
+
+
+_MARKDOWN = None
+
+
+def html_to_markdown(fragment):
+    """Markdown (CommonMark, as the hub renders bodies) from an HTML fragment, keeping links,
+    lists, emphasis, headings, quotes, code and tables; images become links."""
+    global _MARKDOWN
+    if not fragment:
+        return ""
+    if _MARKDOWN is None:
+        _MARKDOWN = _converter()
+    clean = nh3.clean(
+        fragment,
+        tags=_HTML_TAGS,
+        attributes=_HTML_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+    )
+    # In a <div>: a fragment that is only an address or a file name is still HTML to parse
+    # (Beautiful Soup would warn that it "looks like a URL").
+    text = _MARKDOWN.convert(f"<div>{clean}</div>")
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def language_tag(*candidates):
+    """The first of ``candidates`` that is a non-empty text, as written ("de-DE"), or None."""
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()
+    return None
+
+
+def title_from_text(*texts, limit=80):
+    """A title for an item that has none: the first line of the first non-empty text, cut at a
+    word boundary to at most ``limit`` characters (with an ellipsis when cut)."""
+    for text in texts:
+        line = next((ln.strip() for ln in str(text or "").splitlines() if ln.strip()), "")
+        if not line:
+            continue
+        if len(line) <= limit:
+            return line
+        cut = line[: limit - 1]
+        if " " in cut[limit // 2 :]:
+            cut = cut[: cut.rindex(" ")]
+        return cut.rstrip(" ,;:.-–—") + "…"
+    return ""

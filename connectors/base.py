@@ -67,6 +67,9 @@ class Record:
     partner_id: str
     collection: str  # "policies", "experiences", "fairs" or "products"
     data: Mapping[str, Any] = field(default_factory=dict)
+    # Optional: the partner's own name for a field of ``data`` (a CSV column: {"stars":
+    # "Hạng sao"}), so that a refusal can name what the partner knows it by.
+    columns: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 Settings: ``{"language": "en", "rows": 100, "fq": "organization:ocop", "max_pages": 50}``. The
 source's URL is the portal's root (``https://data.example.gov``).
+
+A dataset's resources (its files and links: ``name``, ``url``, ``format``) and its licence
+(``license_title``, ``license_url``, ``license_id``) travel in the record's
+``partner_metadata`` (``resources``, ``licence``); the hub shows them on the entry's page.
 """
 
 import json
@@ -13,6 +17,42 @@ from connectors.base import Connector, ConnectorError, Record, incomplete, regis
 
 def _organisation(value):
     return value.get("title") if isinstance(value, dict) else None
+
+
+def _text(value):
+    """A short text on one line (names, formats, addresses): spaces and line breaks collapsed."""
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def _resources(package):
+    """A dataset's files and links: ``[{"name", "url", "format"}]``, those with a URL."""
+    resources = []
+    for resource in package.get("resources") or []:
+        if not isinstance(resource, dict) or not _text(resource.get("url")):
+            continue
+        found = {key: _text(resource.get(key)) for key in ("name", "url", "format")}
+        found["url"] = found["url"].replace(" ", "%20")  # portals keep file names as uploaded
+        resources.append({key: value for key, value in found.items() if value})
+    return resources
+
+
+def _licence(package):
+    """A dataset's licence: ``{"title", "url", "id"}`` as far as the portal gives them."""
+    found = {
+        "title": _text(package.get("license_title")),
+        "url": _text(package.get("license_url")),
+        "id": _text(package.get("license_id")),
+    }
+    return {key: value for key, value in found.items() if value}
+
+
+def partner_metadata(package):
+    metadata = {}
+    if resources := _resources(package):
+        metadata["resources"] = resources
+    if licence := _licence(package):
+        metadata["licence"] = licence
+    return metadata
 
 
 @register
@@ -74,6 +114,8 @@ class CkanConnector(Connector):
                     "issuing_body": _organisation(package.get("organization")),
                     "link": f"{root}/dataset/{name}" if name else None,
                 }
+                if metadata := partner_metadata(package):
+                    data["partner_metadata"] = metadata
                 yield Record(
                     partner_id=str(package.get("id") or ""), collection="policies", data=data
                 )

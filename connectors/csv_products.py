@@ -5,7 +5,12 @@ Settings::
     {"language": "vi",                      # the language the texts are written in
      "delimiter": ",",                      # optional
      "mapping": {"partner_id": "Mã", "title": "Tên sản phẩm", "product_group": "Nhóm", ...},
-     "defaults": {"rating_scheme": "ocop"}} # optional: a value for fields no column gives
+     "defaults": {"rating_scheme": "ocop"}, # optional: a value for fields no column gives
+     "values": {"stars": {"3 sao": "3", "4 sao": "4"}}}  # optional: the partner's values
+
+``values`` maps, for a field, the partner's way of writing a value to the hub's: a cell is
+matched as it is, then ignoring case and the spaces around it; a cell it does not list is taken
+as it is (and refused with its reasons if the hub cannot take it).
 
 The file may be UTF-8 with or without a byte-order mark. Every run reads the whole list: a
 product no longer listed was removed at the partner.
@@ -30,7 +35,7 @@ class CsvConnector(Connector):
     kind = "csv"
 
     def validate_settings(self, settings):
-        check_keys(settings, ("language", "delimiter", "mapping", "defaults"), self.kind)
+        check_keys(settings, ("language", "delimiter", "mapping", "defaults", "values"), self.kind)
         language = check_language(settings, default=None)
         mapping = settings.get("mapping")
         if not isinstance(mapping, dict) or not all(
@@ -50,11 +55,24 @@ class CsvConnector(Connector):
         delimiter = settings.get("delimiter", ",")
         if not isinstance(delimiter, str) or len(delimiter) != 1:
             raise ValueError("delimiter must be one character")
+        values = settings.get("values") or {}
+        if not isinstance(values, dict):
+            raise ValueError("values must map fields to {partner's value: hub's value}")
+        if unknown := sorted(set(values) - set(mapping) - {"partner_id"}):
+            raise ValueError(f"values are given for fields without a column: {', '.join(unknown)}")
+        for name, table in values.items():
+            if name in ("partner_id", *TEXT_FIELDS):
+                raise ValueError(f"values cannot change {name}")
+            if not isinstance(table, dict) or not all(
+                isinstance(k, str) and k.strip() and isinstance(v, str) for k, v in table.items()
+            ):
+                raise ValueError(f"values for {name} must map texts to texts")
         return {
             "language": language,
             "mapping": mapping,
             "defaults": defaults,
             "delimiter": delimiter,
+            "values": values,
         }
 
     def read(self, client, settings, state):
@@ -87,6 +105,15 @@ class CsvConnector(Connector):
 
         id_index, id_default = spec(("partner_id",))[0][1:]
         texts, products = spec(TEXT_FIELDS), spec(PRODUCT_FIELDS)
+        # The partner's values, looked up as they are, then folded (case, spaces around).
+        tables = {
+            field: {
+                **{k.strip().casefold(): v for k, v in table.items()},
+                **table,
+            }
+            for field, table in settings.get("values", {}).items()
+        }
+        columns = {field: column for field, column in mapping.items() if field != "partner_id"}
         # The cells are read inline, not through a function per cell: a record has eleven.
         while True:
             try:
@@ -110,8 +137,17 @@ class CsvConnector(Connector):
             data = {"source_language": language, "translations": {language: text}}
             for field, index, default in products:
                 data[field] = (row[index].strip() if -1 < index < width else "") or default
+            for field, table in tables.items():
+                cell = data.get(field)
+                if cell and isinstance(cell, str):
+                    found = table.get(cell, table.get(cell.casefold()))
+                    if found is not None:
+                        data[field] = found.strip() or defaults.get(field)
             partner_id = row[id_index].strip() if -1 < id_index < width else ""
             yield Record(
-                partner_id=partner_id or id_default or "", collection="products", data=data
+                partner_id=partner_id or id_default or "",
+                collection="products",
+                data=data,
+                columns=columns,
             )
         return {}

@@ -215,7 +215,7 @@ def test_json_feed_items_become_experiences_across_pages(app, httpserver):
             "a2": ("experience", "ja"),
             "a3": ("experience", "vi"),
         }
-        assert rows["a1"].text_in("en").body == "Silk weavers & dyers."
+        assert rows["a1"].text_in("en").body == "Silk **weavers** & dyers."  # Markdown
 
 
 ICS = """BEGIN:VCALENDAR

@@ -34,6 +34,56 @@ class TextSchema(Schema):
     outdated = fields.Bool(load_default=False)
 
 
+class PersonSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.Str(load_default=None, allow_none=True)
+    url = fields.Str(load_default=None, allow_none=True)
+
+
+class ResourceSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.Str(load_default=None, allow_none=True)
+    url = fields.Str(required=True)
+    format = fields.Str(load_default=None, allow_none=True)
+
+
+class LicenceSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    title = fields.Str(load_default=None, allow_none=True)
+    url = fields.Str(load_default=None, allow_none=True)
+    id = fields.Str(load_default=None, allow_none=True)
+
+
+class PartnerMetadataSchema(Schema):
+    """What a partner says about an entry beyond the hub's own fields, kept and shown as it
+    came (see docs/exchange-format.md, "Partner metadata"). Every key is optional."""
+
+    class Meta:
+        unknown = RAISE
+
+    language = fields.Str(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The texts' language as the partner wrote it (BCP 47)."},
+    )
+    title_from_text = fields.Bool(
+        load_default=False,
+        metadata={"description": "The partner gave no title: it is the start of the text."},
+    )
+    published = fields.Str(load_default=None, allow_none=True, metadata={"format": "date-time"})
+    modified = fields.Str(load_default=None, allow_none=True, metadata={"format": "date-time"})
+    authors = fields.List(fields.Nested(PersonSchema), load_default=list)
+    tags = fields.List(fields.Str(), load_default=list)
+    resources = fields.List(fields.Nested(ResourceSchema), load_default=list)
+    licence = fields.Nested(LicenceSchema, load_default=None, allow_none=True)
+
+
 class RecordSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -48,6 +98,7 @@ class RecordSchema(Schema):
         required=True,
         validate=validate.Length(min=1),
     )
+    partner_metadata = fields.Nested(PartnerMetadataSchema, load_default=None, allow_none=True)
 
 
 def _opt(field_class, **kwargs):
@@ -179,6 +230,8 @@ def dump_record(entry):
     for name in KIND_FIELDS[entry.kind]:
         value = getattr(entry, name)
         data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    if metadata := getattr(entry, "partner_metadata", None):
+        data["partner_metadata"] = metadata
     if entry.kind == "fair" and entry.starts_local is not None:
         data["start_date"] = _iso(entry.starts_local.date())
         data["end_date"] = _iso(entry.ends_local.date())

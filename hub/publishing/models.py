@@ -89,6 +89,9 @@ class Entry(Base):
     partner_id: Mapped[str | None] = mapped_column(String(200))
     # For a synced entry: the fingerprint of the partner's record, to skip unchanged ones.
     content_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # What the partner says beyond the hub's fields (the exchange format's partner_metadata:
+    # true language tag, dates, authors, tags, files and licence), cleaned, as shown.
+    partner_metadata: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)

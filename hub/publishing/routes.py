@@ -13,7 +13,7 @@ from hub.cache import cached
 from hub.db import ID_RULE, utctoday
 from hub.extensions import db
 from hub.i18n import current_language
-from hub.publishing import bp, queries, services
+from hub.publishing import bp, partner_metadata, queries, services
 from hub.publishing import vocabulary as v
 from hub.registry.models import Country
 from hub.registry.regions import country_choices, is_known_territory
@@ -130,3 +130,10 @@ def zone_name(zone):
         return babel_dates.get_timezone_location(ZoneInfo(zone), locale=current_language())
     except (ZoneInfoNotFoundError, ValueError, LookupError):
         return zone
+
+
+# What partners say about an entry beyond the hub's fields (hub.publishing.partner_metadata).
+bp.add_app_template_global(partner_metadata.text_language, "text_language")
+bp.add_app_template_global(partner_metadata.base_language, "base_language")
+bp.add_app_template_global(partner_metadata.tag_name, "language_tag_name")
+bp.add_app_template_global(partner_metadata.published_moment, "partner_moment")

@@ -18,6 +18,7 @@ from hub.accounts.services import record
 from hub.db import latest_possible_date, parse_id, utcnow, utctoday
 from hub.extensions import db
 from hub.i18n import fold
+from hub.publishing import partner_metadata
 from hub.publishing import vocabulary as v
 from hub.publishing.models import (
     ChangeCounter,
@@ -391,6 +392,23 @@ FIELD_RULES = {
     "fair": _fair_fields,
     "product": _product_fields,
 }
+
+
+def _keeping_partner_metadata(rule):
+    """``rule``, and the record's ``partner_metadata`` checked and kept when the fields carry
+    one (records of the exchange format do; a coordinator's form does not, and leaves it)."""
+
+    @functools.wraps(rule)
+    def checked(fields, country_code, errors):
+        values = rule(fields, country_code, errors)
+        if "partner_metadata" in fields:
+            values["partner_metadata"] = partner_metadata.clean(fields["partner_metadata"], errors)
+        return values
+
+    return checked
+
+
+FIELD_RULES = {kind: _keeping_partner_metadata(rule) for kind, rule in FIELD_RULES.items()}
 
 
 # ---------------------------------------------------------------------------------------------

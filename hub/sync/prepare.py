@@ -140,10 +140,35 @@ def check(country_code, kind, item):
         ]
     rule_errors = {}
     values = publishing.FIELD_RULES[kind](data, country_code, rule_errors)
+    _name_columns(item, rule_errors)
     errors.update({k: [v] for k, v in rule_errors.items()})
     for language in stale & set(texts):
         texts[language]["_outdated"] = True
     return values, texts, source_language, status, errors
+
+
+def _name_columns(item, errors):
+    """A rating without its date, said in the partner's own terms where the record names the
+    columns its fields came from (a CSV source's mapping): «Hạng sao» rather than ``stars``."""
+    columns = getattr(item, "columns", None) or {}
+    data = item.data if isinstance(item.data, dict) else {}
+    if "rated_on" not in errors or "stars" not in columns or data.get("rated_on"):
+        return
+    if data.get("stars") in (None, ""):
+        return
+    if "rated_on" in columns:
+        errors["rated_on"] = _(
+            "Column «%(column)s» gives a rating, but column «%(date_column)s» has no date for "
+            "it: give the date of the rating.",
+            column=columns["stars"],
+            date_column=columns["rated_on"],
+        )
+    else:
+        errors["rated_on"] = _(
+            "Column «%(column)s» gives a rating, but no column gives its date: map a column "
+            "to rated_on.",
+            column=columns["stars"],
+        )
 
 
 def _with_origins(texts, source_language):
