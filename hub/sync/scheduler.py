@@ -8,6 +8,8 @@ a deadline, so one stuck partner cannot hold up the others.
 A second scheduler started by mistake is harmless: before running a source, a scheduler takes its
 lease in the database (one conditional UPDATE, atomic on SQLite and PostgreSQL); while the lease
 is held by another, the source is skipped.
+
+A job of its own runs the webhooks' dispatcher every minute (``hub.webhooks.delivery``).
 """
 
 import os
@@ -28,6 +30,7 @@ from hub.sync.models import PartnerSource
 from hub.sync.pipeline import LeaseLost
 
 REFRESH_SECONDS = 60
+WEBHOOK_SECONDS = 60  # the webhooks' dispatcher runs this often
 RUN_DEADLINE = timedelta(minutes=15)  # a run stops fetching and writing after this
 LEASE_MARGIN = timedelta(minutes=5)  # the lease outlives the run's deadline by this much
 
@@ -118,6 +121,13 @@ class SyncScheduler:
             id="refresh-sources",
             replace_existing=True,
         )
+        self.scheduler.add_job(
+            self.deliver_webhooks,
+            "interval",
+            seconds=WEBHOOK_SECONDS,
+            id="deliver-webhooks",
+            replace_existing=True,
+        )
         self.scheduler.start()
 
     def shutdown(self):
@@ -149,6 +159,13 @@ class SyncScheduler:
     def run_source(self, source_id):
         with self.app.app_context():
             run_if_free(source_id, self.owner)
+
+    def deliver_webhooks(self):
+        """One bounded run of the webhooks' dispatcher (hub.webhooks.delivery)."""
+        from hub.webhooks import delivery
+
+        with self.app.app_context():
+            delivery.deliver()
 
 
 def run_scheduler():
