@@ -459,3 +459,32 @@ def test_the_documented_verification_works(ctx, httpserver):
         hmac.new(key, f"{msg_id}.{stamp}.".encode() + raw, hashlib.sha256).digest()
     ).decode()
     assert headers["Webhook-Signature"] == f"v1,{expected}"
+
+
+def test_a_redirect_is_not_followed_and_a_slow_answer_is_cut_off(app, ctx, httpserver, monkeypatch):
+    import time
+
+    hook = services.register(admin(), httpserver.url_for("/moved"))
+    httpserver.expect_request("/moved", method="POST").respond_with_data(
+        "", status=302, headers={"Location": httpserver.url_for("/elsewhere")}
+    )
+    publish()
+    assert deliver()["failed"] == 1
+    row = db.session.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id))
+    assert row.status_code == 302 and not row.ok
+    assert db.session.get(Webhook, hook.id).cursor != row.first_seq
+
+    def slow(_request):
+        time.sleep(2)
+        return Response("")
+
+    httpserver.expect_request("/slow", method="POST").respond_with_handler(slow)
+    monkeypatch.setitem(app.config, "WEBHOOK_DEADLINE", 1)
+    services.register(admin(), httpserver.url_for("/slow"), from_start=True)
+    started = time.monotonic()
+    assert deliver()["failed"] == 1
+    assert time.monotonic() - started < 1.9
+    errors = db.session.scalars(
+        select(WebhookDelivery.error).where(WebhookDelivery.webhook_id != hook.id)
+    ).all()
+    assert errors and "within 1 s" in errors[0]

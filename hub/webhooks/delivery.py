@@ -24,6 +24,7 @@ from datetime import timedelta
 import orjson
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from standardwebhooks import Webhook as Signer
 
 from hub.db import utcnow
@@ -173,8 +174,6 @@ def prune(webhook_id, keep=KEEP_DELIVERIES):
 def deliver(max_changes=MAX_CHANGES, deadline=RUN_DEADLINE, fetcher=None):
     """One run of the dispatcher over every due webhook; returns ``{"delivered", "failed",
     "webhooks"}``: the changes delivered, the failed attempts, the webhooks served."""
-    from hub.api.routes import changes_after, feed_items
-
     own = fetcher is None
     fetcher = fetcher or make_fetcher()
     ends = time.monotonic() + deadline.total_seconds()
@@ -197,46 +196,72 @@ def deliver(max_changes=MAX_CHANGES, deadline=RUN_DEADLINE, fetcher=None):
                 break
             if cursor >= newest:
                 continue  # nothing new, whatever its country
-            if not _claim(webhook_id, now, now + deadline + CLAIM_MARGIN):
+            claim = now + deadline + CLAIM_MARGIN
+            if not _claim(webhook_id, now, claim):
                 continue
             totals["webhooks"] += 1
-            webhook = db.session.get(Webhook, webhook_id)
-            wait = None
             try:
-                while left > 0 and wait is None and time.monotonic() < ends:
-                    rows = changes_after(webhook.cursor, min(PER_READ, left), webhook.country_code)
-                    if not rows:
-                        break
-                    for (_id, seq, _item), item in zip(rows, feed_items(rows), strict=True):
-                        if time.monotonic() >= ends:
-                            break
-                        msg_id = f"msg_{webhook.id}_{seq}"
-                        status, error, duration = send(fetcher, webhook, msg_id, message(item))
-                        left -= 1
-                        db.begin_write()
-                        _log(webhook, msg_id, seq, webhook.failures + 1, status, error, duration)
-                        if status is not None and 200 <= status < 300:
-                            webhook.cursor, webhook.failures = seq, 0
-                            totals["delivered"] += 1
-                            db.session.commit()
-                            continue
-                        totals["failed"] += 1
-                        webhook.failures += 1
-                        wait = utcnow() + delay_after(webhook.failures)
-                        if webhook.failures >= MAX_FAILURES:
-                            _stop(webhook, failure_text(status, error))
-                        break
-                    if len(rows) < PER_READ:
-                        break
+                _serve(webhook_id, fetcher, ends, left, totals)
+            except SQLAlchemyError:
+                # Deleted (or changed) by an administrator while it was being served: what was
+                # delivered is kept, the rest waits for the next run.
+                db.session.rollback()
             finally:
+                # Nothing pending here: release the claim, unless a failure set the backoff.
                 db.begin_write()
-                webhook.next_attempt_dt = wait
-                prune(webhook.id)
+                db.session.execute(
+                    update(Webhook)
+                    .where(Webhook.id == webhook_id, Webhook.next_attempt_dt == claim)
+                    .values(next_attempt_dt=None)
+                )
+                prune(webhook_id)
                 db.session.commit()
     finally:
         if own:
             fetcher.close()
     return totals
+
+
+def _wanted(webhook_id):
+    """The webhook as it is now, if it still exists and is enabled (an administrator may have
+    paused or deleted it since the run began), else None."""
+    db.session.expire_all()
+    webhook = db.session.get(Webhook, webhook_id)
+    return webhook if webhook is not None and webhook.enabled else None
+
+
+def _serve(webhook_id, fetcher, ends, left, totals):
+    """Deliver the changes after the webhook's cursor, in order, until one fails, ``left``
+    are sent or the run's time ``ends``; each attempt is committed with its log row."""
+    from hub.api.routes import changes_after, feed_items
+
+    while left > 0 and time.monotonic() < ends:
+        webhook = _wanted(webhook_id)
+        if webhook is None:
+            return
+        rows = changes_after(webhook.cursor, min(PER_READ, left), webhook.country_code)
+        for (_id, seq, _item), item in zip(rows, feed_items(rows), strict=True):
+            if time.monotonic() >= ends:
+                return
+            msg_id = f"msg_{webhook.id}_{seq}"
+            status, error, duration = send(fetcher, webhook, msg_id, message(item))
+            left -= 1
+            db.begin_write()
+            _log(webhook, msg_id, seq, webhook.failures + 1, status, error, duration)
+            if status is not None and 200 <= status < 300:
+                webhook.cursor, webhook.failures = seq, 0
+                totals["delivered"] += 1
+                db.session.commit()
+                continue
+            totals["failed"] += 1
+            webhook.failures += 1
+            webhook.next_attempt_dt = utcnow() + delay_after(webhook.failures)
+            if webhook.failures >= MAX_FAILURES:
+                _stop(webhook, failure_text(status, error))
+            db.session.commit()
+            return
+        if len(rows) < PER_READ:
+            return
 
 
 def _stop(webhook, reason):
