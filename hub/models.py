@@ -12,6 +12,7 @@ from hub.publishing.models import (
 )
 from hub.registry.models import Country, MembershipEvent, Programme
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
+from hub.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -31,4 +32,6 @@ __all__ = [
     "RejectedRecord",
     "SyncRun",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

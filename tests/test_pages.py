@@ -53,6 +53,8 @@ ADMIN_PAGES = (
     "/{lang}/admin/tokens",
     "/{lang}/admin/sources/{source}",
     "/{lang}/admin/countries/TH/membership",
+    "/{lang}/admin/webhooks",
+    "/{lang}/admin/webhooks/{webhook}",
 )
 
 
@@ -94,9 +96,33 @@ def source(app):
 
 
 @pytest.fixture
-def fill(token, published, source):
+def webhook(app):
+    """A webhook with one logged delivery, for its administration page."""
+    from hub.extensions import db
+    from hub.webhooks.models import WebhookDelivery
+    from hub.webhooks.services import register
+
+    with app.test_request_context("/"):
+        hook = register(None, "https://partner.example/hook")
+        db.session.add(
+            WebhookDelivery(
+                webhook_id=hook.id,
+                msg_id="msg_1_1",
+                first_seq=1,
+                last_seq=1,
+                attempt=2,
+                status_code=500,
+                duration_ms=12,
+            )
+        )
+        db.session.commit()
+        return str(hook.id)
+
+
+@pytest.fixture
+def fill(token, published, source, webhook):
     def fill(path, lang):
-        return path.format(lang=lang, token=token, source=source, **published)
+        return path.format(lang=lang, token=token, source=source, webhook=webhook, **published)
 
     return fill
 
@@ -428,7 +454,14 @@ def test_the_language_checks_cover_every_page(app):
     adapter = app.url_map.bind("localhost")
     for path in PAGES + ADMIN_PAGES:
         sample = path.format(
-            lang="en", token="t", policy=1, experience=1, fair=1, product=1, source=1
+            lang="en",
+            token="t",
+            policy=1,
+            experience=1,
+            fair=1,
+            product=1,
+            source=1,
+            webhook=1,
         )
         endpoint, _args = adapter.match(sample.split("?")[0])
         covered.add(endpoint)

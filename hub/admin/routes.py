@@ -59,6 +59,7 @@ OBJECT_NAMES = {
     "country": _l("Country"),
     "registry": _l("Registry"),
     "sample": _l("Sample entries"),
+    "webhook": _l("Webhook"),
     **{kind: names[0] for kind, names in KIND_NAMES.items()},
 }
 

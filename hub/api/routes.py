@@ -113,6 +113,18 @@ def changes():
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    items = b",".join(feed_items(rows))
+    next_since = rows[-1].change_seq if rows else since
+    more = b"true" if more else b"false"
+    body = b'{"items":[%s],"more":%s,"next_since":%d}' % (items, more, next_since)
+    response = current_app.response_class(body, mimetype="application/json")
+    return _last_modified(response, [newest_change_dt()])
+
+
+def feed_items(rows):
+    """The changes feed's items of ``rows`` (``(id, change_seq, item)`` as ``changes_after``
+    and the feed's query give them), each as UTF-8 JSON bytes, in order: the stored item, or
+    one built here (tombstones, items no write has stored)."""
     made = {}
     if build := [entry_id for entry_id, _seq, item in rows if item is None]:
         # Tombstones, and items no write has stored (an older hub's entries): built here.
@@ -131,19 +143,24 @@ def changes():
         for entry_id, row in entries.items():
             item = records.item_of_rows(row, texts.get(entry_id, [])).encode()
             made[entry_id] = records.with_id(entry_id, item)
-    items = b",".join(
+    return [
         made[entry_id]
         if item is None
         else item
         if isinstance(item, bytes)
         else records.with_id(entry_id, item.encode())
         for entry_id, _seq, item in rows
-    )
-    next_since = rows[-1].change_seq if rows else since
-    more = b"true" if more else b"false"
-    body = b'{"items":[%s],"more":%s,"next_since":%d}' % (items, more, next_since)
-    response = current_app.response_class(body, mimetype="application/json")
-    return _last_modified(response, [newest_change_dt()])
+    ]
+
+
+def changes_after(since, limit, country=None):
+    """The changes feed's rows after change ``since``: at most ``limit`` of
+    ``(id, change_seq, item)`` in change order, for ``feed_items`` (the webhooks' outbox)."""
+    dialect = db.session.get_bind().dialect.name
+    return db.session.execute(
+        _changes_statement(dialect, bool(country)),
+        {"since": since, "limit": limit, "country": country},
+    ).all()
 
 
 @functools.cache

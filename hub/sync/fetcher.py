@@ -344,7 +344,44 @@ class Fetcher:
             return "the connection broke off before the end of the document"
         return f"connection failed: {exc.__class__.__name__}"
 
+    def post(self, url, body, headers=None, max_answer=64 * 1024):
+        """POST ``body`` (bytes) to ``url`` once, under the same rules as ``get``: public
+        addresses only unless allowed, the deadline for the whole answer; redirects are not
+        followed (a 3xx is the answer). Returns the status code; ``FetchError`` when there is
+        no answer (``BlockedAddress`` for an address the hub may not reach). At most
+        ``max_answer`` bytes of the answer's body are read."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise FetchError("only http and https addresses can be fetched", url)
+        extra = {"User-Agent": self.user_agent, "Content-Type": "application/json"}
+        extra.update(headers or {})
+        budget = self.deadline
+
+        def send():
+            with self.session.post(
+                url,
+                data=body,
+                headers=extra,
+                stream=True,
+                allow_redirects=False,
+                timeout=(min(10, budget), budget),
+            ) as response:
+                read = 0
+                for chunk in response.iter_content(16 * 1024):
+                    read += len(chunk)
+                    if read >= max_answer:
+                        break
+                return response.status_code
+
+        try:
+            return self._watched(url, budget, send)
+        except requests.RequestException as exc:
+            raise FetchError(self._describe(exc), url) from None
+
     def _get_once(self, url, headers, budget):
+        return self._watched(url, budget, lambda: self._follow(url, headers, budget))
+
+    def _watched(self, url, budget, call):
+        """``call()`` with its sockets shut by a watchdog once ``budget`` seconds pass."""
         sockets = []
         _watch.sockets, _watch.budget = sockets, budget
         expired = threading.Event()
@@ -359,7 +396,7 @@ class Fetcher:
         watchdog.daemon = True
         watchdog.start()
         try:
-            return self._follow(url, headers, budget)
+            return call()
         except (requests.RequestException, OSError, FetchError) as exc:
             if expired.is_set():
                 raise FetchError(f"no complete answer within {self.deadline:g} s", url) from None

@@ -17,6 +17,8 @@ leaves a lease that expires by then, and the next run, taking it, closes the dea
 
 A source's ``next_run_dt`` is when it is due: its job runs it no earlier (a partner's
 ``Retry-After`` moves it), and after each run the job is moved to the new ``next_run_dt``.
+
+A job of its own runs the webhooks' dispatcher every minute (``hub.webhooks.delivery``).
 """
 
 import contextlib
@@ -39,6 +41,7 @@ from hub.sync.models import PartnerSource, SyncRun
 from hub.sync.pipeline import LeaseLost
 
 REFRESH_SECONDS = 60
+WEBHOOK_SECONDS = 60  # the webhooks' dispatcher runs this often
 RUN_DEADLINE = timedelta(minutes=15)  # a run stops fetching and writing after this
 # The lease outlives the run's deadline by this much: enough for the fetch or the batch under
 # way when the deadline passes to end (a fetch has a deadline of its own, HUB_FETCH_DEADLINE).
@@ -192,6 +195,13 @@ class SyncScheduler:
             id="refresh-sources",
             replace_existing=True,
         )
+        self.scheduler.add_job(
+            self.deliver_webhooks,
+            "interval",
+            seconds=WEBHOOK_SECONDS,
+            id="deliver-webhooks",
+            replace_existing=True,
+        )
         self.scheduler.start()
 
     def shutdown(self):
@@ -245,6 +255,13 @@ class SyncScheduler:
             return
         with contextlib.suppress(JobLookupError):
             self.scheduler.modify_job(job.id, next_run_time=next_run)
+
+    def deliver_webhooks(self):
+        """One bounded run of the webhooks' dispatcher (hub.webhooks.delivery)."""
+        from hub.webhooks import delivery
+
+        with self.app.app_context():
+            delivery.deliver()
 
 
 def run_scheduler():
