@@ -21,7 +21,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
-from connectors.base import Record, Tombstone
 from hub.api import bp
 from hub.api.auth import token_required
 from hub.api.views import country_view, entry_view, programme_view
@@ -39,6 +38,7 @@ from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Program
 from hub.registry.queries import get_country
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.pipeline import ingest
+from hub.sync.validate import DocumentError, exchange_items
 from hub.urls import base_url
 
 csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to forge
@@ -49,7 +49,6 @@ csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to fo
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], exempt_when=served_from_cache)(bp)
 
 MAX_CHANGES = 1000
-MAX_PUSH = 1000
 COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
 
@@ -218,35 +217,10 @@ def _push_source(token):
 @token_required
 def push():
     """A partner's batch of records for its token's country, through the ingest pipeline."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise ApiInputError({"records": [_("Send a JSON object with a list of records.")]})
-    records = body["records"]
-    if len(records) > MAX_PUSH:
-        raise ApiInputError({"records": [_("At most %(max)s records in one batch.", max=MAX_PUSH)]})
-    items, problems = [], {}
-    for index, raw in enumerate(records):
-        if (
-            not isinstance(raw, dict)
-            or not isinstance(raw.get("id"), str)
-            or raw.get("collection") not in COLLECTION_KINDS
-        ):
-            problems[str(index)] = [
-                _("Each record needs an id, a collection and (unless deleted) a record.")
-            ]
-            continue
-        if raw.get("deleted") is True:
-            items.append(Tombstone(raw["id"], raw["collection"]))
-        else:
-            items.append(
-                Record(
-                    raw["id"],
-                    raw["collection"],
-                    raw.get("record") if isinstance(raw.get("record"), dict) else {},
-                )
-            )
-    if problems:
-        raise ApiInputError(problems)
+    try:  # the same reading as POST /api/v1/validate's
+        items = exchange_items(request.get_json(silent=True))
+    except DocumentError as exc:
+        raise ApiInputError(exc.details) from None
     source = _push_source(g.api_token)
     if not source.enabled:
         return jsonify(

@@ -42,7 +42,7 @@ from hub.sync.pipeline import BATCH_SIZE, SourceClient, _lookup, _make_fetcher, 
 EXCHANGE = "exchange"  # the push format of POST /api/v1/ingest: {"records": [...]}
 # The kinds a posted document may be: the exchange format and the single-document connectors.
 POSTED_KINDS = (EXCHANGE, "jsonfeed", "ical", "csv")
-MAX_RECORDS = 1000  # an exchange document holds what one push may (MAX_PUSH of the API)
+MAX_RECORDS = 1000  # records in one exchange document: one push, or one document to validate
 MAX_DETAILS = 100  # refusals listed in detail; the counts are always complete
 MAX_BYTES = 10 * 1024 * 1024  # a posted document
 TRY_DEADLINE = timedelta(seconds=60)  # a "Try it" fetch, in a web request
