@@ -11,7 +11,7 @@ from hub.cli import hub_cli
 from hub.extensions import db
 from hub.sync import services
 from hub.sync.models import PartnerSource, SyncRun
-from hub.sync.scheduler import lease_holder, owner_name, run_if_free, starter
+from hub.sync.scheduler import lease_holder, owner_name, run_if_free
 
 COUNT_LABELS = {
     "fetched": _l("Fetched"),
@@ -72,26 +72,11 @@ def sync_command(source_id, all_sources):
             (runs.append(run) if run is not None else busy.append((sid, lease_holder(sid))))
     _summary(runs)
     for sid, holder in busy:
-        click.echo(busy_message(sid, holder), err=True)
+        click.echo(services.busy_message(sid, holder), err=True)
     # A source asked for by number and not synced is a failure; with --all, one being synced
     # already is simply skipped.
     if any(run.status == "failed" for run in runs) or (busy and not all_sources):
         raise SystemExit(1)
-
-
-def busy_message(source_id, holder):
-    """Why source ``source_id`` was not synced: who holds its lease (``holder``, or None)."""
-    kind = starter(holder)
-    if kind == "scheduler":
-        return _("Source %(id)s is already being synced by the scheduler.", id=source_id)
-    if kind == "cli":
-        return _("Source %(id)s is already being synced by the command line.", id=source_id)
-    if kind == "web":
-        return _(
-            "Source %(id)s is already being synced by an administrator's “Sync now”.",
-            id=source_id,
-        )
-    return _("Source %(id)s is already being synced.", id=source_id)
 
 
 def _summary(runs):

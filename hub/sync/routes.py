@@ -20,7 +20,7 @@ from hub.registry.regions import country_choices
 from hub.sync import bp, services, validate
 from hub.sync.figures import activity_chart
 from hub.sync.models import HeldDeletion, PartnerSource, RejectedRecord, SyncRun
-from hub.sync.scheduler import run_if_free
+from hub.sync.scheduler import lease_holder, run_if_free
 
 RUNS_PAGE = 20
 REJECTED_PAGE = 50
@@ -218,7 +218,7 @@ def act(source_id, action):
         run = run_if_free(item.id, f"web:{current_user.id}", SYNC_NOW_DEADLINE, paused_too=True)
         detail = services.run_detail(run) if run is not None else None
         if run is None:
-            flash(_("The source is being synced already; try again in a moment."), "error")
+            flash(services.busy_message(item.id, lease_holder(item.id)), "error")
         elif run.status == "failed":
             flash(_("The sync failed: %(error)s", error=run.error), "error")
         else:

@@ -15,6 +15,7 @@ from hub.extensions import db
 from hub.registry.models import Country
 from hub.sync import pipeline
 from hub.sync.models import HeldDeletion, PartnerSource, SyncRun
+from hub.sync.scheduler import starter
 
 MIN_INTERVAL, MAX_INTERVAL = 5, 7 * 24 * 60
 
@@ -237,3 +238,18 @@ def _get(source_id):
     if source is None:
         raise SourceError(_("There is no partner source number %(id)s.", id=source_id))
     return source
+
+
+def busy_message(source_id, holder):
+    """Why source ``source_id`` was not synced: who holds its lease (``holder``, or None)."""
+    kind = starter(holder)
+    if kind == "scheduler":
+        return _("Source %(id)s is already being synced by the scheduler.", id=source_id)
+    if kind == "cli":
+        return _("Source %(id)s is already being synced by the command line.", id=source_id)
+    if kind == "web":
+        return _(
+            "Source %(id)s is already being synced by an administrator's “Sync now”.",
+            id=source_id,
+        )
+    return _("Source %(id)s is already being synced.", id=source_id)
