@@ -25,6 +25,9 @@ SAMPLE_ARGS = {
     "token_id": 1,
     "invitation_id": 1,
     "collection": "policies",
+    "run_id": 1,
+    "decision": "keep",
+    "webhook_id": 1,
 }
 VN = "coordinator.vn@hub.test"
 
