@@ -29,9 +29,11 @@ from hub.publishing import records
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
+from hub.registry.regions import territory_name
 from hub.sync import prepare
 from hub.sync.fetcher import Fetcher, FetchError
 from hub.sync.models import PAUSE_AFTER_FAILURES, PartnerSource, RejectedRecord, SyncRun
+from hub.urls import origin_url
 
 BATCH_SIZE = 500
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
@@ -58,6 +60,9 @@ class SourceClient:
     single_document: bool = False
     validators: dict = field(default_factory=dict)
     responses: list = field(default_factory=list)  # closed when the run ends
+    # This hub's own address (HUB_BASE_URL; None if unset), for connectors that speak to other
+    # hubs (the ``hub`` connector asks them to leave out what this hub sent them).
+    hub_url: str | None = field(default_factory=lambda: origin_url())
 
     def close(self):
         for response in self.responses:
@@ -265,6 +270,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
                 .options(selectinload(Entry.translations))
             )
         }
+    elsewhere = _held_elsewhere(source, items)
     seqs = publishing.reserve_change_seqs(len(items))
     now = utcnow()  # the batch's moment: what it creates is stamped with it
     new = {}  # entries this batch creates, inserted together at its end
@@ -284,7 +290,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
         if entry is None and row is not None and partner_id not in load:
             tally.unchanged += 1
             continue
-        outcome = _write(source, item, entry, tally, ready, seqs, now)
+        outcome = _write(source, item, entry, tally, ready, seqs, now, elsewhere)
         if isinstance(outcome, NewEntry):
             new[partner_id] = outcome
         elif isinstance(outcome, Entry):
@@ -458,9 +464,14 @@ def _reject(source, item, run, reasons):
     run.rejected += 1
 
 
-def _write(source, item, entry, run, ready, seqs, now):
+def _write(source, item, entry, run, ready, seqs, now, elsewhere=frozenset()):
     """Write one record (``ready``: its ``prepare.Prepared``) as ``entry`` (None, an ``Entry``
-    or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None."""
+    or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None.
+    ``elsewhere``: the origins among the batch's that other entries of the hub hold
+    (``_held_elsewhere``)."""
+    if entry is None and _skip_by_origin(item, elsewhere):
+        run.unchanged += 1
+        return None
     kind = COLLECTION_KINDS.get(item.collection)
     if kind is None:
         _reject(source, item, run, _in_every_language(lambda: {"collection": [
@@ -488,6 +499,11 @@ def _write(source, item, entry, run, ready, seqs, now):
         reasons = _in_every_language(lambda: prepare.check(country, kind, item)[4])
         _reject(source, item, run, reasons)
         return None
+    if (country := ready.values["country_code"]) not in _countries_of(source):
+        _reject(source, item, run, _in_every_language(lambda: {"country": [
+            _("This source may not carry entries of %(country)s.",
+              country=territory_name(country))]}))  # fmt: skip
+        return None
     if entry is None or isinstance(entry, NewEntry):
         return _new_entry(source, item, entry, run, ready, seqs, now)
     entry.change_seq = next(seqs)
@@ -508,6 +524,57 @@ def _write(source, item, entry, run, ready, seqs, now):
     for text in ready.texts:
         publishing.apply_text_values(entry, {**text, "updated_dt": utcnow()})
     return entry
+
+
+def _origin_of(item):
+    """``(hub, id)``: the origin a record gives (``"origin"`` in the exchange format), or None."""
+    data = getattr(item, "data", None)  # a tombstone has none
+    origin = data.get("origin") if isinstance(data, dict) else None
+    if not isinstance(origin, dict):
+        return None
+    hub, origin_id = origin.get("hub"), origin.get("id")
+    if not isinstance(hub, str) or not isinstance(origin_id, str) or not hub or not origin_id:
+        return None
+    return hub.rstrip("/"), origin_id
+
+
+def _skip_by_origin(item, elsewhere):
+    """Whether a record the source's entries do not hold yet is left aside for its origin:
+    first published here (it came back round a ring of hubs), or held already by another of
+    the hub's entries (it reached the hub by another way first: that entry stays the one,
+    and the source that brought it keeps it up to date)."""
+    if isinstance(item, Tombstone) or (origin := _origin_of(item)) is None:
+        return False
+    return origin[0] == origin_url() or origin in elsewhere
+
+
+def _held_elsewhere(source, items):
+    """The origins of ``items`` that live entries of other sources (or no source) hold: a
+    query for each hub the batch's origins name, through ``ix_entry_origin``."""
+    by_hub = {}
+    for item in items:
+        if (origin := _origin_of(item)) is not None:
+            by_hub.setdefault(origin[0], set()).add(origin[1])
+    held = set()
+    for hub, ids in by_hub.items():
+        rows = db.session.execute(
+            select(Entry.origin_hub, Entry.origin_id).where(
+                Entry.origin_hub == hub,
+                Entry.origin_id.in_(sorted(ids)),
+                Entry.deleted_dt.is_(None),
+                Entry.source_id.is_distinct_from(source.id),
+            )
+        )
+        held.update((row.origin_hub, row.origin_id) for row in rows)
+    return held
+
+
+def _countries_of(source):
+    """The countries a source's entries may be filed under: its own, and for a hub source
+    those its ``countries`` setting lists."""
+    extra = (source.settings or {}).get("countries") if source.kind == "hub" else None
+    extra = extra if isinstance(extra, list) else ()
+    return {source.country_code, *(c.upper() for c in extra if isinstance(c, str))}
 
 
 def _new_entry(source, item, replaced, run, ready, seqs, now):
