@@ -116,10 +116,11 @@ def changes():
     upto = None
     if exclude is not None:
         # What is left out must not be read again by every later call: a last page ends at
-        # the newest change there was when it was read (numbers commit in order, see
-        # ChangeCounter), however much of what comes before it was left out.
+        # the newest change there was before it was read, however much of what comes before
+        # was left out. Numbers commit in order (ChangeCounter): every change up to that one
+        # is in the page's snapshot, taken after.
         params["exclude_origin"] = exclude
-        upto = params["upto"] = db.session.scalar(select(func.max(Entry.change_seq))) or 0
+        upto = db.session.scalar(select(func.max(Entry.change_seq))) or 0
     rows = db.session.execute(
         _changes_statement(dialect, _country_filter(countries), _exclude_mode(exclude)),
         params,
@@ -236,18 +237,11 @@ def _changes_statement(dialect, by_country, exclude=None):
         stmt = stmt.where(c.country_code.in_(bindparam("countries", expanding=True)))
     # Leaving a hub's entries out is a condition on each row read in change order (the
     # origin's entries are spread over the whole feed): the walk stays on the change_seq
-    # index, and a last page ends at ``:upto`` (see ``changes``).
+    # index; a last page ends at the newest change there was (see ``changes``).
     if exclude == "other":
-        stmt = stmt.where(
-            c.origin_hub.is_(None) | (c.origin_hub != bindparam("exclude_origin")),
-            c.change_seq <= bindparam("upto"),
-        )
+        stmt = stmt.where(c.origin_hub.is_(None) | (c.origin_hub != bindparam("exclude_origin")))
     elif exclude == "here":
-        stmt = stmt.where(
-            c.origin_hub.is_not(None),
-            c.origin_hub != bindparam("exclude_origin"),
-            c.change_seq <= bindparam("upto"),
-        )
+        stmt = stmt.where(c.origin_hub.is_not(None), c.origin_hub != bindparam("exclude_origin"))
     return stmt
 
 
