@@ -178,7 +178,7 @@ def test_the_feed_leaves_out_what_a_follower_sent_it(ring):
         return [item["record"]["origin"]["hub"] for item in body["items"]]
 
     everything = page("limit=1000")
-    assert sorted(origins(everything)) == [a_url] * 3 + [b_url]
+    assert sorted(origins(everything)) == sorted([a_url] * 3 + [b_url])
     # What A sent is left out for A; the last page still ends at the newest change, so that
     # A does not read the same left-out changes again on its next call.
     without_a = page(f"limit=1000&exclude_origin={a_url}/")
@@ -191,7 +191,7 @@ def test_the_feed_leaves_out_what_a_follower_sent_it(ring):
     # Pages in between go on from their last item, as without the filter.
     first = page(f"limit=1&exclude_origin={b_url}")
     assert first["more"] is True and first["next_since"] == first["items"][0]["seq"]
-    for bad in ("hub.example", "ftp://hub.example", "http://" + "x" * 600):
+    for bad in ("hub.example", "ftp://hub.example", "http://" + "x" * 600, "http://a%00b"):
         response = client.get(f"/api/v1/changes?exclude_origin={bad}")
         assert response.status_code == 422
         assert "exclude_origin" in response.get_json()["error"]["details"]
@@ -414,3 +414,23 @@ def test_the_exchange_format_carries_the_origin(ctx, app, monkeypatch):
 
 def coordinator_of(_app):
     return db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+
+
+def test_an_entry_written_with_a_token_stays_in_the_tokens_country(app, client):
+    from hub.api.auth import issue_token
+
+    with app.test_request_context("/"):
+        _token, secret = issue_token("Partner", "VN")
+    headers = {"Authorization": f"Bearer {secret}"}
+    record = {"source_language": "en", "translations": {"en": {"title": "Tea"}},
+              "product_group": "food", "origin": {"hub": "https://x.example", "id": "1"}}  # fmt: skip
+    refused = client.post("/api/v1/products", json={**record, "country": "JP"}, headers=headers)
+    assert refused.status_code == 422 and "country" in refused.get_json()["error"]["details"]
+    made = client.post("/api/v1/products", json={**record, "country": "VN"}, headers=headers)
+    assert made.status_code == 201, made.get_json()
+    entry_id = made.get_json()["id"]
+    with app.app_context():
+        entry = db.session.get(Entry, entry_id)
+        assert (entry.country_code, entry.origin_hub, entry.origin_id) == ("VN", None, None)
+    moved = client.patch(f"/api/v1/products/{entry_id}", json={"country": "TH"}, headers=headers)
+    assert moved.status_code == 422 and "country" in moved.get_json()["error"]["details"]

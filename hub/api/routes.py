@@ -192,7 +192,7 @@ def _exclude_origin_arg():
     raw = request.args.get("exclude_origin")
     if raw is None or raw == "":
         return None
-    if len(raw) > MAX_ORIGIN or not raw.startswith(("http://", "https://")):
+    if len(raw) > MAX_ORIGIN or not raw.startswith(("http://", "https://")) or "\x00" in raw:
         raise ApiInputError(
             {"exclude_origin": [_("Give the base URL of a hub (http:// or https://).")]}
         )
@@ -567,8 +567,8 @@ def _record_body(kind, partial_of=None):
 
 
 def _fields_of(kind, data):
-    # The origin and the country are not fields a token writes: an entry written through
-    # the API is first published here, in the token's country.
+    # The origin and the country are not among the kind's fields: an entry written through
+    # the API is first published here, in the token's country (create_entry checks it).
     fields = {
         k: v
         for k, v in data.items()
@@ -609,7 +609,7 @@ def entry_create(collection):
         )
     try:
         entry = publishing.create_entry(
-            actor, kind, source, texts.pop(source), _fields_of(kind, data)
+            actor, kind, source, texts.pop(source), _fields_of(kind, data), data.get("country")
         )
         for language, text in texts.items():
             publishing.save_text(actor, entry.id, language, text)
@@ -643,6 +643,8 @@ def entry_change(collection, entry_id):
     raw = request.get_json(silent=True)
     sent = set(raw.get("translations") or {}) if isinstance(raw, dict) else set()
     data = _record_body(kind, partial_of=dump_record(entry))
+    if data.get("country") not in (None, entry.country_code):  # an entry stays in its country
+        raise ApiInputError({"country": [_("You can publish only for your own country.")]})
     texts = _texts(data)
     # Only the texts sent are written (the source first): an untouched translation keeps its
     # state, outdated or not.
