@@ -434,3 +434,55 @@ def test_an_entry_written_with_a_token_stays_in_the_tokens_country(app, client):
         assert (entry.country_code, entry.origin_hub, entry.origin_id) == ("VN", None, None)
     moved = client.patch(f"/api/v1/products/{entry_id}", json={"country": "TH"}, headers=headers)
     assert moved.status_code == 422 and "country" in moved.get_json()["error"]["details"]
+
+
+def test_a_batch_looks_its_origins_up_in_the_index_without_statistics(app, backend, time_machine):
+    """As a batch's partner ids (tests/test_sync.py): the origins of a batch are looked up in
+    ``ix_entry_origin`` by both its columns, even in a table the database has no statistics
+    for yet."""
+    from hub.sync.pipeline import _by_origins, _insert_rows
+
+    with app.test_request_context("/"):
+        time_machine.move_to(pipeline.utcnow(), tick=False)
+        now = pipeline.utcnow()
+        base = {"kind": "product", "country_code": "VN", "status": "published",
+                "source_language": "en", "origin": "partner", "created_dt": now,
+                "updated_dt": now, "product_group": "food",
+                "origin_hub": "https://hub-a.example"}  # fmt: skip
+        first = db.session.scalar(select(func.coalesce(func.max(Entry.change_seq), 0)))
+        _insert_rows(
+            Entry.__table__,
+            [{**base, "origin_id": str(k), "change_seq": first + k + 1} for k in range(20_000)],
+        )
+        statement = _by_origins(backend)
+        ids = [str(k) for k in range(5000, 5500)]
+        found = db.session.execute(statement, {"hub": "https://hub-a.example", "ids": ids}).all()
+        assert sorted(row.origin_id for row in found) == sorted(ids)
+        bound = statement.params(hub="https://hub-a.example", ids=ids)
+        sql = bound.compile(db.session.get_bind(), compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+        rows = db.session.connection().exec_driver_sql(explain + str(sql))
+        plan = " ".join(str(row[-1]) for row in rows)
+        db.session.rollback()
+    assert "ix_entry_origin" in plan, plan
+    assert "origin_id" in plan.split("ix_entry_origin", 1)[1], plan  # both columns, not one
+    assert "Hash" not in plan and "SCAN entry" not in plan and "Seq Scan" not in plan, plan
+
+
+def test_one_origin_under_two_ids_of_a_source_is_held_once(app, httpserver, monkeypatch):
+    """A hub that holds one entry twice (as hubs did before origins) sends it under two ids:
+    the follower keeps the first it meets."""
+    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1"])
+    origin = {"hub": "https://hub-c.example", "id": "3"}
+    items = [feed_item(1, "VN", "Coffee", origin), feed_item(2, "VN", "Coffee", origin)]
+    serve_feed(httpserver, items)
+    with app.test_request_context("/"):
+        source = services.add_source("VN", "hub", httpserver.url_for("/"), {"country": "VN"}).id
+        run = pipeline.run_source(source)
+        # Both are new in the same batch: neither is held yet when the batch is read, so both
+        # are written; from the next batch on, the origin is held.
+        serve_feed(httpserver, [feed_item(5, "VN", "Coffee", origin)])
+        again = pipeline.run_source(source)
+        assert (again.created, again.unchanged) == (0, 1)
+        held = db.session.scalars(select(Entry.partner_id).where(Entry.origin_id == "3")).all()
+        assert run.created == len(held)

@@ -464,12 +464,11 @@ def _reject(source, item, run, reasons):
     run.rejected += 1
 
 
-def _write(source, item, entry, run, ready, seqs, now, elsewhere=frozenset()):
+def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
     """Write one record (``ready``: its ``prepare.Prepared``) as ``entry`` (None, an ``Entry``
     or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None.
-    ``elsewhere``: the origins among the batch's that other entries of the hub hold
-    (``_held_elsewhere``)."""
-    if entry is None and _skip_by_origin(item, elsewhere):
+    ``elsewhere``: the holders of the batch's origins (``_held_elsewhere``)."""
+    if entry is None and _skip_by_origin(source, item, elsewhere or {}):
         run.unchanged += 1
         return None
     kind = COLLECTION_KINDS.get(item.collection)
@@ -538,35 +537,54 @@ def _origin_of(item):
     return hub.rstrip("/"), origin_id
 
 
-def _skip_by_origin(item, elsewhere):
+def _skip_by_origin(source, item, elsewhere):
     """Whether a record the source's entries do not hold yet is left aside for its origin:
     first published here (it came back round a ring of hubs), or held already by another of
-    the hub's entries (it reached the hub by another way first: that entry stays the one,
-    and the source that brought it keeps it up to date)."""
+    the hub's live entries (it reached the hub by another way first, or under another id of
+    the same source: that entry stays the one, and what brought it keeps it up to date)."""
     if isinstance(item, Tombstone) or (origin := _origin_of(item)) is None:
         return False
-    return origin[0] == origin_url() or origin in elsewhere
+    if origin[0] == origin_url():
+        return True
+    return bool(elsewhere.get(origin, set()) - {(source.id, str(item.partner_id))})
 
 
 def _held_elsewhere(source, items):
-    """The origins of ``items`` that live entries of other sources (or no source) hold: a
-    query for each hub the batch's origins name, through ``ix_entry_origin``."""
+    """``{origin: {(source id, partner id) of each live entry holding it}}`` for the origins
+    that ``items`` give: one query for each hub they name, through ``ix_entry_origin``."""
     by_hub = {}
     for item in items:
         if (origin := _origin_of(item)) is not None:
             by_hub.setdefault(origin[0], set()).add(origin[1])
-    held = set()
+    held = {}
+    statement = _by_origins(db.session.get_bind().dialect.name) if by_hub else None
     for hub, ids in by_hub.items():
-        rows = db.session.execute(
-            select(Entry.origin_hub, Entry.origin_id).where(
-                Entry.origin_hub == hub,
-                Entry.origin_id.in_(sorted(ids)),
-                Entry.deleted_dt.is_(None),
-                Entry.source_id.is_distinct_from(source.id),
-            )
-        )
-        held.update((row.origin_hub, row.origin_id) for row in rows)
+        for row in db.session.execute(statement, {"hub": hub, "ids": sorted(ids)}):
+            held.setdefault((hub, row.origin_id), set()).add((row.source_id, row.partner_id))
     return held
+
+
+MAX_HOLDERS = 100
+
+
+@functools.cache
+def _by_origins(dialect):
+    """The live entries whose origin is the ``hub`` parameter and one of the ``ids``, built
+    once for each dialect; on PostgreSQL each id is looked up on its own, in the index, as in
+    ``_by_partner_ids`` (a table a sync fills has no statistics yet)."""
+    columns = (Entry.origin_id, Entry.source_id, Entry.partner_id)
+    hub, alive = Entry.origin_hub == bindparam("hub"), Entry.deleted_dt.is_(None)
+    if dialect != "postgresql":
+        return select(*columns).where(
+            hub, Entry.origin_id.in_(bindparam("ids", expanding=True)), alive
+        )
+    ids = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("origin_id")
+    ids = ids.render_derived(name="ids")
+    found = select(*columns).where(hub, Entry.origin_id == ids.c.origin_id, alive)
+    # The LIMIT keeps the subquery a lookup for each id (without one the planner joins the
+    # ids with all of the hub's entries); an origin is held by one entry, a few at most.
+    found = found.limit(MAX_HOLDERS).lateral("found")
+    return select(*found.c).select_from(ids).join(found, true())
 
 
 def _countries_of(source):
