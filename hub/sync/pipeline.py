@@ -468,7 +468,8 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
     """Write one record (``ready``: its ``prepare.Prepared``) as ``entry`` (None, an ``Entry``
     or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None.
     ``elsewhere``: the holders of the batch's origins (``_held_elsewhere``)."""
-    if entry is None and _skip_by_origin(source, item, elsewhere or {}):
+    elsewhere = {} if elsewhere is None else elsewhere
+    if entry is None and _skip_by_origin(source, item, elsewhere):
         run.unchanged += 1
         return None
     kind = COLLECTION_KINDS.get(item.collection)
@@ -504,6 +505,8 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
               country=territory_name(country))]}))  # fmt: skip
         return None
     if entry is None or isinstance(entry, NewEntry):
+        if (origin := _origin_of(item)) is not None:  # held from now on, in this batch too
+            elsewhere.setdefault(origin, set()).add((source.id, str(item.partner_id)))
         return _new_entry(source, item, entry, run, ready, seqs, now)
     entry.change_seq = next(seqs)
     entry.updated_dt = utcnow()
