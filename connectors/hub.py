@@ -2,9 +2,16 @@
 tombstones applied: how hubs federate.
 
 The source's URL is the other hub's root (``https://hub.example``). Settings:
-``{"country": "VN", "limit": 500, "max_pages": 200}``: the country whose entries to follow (the
-source's own), how many changes a page, how many pages a run. The saved state is the last change
-sequence number read, so each run reads only what changed since.
+``{"country": "VN", "countries": ["JP", "TH"], "limit": 500, "max_pages": 200}``: the country
+whose entries to follow (the source's own), the other countries whose entries it may carry
+(none unless listed), how many changes a page, how many pages a run. The saved state is the
+last change sequence number read, so each run reads only what changed since.
+
+Each record goes on with the country the feed files it under (``"country"``) and the origin it
+gives (``"origin"``; an older hub's record that gives none was first published there: that
+hub's root URL and its id). The pipeline files it under that country if the source may carry
+it, and refuses it, saying why, if not. The feed is asked to leave out what this hub sent it
+(``exclude_origin``, with the hub's own address, ``client.hub_url``).
 """
 
 import json
@@ -13,6 +20,12 @@ from urllib.parse import urlencode
 from connectors._util import check_keys
 from connectors.base import Connector, ConnectorError, Record, Tombstone, incomplete, register
 
+MAX_COUNTRIES = 50
+
+
+def _is_country(value):
+    return isinstance(value, str) and len(value) == 2 and value.isascii() and value.isalpha()
+
 
 @register
 class HubConnector(Connector):
@@ -20,28 +33,44 @@ class HubConnector(Connector):
     full_snapshot = False  # incremental: deletions come as tombstones
 
     def validate_settings(self, settings):
-        check_keys(settings, ("country", "limit", "max_pages"), self.kind)
+        check_keys(settings, ("country", "countries", "limit", "max_pages"), self.kind)
         country = settings.get("country")
-        if not isinstance(country, str) or len(country) != 2 or not country.isalpha():
+        if not _is_country(country):
             raise ValueError("country must be the two-letter code of the country to follow")
+        countries = settings.get("countries", [])
+        if (
+            not isinstance(countries, list)
+            or len(countries) > MAX_COUNTRIES
+            or not all(_is_country(c) for c in countries)
+        ):
+            raise ValueError(
+                f"countries must be a list of at most {MAX_COUNTRIES} two-letter country codes"
+            )
+        countries = [c.upper() for c in countries]
+        countries = [c for c in dict.fromkeys(countries) if c != country.upper()]
         limit = settings.get("limit", 500)
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise ValueError("limit must be a number from 1 to 1000")
         max_pages = settings.get("max_pages", 200)
         if not isinstance(max_pages, int) or not 1 <= max_pages <= 10000:
             raise ValueError("max_pages must be a number from 1 to 10000")
-        return {"country": country.upper(), "limit": limit, "max_pages": max_pages}
+        checked = {"country": country.upper(), "limit": limit, "max_pages": max_pages}
+        if countries:
+            checked["countries"] = countries
+        return checked
 
     def read(self, client, settings, state):
         root = settings["url"].rstrip("/")
         since = state.get("since", 0)
         if not isinstance(since, int) or since < 0:
             since = 0
+        countries = ",".join([settings["country"], *settings.get("countries", ())])
+        own = getattr(client, "hub_url", None)
         for _page in range(settings["max_pages"]):
-            query = urlencode(
-                {"since": since, "limit": settings["limit"], "country": settings["country"]}
-            )
-            url = f"{root}/api/v1/changes?{query}"
+            query = {"since": since, "limit": settings["limit"], "country": countries}
+            if own:
+                query["exclude_origin"] = own
+            url = f"{root}/api/v1/changes?{urlencode(query)}"
             try:
                 page = json.loads(client.get(url).text())
             except json.JSONDecodeError as exc:
@@ -57,9 +86,14 @@ class HubConnector(Connector):
                 )
                 if item.get("deleted"):
                     yield Tombstone(partner_id, collection)
-                else:
-                    record = item.get("record")
-                    yield Record(partner_id, collection, record if isinstance(record, dict) else {})
+                    continue
+                record = item.get("record")
+                record = dict(record) if isinstance(record, dict) else {}
+                if "country" not in record and item.get("country") is not None:
+                    record["country"] = item["country"]
+                if "origin" not in record and partner_id:
+                    record["origin"] = {"hub": root, "id": partner_id}
+                yield Record(partner_id, collection, record)
             next_since = page.get("next_since")
             if not isinstance(next_since, int) or next_since < since:
                 raise ConnectorError("the feed's next_since went backwards", url)

@@ -37,3 +37,12 @@ def bind(url_map, base, adapter=None):
     adapter.script_name = (parts.path or "") + "/"
     adapter.url_scheme = parts.scheme
     return adapter
+
+
+def origin_url():
+    """The hub's address as the origin of the entries first published here (see
+    docs/exchange-format.md, "Origin"), or None when ``HUB_BASE_URL`` is not set: an address
+    guessed from a request or the default could be another hub's too, and hubs that took
+    each other's entries for their own would never exchange them."""
+    configured = current_app.config.get("BASE_URL")
+    return configured.rstrip("/") if configured else None

@@ -340,7 +340,17 @@ def build_spec():
                 "parameters": [
                     _param("since", {"type": "integer", "minimum": 0, "maximum": 2**62}),
                     _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-                    COUNTRY_PARAM,
+                    _param(
+                        "country",
+                        {"type": "string", "pattern": "^[A-Z]{2}(,[A-Z]{2}){0,49}$"},
+                        description="ISO 3166 codes separated by commas (at most 50)",
+                    ),
+                    _param(
+                        "exclude_origin",
+                        {"type": "string", "pattern": "^https?://[^\\u0000]*$", "maxLength": 500},
+                        description="a hub's base URL: leave out the entries first published "
+                        "there (a hub that follows this one gives its own)",
+                    ),
                 ],
                 "responses": {
                     "200": {"description": "A page of changes", "content": _json("ChangesPage")},

@@ -39,7 +39,7 @@ from hub.registry.queries import get_country
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.pipeline import ingest
 from hub.sync.validate import DocumentError, exchange_items
-from hub.urls import base_url
+from hub.urls import base_url, origin_url
 
 csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to forge
 # Every API call counts against the caller's address (Redis shares the counts between
@@ -101,19 +101,35 @@ def changes():
     follows ``next_since`` until ``more`` is false holds an exact copy."""
     since = _int_arg("since", 0, 0, 2**62)
     limit = _int_arg("limit", 100, 1, MAX_CHANGES)
-    country = _country_arg()
+    countries = _countries_arg()
+    exclude = _exclude_origin_arg()
     # Each entry's item as stored when it was written (hub.publishing.records), its id put
     # in front and read as UTF-8 bytes by the database: a page of a thousand entries is
     # neither built nor encoded here, only joined.
     dialect = db.session.get_bind().dialect.name
+    params = {"since": since, "limit": limit + 1}
+    if len(countries) == 1:
+        params["country"] = countries[0]
+    elif countries:
+        params["countries"] = countries
+    upto = None
+    if exclude is not None:
+        # What is left out must not be read again by every later call: a last page ends at
+        # the newest change there was before it was read, however much of what comes before
+        # was left out. Numbers commit in order (ChangeCounter): every change up to that one
+        # is in the page's snapshot, taken after.
+        params["exclude_origin"] = exclude
+        upto = db.session.scalar(select(func.max(Entry.change_seq))) or 0
     rows = db.session.execute(
-        _changes_statement(dialect, bool(country)),
-        {"since": since, "limit": limit + 1, "country": country},
+        _changes_statement(dialect, _country_filter(countries), _exclude_mode(exclude)),
+        params,
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
     items = b",".join(feed_items(rows))
     next_since = rows[-1].change_seq if rows else since
+    if upto is not None and not more:
+        next_since = max(next_since, upto)
     more = b"true" if more else b"false"
     body = b'{"items":[%s],"more":%s,"next_since":%d}' % (items, more, next_since)
     response = current_app.response_class(body, mimetype="application/json")
@@ -157,13 +173,58 @@ def changes_after(since, limit, country=None):
     ``(id, change_seq, item)`` in change order, for ``feed_items`` (the webhooks' outbox)."""
     dialect = db.session.get_bind().dialect.name
     return db.session.execute(
-        _changes_statement(dialect, bool(country)),
+        _changes_statement(dialect, _country_filter([country] if country else [])),
         {"since": since, "limit": limit, "country": country},
     ).all()
 
 
+MAX_FEED_COUNTRIES = 50
+
+
+def _countries_arg():
+    """``?country=``: one two-letter code, or several separated by commas (a hub source that
+    may carry entries of other countries follows them all); ``[]`` for every country."""
+    raw = request.args.get("country")
+    if not raw:
+        return []
+    codes = list(dict.fromkeys(raw.split(",")))
+    if len(codes) > MAX_FEED_COUNTRIES or not all(COUNTRY_CODE.fullmatch(c) for c in codes):
+        raise ApiInputError(
+            {"country": [_("“%(value)s” is not a country code (two capital letters).", value=raw)]}
+        )
+    return codes
+
+
+def _country_filter(countries):
+    return None if not countries else "one" if len(countries) == 1 else "many"
+
+
+MAX_ORIGIN = 500
+
+
+def _exclude_origin_arg():
+    """``?exclude_origin=``: a hub's base URL, whose entries the feed leaves out (a hub that
+    follows this one asks for what it did not send itself); None for none."""
+    raw = request.args.get("exclude_origin")
+    if raw is None or raw == "":
+        return None
+    if len(raw) > MAX_ORIGIN or not raw.startswith(("http://", "https://")) or "\x00" in raw:
+        raise ApiInputError(
+            {"exclude_origin": [_("Give the base URL of a hub (http:// or https://).")]}
+        )
+    return raw.rstrip("/")
+
+
+def _exclude_mode(exclude):
+    """How ``exclude_origin`` filters: None, "other" (another hub's entries), or "here" (this
+    hub's own: the entries with no origin of their own, first published here)."""
+    if exclude is None:
+        return None
+    return "here" if exclude == origin_url() else "other"
+
+
 @functools.cache
-def _changes_statement(dialect, by_country):
+def _changes_statement(dialect, by_country, exclude=None):
     """The changes feed's query, built once: ``(id, change_seq, item)`` after ``:since``, the
     item the stored one with ``"id":…`` in front, as UTF-8 bytes (a ``BLOB``, never decoded),
     or NULL where the feed must build it. On PostgreSQL the item is the stored text as it is,
@@ -186,8 +247,17 @@ def _changes_statement(dialect, by_country):
         .order_by(c.change_seq)
         .limit(bindparam("limit"))
     )
-    if by_country:
+    if by_country == "one":
         stmt = stmt.where(c.country_code == bindparam("country"))
+    elif by_country == "many":
+        stmt = stmt.where(c.country_code.in_(bindparam("countries", expanding=True)))
+    # Leaving a hub's entries out is a condition on each row read in change order (the
+    # origin's entries are spread over the whole feed): the walk stays on the change_seq
+    # index; a last page ends at the newest change there was (see ``changes``).
+    if exclude == "other":
+        stmt = stmt.where(c.origin_hub.is_(None) | (c.origin_hub != bindparam("exclude_origin")))
+    elif exclude == "here":
+        stmt = stmt.where(c.origin_hub.is_not(None), c.origin_hub != bindparam("exclude_origin"))
     return stmt
 
 
@@ -488,8 +558,12 @@ def _record_body(kind, partial_of=None):
 
 
 def _fields_of(kind, data):
+    # The origin and the country are not among the kind's fields: an entry written through
+    # the API is first published here, in the token's country (create_entry checks it).
     fields = {
-        k: v for k, v in data.items() if k not in ("source_language", "status", "translations")
+        k: v
+        for k, v in data.items()
+        if k not in ("source_language", "status", "translations", "origin", "country")
     }
     if kind == "experience":
         fields["outcomes"] = [dict(o) for o in fields.get("outcomes", [])]
@@ -526,7 +600,7 @@ def entry_create(collection):
         )
     try:
         entry = publishing.create_entry(
-            actor, kind, source, texts.pop(source), _fields_of(kind, data)
+            actor, kind, source, texts.pop(source), _fields_of(kind, data), data.get("country")
         )
         for language, text in texts.items():
             publishing.save_text(actor, entry.id, language, text)
@@ -560,6 +634,8 @@ def entry_change(collection, entry_id):
     raw = request.get_json(silent=True)
     sent = set(raw.get("translations") or {}) if isinstance(raw, dict) else set()
     data = _record_body(kind, partial_of=dump_record(entry))
+    if data.get("country") not in (None, entry.country_code):  # an entry stays in its country
+        raise ApiInputError({"country": [_("You can publish only for your own country.")]})
     texts = _texts(data)
     # Only the texts sent are written (the source first): an untouched translation keeps its
     # state, outdated or not.

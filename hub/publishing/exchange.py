@@ -6,11 +6,13 @@ its kind's own fields. marshmallow checks the shapes and types here; the rules o
 (``hub.publishing.services``) are applied after, the same as for a coordinator's form.
 """
 
+from flask import has_app_context
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
 from hub.publishing import vocabulary as v
+from hub.urls import origin_url
 
 LANGUAGES = ("vi", "en", "ja")
 COUNTRY_PATTERN = "^[A-Z]{2}$"
@@ -84,9 +86,29 @@ class PartnerMetadataSchema(Schema):
     licence = fields.Nested(LicenceSchema, load_default=None, allow_none=True)
 
 
+class OriginSchema(Schema):
+    """Where an entry was first published: that hub's base URL and the entry's id there."""
+
+    class Meta:
+        unknown = RAISE
+
+    hub = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+    id = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+
+
 class RecordSchema(Schema):
     class Meta:
         unknown = RAISE
+
+    # Optional (docs/exchange-format.md): where the entry was first published, and the country
+    # it is filed under when it is not the source's own (hub sources, see docs/sync.md).
+    origin = fields.Nested(OriginSchema, load_default=None, allow_none=True)
+    country = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=2, max=2),
+        metadata={"pattern": COUNTRY_PATTERN},
+    )
 
     source_language = fields.Str(required=True, validate=validate.OneOf(LANGUAGES))
     status = fields.Str(
@@ -227,6 +249,8 @@ def dump_record(entry):
             if t.title
         },
     }
+    if (origin := entry_origin(entry)) is not None:
+        data["origin"] = origin
     for name in KIND_FIELDS[entry.kind]:
         value = getattr(entry, name)
         data[name] = value.isoformat() if hasattr(value, "isoformat") else value
@@ -239,6 +263,21 @@ def dump_record(entry):
         data["start_time"] = entry.starts_local.strftime("%H:%M") if timed else None
         data["end_time"] = entry.ends_local.strftime("%H:%M") if timed else None
     return data
+
+
+def entry_origin(entry):
+    """``{"hub": …, "id": …}``: where ``entry`` was first published. An entry with no origin
+    of its own was first published here, as this hub (``HUB_BASE_URL``) and its id; None
+    while that id is not known yet (an entry the sync has not inserted), or when
+    ``HUB_BASE_URL`` is not set: a follower then takes the origin to be this hub's root URL,
+    as it reaches it, and the entry's id."""
+    hub, origin_id = getattr(entry, "origin_hub", None), getattr(entry, "origin_id", None)
+    if hub and origin_id:
+        return {"hub": hub, "id": origin_id}
+    entry_id = getattr(entry, "id", None)
+    if entry_id is None or not has_app_context() or (here := origin_url()) is None:
+        return None
+    return {"hub": here, "id": str(entry_id)}
 
 
 # marshmallow's own messages that records can produce, marked for the hub's catalogues so that

@@ -71,6 +71,7 @@ class Entry(Base):
         CheckConstraint(_in("status", [s.value for s in EntryStatus]), name="status"),
         Index("ix_entry_public", "kind", "status", "country_code", "id"),
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
+        Index("ix_entry_origin", "origin_hub", "origin_id"),
     )
     # Every kind's columns are in this one table: load them all with the entry, not one query
     # per entry when they are first read.
@@ -87,6 +88,12 @@ class Entry(Base):
         ForeignKey("partner_source.id", ondelete="SET NULL")
     )
     partner_id: Mapped[str | None] = mapped_column(String(200))
+    # Where the entry was first published, as the hubs that pass it on know it: that hub's base
+    # URL and its id there (an entry from a partner's dataset: the dataset's URL and the
+    # partner's id). Both empty: the entry was first published here, as (this hub, its id).
+    # See docs/exchange-format.md, "Origin".
+    origin_hub: Mapped[str | None] = mapped_column(String(500))
+    origin_id: Mapped[str | None] = mapped_column(String(200))
     # For a synced entry: the fingerprint of the partner's record, to skip unchanged ones.
     content_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # What the partner says beyond the hub's fields (the exchange format's partner_metadata:

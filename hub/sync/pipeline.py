@@ -32,6 +32,7 @@ from hub.publishing import records
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
+from hub.registry.regions import territory_name
 from hub.sync import prepare
 from hub.sync.fetcher import Fetcher, FetchError, RetryLater
 from hub.sync.models import (
@@ -41,6 +42,7 @@ from hub.sync.models import (
     RejectedRecord,
     SyncRun,
 )
+from hub.urls import origin_url
 
 BATCH_SIZE = 500
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
@@ -67,6 +69,9 @@ class SourceClient:
     single_document: bool = False
     validators: dict = field(default_factory=dict)
     responses: list = field(default_factory=list)  # closed when the run ends
+    # This hub's own address (HUB_BASE_URL; None if unset), for connectors that speak to other
+    # hubs (the ``hub`` connector asks them to leave out what this hub sent them).
+    hub_url: str | None = field(default_factory=lambda: origin_url())
 
     def close(self):
         for response in self.responses:
@@ -320,6 +325,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
                 .options(selectinload(Entry.translations))
             )
         }
+    elsewhere = _held_elsewhere(source, items)
     seqs = publishing.reserve_change_seqs(len(items))
     now = utcnow()  # the batch's moment: what it creates is stamped with it
     new = {}  # entries this batch creates, inserted together at its end
@@ -341,7 +347,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
         if entry is None and row is not None and partner_id not in load:
             tally.unchanged += 1
             continue
-        outcome = _write(source, item, entry, tally, ready, seqs, now)
+        outcome = _write(source, item, entry, tally, ready, seqs, now, elsewhere)
         if isinstance(outcome, NewEntry):
             new[partner_id] = outcome
         elif isinstance(outcome, Entry):
@@ -532,9 +538,14 @@ def refusal(item, kind, held_kind=None):
     return None
 
 
-def _write(source, item, entry, run, ready, seqs, now):
+def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
     """Write one record (``ready``: its ``prepare.Prepared``) as ``entry`` (None, an ``Entry``
-    or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None."""
+    or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None.
+    ``elsewhere``: the holders of the batch's origins (``_held_elsewhere``)."""
+    elsewhere = {} if elsewhere is None else elsewhere
+    if entry is None and _skip_by_origin(source, item, elsewhere):
+        run.unchanged += 1
+        return None
     kind = COLLECTION_KINDS.get(item.collection)
     held_kind = entry.kind if entry is not None else None
     if refusal(item, kind, held_kind) is not None:
@@ -550,7 +561,14 @@ def _write(source, item, entry, run, ready, seqs, now):
         reasons = _in_every_language(lambda: prepare.check(country, kind, item)[4])
         _reject(source, item, run, reasons)
         return None
+    if (country := ready.values["country_code"]) not in _countries_of(source):
+        _reject(source, item, run, _in_every_language(lambda: {"country": [
+            _("This source may not carry entries of %(country)s.",
+              country=territory_name(country))]}))  # fmt: skip
+        return None
     if entry is None or isinstance(entry, NewEntry):
+        if (origin := _origin_of(item)) is not None:  # held from now on, in this batch too
+            elsewhere.setdefault(origin, set()).add((source.id, str(item.partner_id)))
         return _new_entry(source, item, entry, run, ready, seqs, now)
     entry.change_seq = next(seqs)
     entry.updated_dt = utcnow()
@@ -570,6 +588,76 @@ def _write(source, item, entry, run, ready, seqs, now):
     for text in ready.texts:
         publishing.apply_text_values(entry, {**text, "updated_dt": utcnow()})
     return entry
+
+
+def _origin_of(item):
+    """``(hub, id)``: the origin a record gives (``"origin"`` in the exchange format), or None."""
+    data = getattr(item, "data", None)  # a tombstone has none
+    origin = data.get("origin") if isinstance(data, dict) else None
+    if not isinstance(origin, dict):
+        return None
+    hub, origin_id = origin.get("hub"), origin.get("id")
+    if not isinstance(hub, str) or not isinstance(origin_id, str) or not hub or not origin_id:
+        return None
+    return hub.rstrip("/"), origin_id
+
+
+def _skip_by_origin(source, item, elsewhere):
+    """Whether a record the source's entries do not hold yet is left aside for its origin:
+    first published here (it came back round a ring of hubs), or held already by another of
+    the hub's live entries (it reached the hub by another way first, or under another id of
+    the same source: that entry stays the one, and what brought it keeps it up to date)."""
+    if isinstance(item, Tombstone) or (origin := _origin_of(item)) is None:
+        return False
+    if origin[0] == origin_url():
+        return True
+    return bool(elsewhere.get(origin, set()) - {(source.id, str(item.partner_id))})
+
+
+def _held_elsewhere(source, items):
+    """``{origin: {(source id, partner id) of each live entry holding it}}`` for the origins
+    that ``items`` give: one query for each hub they name, through ``ix_entry_origin``."""
+    by_hub = {}
+    for item in items:
+        if (origin := _origin_of(item)) is not None:
+            by_hub.setdefault(origin[0], set()).add(origin[1])
+    held = {}
+    statement = _by_origins(db.session.get_bind().dialect.name) if by_hub else None
+    for hub, ids in by_hub.items():
+        for row in db.session.execute(statement, {"hub": hub, "ids": sorted(ids)}):
+            held.setdefault((hub, row.origin_id), set()).add((row.source_id, row.partner_id))
+    return held
+
+
+MAX_HOLDERS = 100
+
+
+@functools.cache
+def _by_origins(dialect):
+    """The live entries whose origin is the ``hub`` parameter and one of the ``ids``, built
+    once for each dialect; on PostgreSQL each id is looked up on its own, in the index, as in
+    ``_by_partner_ids`` (a table a sync fills has no statistics yet)."""
+    columns = (Entry.origin_id, Entry.source_id, Entry.partner_id)
+    hub, alive = Entry.origin_hub == bindparam("hub"), Entry.deleted_dt.is_(None)
+    if dialect != "postgresql":
+        return select(*columns).where(
+            hub, Entry.origin_id.in_(bindparam("ids", expanding=True)), alive
+        )
+    ids = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("origin_id")
+    ids = ids.render_derived(name="ids")
+    found = select(*columns).where(hub, Entry.origin_id == ids.c.origin_id, alive)
+    # The LIMIT keeps the subquery a lookup for each id (without one the planner joins the
+    # ids with all of the hub's entries); an origin is held by one entry, a few at most.
+    found = found.limit(MAX_HOLDERS).lateral("found")
+    return select(*found.c).select_from(ids).join(found, true())
+
+
+def _countries_of(source):
+    """The countries a source's entries may be filed under: its own, and for a hub source
+    those its ``countries`` setting lists."""
+    extra = (source.settings or {}).get("countries") if source.kind == "hub" else None
+    extra = extra if isinstance(extra, list) else ()
+    return {source.country_code, *(c.upper() for c in extra if isinstance(c, str))}
 
 
 def _new_entry(source, item, replaced, run, ready, seqs, now):

@@ -127,6 +127,10 @@ def check(country_code, kind, item):
     except ValidationError as exc:
         return None, None, None, None, translate_errors(exc.messages)
     errors, texts = {}, {}
+    # The record's own country (a hub's changes feed says which it is filed under) and where
+    # it was first published; the pipeline checks the source may carry that country.
+    country_code = data.pop("country", None) or country_code
+    origin = data.pop("origin", None)
     translations = data.pop("translations")
     stale = {language for language, text in translations.items() if text.get("outdated")}
     for language, text in translations.items():
@@ -144,6 +148,8 @@ def check(country_code, kind, item):
     errors.update({k: [v] for k, v in rule_errors.items()})
     for language in stale & set(texts):
         texts[language]["_outdated"] = True
+    if values is not None:
+        values.update(record_place(country_code, origin))
     return values, texts, source_language, status, errors
 
 
@@ -169,6 +175,16 @@ def _name_columns(item, errors):
             "to rated_on.",
             column=columns["stars"],
         )
+
+
+def record_place(country_code, origin):
+    """The entry columns a record sets besides its kind's fields: its country, and its origin
+    (none for a record that gives none: a partner's dataset, a push)."""
+    return {
+        "country_code": country_code,
+        "origin_hub": origin["hub"].rstrip("/") if origin else None,
+        "origin_id": origin["id"] if origin else None,
+    }
 
 
 def _with_origins(texts, source_language):

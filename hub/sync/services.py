@@ -164,6 +164,12 @@ def _check(country_code, kind, url, settings, every):
         raise SourceError(
             _('A hub source follows its own country: set "country": "%(code)s".', code=country_code)
         )
+    for code in checked.get("countries", ()) if kind == "hub" else ():
+        # The other countries a hub source may carry: each one the registry knows.
+        if db.session.get(Country, code) is None:
+            raise SourceError(
+                _("There is no country with the code “%(code)s” in the registry.", code=code)
+            )
     if not isinstance(every, int) or not MIN_INTERVAL <= every <= MAX_INTERVAL:
         raise SourceError(
             _("Sync every %(min)s to %(max)s minutes.", min=MIN_INTERVAL, max=MAX_INTERVAL)

@@ -1,9 +1,13 @@
-"""Each entry's origin (placeholder, filled by the origin change)
+"""Each entry's origin: the hub (its base URL) and the id where it was first published, so that
+hubs which follow each other hold one entry however many hubs it passed through.
 
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-04 15:30:00
 """
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0010"
 down_revision = "0009"
@@ -12,8 +16,17 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table("entry", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("origin_hub", sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column("origin_id", sa.String(length=200), nullable=True))
+        batch_op.create_index("ix_entry_origin", ["origin_hub", "origin_id"], unique=False)
+    # The changes feed's stored items now carry each entry's origin: ``hub migrate`` builds
+    # them again (hub.publishing.records.refresh) once they no longer match their change.
+    op.execute("UPDATE entry SET change_json_seq = NULL")
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("entry", schema=None) as batch_op:
+        batch_op.drop_index("ix_entry_origin")
+        batch_op.drop_column("origin_id")
+        batch_op.drop_column("origin_hub")
