@@ -44,7 +44,7 @@ REFRESH_SECONDS = 60
 WEBHOOK_SECONDS = 60  # the webhooks' dispatcher runs this often
 RUN_DEADLINE = timedelta(minutes=15)  # a run stops fetching and writing after this
 # The lease outlives the run's deadline by this much: enough for the fetch or the batch under
-# way when the deadline passes to end (a fetch has a deadline of its own, HUB_FETCH_DEADLINE).
+# way when the deadline passes to end (a fetch has a deadline of its own, the fetcher's).
 LEASE_MARGIN = timedelta(minutes=2)
 DUE_TOLERANCE = timedelta(seconds=1)  # a job a little early for its source's next_run_dt runs
 
