@@ -23,6 +23,9 @@ What it returns
     hub saves that state only after everything yielded has been written, so a run that fails
     half-way starts again from the old state.
 
+A snapshot that leaves out entries on purpose (a calendar read over a window of time) names
+them with ``keep(ids, ended_before)`` in its state: they are not taken as deleted.
+
 A run that could not read the whole dataset (a page limit reached, a portal that lists fewer
 records than it counts) returns ``incomplete(reason, **facts)`` merged into its state: the hub
 then deletes nothing and reports the run as cut short, with those facts.
@@ -54,6 +57,22 @@ def incomplete(reason, **facts):
     why: ``reason`` is ``"max_pages"`` (facts: ``pages``) or ``"short"`` (the source counted
     ``expected`` records and gave ``read``)."""
     return {INCOMPLETE: {"reason": reason, **facts}}
+
+
+KEEP = "_keep"  # the key of the state naming what a snapshot does not list but does not delete
+
+
+def keep(ids=(), ended_before=None):
+    """The part of a snapshot's returned state naming entries it does not list that are not
+    deleted for that: ``ids`` (records it could not read this time), and fairs that ended
+    before ``ended_before`` (an aware datetime: a calendar read over a window of time does not
+    list what took place before the window)."""
+    return {
+        KEEP: {
+            "ids": sorted(ids),
+            "ended_before": ended_before.isoformat() if ended_before is not None else None,
+        }
+    }
 
 
 class UnknownConnectorKind(LookupError):

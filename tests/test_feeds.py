@@ -1,7 +1,7 @@
 """Feeds for people: JSON Feed 1.1 and iCalendar."""
 
 import json
-from datetime import time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import icalendar
@@ -91,6 +91,39 @@ def test_the_fair_calendar(app, client, instant):
     assert again[f"fair-{ids[1]}@localhost"]["SEQUENCE"] > craft["SEQUENCE"]
     per_country = icalendar.Calendar.from_ical(client.get("/countries/TH/fairs.ics").data)
     assert list(per_country.walk("VEVENT")) == []
+
+
+@pytest.mark.dates  # the fairs' feed holds the fairs still to come
+def test_the_fairs_feed_gives_each_fair_its_dates_zone_venue_and_status(app, client, time_machine):
+    """A JSON Feed extension object, ``_hub``, as the exchange format gives the fields."""
+    time_machine.move_to(datetime(2027, 2, 1, 12, tzinfo=UTC), tick=False)
+    with app.test_request_context("/"):
+        vn = vn_user()
+        timed = services.create_entry(vn, "fair", "en", {"title": "Night market"},
+                                      {"timezone": "Asia/Ho_Chi_Minh", "start_date": date(2027, 3, 5), "end_date": date(2027, 3, 7),
+                                       "start_time": time(17), "end_time": time(22, 30), "venue": "Riverside", "fair_status": "postponed"})  # fmt: skip
+        all_day = services.create_entry(vn, "fair", "en", {"title": "Craft days"},
+                                        {"timezone": "Asia/Tokyo", "start_date": date(2027, 4, 1), "all_day": True})  # fmt: skip
+        for fair in (timed, all_day):
+            services.set_status(vn, fair.id, "published")
+        ids = (timed.id, all_day.id)
+    feed = client.get("/feeds/fairs.json?lang=en").get_json()
+    items = {item["url"]: item for item in feed["items"]}
+    assert items[f"http://localhost/en/fairs/{ids[0]}"]["_hub"] == {
+        "start_date": "2027-03-05", "end_date": "2027-03-07", "start_time": "17:00",
+        "end_time": "22:30", "all_day": False, "timezone": "Asia/Ho_Chi_Minh",
+        "venue": "Riverside", "fair_status": "postponed",
+    }  # fmt: skip
+    assert items[f"http://localhost/en/fairs/{ids[1]}"]["_hub"] == {
+        "start_date": "2027-04-01", "end_date": "2027-04-01", "start_time": None,
+        "end_time": None, "all_day": True, "timezone": "Asia/Tokyo", "venue": None,
+        "fair_status": "scheduled",
+    }  # fmt: skip
+    assert not list(JSON_FEED.iter_errors(feed))
+    per_country = client.get("/feeds/countries/VN/fairs.json").get_json()["items"]
+    assert {item["_hub"]["start_date"] for item in per_country} == {"2027-03-05", "2027-04-01"}
+    policies = client.get("/feeds/policies.json").get_json()["items"]
+    assert all("_hub" not in item for item in policies)
 
 
 def test_list_pages_link_their_feeds(client):

@@ -55,6 +55,23 @@ def _country_or_404(code):
     return code
 
 
+def _fair_extension(fair):
+    """A fair's item's ``_hub`` object (a JSON Feed extension: its key starts with ``_``): its
+    dates and times as the venue's (``YYYY-MM-DD``, ``HH:MM``, no times when all-day), its IANA
+    zone, venue and status, as the exchange format gives them."""
+    timed = not fair.all_day
+    return {
+        "start_date": fair.starts_local.date().isoformat(),
+        "end_date": fair.ends_local.date().isoformat(),
+        "start_time": fair.starts_local.strftime("%H:%M") if timed else None,
+        "end_time": fair.ends_local.strftime("%H:%M") if timed else None,
+        "all_day": fair.all_day,
+        "timezone": fair.timezone,
+        "venue": fair.venue,
+        "fair_status": fair.fair_status,
+    }
+
+
 def _json_feed(collection, country=None):
     kind = COLLECTION_KINDS[collection]
     lang = _feed_language()
@@ -86,6 +103,8 @@ def _json_feed(collection, country=None):
         }
         if text.summary:  # JSON Feed has no null: a missing summary is left out
             item["summary"] = text.summary
+        if kind == "fair" and entry.starts_local is not None:
+            item["_hub"] = _fair_extension(entry)
         items.append(item)
     args = {"collection": collection, "lang": lang}
     endpoint = "feeds.country_feed" if country else "feeds.feed"
@@ -169,7 +188,8 @@ def _calendar(country=None):
         else:
             zone = ZoneInfo(fair.timezone)
             event.add("dtstart", fair.starts_local.replace(tzinfo=zone))
-            event.add("dtend", fair.ends_local.replace(tzinfo=zone))
+            if fair.ends_local != fair.starts_local:  # else no DTEND: it takes no time
+                event.add("dtend", fair.ends_local.replace(tzinfo=zone))
         event.add("status", "CANCELLED" if fair.fair_status == "cancelled" else "CONFIRMED")
         event.add("dtstamp", fair.updated_dt)
         event.add("last-modified", fair.updated_dt)

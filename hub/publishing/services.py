@@ -300,7 +300,9 @@ def _fair_fields(fields, country_code, errors):
     if start_day and end_day:
         starts = datetime.combine(start_day, time(0) if all_day else (start_time or time(0)))
         ends = datetime.combine(end_day, time(0) if all_day else (end_time or time(0)))
-        if ends < starts or (not all_day and ends == starts):
+        # A timed fair may end when it starts: given by its opening alone, as an iCalendar
+        # event with no end (RFC 5545 3.6.1: it takes no time).
+        if ends < starts:
             errors["end_date"] = _("The fair must end after it starts.")
     location = (fields.get("location_country") or "").strip().upper() or None
     if location and not is_known_territory(location):

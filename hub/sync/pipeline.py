@@ -16,7 +16,7 @@ import sys
 import tempfile
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
@@ -25,7 +25,7 @@ from sqlalchemy import ARRAY, String, bindparam, delete, func, insert, select, t
 from sqlalchemy.orm import selectinload
 
 import connectors  # noqa: F401  (registers the built-in kinds)
-from connectors.base import INCOMPLETE, ConnectorError, Tombstone, get_connector
+from connectors.base import INCOMPLETE, KEEP, ConnectorError, Tombstone, get_connector
 from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing import records
@@ -150,7 +150,8 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         elif snapshot:
             # A complete snapshot: what the partner no longer lists was deleted there, unless
             # the run took nothing or the source would shrink sharply (then it is held).
-            _settle_missing(source, run, seen, alive_before, keep_lease)
+            kept = new_state.pop(KEEP, None)
+            _settle_missing(source, run, seen, alive_before, keep_lease, _kept(kept))
     except NotModified:
         run.status = "not_modified"
         _succeeded(source, run, None, {})
@@ -172,6 +173,19 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         if own_fetcher:
             fetcher.close()
     return run
+
+
+def _kept(clause):
+    """A snapshot's ``keep(ids, ended_before)`` (connectors.base), checked: ``(ids, moment)``."""
+    if not isinstance(clause, dict):
+        return set(), None
+    ids = clause.get("ids")
+    ids = {str(i) for i in ids} if isinstance(ids, list) else set()
+    try:
+        moment = datetime.fromisoformat(clause.get("ended_before") or "")
+    except (TypeError, ValueError):
+        moment = None
+    return ids, moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _facts(value):
@@ -696,23 +710,31 @@ def _tombstone(entry, seq):
     entry.change_seq = seq
 
 
-def _settle_missing(source, run, seen, alive_before, keep_lease=None):
+def _settle_missing(source, run, seen, alive_before, keep_lease=None, kept=(set(), None)):
     """After a complete snapshot: the source's live entries it did not list are deleted, as
     the partner deleted them, unless the run took no record at all (an empty document, or one
     whose every record was refused) or they are more than the source's ``shrink_limit`` per
     cent of what it held: then the run is held, nothing is deleted, and the entries wait for
-    the source's administrators to confirm or keep them (``hub.sync.services.decide_held``)."""
+    the source's administrators to confirm or keep them (``hub.sync.services.decide_held``).
+    ``kept``: what the snapshot says it leaves out on purpose (``_kept``), never deleted."""
     if not alive_before:
         return
     db.begin_write()
     if keep_lease is not None:
         keep_lease()
     alive = db.session.execute(
-        select(Entry.id, Entry.partner_id).where(
+        select(Entry.id, Entry.partner_id, Entry.__table__.c.ends_utc).where(
             Entry.source_id == source.id, Entry.deleted_dt.is_(None)
         )
     )
-    gone = [row.id for row in alive if row.partner_id not in seen]
+    kept_ids, ended_before = kept
+    gone = [
+        row.id
+        for row in alive
+        if row.partner_id not in seen
+        and row.partner_id not in kept_ids
+        and not (ended_before and row.ends_utc is not None and row.ends_utc < ended_before)
+    ]
     taken = run.created + run.updated + run.unchanged
     if gone and would_hold(source, len(gone), alive_before, run):
         for start in range(0, len(gone), BATCH_SIZE):

@@ -19,11 +19,12 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import connectors  # noqa: F401  (registers the built-in kinds)
 from connectors.base import (
     INCOMPLETE,
+    KEEP,
     ConnectorError,
     Record,
     Tombstone,
@@ -238,7 +239,7 @@ def dry_run(kind, settings, country_code, source=None, content=None, state=None,
             thing.close()
     report.complete = report.complete and new_state.pop(INCOMPLETE, None) is None
     if full_snapshot and report.complete and source is not None:
-        _missing(source, report)
+        _missing(source, report, pipeline._kept(new_state.pop(KEEP, None)))
     return report
 
 
@@ -316,15 +317,22 @@ def _refuse(report, item, reasons):
         )
 
 
-def _missing(source, report):
-    """What a complete snapshot would do with the source's live entries it does not list:
-    delete them, or hold them for review as ``pipeline._settle_missing`` would."""
-    alive = db.session.scalar(
-        select(func.count())
-        .select_from(Entry)
-        .where(Entry.source_id == source.id, Entry.deleted_dt.is_(None))
-    )
-    gone = max(alive - len(report.seen_alive), 0)
+def _missing(source, report, kept):
+    """What a complete snapshot would do with the source's live entries it does not list (and
+    does not keep on purpose, ``kept``): delete them, or hold them for review as
+    ``pipeline._settle_missing`` would."""
+    kept_ids, ended_before = kept
+    alive = gone = 0
+    for partner_id, ends_utc in db.session.execute(
+        select(Entry.partner_id, Entry.__table__.c.ends_utc).where(
+            Entry.source_id == source.id, Entry.deleted_dt.is_(None)
+        )
+    ):
+        alive += 1
+        if partner_id in report.seen_alive or partner_id in kept_ids:
+            continue
+        if not (ended_before and ends_utc is not None and ends_utc < ended_before):
+            gone += 1
     counts = report.counts
     if gone and pipeline.would_hold(source, gone, alive, counts):
         counts["held"] += gone
