@@ -98,6 +98,26 @@ def deployed_app(backend, tmp_path):
 
 
 @pytest.fixture
+def loopback_allowed(app, monkeypatch):
+    """Partners on loopback servers may be fetched (the fetcher refuses private addresses),
+    each answer within 3 s."""
+    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1", "::1"])
+    monkeypatch.setitem(app.config, "FETCH_DEADLINE", 3)
+
+
+@pytest.fixture
+def tokens(app):
+    """An API token for Vietnam and one for Thailand, as request headers."""
+    from hub.api.auth import issue_token
+
+    with app.test_request_context("/"):
+        return {
+            country: {"Authorization": f"Bearer {issue_token('Tools', country)[1]}"}
+            for country in ("VN", "TH")
+        }
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

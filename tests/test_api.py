@@ -210,17 +210,6 @@ def test_answers_from_the_cache_do_not_count_against_the_rate_limit(app, client,
     assert statuses == [200, 200, 200, 429]
 
 
-@pytest.fixture
-def tokens(app):
-    from hub.api.auth import issue_token
-
-    with app.test_request_context("/"):
-        return {
-            country: {"Authorization": f"Bearer {issue_token('Tools', country)[1]}"}
-            for country in ("VN", "TH")
-        }
-
-
 def test_writes_through_the_api_follow_the_rules_of_the_pages(app, client, tokens):
     record = {
         "source_language": "vi",

@@ -14,12 +14,9 @@ from hub.extensions import db
 from hub.publishing.models import Entry
 from hub.sync.models import RejectedRecord
 from tests.support import sign_in
-from tests.test_sync import (
-    add,
-    entries,
-    loopback_allowed,  # noqa: F401  (the servers here are on loopback)
-    sync,
-)
+from tests.test_sync import add, entries, sync
+
+pytestmark = pytest.mark.usefixtures("loopback_allowed")  # the calendars are on loopback
 
 COUNTS = ("status", "fetched", "created", "updated", "unchanged", "deleted", "rejected")
 SETTINGS = {"language": "en", "timezone": "Asia/Ho_Chi_Minh"}

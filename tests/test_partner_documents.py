@@ -9,25 +9,11 @@ from sqlalchemy import select
 from connectors.base import get_connector
 from hub.extensions import db
 from hub.publishing.models import Entry
-from hub.sync import pipeline, services
+from hub.sync import services
 from hub.sync.models import RejectedRecord
+from tests.test_sync import add, sync
 
-
-@pytest.fixture(autouse=True)
-def loopback_allowed(app, monkeypatch):
-    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1", "::1"])
-    monkeypatch.setitem(app.config, "FETCH_DEADLINE", 3)
-
-
-def add(app, kind, url, settings, country="VN"):
-    with app.test_request_context("/"):
-        return services.add_source(country, kind, url, settings).id
-
-
-def sync(app, source_id):
-    with app.test_request_context("/"):
-        run = pipeline.run_source(source_id)
-        return {k: getattr(run, k) for k in ("status", "error", *run.COUNTS)}
+pytestmark = pytest.mark.usefixtures("loopback_allowed")
 
 
 def entries(app, source_id):

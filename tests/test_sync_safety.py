@@ -20,10 +20,7 @@ CSV_SETTINGS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def loopback_allowed(app, monkeypatch):
-    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1", "::1"])
-    monkeypatch.setitem(app.config, "FETCH_DEADLINE", 3)
+pytestmark = pytest.mark.usefixtures("loopback_allowed")
 
 
 def csv_of(ids, header="Mã,Tên,Nhóm"):

@@ -42,21 +42,7 @@ def product(title, stars=4):
     }
 
 
-@pytest.fixture(autouse=True)
-def loopback_allowed(app, monkeypatch):
-    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1", "::1"])
-    monkeypatch.setitem(app.config, "FETCH_DEADLINE", 3)
-
-
-@pytest.fixture
-def tokens(app):
-    from hub.api.auth import issue_token
-
-    with app.test_request_context("/"):
-        return {
-            country: {"Authorization": f"Bearer {issue_token('Tools', country)[1]}"}
-            for country in ("VN", "TH")
-        }
+pytestmark = pytest.mark.usefixtures("loopback_allowed")
 
 
 def footprint(app):

@@ -22,8 +22,7 @@ START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def loopback_allowed(app, monkeypatch):
-    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1", "::1"])
+def loopback_receivers(loopback_allowed, app, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOK_DEADLINE", 5)
 
 

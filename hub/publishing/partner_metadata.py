@@ -20,20 +20,12 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 from flask_babel import gettext as _
 
+from hub.publishing.plain import short_text as _short
+
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # as for the hub's texts
 _NOT_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 LIMITS = {"authors": 50, "tags": 100, "resources": 500}
 FIRST_YEAR, LAST_YEAR = 1900, 2200
-
-
-def _short(value, errors, field, limit=300):
-    value = (value or "").strip()
-    if _CONTROL.search(value):
-        errors[field] = _("This text contains control characters; remove them.")
-    elif len(value) > limit:
-        errors[field] = _("At most %(max)s characters.", max=limit)
-    return value or None
 
 
 def _url(value, errors, field, required=False, limit=2000):

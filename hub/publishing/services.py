@@ -3,7 +3,6 @@ does (change sequence, audit). Pages, the API and tests all go through these fun
 
 import functools
 import hashlib
-import re
 import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -31,12 +30,13 @@ from hub.publishing.models import (
     Policy,
     Product,
 )
+from hub.publishing.plain import CONTROL as _CONTROL
+from hub.publishing.plain import short_text as _short
 from hub.registry.models import Country, Programme
 from hub.registry.regions import is_known_territory
 
 MODELS = {"policy": Policy, "experience": Experience, "fair": Fair, "product": Product}
 TEXT_LIMITS = {"title": 300, "summary": 2_000, "body": 50_000, "lessons": 20_000}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class EntryNotFound(Exception):
@@ -157,15 +157,6 @@ def _url(value, errors, field):
     if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 500:
         errors[field] = _("Enter a web address starting with http:// or https://.")
     return value
-
-
-def _short(value, errors, field, limit=300):
-    value = (value or "").strip()
-    if _CONTROL.search(value):
-        errors[field] = _("This text contains control characters; remove them.")
-    elif len(value) > limit:
-        errors[field] = _("At most %(max)s characters.", max=limit)
-    return value or None
 
 
 def _choice(value, vocabulary, errors, field, required=False):
