@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -71,7 +72,15 @@ class Entry(Base):
         CheckConstraint(_in("status", [s.value for s in EntryStatus]), name="status"),
         Index("ix_entry_public", "kind", "status", "country_code", "id"),
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
-        Index("ix_entry_origin", "origin_hub", "origin_id"),
+        # Only entries first published elsewhere have an origin of their own: the others (most,
+        # and every one a partner's dataset brings) stay out of the index and cost it nothing.
+        Index(
+            "ix_entry_origin",
+            "origin_hub",
+            "origin_id",
+            sqlite_where=text("origin_hub IS NOT NULL"),
+            postgresql_where=text("origin_hub IS NOT NULL"),
+        ),
     )
     # Every kind's columns are in this one table: load them all with the entry, not one query
     # per entry when they are first read.

@@ -134,13 +134,11 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         settings = connector.validate_settings(source.settings or {})
         reader = connector.read(client, {**settings, "url": source.url}, dict(source.state or {}))
         snapshot = connector.full_snapshot
-        if snapshot:
-            # A snapshot is all or nothing: it is read to its end before a record is written,
-            # so a document that breaks half-way (not UTF-8 after 3 000 rows) changes nothing.
-            reader = _read_whole(reader, client)
         alive_before = _alive_count(source.id)
+        # A snapshot is all or nothing: it is read to its end before a record is written, so
+        # a document that breaks half-way (not UTF-8 after 3 000 rows) changes nothing.
         new_state = _consume(
-            reader, source, run, seen, client, keep_lease, preparer, alive_before > 0
+            reader, source, run, seen, client, keep_lease, preparer, alive_before > 0, snapshot
         )
         cut_short = new_state.pop(INCOMPLETE, None)
         if cut_short is not None:
@@ -203,10 +201,18 @@ def _alive_count(source_id):
     )
 
 
-def _read_whole(reader, client):
+AHEAD = 8  # batches prepared while a snapshot is still being read (their answers wait)
+
+
+def _read_whole(reader, client, preparer=None, ahead=None):
     """The records of ``reader``, yielded only once it has read its whole document (kept in a
     temporary file meanwhile, a batch per pickle, so memory stays flat); its state is returned
-    as the reader's is. A document that fails half-way fails before anything is written."""
+    as the reader's is. A document that fails half-way fails before anything is written.
+
+    Meanwhile nothing need wait: a document long enough for the ``preparer``'s worker starts
+    it, and the first batches read are given to ``ahead(batch)``, which sends them to be
+    prepared and says True, or False (and then no later batch is offered): the records of
+    those it took are not yielded again."""
     with tempfile.TemporaryFile() as spool:
         batch, batches = [], 0
         while True:
@@ -218,8 +224,14 @@ def _read_whole(reader, client):
                 state = stop.value or {}
                 break
             if len(batch) >= BATCH_SIZE:
+                if ahead is not None and ahead(batch):
+                    batch = []
+                    continue
+                ahead = None  # the batches taken ahead are the first ones, in order
                 pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
                 batch, batches = [], batches + 1
+                if preparer is not None:
+                    preparer.expect(batches * BATCH_SIZE)
         spool.seek(0)
         for _ in range(batches):
             yield from pickle.load(spool)  # our own file, written just now
@@ -227,16 +239,26 @@ def _read_whole(reader, client):
     return state
 
 
-def _consume(reader, source, run, seen, client, keep_lease, preparer, held=True):
+def _consume(reader, source, run, seen, client, keep_lease, preparer, held=True, whole=False):
     """Read the connector's records in batches and write them; while one batch is written, the
     next is read and (in the worker, if the run has one) prepared. ``held``: whether the hub
     held anything alive of the source when the run began (else there is nothing for the
-    worker to leave unchecked, and no need to ask)."""
+    worker to leave unchecked, and no need to ask). ``whole``: the document is read to its
+    end before anything is written (``_read_whole``)."""
     batch, pending = [], deque()  # (batch, its preparation) in the order they were read
 
     def submit(batch):
         stored = functools.partial(_stored, source, batch) if held else None
         pending.append((batch, preparer.submit(batch, stored)))
+
+    def ahead(batch):
+        if len(pending) >= AHEAD or not preparer.working():
+            return False
+        submit(batch)
+        return True
+
+    if whole:
+        reader = _read_whole(reader, client, preparer, ahead)
 
     def write(leave):
         while len(pending) > leave:
@@ -575,7 +597,8 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
         reasons = _in_every_language(lambda: prepare.check(country, kind, item)[4])
         _reject(source, item, run, reasons)
         return None
-    if (country := ready.values["country_code"]) not in _countries_of(source):
+    country = ready.values["country_code"]
+    if country != source.country_code and country not in _countries_of(source):
         _reject(source, item, run, _in_every_language(lambda: {"country": [
             _("This source may not carry entries of %(country)s.",
               country=territory_name(country))]}))  # fmt: skip

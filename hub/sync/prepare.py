@@ -302,6 +302,16 @@ class Preparer:
         self.stopped = threading.Event()
         self.threads = []
 
+    def expect(self, count):
+        """``count`` records are coming: a worker is started now if they are enough for one
+        (while a document is read whole, before its batches are submitted)."""
+        if self.process is None and self.after is not None and count > self.after:
+            self._start()
+
+    def working(self):
+        """Whether a batch submitted now goes to the worker (it is up and has not stopped)."""
+        return self.ready.is_set() and not self.stopped.is_set()
+
     def submit(self, batch, stored=None):
         """``stored``: a callable giving what ``prepare`` takes as ``stored`` for the batch, if
         it is prepared in the worker (prepared here, it is prepared when it is written and the

@@ -19,14 +19,22 @@ def upgrade():
     with op.batch_alter_table("entry", schema=None) as batch_op:
         batch_op.add_column(sa.Column("origin_hub", sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column("origin_id", sa.String(length=200), nullable=True))
-        batch_op.create_index("ix_entry_origin", ["origin_hub", "origin_id"], unique=False)
+    # Only entries first published elsewhere are in the index (a partial one).
+    with_origin = sa.text("origin_hub IS NOT NULL")
+    op.create_index(
+        "ix_entry_origin",
+        "entry",
+        ["origin_hub", "origin_id"],
+        sqlite_where=with_origin,
+        postgresql_where=with_origin,
+    )
     # The changes feed's stored items now carry each entry's origin: ``hub migrate`` builds
     # them again (hub.publishing.records.refresh) once they no longer match their change.
     op.execute("UPDATE entry SET change_json_seq = NULL")
 
 
 def downgrade():
+    op.drop_index("ix_entry_origin", table_name="entry")
     with op.batch_alter_table("entry", schema=None) as batch_op:
-        batch_op.drop_index("ix_entry_origin")
         batch_op.drop_column("origin_id")
         batch_op.drop_column("origin_hub")
