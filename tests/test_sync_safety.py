@@ -269,3 +269,43 @@ def test_the_command_line_says_why_a_run_was_held(app, runner, httpserver):
     assert result.exit_code == 0, result.output
     assert "needs review" in result.output
     assert "would delete 9 of the source's 10 entries" in result.output
+
+
+def test_a_snapshot_is_read_whole_with_its_first_batches_taken_ahead():
+    """``_read_whole`` gives its first batches to ``ahead`` (to be prepared while the rest is
+    read) until it declines one; the others come out of the spool afterwards, in order, and
+    nothing comes out before the reader has ended."""
+    from types import SimpleNamespace
+
+    from connectors.base import Record
+
+    events = []
+
+    def reader():
+        for i in range(2 * pipeline.BATCH_SIZE + 3 * pipeline.BATCH_SIZE + 7):
+            events.append("read")
+            yield Record(str(i), "products", {"n": i})
+        return {"cursor": 1}
+
+    taken = []
+
+    def ahead(batch):
+        if len(taken) == 2:
+            return False
+        taken.append([r.partner_id for r in batch])
+        return True
+
+    spooled = pipeline._read_whole(reader(), SimpleNamespace(stop_at=None), None, ahead)
+    rest = []
+    while True:
+        try:
+            rest.append(next(spooled).partner_id)
+        except StopIteration as stop:
+            state = stop.value
+            break
+        events.append("out")
+    size = pipeline.BATCH_SIZE
+    assert taken == [[str(i) for i in range(size)], [str(i) for i in range(size, 2 * size)]]
+    assert rest == [str(i) for i in range(2 * size, 5 * size + 7)]
+    assert state == {"cursor": 1}
+    assert events.index("out") == events.count("read")  # read to its end first
