@@ -152,7 +152,7 @@ def profile_sync(names, records, workdir):
 
 def profile_sync_memory(records, workdir):
     """Peak Python allocations by phase of the pipeline (tracemalloc)."""
-    from hub.sync import pipeline
+    from hub.sync import pipeline, snapshots
     from hub.sync.scheduler import run_if_free
 
     phases = {}
@@ -174,11 +174,11 @@ def profile_sync_memory(records, workdir):
 
         return wrapper
 
-    originals = {name: getattr(pipeline, name) for name in ("ingest", "_settle_missing")}
+    originals = {"ingest": pipeline.ingest, "settle_missing": snapshots.settle_missing}
     app, source_id, servers = _sync_app(workdir, records)
     try:
         pipeline.ingest = watch("ingest (one batch of 500)", originals["ingest"])
-        pipeline._settle_missing = watch("_settle_missing", originals["_settle_missing"])
+        snapshots.settle_missing = watch("settle_missing", originals["settle_missing"])
         for label in ("first sync", "re-sync"):
             phases.clear()
             with app.app_context():
@@ -199,7 +199,7 @@ def profile_sync_memory(records, workdir):
                 )
     finally:
         pipeline.ingest = originals["ingest"]
-        pipeline._settle_missing = originals["_settle_missing"]
+        snapshots.settle_missing = originals["settle_missing"]
         servers.close()
 
 

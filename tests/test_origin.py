@@ -349,7 +349,7 @@ def test_leaving_origins_out_keeps_the_feed_on_its_index(app, backend, time_mach
     """``exclude_origin`` is a condition on the rows read in change order: the feed still
     walks the change_seq index, with no sort, however many entries there are."""
     from hub.api.routes import _changes_statement
-    from hub.sync.pipeline import _insert_rows
+    from hub.sync.rows import insert_rows
 
     with app.test_request_context("/"):
         time_machine.move_to(pipeline.utcnow(), tick=False)
@@ -359,7 +359,7 @@ def test_leaving_origins_out_keeps_the_feed_on_its_index(app, backend, time_mach
                 "updated_dt": now, "published_dt": now, "product_group": "food",
                 "origin_id": "1"}  # fmt: skip
         first = db.session.scalar(select(func.coalesce(func.max(Entry.change_seq), 0)))
-        _insert_rows(
+        insert_rows(
             Entry.__table__,
             [
                 {**base, "change_seq": first + k + 1, "origin_hub": f"https://hub-{k % 3}.example"}
@@ -440,7 +440,8 @@ def test_a_batch_looks_its_origins_up_in_the_index_without_statistics(app, backe
     """As a batch's partner ids (tests/test_sync.py): the origins of a batch are looked up in
     ``ix_entry_origin`` by both its columns, even in a table the database has no statistics
     for yet."""
-    from hub.sync.pipeline import _by_origins, _insert_rows
+    from hub.sync.origins import by_origins
+    from hub.sync.rows import insert_rows
 
     with app.test_request_context("/"):
         time_machine.move_to(pipeline.utcnow(), tick=False)
@@ -450,11 +451,11 @@ def test_a_batch_looks_its_origins_up_in_the_index_without_statistics(app, backe
                 "updated_dt": now, "product_group": "food",
                 "origin_hub": "https://hub-a.example"}  # fmt: skip
         first = db.session.scalar(select(func.coalesce(func.max(Entry.change_seq), 0)))
-        _insert_rows(
+        insert_rows(
             Entry.__table__,
             [{**base, "origin_id": str(k), "change_seq": first + k + 1} for k in range(20_000)],
         )
-        statement = _by_origins(backend)
+        statement = by_origins(backend)
         ids = [str(k) for k in range(5000, 5500)]
         found = db.session.execute(statement, {"hub": "https://hub-a.example", "ids": ids}).all()
         assert sorted(row.origin_id for row in found) == sorted(ids)

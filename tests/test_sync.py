@@ -676,7 +676,7 @@ def test_rows_inserted_in_bulk_keep_each_values_own_type(app):
     from sqlalchemy.types import JSON
 
     from hub.extensions import db as database
-    from hub.sync.pipeline import _insert_rows
+    from hub.sync.rows import insert_rows
 
     table = Table(
         "bulk_probe", MetaData(), Column("id", Integer, primary_key=True), Column("v", JSON)
@@ -685,7 +685,7 @@ def test_rows_inserted_in_bulk_keep_each_values_own_type(app):
         connection = database.session.connection()
         table.create(connection)
         values = [True, 1, 1.5, [1, True], None, "1"]
-        _insert_rows(table, [{"id": i, "v": v} for i, v in enumerate(values)])
+        insert_rows(table, [{"id": i, "v": v} for i, v in enumerate(values)])
         stored = [row.v for row in connection.execute(table.select().order_by(table.c.id))]
         assert [(type(v), v) for v in stored] == [
             (bool, True), (int, 1), (float, 1.5), (list, [1, True]), (type(None), None), (str, "1")
@@ -697,8 +697,9 @@ def test_a_batch_looks_its_ids_up_in_the_index_without_statistics(app, backend, 
     """A first sync fills a table the database has no statistics for yet (PostgreSQL analyzes it
     later, or never with autovacuum off): each batch's lookup by partner id must still go
     through the (source, partner id) index, not through all of the source's entries."""
+    from hub.sync.lookups import by_partner_ids
     from hub.sync.models import PartnerSource
-    from hub.sync.pipeline import _by_partner_ids, _insert_rows
+    from hub.sync.rows import insert_rows
 
     with app.test_request_context("/"):
         source_id = add(app, "csv", "http://127.0.0.1/products.csv", CSV_SETTINGS)
@@ -709,11 +710,11 @@ def test_a_batch_looks_its_ids_up_in_the_index_without_statistics(app, backend, 
                 "source_language": "vi", "origin": "partner", "source_id": source.id,
                 "created_dt": now, "updated_dt": now, "product_group": "food"}  # fmt: skip
         first = db.session.scalar(select(func.coalesce(func.max(Entry.change_seq), 0)))
-        _insert_rows(
+        insert_rows(
             Entry.__table__,
             [{**base, "partner_id": f"P-{k}", "change_seq": first + k + 1} for k in range(20_000)],
         )
-        statement = _by_partner_ids(backend, (Entry.partner_id, Entry.id))
+        statement = by_partner_ids(backend, (Entry.partner_id, Entry.id))
         ids = [f"P-{k}" for k in range(5000, 5500)]
         found = db.session.execute(statement, {"source_id": source.id, "ids": ids}).all()
         assert sorted(partner_id for partner_id, _id in found) == sorted(ids)

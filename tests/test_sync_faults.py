@@ -20,7 +20,7 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.sync import services
 from hub.sync.models import PartnerSource, SyncRun
-from hub.sync.pipeline import RETRY_LATER_AT_LEAST
+from hub.sync.runs import RETRY_LATER_AT_LEAST
 from hub.sync.scheduler import (
     INTERRUPTED,
     LEASE_MARGIN,

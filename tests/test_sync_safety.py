@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from werkzeug import Response
 
 from hub.extensions import db
-from hub.sync import pipeline, services
+from hub.sync import pipeline, services, snapshots
 from hub.sync.models import HeldDeletion, SyncRun
 from tests.support import csrf_token, sign_in
 from tests.test_sync import add, entries, sync
@@ -272,7 +272,7 @@ def test_the_command_line_says_why_a_run_was_held(app, runner, httpserver):
 
 
 def test_a_snapshot_is_read_whole_with_its_first_batches_taken_ahead():
-    """``_read_whole`` gives its first batches to ``ahead`` (to be prepared while the rest is
+    """``snapshots.read_whole`` gives its first batches to ``ahead`` (to be prepared while the rest is
     read) until it declines one; the others come out of the spool afterwards, in order, and
     nothing comes out before the reader has ended."""
     from types import SimpleNamespace
@@ -295,7 +295,7 @@ def test_a_snapshot_is_read_whole_with_its_first_batches_taken_ahead():
         taken.append([r.partner_id for r in batch])
         return True
 
-    spooled = pipeline._read_whole(reader(), SimpleNamespace(stop_at=None), None, ahead)
+    spooled = snapshots.read_whole(reader(), SimpleNamespace(stop_at=None), None, ahead)
     rest = []
     while True:
         try:

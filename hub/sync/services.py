@@ -13,7 +13,7 @@ from hub.accounts.services import record
 from hub.db import utcnow
 from hub.extensions import db
 from hub.registry.models import Country
-from hub.sync import pipeline
+from hub.sync import snapshots
 from hub.sync.models import HeldDeletion, PartnerSource, SyncRun
 from hub.sync.scheduler import starter
 
@@ -103,7 +103,7 @@ def decide_held(source_id, run_id, confirm, actor=None):
         ids = db.session.scalars(
             select(HeldDeletion.entry_id).where(HeldDeletion.run_id == run.id)
         ).all()
-        deleted = pipeline.delete_entries(list(ids))
+        deleted = snapshots.delete_entries(list(ids))
         run.deleted += deleted
     run.review = "confirmed" if confirm else "kept"
     db.session.execute(delete(HeldDeletion).where(HeldDeletion.run_id == run.id))

@@ -35,10 +35,12 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry
-from hub.sync import pipeline, prepare
+from hub.sync import prepare, snapshots
 from hub.sync.fetcher import FetchError, Response
+from hub.sync.lookups import lookup
 from hub.sync.models import PartnerSource
-from hub.sync.pipeline import BATCH_SIZE, SourceClient, _lookup, _make_fetcher, refusal
+from hub.sync.pipeline import SourceClient, _make_fetcher, refusal
+from hub.sync.rows import BATCH_SIZE
 
 EXCHANGE = "exchange"  # the push format of POST /api/v1/ingest: {"records": [...]}
 # The kinds a posted document may be: the exchange format and the single-document connectors.
@@ -239,7 +241,7 @@ def dry_run(kind, settings, country_code, source=None, content=None, state=None,
             thing.close()
     report.complete = report.complete and new_state.pop(INCOMPLETE, None) is None
     if full_snapshot and report.complete and source is not None:
-        _missing(source, report, pipeline._kept(new_state.pop(KEEP, None)))
+        _missing(source, report, snapshots.kept_clause(new_state.pop(KEEP, None)))
     return report
 
 
@@ -272,7 +274,7 @@ def _check_batch(items, report, source, known):
     ids = {str(i.partner_id) for i in items if prepare.usable_id(i.partner_id)} - set(known)
     if source is not None and ids:
         columns = (Entry.partner_id, Entry.kind, Entry.deleted_dt, Entry.content_fingerprint)
-        for row in _lookup(columns, source.id, ids):
+        for row in lookup(columns, source.id, ids):
             known[row.partner_id] = [row.kind, row.deleted_dt is None, row.content_fingerprint]
             if row.deleted_dt is None:
                 report.seen_alive.add(row.partner_id)
@@ -320,7 +322,7 @@ def _refuse(report, item, reasons):
 def _missing(source, report, kept):
     """What a complete snapshot would do with the source's live entries it does not list (and
     does not keep on purpose, ``kept``): delete them, or hold them for review as
-    ``pipeline._settle_missing`` would."""
+    ``snapshots.settle_missing`` would."""
     kept_ids, ended_before = kept
     alive = gone = 0
     for partner_id, ends_utc in db.session.execute(
@@ -334,7 +336,7 @@ def _missing(source, report, kept):
         if not (ended_before and ends_utc is not None and ends_utc < ended_before):
             gone += 1
     counts = report.counts
-    if gone and pipeline.would_hold(source, gone, alive, counts):
+    if gone and snapshots.would_hold(source, gone, alive, counts):
         counts["held"] += gone
     else:
         counts["deleted"] += gone
