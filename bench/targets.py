@@ -1,0 +1,256 @@
+"""The benchmark's targets: each measured figure as a ratio to its reference of the same run,
+judged against the performance issue's target, and the table that prints them (bench/run.py
+measures; see bench/README.md)."""
+
+import sys
+import unicodedata
+
+COUNTRY = "TH"  # the country filter of the API figure
+PAGE_COUNTRY = "VN"  # the country page
+
+
+def _figure(name, value, unit, target, ratio=None, met=None, reference=None):
+    return {
+        "figure": name,
+        "median": value,
+        "unit": unit,
+        "ratio": ratio,
+        "reference": reference,
+        "target": target,
+        "met": met,
+    }
+
+
+def evaluate(http, changes, ingest):
+    figures = []
+
+    def rps(name):
+        return http[name]["median_rps"] if http and name in http else None
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    if http:
+        bare = rps("bare")
+        figures.append(_figure("bare Flask, fixed JSON (the limit)", bare, "req/s", "reference"))
+        figures.append(
+            _figure(
+                "Datasette, 50-row JSON page (the peer)", rps("datasette"), "req/s", "reference"
+            )
+        )
+        figures.append(
+            _figure(
+                f"Datasette, 50 rows, country={COUNTRY}",
+                rps("datasette_country"),
+                "req/s",
+                "reference",
+            )
+        )
+        for name, label, peer in (
+            ("api", "API list, 50 products, lang=ja", "datasette"),
+            (
+                "api_country",
+                f"API list, 50 products, lang=ja, country={COUNTRY}",
+                "datasette_country",
+            ),
+        ):
+            r = ratio(rps(name), bare)
+            figures.append(
+                _figure(
+                    label,
+                    rps(name),
+                    "req/s",
+                    "≥ 0.5 × bare",
+                    r,
+                    r is not None and r >= 0.5,
+                    "bare",
+                )
+            )
+            r = ratio(rps(name), rps(peer))
+            figures.append(
+                _figure(
+                    "  … vs Datasette",
+                    rps(name),
+                    "req/s",
+                    "≥ 10 × Datasette",
+                    r,
+                    r is not None and r >= 10,
+                    peer,
+                )
+            )
+        for name, label, target, low in (
+            ("api_304", "304 revalidation (If-None-Match)", "≥ 0.8 × bare", 0.8),
+            ("country_page", f"HTML page /ja/countries/{PAGE_COUNTRY}", "≥ 0.35 × bare", 0.35),
+            ("products_page", "HTML page /ja/products", "≥ 0.35 × bare", 0.35),
+            ("search_vi", "search /vi/search?q=mật ong", "≥ 0.25 × bare", 0.25),
+            ("search_en", "search /en/search?q=honey", "≥ 0.25 × bare", 0.25),
+            ("search_ja", "search /ja/search?q=はちみつ", "≥ 0.25 × bare", 0.25),
+        ):  # fmt: skip
+            r = ratio(rps(name), bare)
+            figures.append(
+                _figure(label, rps(name), "req/s", target, r, r is not None and r >= low, "bare")
+            )
+    if ingest:
+        n = ingest["records"]
+        hub = ingest["hub"]
+        raw_rate = n / ingest["raw"]["median_s"]
+        peer_rate = n / ingest["sqlite_utils"]["median_s"]
+        figures.append(
+            _figure("raw csv + sqlite3 upsert, 100 000 (the limit)", raw_rate, "rec/s", "reference")
+        )
+        figures.append(
+            _figure("sqlite-utils insert, 100 000 (the peer)", peer_rate, "rec/s", "reference")
+        )
+        first, resync, small, by_record = (
+            hub[key] if key in hub and "wall_s" in hub[key] else None
+            for key in ("first_100k", "resync_100k", "first_10k", "resync_records_100k")
+        )
+        for key, value in hub.items():
+            if "wall_s" not in value:
+                figures.append(
+                    _figure(f"hub {key}: FAILED ({value['error'][:80]})", None, "", "—", met=False)
+                )
+        if first:
+            rate = n / first["wall_s"]
+            r = ratio(rate, peer_rate)
+            figures.append(
+                _figure(
+                    "first sync, 100 000 records, validated",
+                    rate,
+                    "rec/s",
+                    "≥ 0.5 × sqlite-utils",
+                    r,
+                    r is not None and r >= 0.5,
+                    "sqlite-utils",
+                )
+            )
+            figures.append(
+                _figure(
+                    "  … vs the raw limit",
+                    rate,
+                    "rec/s",
+                    "info",
+                    ratio(rate, raw_rate),
+                    None,
+                    "raw",
+                )
+            )
+        if first and resync:
+            # The runs' own times: a sync runs in the scheduler's long-lived process, so the
+            # child's interpreter start (about a second, the same for both) is not part of it.
+            r = resync["run_s"] / first["run_s"]
+            figures.append(
+                _figure(
+                    "unchanged re-sync, 100 000 records (the run)",
+                    resync["run_s"],
+                    "s",
+                    "≤ 5 % of first sync",
+                    r,
+                    r <= 0.05,
+                    "first sync's run",
+                )
+            )
+            figures.append(
+                _figure(
+                    "  … with its process's start",
+                    resync["wall_s"],
+                    "s",
+                    "info",
+                    resync["wall_s"] / first["wall_s"],
+                    None,
+                    "first sync",
+                )
+            )
+        if first and by_record:
+            figures.append(
+                _figure(
+                    "  … the same records in other bytes (the run)",
+                    by_record["run_s"],
+                    "s",
+                    "info",
+                    by_record["run_s"] / first["run_s"],
+                    None,
+                    "first sync's run",
+                )
+            )
+        if first:
+            peak = max(
+                first["max_rss_mb"],
+                (resync or {}).get("max_rss_mb", 0),
+                (by_record or {}).get("max_rss_mb", 0),
+            )
+            figures.append(
+                _figure(
+                    "peak memory, syncing 100 000 (with worker)",
+                    peak,
+                    "MB",
+                    "≤ 250 MB",
+                    None,
+                    peak <= 250,
+                )
+            )
+            if small:
+                r = peak / small["max_rss_mb"]
+                figures.append(
+                    _figure(
+                        "  … vs the peak at 10 000 records",
+                        peak,
+                        "MB",
+                        "≤ 1.3 × peak at 10 000",
+                        r,
+                        r <= 1.3,
+                        f"{small['max_rss_mb']:.0f} MB",
+                    )
+                )
+    if changes:
+        rate = changes["records_per_s"]
+        label = "following the changes feed from 0"
+        if not changes["complete"]:
+            label += f" (bounded: first {changes['records']:,} records)"
+        figures.append(
+            _figure(
+                label,
+                rate,
+                "rec/s",
+                "≥ 20 000 rec/s",
+                None,
+                bool(rate and rate >= 20_000 and changes["complete"]),
+            )
+        )
+    return figures
+
+
+def _fmt(value, unit):
+    if value is None:
+        return "—"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
+    if unit == "s":
+        return f"{value:,.1f} s"
+    return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.1f} {unit}"
+
+
+def _width(text):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text, width):
+    return text + " " * (width - _width(text))
+
+
+def print_table(figures, out=sys.stdout):
+    rows = [("figure", "median", "ratio", "target", "met")]
+    for f in figures:
+        ratio = "—" if f["ratio"] is None else f"{f['ratio']:.3g} ×"
+        met = (
+            {True: "met", False: "NOT MET", None: ""}[f["met"]]
+            if f["target"] not in ("reference", "info")
+            else ""
+        )
+        rows.append((f["figure"], _fmt(f["median"], f["unit"]), ratio, f["target"], met))
+    widths = [max(_width(r[i]) for r in rows) for i in range(5)]
+    line = "  ".join("-" * w for w in widths)
+    for index, row in enumerate(rows):
+        print("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
+        if index == 0:
+            print(line, file=out)
