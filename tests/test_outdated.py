@@ -144,3 +144,41 @@ def test_a_fair_keeps_one_hub_object_with_its_dates_and_the_outdated_text(
     assert item["_hub"]["start_date"] == "2026-06-01" and item["_hub"]["all_day"] is True
     assert item["_hub"]["outdated"] is True and item["_hub"]["source_language"] == "vi"
     assert datetime.fromisoformat(item["_hub"]["source_changed"]) == CHANGED
+
+
+def _push(client, tokens, body_vi, ja_outdated, reference="1/QĐ"):
+    record = {
+        "source_language": "vi",
+        "translations": {
+            "vi": {"title": "Chính sách", "body": body_vi},
+            "ja": {"title": "政策", "body": "初版。", "outdated": ja_outdated},
+        },
+        "reference_number": reference,
+    }
+    response = client.post(
+        "/api/v1/ingest",
+        json={"records": [{"id": "p-1", "collection": "policies", "record": record}]},
+        headers=tokens["VN"],
+    )
+    assert response.status_code == 200 and response.json["status"] == "ok", response.json
+
+
+@pytest.mark.dates
+def test_a_partners_outdated_translation_dates_from_the_change_of_its_source(
+    app, client, tokens, time_machine
+):
+    """A record the partner sends again with other facts but the same texts leaves the day the
+    source text changed as it was."""
+    time_machine.move_to(WRITTEN, tick=False)
+    _push(client, tokens, "Bản đầu.", ja_outdated=False)
+    time_machine.move_to(CHANGED, tick=False)
+    _push(client, tokens, "Bản hai.", ja_outdated=True)
+    [view] = client.get("/api/v1/policies?lang=ja").json["items"]
+    assert view["outdated"] is True
+    assert datetime.fromisoformat(view["source_changed"]) == CHANGED
+    time_machine.move_to(TRANSLATED_AGAIN, tick=False)
+    _push(client, tokens, "Bản hai.", ja_outdated=True, reference="2/QĐ")
+    [view] = client.get("/api/v1/policies?lang=ja").json["items"]
+    assert view["reference_number"] == "2/QĐ" and view["outdated"] is True
+    assert datetime.fromisoformat(view["source_changed"]) == CHANGED
+    assert NOTICE["ja"] in _text(client.get(f"/ja/policies/{view['id']}"))
