@@ -59,6 +59,16 @@ class EntryViewSchema(Schema):
     outdated = fields.Bool(
         metadata={"description": "True for a translation of an older source text."}
     )
+    source_language = fields.Str(
+        metadata={"enum": ["vi", "en", "ja"], "description": "The language it was written in."}
+    )
+    source_changed = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "When outdated: when the source text changed after the served "
+            "translation was made; else null."
+        },
+    )
     title = fields.Str()
     summary = fields.Str()
     body = fields.Str(metadata={"description": "Markdown."})

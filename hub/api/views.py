@@ -21,6 +21,7 @@ def entry_view(entry, lang):
     if lang == "all":
         return {**head, "record": dump_record(entry)}
     translation, served = publishing.resolve(entry, lang)
+    source = publishing.outdated_against(entry, translation)
     record = dump_record(entry)
     fields = {name: record.get(name) for name in KIND_FIELDS[entry.kind]}
     if entry.kind == "fair":
@@ -32,7 +33,10 @@ def entry_view(entry, lang):
         "language": served,
         "requested_language": lang,
         "fallback": served != lang,
-        "outdated": bool(translation is not None and publishing.outdated(entry, translation)),
+        "outdated": source is not None,
+        "source_language": entry.source_language,
+        # When the source text changed after the served translation was made (else None).
+        "source_changed": source.updated_dt.isoformat() if source is not None else None,
         "title": translation.title if translation else "",
         "summary": translation.summary if translation else "",
         "body": translation.body if translation else "",

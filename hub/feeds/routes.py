@@ -72,6 +72,17 @@ def _fair_extension(fair):
     }
 
 
+def _outdated_extension(entry, source):
+    """What an item's ``_hub`` says when its text is a translation made before the source
+    text last changed: as the API's view says it (``outdated``, ``source_language``,
+    ``source_changed``)."""
+    return {
+        "outdated": True,
+        "source_language": entry.source_language,
+        "source_changed": source.updated_dt.isoformat(),
+    }
+
+
 def _json_feed(collection, country=None):
     kind = COLLECTION_KINDS[collection]
     lang = _feed_language()
@@ -105,6 +116,8 @@ def _json_feed(collection, country=None):
             item["summary"] = text.summary
         if kind == "fair" and entry.starts_local is not None:
             item["_hub"] = _fair_extension(entry)
+        if (source := publishing.outdated_against(entry, text)) is not None:
+            item.setdefault("_hub", {}).update(_outdated_extension(entry, source))
         items.append(item)
     args = {"collection": collection, "lang": lang}
     endpoint = "feeds.country_feed" if country else "feeds.feed"

@@ -132,6 +132,9 @@ def zone_name(zone):
         return zone
 
 
+# The source text a shown translation is older than, or None (see the "outdated_note" macro).
+bp.add_app_template_global(services.outdated_against, "outdated_source")
+
 # What partners say about an entry beyond the hub's fields (hub.publishing.partner_metadata).
 bp.add_app_template_global(partner_metadata.text_language, "text_language")
 bp.add_app_template_global(partner_metadata.base_language, "base_language")

@@ -587,6 +587,15 @@ def outdated(entry, translation):
     return source is not None and translation.source_fingerprint != source.fingerprint
 
 
+def outdated_against(entry, translation):
+    """The source text ``translation`` is older than (its ``updated_dt`` is when the source
+    last changed), or None when ``translation`` is the source text or made from its current
+    version. What readers are told: pages, the API's views and the JSON Feeds."""
+    if translation is None or not outdated(entry, translation):
+        return None
+    return entry.text_in(entry.source_language)
+
+
 def resolve(entry, language):
     """The text to show a reader of ``language``: theirs, else the source language's, else the
     first there is. Returns ``(translation, served_language)``."""

@@ -455,7 +455,14 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
     for translation in list(entry.translations):
         if translation.language not in languages:
             entry.translations.remove(translation)
+    held = {t.language: t for t in entry.translations}
     for text in ready.texts:
+        current = held.get(text["language"])
+        if current is not None and (current.fingerprint, current.source_fingerprint) == (
+            text["fingerprint"],
+            text["source_fingerprint"],
+        ):
+            continue  # the same text, made from the same source: it keeps the day it changed
         publishing.apply_text_values(entry, {**text, "updated_dt": utcnow()})
     return entry
 
