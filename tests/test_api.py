@@ -267,7 +267,7 @@ def test_writes_through_the_api_follow_the_rules_of_the_pages(app, client, token
                 "rated_on": "2025-01-01",
             },
             "stars",
-            "評価は1〜5つ星です。",
+            "格付けは1〜5つ星です。",
         ),
         (
             {
@@ -286,7 +286,7 @@ def test_writes_through_the_api_follow_the_rules_of_the_pages(app, client, token
                 "product_group": "food",
             },
             "title",
-            "製品名は必須です。",
+            "産品名は必須です。",
         ),
         (
             {

@@ -165,7 +165,7 @@ def test_a_bad_form_keeps_what_was_typed_and_changes_nothing(app, client, data, 
         (
             {"stars": "6", "rating_scheme": "ocop", "rated_on": "2024-01-01"},
             "stars",
-            "評価は1〜5つ星です。",
+            "格付けは1〜5つ星です。",
         ),
         ({"stars": "four"}, "stars", "有効な整数ではありません。"),
     ],

@@ -82,8 +82,8 @@ def test_csv_products_come_in_and_invalid_rows_are_quarantined(app, client, http
                 "P3",
                 {
                     "en": {"stars": ["A rating has 1 to 5 stars."]},
-                    "vi": {"stars": ["Xếp hạng có từ 1 đến 5 sao."]},
-                    "ja": {"stars": ["評価は1〜5つ星です。"]},
+                    "vi": {"stars": ["Kết quả phân hạng có từ 1 đến 5 sao."]},
+                    "ja": {"stars": ["格付けは1〜5つ星です。"]},
                 },
             )
         ]
@@ -534,7 +534,7 @@ def test_administrators_add_sync_and_pause_a_source_on_its_page(app, client, htt
     page = client.get("/vi/admin/sources/").get_data(as_text=True)
     assert "Nguồn đối tác" in page
     vi_page = client.get(page_url.replace("/en/", "/vi/")).get_data(as_text=True)
-    assert "Xếp hạng có từ 1 đến 5 sao." in vi_page
+    assert "Kết quả phân hạng có từ 1 đến 5 sao." in vi_page
 
 
 def test_coordinators_cannot_reach_the_source_pages(app, client):

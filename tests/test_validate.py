@@ -25,8 +25,8 @@ CSV_AGAIN = (
 )
 STARS = {
     "en": "A rating has 1 to 5 stars.",
-    "vi": "Xếp hạng có từ 1 đến 5 sao.",
-    "ja": "評価は1〜5つ星です。",
+    "vi": "Kết quả phân hạng có từ 1 đến 5 sao.",
+    "ja": "格付けは1〜5つ星です。",
 }
 
 
