@@ -33,6 +33,8 @@ SPECIFIC = {
     "pushes_paused": (409, _l("Pushes for this country are paused by an administrator.")),
 }
 
+ERROR_CODES = sorted({code for code, _text in ERRORS.values()} | set(SPECIFIC))
+
 
 def error_code(status):
     if status in ERRORS:
