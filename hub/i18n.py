@@ -2,7 +2,8 @@
 ``/<lang>/`` URL prefix every page carries.
 
 Order of choice (DESIGN §4): the URL prefix, then the signed-in user's preference, then the
-language cookie, then ``Accept-Language``, then the default (English).
+language cookie, then ``Accept-Language``, then the default (English). Under /api: ``?lang=``,
+then ``Accept-Language``, then the default (``api_language``).
 """
 
 import os
@@ -31,6 +32,8 @@ def select_locale():
         return _environment_language()
     if lang := g.get("lang"):
         return lang
+    if is_api_request():
+        return api_language()
     supported = languages()
     if request.url_rule is None:
         # No route matched (a 404): a path that starts with a language still speaks it.
@@ -40,6 +43,21 @@ def select_locale():
     for candidate in (_user_language(), request.cookies.get(current_app.config["LANGUAGE_COOKIE"])):
         if candidate in supported:
             return candidate
+    return request.accept_languages.best_match(supported) or current_app.config["DEFAULT_LANGUAGE"]
+
+
+def is_api_request():
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def api_language():
+    """The language of an answer under /api (its messages and refusals): ``?lang=`` when it
+    names one of the hub's languages, else the best of ``Accept-Language``, else the default.
+    A signed-in user's preference and the language cookie are a browser's, not a client
+    program's: they do not count here."""
+    supported = languages()
+    if (lang := request.args.get("lang")) in supported:
+        return lang
     return request.accept_languages.best_match(supported) or current_app.config["DEFAULT_LANGUAGE"]
 
 

@@ -10,6 +10,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from hub.api.errors import ERROR_CODES
 from hub.db import MAX_ID
 from hub.publishing.exchange import COUNTRY_PATTERN, KIND_FIELDS, RECORD_SCHEMAS
 from hub.publishing.vocabulary import PRODUCT_GROUPS
@@ -30,8 +31,22 @@ COLLECTIONS = {
 
 
 class ErrorBodySchema(Schema):
-    code = fields.Int(required=True)
-    message = fields.Str(required=True, metadata={"description": "In the language asked for."})
+    status = fields.Int(required=True, metadata={"description": "The HTTP status."})
+    code = fields.Str(
+        required=True,
+        metadata={
+            "enum": ERROR_CODES,
+            "description": "Stable and machine-readable: it never changes with the language "
+            "(see docs/exchange-format.md, Errors).",
+        },
+    )
+    message = fields.Str(
+        required=True,
+        metadata={
+            "description": "In the language of ?lang= (vi, en or ja), else of Accept-Language, "
+            "else in English."
+        },
+    )
     details = fields.Dict(required=True, metadata={"description": "Per field: a list of messages."})
 
 

@@ -1,19 +1,188 @@
-"""The readable API reference page, in the reader's language, from the OpenAPI document."""
+"""The readable API reference page, in the reader's language, from the OpenAPI document.
+
+The OpenAPI document itself stays in English (a machine's description, read by code
+generators and by the tests' Schemathesis run); this page gives what it says in vi, en and ja:
+each operation's summary and each parameter's meaning from the tables below, keyed by the
+document's own operations and parameter names. An operation or parameter the tables do not know
+yet is shown in English, marked ``lang="en"``.
+"""
+
+import json
 
 from flask import Blueprint, render_template
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
-from hub.api.openapi import RECORD_NAMES, build_spec
+from hub.api.errors import ERRORS, SPECIFIC
+from hub.api.openapi import COLLECTIONS, RECORD_NAMES, build_spec
+from hub.i18n import current_language
+from hub.urls import base_url
 
 bp = Blueprint("api_docs", __name__, url_prefix="/<lang>")
+
+ENTRY_LIST = "/api/v1/{collection}"
+ENTRY = "/api/v1/{collection}/{id}"
+# (method, path): what it does. The four collections share ENTRY_LIST and ENTRY.
+SUMMARIES = {
+    ("get", ENTRY_LIST): _l("The published entries of this kind, newest first"),
+    ("post", ENTRY_LIST): _l("Create an entry of this kind for your country"),
+    ("get", ENTRY): _l("One published entry"),
+    ("patch", ENTRY): _l("Change an entry's fields, its texts (only those sent) or its status"),
+    ("delete", ENTRY): _l("Delete an entry (a tombstone in the changes feed)"),
+    ("get", "/api/v1/changes"): _l("Every change to every entry ever published, in order"),
+    ("post", "/api/v1/ingest"): _l("Push a batch of records for your token's country"),
+    ("get", "/api/v1/countries"): _l("The registry's countries"),
+    ("get", "/api/v1/countries/{code}"): _l(
+        "One country with its programmes, its dated history and its sources"
+    ),
+    ("get", "/api/v1/programmes"): _l("The countries' programmes"),
+    ("get", "/api/v1/programmes/{id}"): _l("One programme"),
+    ("post", "/api/v1/validate"): _l(
+        "Check a document for your token's country; nothing is stored"
+    ),
+}
+# name: (meaning, {placeholder: code shown as it is})
+PARAMETERS = {
+    "lang": (
+        _l(
+            "The language of the texts (%(langs)s), or %(all)s for every translation. Refusals "
+            "come in the language named, too."
+        ),
+        {"langs": "vi, en, ja", "all": "all"},
+    ),
+    "limit": (_l("How many items one page holds."), {}),
+    "cursor": (_l("The %(next_cursor)s of the previous page."), {"next_cursor": "next_cursor"}),
+    "country": (
+        _l(
+            "A country's ISO 3166 code; the changes feed takes up to 50, separated by commas. A "
+            "code with nothing filed under it gives an empty page."
+        ),
+        {},
+    ),
+    "group": (_l("Only products of this product group."), {}),
+    "stars": (_l("Only products with this number of stars."), {}),
+    "valid": (
+        _l("%(yes)s or %(true)s: only products whose rating is still valid."),
+        {"yes": "1", "true": "true"},
+    ),
+    "when": (
+        _l("Upcoming trade fairs soonest first (the default), or past ones latest first."),
+        {},
+    ),
+    "status": (_l("Only countries with this membership status."), {}),
+    "since": (
+        _l("The %(next_since)s of the previous page: the changes after it."),
+        {"next_since": "next_since"},
+    ),
+    "exclude_origin": (
+        _l(
+            "A hub's base URL: leave out the entries first published there (a hub that follows "
+            "this one gives its own)."
+        ),
+        {},
+    ),
+    "id": (_l("The number of the entry or programme."), {}),
+    "code": (_l("The country's ISO 3166 code."), {}),
+    "kind": (
+        _l("The document's kind: %(default)s (the default), %(others)s."),
+        {"default": "exchange", "others": "jsonfeed, ical, csv"},
+    ),
+    "settings": (_l("A JSON object: the settings of a source of that kind."), {}),
+    "source": (
+        _l(
+            "One of your country's sources: its kind and settings are used, and the document is "
+            "compared with its entries."
+        ),
+        {},
+    ),
+}
+
+
+def _generic_path(path):
+    for collection in COLLECTIONS:
+        for generic in (ENTRY_LIST, ENTRY):
+            if path == generic.replace("{collection}", collection):
+                return generic
+    return path
+
+
+def _translated(table, key, english):
+    """``(text, lang)``: the page's text for ``key``, and "en" when it is left in English."""
+    text = table.get(key)
+    if text is None:
+        return english, "en" if current_language() != "en" else None
+    if isinstance(text, tuple):
+        text, codes = text
+        marked = {name: Markup("<code>%s</code>") % code for name, code in codes.items()}
+        return Markup(escape(str(text))) % marked if marked else str(text), None
+    return str(text), None
+
+
+def _values(schema):
+    if "enum" in schema:
+        return ", ".join(str(value) for value in schema["enum"])
+    if "minimum" in schema and "maximum" in schema:
+        return f"{schema['minimum']}–{schema['maximum']}"
+    return ""
+
+
+def _operations(spec):
+    rows = []
+    for path, item in spec["paths"].items():
+        shared = item.get("parameters", [])
+        for method, op in item.items():
+            if method not in ("get", "post", "patch", "delete"):
+                continue
+            text, lang = _translated(
+                SUMMARIES, (method, _generic_path(path)), op.get("summary", "")
+            )
+            names = [p["name"] for p in [*shared, *op.get("parameters", [])]]
+            rows.append((method.upper(), path, text, lang, names, bool(op.get("security"))))
+    return rows
+
+
+def _parameters(spec):
+    """``(name, where, values, meaning, lang)`` for each parameter name, in order of first use;
+    values joined when endpoints differ ("1–200 · 1–1000")."""
+    found = {}
+    for item in spec["paths"].values():
+        for op in [item, *(v for k, v in item.items() if isinstance(v, dict))]:
+            for param in op.get("parameters", []):
+                entry = found.setdefault(param["name"], (param["in"], [], param))
+                if (values := _values(param["schema"])) and values not in entry[1]:
+                    entry[1].append(values)
+    rows = []
+    for name, (where, values, param) in found.items():
+        text, lang = _translated(PARAMETERS, name, param.get("description", ""))
+        rows.append((name, where, " · ".join(values), text, lang))
+    return rows
+
+
+def _error_example():
+    """A refusal as the API would give it in the reader's language."""
+    body = {
+        "status": 422,
+        "code": ERRORS[422][0],
+        "message": str(ERRORS[422][1]),
+        "details": {
+            "limit": [gettext("A whole number from %(low)s to %(high)s.", low=1, high=200)]
+        },
+    }
+    return json.dumps({"error": body}, ensure_ascii=False, indent=2)
 
 
 @bp.route("/api")
 def reference():
     spec = build_spec()
-    operations = [
-        (method.upper(), path, op.get("summary", ""), bool(op.get("security")))
-        for path, item in spec["paths"].items()
-        for method, op in item.items()
-        if method in ("get", "post", "patch", "delete")
-    ]
-    return render_template("api/reference.html", operations=operations, kinds=list(RECORD_NAMES))
+    errors = [(status, code, meaning) for status, (code, meaning) in ERRORS.items()]
+    errors += [(status, code, meaning) for code, (status, meaning) in SPECIFIC.items()]
+    return render_template(
+        "api/reference.html",
+        operations=_operations(spec),
+        parameters=_parameters(spec),
+        errors=sorted(errors, key=lambda row: row[0]),
+        error_example=_error_example(),
+        api_base=base_url().rstrip("/") + "/api/v1",
+        kinds=list(RECORD_NAMES),
+    )

@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from hub.api import bp
 from hub.api.auth import token_required
+from hub.api.errors import api_error
 from hub.api.views import country_view, entry_view, programme_view
 from hub.cache import cached, served_from_cache
 from hub.db import ID_RULE, utcnow
@@ -62,9 +63,7 @@ class ApiInputError(Exception):
 
 @bp.errorhandler(ApiInputError)
 def _input_error(exc):
-    return jsonify(
-        error={"code": 422, "message": _("The request is not valid."), "details": exc.details}
-    ), 422
+    return api_error(422, details=exc.details)
 
 
 def _country_arg():
@@ -293,13 +292,7 @@ def push():
         raise ApiInputError(exc.details) from None
     source = _push_source(g.api_token)
     if not source.enabled:
-        return jsonify(
-            error={
-                "code": 409,
-                "message": _("Pushes for this country are paused by an administrator."),
-                "details": {},
-            }
-        ), 409
+        return api_error(409, code="pushes_paused")
     run = SyncRun(source_id=source.id, status="running", started_by="push")
     db.session.add(run)
     db.session.commit()

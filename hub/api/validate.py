@@ -17,6 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from hub.api import bp
 from hub.api.auth import token_required
+from hub.api.errors import api_error
 from hub.api.routes import ApiInputError
 from hub.db import parse_id
 from hub.extensions import db
@@ -28,7 +29,7 @@ FIELDS = ("kind", "settings", "source")
 
 def _too_large(limit):
     message = _("The document is larger than %(max)s bytes.", max=format_number(limit))
-    return jsonify(error={"code": 413, "message": message, "details": {}}), 413
+    return api_error(413, message)
 
 
 def _posted():
@@ -77,13 +78,7 @@ def validate():
                 raise ApiInputError({"source": [message]})
             source = _source(fields["source"], country)
             if source is None:
-                return jsonify(
-                    error={
-                        "code": 404,
-                        "message": _("There is no such source for your country."),
-                        "details": {},
-                    }
-                ), 404
+                return api_error(404, _("There is no such source for your country."))
             kind = checker.EXCHANGE if source.kind == "push" else source.kind
             if kind not in checker.POSTED_KINDS:
                 message = _(

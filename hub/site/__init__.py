@@ -79,9 +79,12 @@ def unhandled_error(exc):
 def _render_error(code, exc):
     title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500 if code >= 500 else 400])
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        # One error shape for every 4xx and 5xx under /api.
-        response = jsonify(error={"code": code, "message": str(message), "details": {}})
-    elif request_ctx.url_adapter is None:
+        # One error shape for every 4xx and 5xx under /api (hub/api/errors.py).
+        from hub.api.errors import api_error
+
+        headers = exc.get_headers() if hasattr(exc, "get_headers") else ()
+        return api_error(code, headers=headers)
+    if request_ctx.url_adapter is None:
         # The request was refused before routing (an untrusted Host): no page can link anywhere.
         response = current_app.response_class(f"{title}\n{message}\n", mimetype="text/plain")
     else:
