@@ -82,7 +82,7 @@ def test_bad_parameters_get_the_json_error_shape(client, query):
     response = client.get(f"/api/v1/products?{query}")
     assert response.status_code == 422
     body = response.get_json()["error"]
-    assert (body["status"], body["code"]) == (422, "invalid_input") and body["details"]
+    assert (body["code"], body["reason"]) == (422, "invalid_input") and body["details"]
 
 
 def test_a_well_formed_country_code_with_nothing_filed_gives_an_empty_page(client, entries):
@@ -114,7 +114,7 @@ def test_countries_and_programmes(client):
         client.get("/api/v1/countries?status=member").get_json()["items"][0]["membership_status"]
         == "member"
     )
-    assert client.get("/api/v1/countries/ZZ").get_json()["error"]["code"] == "not_found"
+    assert client.get("/api/v1/countries/ZZ").get_json()["error"]["reason"] == "not_found"
     programmes = client.get("/api/v1/programmes?country=TH").get_json()["items"]
     assert [p["acronym"] for p in programmes] == ["OTOP"]
 
@@ -197,7 +197,7 @@ def test_the_api_answers_429_with_retry_after_past_its_rate_limit(app, client, m
     assert statuses == [200, 200, 200, 429]
     response = client.get("/api/v1/countries?status=member")
     assert int(response.headers["Retry-After"]) > 0
-    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert response.get_json()["error"]["reason"] == "rate_limited"
 
 
 def test_answers_from_the_cache_do_not_count_against_the_rate_limit(app, client, monkeypatch):

@@ -93,7 +93,7 @@ def test_the_english_reference_page_lists_every_operation_and_parameter(client):
     assert "Delete an entry (a tombstone in the changes feed)" in page
     assert "<code>exclude_origin</code>" in page and "<code>/api/v1/validate</code>" in page
     assert 'lang="en"' not in page.split("<main", 1)[1]  # every summary has its translation
-    assert "&#34;code&#34;: &#34;invalid_input&#34;" in page
+    assert "&#34;reason&#34;: &#34;invalid_input&#34;" in page
 
 
 def _expected(app, lang, text, **variables):
@@ -118,7 +118,7 @@ def _check(app, response, status, code, lang, message=None, **variables):
     assert response.status_code == status
     assert response.is_json
     error = response.get_json()["error"]
-    assert (error["status"], error["code"]) == (status, code)
+    assert (error["code"], error["reason"]) == (status, code)
     expected = message if message is not None else ERRORS[status][1]
     assert error["message"] == _expected(app, lang, expected, **variables)
     if lang != "en":  # translated, not left in English
@@ -167,7 +167,7 @@ def test_errors_come_in_the_language_asked_for_with_a_stable_code(
     )
     assert response.status_code == 413
     error = response.get_json()["error"]
-    assert (error["status"], error["code"]) == (413, "too_large")
+    assert (error["code"], error["reason"]) == (413, "too_large")
     with app.test_request_context("/"), force_locale(lang):
         expected = gettext("The document is larger than %(max)s bytes.", max=format_number(1000))
     assert error["message"] == expected and "Accept-Language" in response.vary

@@ -163,8 +163,8 @@ def test_a_partner_pushes_a_batch_with_its_token(app, client):
     assert response.status_code == 401
     assert response.get_json() == {
         "error": {
-            "status": 401,
-            "code": "unauthorized",
+            "code": 401,
+            "reason": "unauthorized",
             "message": "This needs a valid token or a signed-in account.",
             "details": {},
         }
@@ -189,7 +189,7 @@ def test_a_malformed_push_is_refused_whole(app, client, body, field):
     )
     assert response.status_code == 422
     error = response.get_json()["error"]
-    assert error["code"] == "invalid_input" and field in error["details"]
+    assert error["reason"] == "invalid_input" and field in error["details"]
     assert error["message"] == "Yêu cầu không hợp lệ."
 
 
@@ -199,13 +199,13 @@ def test_a_malformed_push_is_refused_whole(app, client, body, field):
 def test_the_changes_feed_refuses_bad_parameters_with_the_json_error_shape(client, query):
     response = client.get(f"/api/v1/changes?{query}")
     assert response.status_code == 422
-    assert set(response.get_json()["error"]) == {"status", "code", "message", "details"}
+    assert set(response.get_json()["error"]) == {"code", "reason", "message", "details"}
 
 
 def test_unknown_api_paths_answer_json(client):
     response = client.get("/api/v1/nothing")
     assert response.status_code == 404
-    assert response.get_json()["error"]["code"] == "not_found"
+    assert response.get_json()["error"]["reason"] == "not_found"
 
 
 def test_a_new_token_goes_on_updating_what_the_old_one_pushed(app, client):
@@ -254,7 +254,7 @@ def test_pushes_stop_while_an_administrator_pauses_them(app, client):
         services.set_enabled(source.id, False)
     response = client.post("/api/v1/ingest", json={"records": []}, headers=headers)
     assert response.status_code == 409
-    assert response.get_json()["error"]["code"] == "pushes_paused"
+    assert response.get_json()["error"]["reason"] == "pushes_paused"
     assert (
         response.get_json()["error"]["message"]
         == "Pushes for this country are paused by an administrator."

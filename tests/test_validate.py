@@ -278,7 +278,7 @@ def test_another_countrys_source_is_not_found(app, client, tokens, httpserver):
     before = footprint(app)
     response = validate(client, tokens["TH"], CSV.encode(), source=source)
     assert response.status_code == 404
-    assert response.get_json()["error"]["code"] == "not_found"
+    assert response.get_json()["error"]["reason"] == "not_found"
     assert validate(client, tokens["TH"], CSV.encode(), source=999999).status_code == 404
     assert footprint(app) == before
 

@@ -1,9 +1,9 @@
 """The API's error answers: one shape for every refusal under /api, in the reader's language.
 
-``{"error": {"status": 422, "code": "invalid_input", "message": "…", "details": {…}}}``:
-``status`` is the HTTP status, ``code`` a stable machine-readable name that never changes with
-the language, ``message`` a sentence in the language asked for and ``details`` the messages per
-field (empty when the refusal is not about fields).
+``{"error": {"code": 422, "reason": "invalid_input", "message": "…", "details": {…}}}``:
+``code`` is the HTTP status (as it always was in v1), ``reason`` a stable machine-readable name
+that never changes with the language, ``message`` a sentence in the language asked for and
+``details`` the messages per field (empty when the refusal is not about fields).
 
 The language (``hub.i18n.api_language``): ``?lang=`` when it names one of the hub's languages,
 else the best of ``Accept-Language``, else the default (English). Signed-in preferences and the
@@ -51,8 +51,8 @@ def api_error(status, message=None, details=None, code=None, headers=None):
         code = error_code(status)
         default = ERRORS.get(status, ERRORS[500 if status >= 500 else 400])[1]
     body = {
-        "status": status,
-        "code": code,
+        "code": status,
+        "reason": code,
         "message": str(message if message is not None else default),
         "details": details or {},
     }

@@ -31,8 +31,8 @@ COLLECTIONS = {
 
 
 class ErrorBodySchema(Schema):
-    status = fields.Int(required=True, metadata={"description": "The HTTP status."})
-    code = fields.Str(
+    code = fields.Int(required=True, metadata={"description": "The HTTP status."})
+    reason = fields.Str(
         required=True,
         metadata={
             "enum": ERROR_CODES,

@@ -162,8 +162,8 @@ def _parameters(spec):
 def _error_example():
     """A refusal as the API would give it in the reader's language."""
     body = {
-        "status": 422,
-        "code": ERRORS[422][0],
+        "code": 422,
+        "reason": ERRORS[422][0],
         "message": str(ERRORS[422][1]),
         "details": {
             "limit": [gettext("A whole number from %(low)s to %(high)s.", low=1, high=200)]
