@@ -98,6 +98,10 @@ def test_the_page_lists_the_entries_with_counts_and_links(app, client, source):
     assert text_of(link) == "Public page"
     assert client.get(link.get("href")).status_code == 200
     assert re.fullmatch(r"/en/products/\d+", link.get("href"))
+    # A synced entry belongs to its partner: the manage pages do not serve it, so no link to them.
+    assert [text_of(a) for a in body.iter("a")] == ["Public page"] * 47
+    entry_id = link.get("href").rsplit("/", 1)[1]
+    assert client.get(f"/en/manage/entries/{entry_id}").status_code == 404
     # The time of the last change, as CLDR writes it in the reader's language.
     assert published.find(".//time").get("datetime")[:4].isdigit()
 
