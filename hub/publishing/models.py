@@ -72,6 +72,8 @@ class Entry(Base):
         CheckConstraint(_in("status", [s.value for s in EntryStatus]), name="status"),
         Index("ix_entry_public", "kind", "status", "country_code", "id"),
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
+        # A source's entries newest first, as its administrators' page lists them.
+        Index("ix_entry_source", "source_id", "id"),
         # Only entries first published elsewhere have an origin of their own: the others (most,
         # and every one a partner's dataset brings) stay out of the index and cost it nothing.
         Index(

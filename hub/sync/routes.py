@@ -14,10 +14,12 @@ from connectors.base import UnknownConnectorKind, get_connector, kinds
 from hub.accounts.auth import admin_required
 from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db
+from hub.publishing import vocabulary as entry_vocabulary
 from hub.publishing.models import Entry, EntryTranslation
+from hub.publishing.routes import COLLECTIONS
 from hub.registry.models import Country
 from hub.registry.regions import country_choices
-from hub.sync import bp, services, validate
+from hub.sync import bp, queries, services, validate
 from hub.sync.figures import activity_chart
 from hub.sync.models import HeldDeletion, PartnerSource, RejectedRecord, SyncRun
 from hub.sync.scheduler import lease_holder, run_if_free
@@ -138,6 +140,7 @@ def source(source_id):
     }
     values.setdefault("shrink_limit", request.form.get("shrink_limit", item.shrink_limit))
     review = services.pending_review(item.id)
+    entry_filters, entry_errors = _entry_filters()
     return render_template(
         "sync/source.html",
         source=item,
@@ -151,7 +154,82 @@ def source(source_id):
         rejected=rejected,
         values=values,
         error=error,
-    ), (422 if error else 200)
+        **_entries_section(item.id, entry_filters, entry_errors),
+    ), (422 if error else 400 if entry_errors else 200)
+
+
+ENTRY_STATES = {"all": None, "live": True, "deleted": False}  # the list's status filter
+SEARCH_MAX = 200  # characters of the list's search text, as long as a partner id
+
+
+def _entry_filters():
+    """The filters of the source's list of entries from the query string: ``(values, errors)``;
+    a bad value is reported (the page answers 400) and not applied."""
+    args, values, errors = request.args, {}, {}
+    collection = args.get("kind", "")
+    if collection in COLLECTIONS:
+        values["kind"] = collection
+    elif collection:
+        errors["kind"] = _("“%(value)s” is not one of the options.", value=collection)
+    state = args.get("status", "")
+    if state in ENTRY_STATES:
+        values["status"] = state
+    elif state:
+        errors["status"] = _("“%(value)s” is not one of the options.", value=state)
+    text = args.get("q", "").strip()
+    if len(text) > SEARCH_MAX or not all(map(_printable, text)):
+        errors["q"] = _(
+            "The search text must be at most %(max)s characters, without control characters.",
+            max=format_number(SEARCH_MAX),
+        )
+    elif text:
+        values["q"] = text
+    before = args.get("entries_before", "")
+    if parse_id(before) is not None:
+        values["entries_before"] = parse_id(before)
+    elif before:
+        errors["entries_before"] = _("“%(value)s” is not a page of this list.", value=before)
+    return values, errors
+
+
+def _printable(character):
+    return character >= " " and character != "\x7f"
+
+
+def _entries_section(source_id, filters, errors):
+    """What templates/sync/_entries.html shows: the source's entries a page at a time, with the
+    filters, and how many it has of each kind, alive and deleted."""
+    counts = queries.source_entry_counts(source_id)
+    page = None
+    if not errors:
+        page = queries.source_entries(
+            source_id,
+            kind=COLLECTIONS.get(filters.get("kind")),
+            live=ENTRY_STATES[filters.get("status", "all")],
+            text=filters.get("q", ""),
+            before=filters.get("entries_before"),
+        )
+    return {
+        "entries": page,
+        "entry_counts": counts,
+        "entry_totals": (
+            sum(alive for alive, _deleted in counts.values()),
+            sum(deleted for _alive, deleted in counts.values()),
+        ),
+        "entry_filters": filters,
+        # The search text as typed, less what no page can show (a refused NUL), for its field.
+        "entry_query": "".join(c for c in request.args.get("q", "") if _printable(c)),
+        "entry_errors": errors,
+        "entry_collections": {
+            name: (kind, *entry_vocabulary.KIND_NAMES[kind]) for name, kind in COLLECTIONS.items()
+        },
+        "entry_statuses": entry_vocabulary.ENTRY_STATUSES,
+        "entry_states": {
+            "all": _l("All statuses"),
+            "live": _l("Not deleted"),
+            "deleted": _l("Deleted"),
+        },
+    }
 
 
 HELD_SHOWN = 50  # entries of a held run listed on the source's page
