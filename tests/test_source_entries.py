@@ -11,6 +11,7 @@ from werkzeug import Response
 from hub.extensions import db
 from hub.publishing.models import Entry, EntryTranslation
 from hub.sync import pipeline
+from hub.sync.rows import insert_rows
 from tests.support import sign_in
 from tests.test_pages import parse, text_of
 from tests.test_sync import CSV_SETTINGS, add, sync
@@ -40,7 +41,7 @@ def source(app, httpserver):
     with app.test_request_context("/"):
         first = db.session.scalar(select(func.max(Entry.change_seq)))
         now = pipeline.utcnow()
-        pipeline._insert_rows(Entry.__table__, [
+        insert_rows(Entry.__table__, [
             {"kind": "policy", "country_code": "VN", "status": "draft", "source_language": "vi",
              "origin": "partner", "source_id": source_id, "partner_id": f"POL-{k}",
              "created_dt": now, "updated_dt": now, "change_seq": first + k}
@@ -215,7 +216,7 @@ def test_a_page_of_a_large_source_is_read_off_an_index_in_order(app, backend, ti
         time_machine.move_to(pipeline.utcnow(), tick=False)
         now = pipeline.utcnow()
         first = db.session.scalar(select(func.coalesce(func.max(Entry.change_seq), 0)))
-        pipeline._insert_rows(Entry.__table__, [
+        insert_rows(Entry.__table__, [
             {"kind": "product", "country_code": "VN", "status": "published",
              "source_language": "vi", "origin": "partner", "source_id": sources[k >= 400],
              "partner_id": f"P-{k}", "created_dt": now, "updated_dt": now,
