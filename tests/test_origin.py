@@ -348,7 +348,7 @@ def test_records_without_an_origin_take_the_hub_they_came_from(app, httpserver, 
 def test_leaving_origins_out_keeps_the_feed_on_its_index(app, backend, time_machine):
     """``exclude_origin`` is a condition on the rows read in change order: the feed still
     walks the change_seq index, with no sort, however many entries there are."""
-    from hub.api.routes import _changes_statement
+    from hub.api.changes import _changes_statement
     from hub.sync.rows import insert_rows
 
     with app.test_request_context("/"):

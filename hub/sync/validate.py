@@ -7,7 +7,7 @@ a time, to say which records would be created, updated, left unchanged or refuse
 with its reasons, per field, in the current language) and, for a complete snapshot, how many
 entries would be deleted. It only reads: no entry, run, refused record or change number.
 
-Used by ``POST /api/v1/validate`` (hub/api/routes.py) and the "Try it" button of a source's page
+Used by ``POST /api/v1/validate`` (hub/api/validate.py) and the "Try it" button of a source's page
 (hub/sync/routes.py).
 """
 

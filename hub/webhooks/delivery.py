@@ -233,7 +233,7 @@ def _wanted(webhook_id):
 def _serve(webhook_id, fetcher, ends, left, totals):
     """Deliver the changes after the webhook's cursor, in order, until one fails, ``left``
     are sent or the run's time ``ends``; each attempt is committed with its log row."""
-    from hub.api.routes import changes_after, feed_items
+    from hub.api.changes import changes_after, feed_items
 
     while left > 0 and time.monotonic() < ends:
         webhook = _wanted(webhook_id)
