@@ -9,14 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from hub.db import utcnow
 from hub.extensions import db
 from hub.sync import services
 from hub.sync.models import PartnerSource, SyncRun
@@ -29,7 +28,7 @@ from hub.sync.scheduler import (
     owner_name,
     run_if_free,
 )
-from tests.support import TEST_SECRET_KEY, sign_in
+from tests.support import AWKWARD_INSTANTS, TEST_SECRET_KEY, awkward_instant, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = Path(sys.executable).parent / "hub"
@@ -112,6 +111,15 @@ def source(deployed_app, partner):
         return services.add_source("VN", "csv", partner.url, SETTINGS, every=60).id
 
 
+@pytest.fixture
+def stopped_clock(source, time_machine):
+    """The clock stopped at an awkward instant (the last half hour of a year in UTC, already
+    the next year on the machine's own clock), once the source exists; the instant, in UTC."""
+    moment = awkward_instant(*AWKWARD_INSTANTS[0])
+    time_machine.move_to(moment, tick=False)
+    return moment.astimezone(UTC)
+
+
 def get_source(app, source_id):
     with app.app_context():
         return db.session.get(PartnerSource, source_id)
@@ -150,14 +158,14 @@ def test_a_body_cut_short_fails_the_run_with_the_reason(deployed_app, source, pa
 # A partner that asks to be asked again later
 
 
+@pytest.mark.dates
 def test_retry_after_fails_the_run_and_moves_the_next_one_without_counting(
-    deployed_app, source, partner
+    deployed_app, source, partner, stopped_clock
 ):
-    set_source(deployed_app, source, consecutive_failures=3)
+    set_source(deployed_app, source, consecutive_failures=3, next_run_dt=stopped_clock)
     partner.mode = "busy"
     scheduler = SyncScheduler(deployed_app, blocking=False)
     scheduler.refresh()
-    before = utcnow()
     scheduler.run_source(source)  # the source's job
     (run,) = get_runs(deployed_app, source)
     assert (run.status, run.started_by) == ("failed", "scheduler")
@@ -165,7 +173,7 @@ def test_retry_after_fails_the_run_and_moves_the_next_one_without_counting(
     item = get_source(deployed_app, source)
     assert item.consecutive_failures == 3  # unchanged: a busy partner is no broken one
     assert item.enabled
-    assert before + timedelta(seconds=600) <= item.next_run_dt <= utcnow() + timedelta(seconds=600)
+    assert item.next_run_dt == stopped_clock + timedelta(seconds=600)
     # The job waits for that moment, and a job that fires earlier does not run the source.
     job = scheduler.scheduler.get_job(f"source-{source}")
     assert abs(job.next_run_time - item.next_run_dt) <= timedelta(seconds=1)
@@ -173,7 +181,7 @@ def test_retry_after_fails_the_run_and_moves_the_next_one_without_counting(
     scheduler.run_source(source)
     assert len(get_runs(deployed_app, source)) == 1
     # Once it is due, it runs.
-    set_source(deployed_app, source, next_run_dt=utcnow() - timedelta(seconds=1))
+    set_source(deployed_app, source, next_run_dt=stopped_clock - timedelta(seconds=1))
     scheduler.run_source(source)
     runs = get_runs(deployed_app, source)
     assert [r.status for r in runs] == ["failed", "ok"]
@@ -183,7 +191,10 @@ def test_retry_after_fails_the_run_and_moves_the_next_one_without_counting(
     assert abs(job.next_run_time - item.next_run_dt) <= timedelta(seconds=1)
 
 
-def test_the_scheduler_follows_a_retry_after_met_by_the_command_line(deployed_app, source, partner):
+@pytest.mark.dates
+def test_the_scheduler_follows_a_retry_after_met_by_the_command_line(
+    deployed_app, source, partner, stopped_clock
+):
     scheduler = SyncScheduler(deployed_app, blocking=False)
     scheduler.refresh()
     partner.mode = "busy"
@@ -191,13 +202,15 @@ def test_the_scheduler_follows_a_retry_after_met_by_the_command_line(deployed_ap
         run = run_if_free(source, owner_name("cli"), paused_too=True)
     assert (run.status, run.started_by) == ("failed", "cli")
     next_run = get_source(deployed_app, source).next_run_dt
+    assert next_run == stopped_clock + timedelta(seconds=600)
     scheduler.refresh()
     job = scheduler.scheduler.get_job(f"source-{source}")
     assert abs(job.next_run_time - next_run) <= timedelta(seconds=1)
 
 
+@pytest.mark.dates
 def test_a_partner_that_always_says_in_a_second_is_asked_again_a_minute_later(
-    deployed_app, source, partner
+    deployed_app, source, partner, stopped_clock
 ):
     partner.mode = "soon"
     with deployed_app.app_context():
@@ -205,14 +218,19 @@ def test_a_partner_that_always_says_in_a_second_is_asked_again_a_minute_later(
     assert run.status == "failed" and "the server answered 503 and asked to be asked" in run.error
     assert partner.requests == 3  # waited out twice within the fetch
     item = get_source(deployed_app, source)
-    assert item.next_run_dt >= run.finished_dt + RETRY_LATER_AT_LEAST
+    assert (
+        item.next_run_dt
+        == run.finished_dt + RETRY_LATER_AT_LEAST
+        == (stopped_clock + RETRY_LATER_AT_LEAST)
+    )
     assert item.consecutive_failures == 0
 
 
 # A run whose process died
 
 
-def test_the_next_run_closes_a_dead_run_as_interrupted(deployed_app, source):
+@pytest.mark.dates
+def test_the_next_run_closes_a_dead_run_as_interrupted(deployed_app, source, stopped_clock):
     with deployed_app.app_context():
         dead = SyncRun(source_id=source, status="running", started_by="cli")
         db.session.add(dead)
@@ -223,19 +241,22 @@ def test_the_next_run_closes_a_dead_run_as_interrupted(deployed_app, source):
         deployed_app,
         source,
         lease_owner="cli:gone:1:x",
-        lease_until_dt=utcnow() + timedelta(minutes=1),
+        lease_until_dt=stopped_clock + timedelta(minutes=1),
     )
     with deployed_app.app_context():
         assert run_if_free(source, owner_name()) is None
     assert [r.status for r in get_runs(deployed_app, source)] == ["running"]
     # Once it has expired, the next run closes it and runs.
-    set_source(deployed_app, source, lease_until_dt=utcnow() - timedelta(seconds=1))
+    set_source(deployed_app, source, lease_until_dt=stopped_clock - timedelta(seconds=1))
     with deployed_app.app_context():
         run = run_if_free(source, owner_name())
     old, new = get_runs(deployed_app, source)
     assert (old.id, old.status, old.error) == (dead_id, "interrupted", INTERRUPTED)
     assert old.finished_dt is not None
     assert (new.id, new.status, new.started_by) == (run.id, "ok", "scheduler")
+
+
+FINISHED = datetime(2027, 1, 1, 0, 15, tzinfo=UTC)  # a run's end, as stored (no clock read)
 
 
 def test_the_source_page_shows_interrupted_runs_and_who_started_them(app, client):
@@ -246,7 +267,7 @@ def test_the_source_page_shows_interrupted_runs_and_who_started_them(app, client
                 SyncRun(
                     source_id=item.id, status="interrupted", started_by="cli", error=INTERRUPTED
                 ),
-                SyncRun(source_id=item.id, status="ok", started_by="web", finished_dt=utcnow()),
+                SyncRun(source_id=item.id, status="ok", started_by="web", finished_dt=FINISHED),
                 SyncRun(source_id=item.id, status="failed", started_by=None),
             ]
         )
@@ -344,7 +365,8 @@ def test_a_killed_hub_sync_leaves_a_lease_that_expires_and_a_run_closed_as_inter
     assert retry.returncode == 1
     assert "already being synced by the command line" in retry.stderr
     # Once it has expired (the test moves it to the past rather than wait 17 minutes):
-    set_source(deployed_app, source, lease_until_dt=utcnow() - timedelta(seconds=1))
+    # (the subprocesses run on the real clock: the lease is put before the dead run began)
+    set_source(deployed_app, source, lease_until_dt=dead.started_dt - timedelta(seconds=1))
     partner.release.set()
     partner.mode = "ok"
     again = subprocess.run(
