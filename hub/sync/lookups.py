@@ -9,30 +9,33 @@ from hub.publishing.models import Entry
 from hub.sync import prepare
 
 
+def each_of(dialect, columns, key, conditions=(), limit=1):
+    """``columns`` of the entries meeting ``conditions`` whose ``key`` column is one of the
+    ``ids`` parameter, bound when the statement runs (an IN list of 500 values built into each
+    statement cost more than the query).
+
+    On PostgreSQL each id is looked up on its own (a LATERAL subquery with a LIMIT, which the
+    planner can only run as a lookup in an index). Its statistics lag behind a sync that fills
+    a table (until autovacuum analyzes it, and never with autovacuum off): with an IN list, or
+    a plain join with the ids, it took a source's entries for few and went through all of them
+    for each batch (1 s a query at 75 000 entries, 1 ms now)."""
+    if dialect != "postgresql":
+        return select(*columns).where(*conditions, key.in_(bindparam("ids", expanding=True)))
+    ids = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued(key.key)
+    ids = ids.render_derived(name="ids")
+    found = select(*columns).where(*conditions, key == ids.c[key.key])
+    found = found.limit(limit).lateral("found")
+    return select(*found.c).select_from(ids).join(found, true())
+
+
 @functools.cache
 def by_partner_ids(dialect, columns, alive=False):
-    """``columns`` of the source's entries whose partner ids are in the ``ids`` parameter
-    (``source_id`` the other), built once for each dialect: the ids are bound when it runs (an
-    IN list of 500 values built into each statement cost more than the query).
-
-    On PostgreSQL each id is looked up on its own (a LATERAL subquery with LIMIT 1, which the
-    planner can only run as a lookup in the unique index). Its statistics lag behind a sync
-    that fills a table (until autovacuum analyzes it, and never with autovacuum off): with an
-    IN list, or a plain join with the ids, it took the source's entries for few and went
-    through all of them for each batch (1 s a query at 75 000 entries, 1 ms now)."""
-    source_id = bindparam("source_id")
-    if dialect != "postgresql":
-        ids = bindparam("ids", expanding=True)
-        stmt = select(*columns).where(Entry.source_id == source_id, Entry.partner_id.in_(ids))
-        return stmt.where(Entry.deleted_dt.is_(None)) if alive else stmt
-    ids = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("partner_id")
-    ids = ids.render_derived(name="ids")
-    one = select(*columns).where(Entry.source_id == source_id)
-    one = one.where(Entry.partner_id == ids.c.partner_id)
+    """``columns`` of the source's entries (``source_id`` parameter) whose partner ids are in
+    the ``ids`` parameter (``each_of``), built once for each dialect."""
+    conditions = [Entry.source_id == bindparam("source_id")]
     if alive:
-        one = one.where(Entry.deleted_dt.is_(None))
-    found = one.limit(1).lateral("found")
-    return select(*found.c).select_from(ids).join(found, true())
+        conditions.append(Entry.deleted_dt.is_(None))
+    return each_of(dialect, columns, Entry.partner_id, conditions)
 
 
 def lookup(columns, source_id, ids, alive=False):

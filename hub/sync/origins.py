@@ -4,11 +4,12 @@ files entries only under the countries it may carry."""
 
 import functools
 
-from sqlalchemy import ARRAY, String, bindparam, func, select, true
+from sqlalchemy import bindparam
 
 from connectors.base import Tombstone
 from hub.extensions import db
 from hub.publishing.models import Entry
+from hub.sync.lookups import each_of
 from hub.urls import origin_url
 
 
@@ -57,21 +58,11 @@ MAX_HOLDERS = 100
 @functools.cache
 def by_origins(dialect):
     """The live entries whose origin is the ``hub`` parameter and one of the ``ids``, built
-    once for each dialect; on PostgreSQL each id is looked up on its own, in the index, as in
-    ``by_partner_ids`` (a table a sync fills has no statistics yet)."""
+    once for each dialect (``lookups.each_of``). The LIMIT keeps each id a lookup on
+    PostgreSQL; an origin is held by one entry, a few at most."""
     columns = (Entry.origin_id, Entry.source_id, Entry.partner_id)
-    hub, alive = Entry.origin_hub == bindparam("hub"), Entry.deleted_dt.is_(None)
-    if dialect != "postgresql":
-        return select(*columns).where(
-            hub, Entry.origin_id.in_(bindparam("ids", expanding=True)), alive
-        )
-    ids = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("origin_id")
-    ids = ids.render_derived(name="ids")
-    found = select(*columns).where(hub, Entry.origin_id == ids.c.origin_id, alive)
-    # The LIMIT keeps the subquery a lookup for each id (without one the planner joins the
-    # ids with all of the hub's entries); an origin is held by one entry, a few at most.
-    found = found.limit(MAX_HOLDERS).lateral("found")
-    return select(*found.c).select_from(ids).join(found, true())
+    conditions = (Entry.origin_hub == bindparam("hub"), Entry.deleted_dt.is_(None))
+    return each_of(dialect, columns, Entry.origin_id, conditions, limit=MAX_HOLDERS)
 
 
 def countries_of(source):
