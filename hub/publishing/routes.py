@@ -15,6 +15,8 @@ from hub.extensions import db
 from hub.i18n import current_language
 from hub.publishing import bp, partner_metadata, queries, services
 from hub.publishing import vocabulary as v
+from hub.publishing.figures import product_charts
+from hub.registry import country_page_part
 from hub.registry.models import Country
 from hub.registry.regions import country_choices, is_known_territory
 
@@ -140,3 +142,12 @@ bp.add_app_template_global(partner_metadata.text_language, "text_language")
 bp.add_app_template_global(partner_metadata.base_language, "base_language")
 bp.add_app_template_global(partner_metadata.tag_name, "language_tag_name")
 bp.add_app_template_global(partner_metadata.published_moment, "partner_moment")
+
+
+@country_page_part
+def country_entries(code):
+    """A country's page shows its latest entries and charts of its published products."""
+    return {
+        "entries": queries.latest_for_country(code),
+        "product_charts": product_charts(*queries.product_counts(code)),
+    }

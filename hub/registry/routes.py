@@ -4,7 +4,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from hub.cache import cached
-from hub.registry import bp, figures, queries
+from hub.registry import bp, country_page_parts, figures, queries
 from hub.registry.models import STATUS_VALUES
 from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT, subregions_of
 from hub.registry.services import network_facts
@@ -69,13 +69,7 @@ def country(code):
     found = queries.get_country(code)
     if found is None:
         abort(404)
-    # Imported here: publishing builds on the registry, not the other way round.
-    from hub.publishing.figures import product_charts
-    from hub.publishing.queries import latest_for_country, product_counts
-
-    return render_template(
-        "registry/country.html",
-        country=found,
-        entries=latest_for_country(found.code),
-        product_charts=product_charts(*product_counts(found.code)),
-    )
+    parts = {}
+    for part in country_page_parts:
+        parts.update(part(found.code))
+    return render_template("registry/country.html", country=found, **parts)
