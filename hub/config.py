@@ -90,6 +90,8 @@ def load_settings(app):
         BASE_URL=check_base_url(env.get("HUB_BASE_URL") or _instance_file(app, BASE_URL_FILE)),
         # How long an invitation link can be used.
         INVITATION_DAYS=_positive_number(env, "HUB_INVITATION_DAYS", 7),
+        # How long a deleted entry stays in the trash, restorable, before the scheduler purges it.
+        TRASH_DAYS=_positive_number(env, "HUB_TRASH_DAYS", 30),
         LANGUAGES=("vi", "en", "ja"),
         DEFAULT_LANGUAGE="en",
         # Flask-Babel reads these two.

@@ -41,6 +41,8 @@ ACTION_VERBS = {
     "archived": _l("archived"),
     "draft": _l("returned to draft"),
     "delete": _l("deleted"),
+    "restore": _l("restored from the trash"),
+    "purge": _l("purged"),
     "invite": _l("invited"),
     "accept_invitation": _l("invitation accepted"),
     "enable": _l("enabled"),
@@ -59,6 +61,7 @@ OBJECT_NAMES = {
     "country": _l("Country"),
     "registry": _l("Registry"),
     "sample": _l("Sample entries"),
+    "trash": _l("Trash"),
     "webhook": _l("Webhook"),
     **{kind: names[0] for kind, names in KIND_NAMES.items()},
 }

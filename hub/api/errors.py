@@ -31,6 +31,15 @@ ERRORS = {
 # Codes more precise than their status's, for refusals that a client may want to tell apart.
 SPECIFIC = {
     "pushes_paused": (409, _l("Pushes for this country are paused by an administrator.")),
+    "not_in_trash": (404, _l("This entry is not in your country's trash.")),
+    "from_partner": (
+        403,
+        _l("A partner source brought this entry: it comes back only when the partner sends it."),
+    ),
+    "trash_expired": (
+        409,
+        _l("This entry was deleted too long ago to be restored: it has left the trash."),
+    ),
 }
 
 ERROR_CODES = sorted({code for code, _text in ERRORS.values()} | set(SPECIFIC))

@@ -357,6 +357,24 @@ def build_spec():
                 },
             },
         )
+        spec.path(
+            path=f"/api/v1/{collection}/{{id}}/restore",
+            parameters=[_param("id", ID_SCHEMA, "path", required=True)],
+            operations={
+                "post": {
+                    "summary": "Restore a deleted entry from the trash",
+                    "security": [{"bearer": []}],
+                    "parameters": [LANG_PARAM],
+                    "responses": {
+                        "200": {"description": "Restored", "content": _json(view)},
+                        **_status("403", "Brought by a partner source (from_partner)"),
+                        **_status("404", "Not in your country's trash (not_in_trash)"),
+                        **_status("409", "Deleted too long ago (trash_expired)"),
+                        **WRITE_ERRORS,
+                    },
+                },
+            },
+        )
     spec.path(
         path="/api/v1/changes",
         operations={

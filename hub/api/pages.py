@@ -23,6 +23,7 @@ bp = Blueprint("api_docs", __name__, url_prefix="/<lang>")
 
 ENTRY_LIST = "/api/v1/{collection}"
 ENTRY = "/api/v1/{collection}/{id}"
+ENTRY_RESTORE = ENTRY + "/restore"
 # (method, path): what it does. The four collections share ENTRY_LIST and ENTRY.
 SUMMARIES = {
     ("get", ENTRY_LIST): _l("The published entries of this kind, newest first"),
@@ -30,6 +31,9 @@ SUMMARIES = {
     ("get", ENTRY): _l("One published entry"),
     ("patch", ENTRY): _l("Change an entry's fields, its texts (only those sent) or its status"),
     ("delete", ENTRY): _l("Delete an entry (a tombstone in the changes feed)"),
+    ("post", ENTRY_RESTORE): _l(
+        "Restore a deleted entry from the trash (it comes back in the changes feed)"
+    ),
     ("get", "/api/v1/changes"): _l("Every change to every entry ever published, in order"),
     ("post", "/api/v1/ingest"): _l("Push a batch of records for your token's country"),
     ("get", "/api/v1/countries"): _l("The registry's countries"),
@@ -101,7 +105,7 @@ PARAMETERS = {
 
 def _generic_path(path):
     for collection in COLLECTIONS:
-        for generic in (ENTRY_LIST, ENTRY):
+        for generic in (ENTRY_LIST, ENTRY, ENTRY_RESTORE):
             if path == generic.replace("{collection}", collection):
                 return generic
     return path

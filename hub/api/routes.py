@@ -469,6 +469,29 @@ def entry_change(collection, entry_id):
     return jsonify(entry_view(db.session.get(Entry, entry_id), "all"))
 
 
+@bp.route(
+    f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>/restore",
+    methods=["POST"],
+)
+@token_required
+def entry_restore(collection, entry_id):
+    """Take a deleted entry of the token's country out of the trash; answers the entry as GET
+    gives it (in ``lang``)."""
+    lang = _lang()
+    kind = db.session.scalar(select(Entry.kind).where(Entry.id == entry_id))
+    if kind != COLLECTION_KINDS[collection]:
+        return api_error(404, code="not_in_trash")
+    try:
+        entry = publishing.restore_entry(TokenActor(g.api_token), entry_id)
+    except publishing.EntryNotFound:
+        return api_error(404, code="not_in_trash")
+    except publishing.EntryNotRestorable:
+        return api_error(403, code="from_partner")
+    except publishing.TrashExpired:
+        return api_error(409, code="trash_expired")
+    return jsonify(entry_view(db.session.get(Entry, entry.id), lang))
+
+
 @bp.route("/<path:_rest>")
 def not_found(_rest):
     abort(404)

@@ -6,5 +6,6 @@ from flask import Blueprint
 bp = Blueprint("publishing", __name__, url_prefix="/<lang>")
 manage_bp = Blueprint("manage", __name__, url_prefix="/<lang>/manage")
 
-# The routes and commands attach themselves; records keeps each published entry's record on commit.
+# The routes and the commands attach themselves; records keeps each published entry's record
+# on commit.
 from hub.publishing import cli, exports, records, routes, routes_manage  # noqa: E402,F401

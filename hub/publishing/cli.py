@@ -1,11 +1,14 @@
-"""Publishing commands: ``seed`` (the registry, then the sample entries) and ``remove-demo``."""
+"""Publishing commands: ``seed`` (the registry, then the sample entries), ``remove-demo``, and
+``trash purge`` (purge the trash now, as the scheduler does every hour)."""
 
 import click
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
-from hub.cli import hub_cli
+from hub.cli import HubGroup, hub_cli
 from hub.extensions import db
+from hub.publishing import trash
 from hub.publishing.demo import remove_demo, seed_demo
 from hub.registry.models import Country
 from hub.registry.services import seed_registry
@@ -36,3 +39,26 @@ def seed_command(if_empty, no_demo):
 def remove_demo_command():
     """Delete the sample entries the seed added."""
     click.echo(_("Sample entries deleted: %(count)s.", count=remove_demo()))
+
+
+trash_cli = HubGroup("trash", help="The trash of deleted entries.")
+hub_cli.add_command(trash_cli)
+
+
+@trash_cli.command("purge")
+@click.option(
+    "--max-batches",
+    default=trash.MAX_BATCHES,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help=f"Transactions of {trash.BATCH} entries at most.",
+)
+def purge_command(max_batches):
+    """Purge the entries deleted HUB_TRASH_DAYS days ago or more: their texts and content go,
+    a minimal tombstone stays for the changes feed."""
+    count = trash.purge(max_batches=max_batches)
+    click.echo(
+        ngettext(
+            "%(num)s entry purged from the trash.", "%(num)s entries purged from the trash.", count
+        )
+    )

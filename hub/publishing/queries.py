@@ -19,7 +19,7 @@ from hub.publishing.models import (
     Policy,
     Product,
 )
-from hub.publishing.services import MODELS, editable_entries
+from hub.publishing.services import MODELS, editable_entries, trashed_entries
 
 PAGE_SIZE = 20
 
@@ -147,6 +147,39 @@ def manage_list(actor, kind=None, status=None, cursor=None, limit=PAGE_SIZE):
     if status:
         stmt = stmt.where(Entry.status == status)
     return _by_id_desc(stmt, Entry, cursor, limit)
+
+
+def _instant_and_id(cursor):
+    """A cursor ``<ISO instant>_<id>`` read back, or None when it is not one."""
+    if not cursor or "_" not in cursor:
+        return None
+    instant, _, last_id = cursor.rpartition("_")
+    try:
+        moment = datetime.fromisoformat(instant)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or parse_id(last_id) is None:
+        return None
+    return moment, parse_id(last_id)
+
+
+def trash(actor, cursor=None, limit=PAGE_SIZE):
+    """One page of ``actor``'s trash (``trashed_entries``), the latest deletion first; the
+    cursor is the last entry's deletion instant and id."""
+    stmt = trashed_entries(actor).options(selectinload(Entry.translations))
+    if (after := _instant_and_id(cursor)) is not None:
+        stmt = stmt.where(
+            or_(
+                Entry.deleted_dt < after[0],
+                and_(Entry.deleted_dt == after[0], Entry.id < after[1]),
+            )
+        )
+    order = (Entry.deleted_dt.desc(), Entry.id.desc())
+    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = f"{rows[-1].deleted_dt.isoformat()}_{rows[-1].id}" if more else None
+    return Page(rows, cursor)
 
 
 def translation_queue(actor, cursor=None, limit=PAGE_SIZE):

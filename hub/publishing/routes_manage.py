@@ -2,14 +2,17 @@
 
 from babel import Locale
 from babel.core import get_global
+from babel.lists import format_list
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from hub.db import ID_RULE
+from hub.accounts.models import User
+from hub.db import ID_RULE, utcnow
 from hub.extensions import db, login_manager
-from hub.i18n import current_language, languages
+from hub.i18n import current_language, language_name, languages
 from hub.publishing import forms, manage_bp, queries, services
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Fair, Policy
@@ -218,16 +221,62 @@ def set_status(entry_id):
     return redirect(url_for(".entry", entry_id=entry_id))
 
 
-@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/delete", methods=["POST"])
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/delete", methods=["GET", "POST"])
 def delete(entry_id):
+    """GET: what deleting the entry takes away, and until when it can be restored; POST (the
+    page's Confirm): delete it, into the trash."""
+    item = _entry_or_404(entry_id)
+    if request.method == "GET":
+        language = current_language()
+        held = [language_name(t.language, language) for t in item.translations if t.title]
+        return render_template(
+            "manage/delete.html",
+            entry=item,
+            languages=format_list(held, locale=language),
+            restorable_until=services.purge_dt(utcnow()),
+        )
     if not forms.HubForm().validate_on_submit():
         abort(400)
     try:
         services.delete_entry(current_user, entry_id)
     except services.EntryNotFound:
         abort(404)
-    flash(_("The entry is deleted."), "success")
+    flash(
+        _(
+            "The entry is in the trash. You can restore it until %(date)s.",
+            date=format_date(services.purge_dt(utcnow()), "long"),
+        ),
+        "success",
+    )
     return redirect(url_for(".index"))
+
+
+@manage_bp.route("/trash")
+def trash():
+    page = queries.trash(current_user, request.args.get("after"))
+    ids = {e.updated_by_id for e in page.items if e.updated_by_id is not None}
+    people = dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+    return render_template(
+        "manage/trash.html", page=page, people=people, purge_dt=services.purge_dt
+    )
+
+
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/restore", methods=["POST"])
+def restore(entry_id):
+    if not forms.HubForm().validate_on_submit():
+        abort(400)
+    try:
+        entry = services.restore_entry(current_user, entry_id)
+    except (services.EntryNotFound, services.EntryNotRestorable):
+        abort(404)
+    except services.TrashExpired:
+        flash(
+            _("This entry was deleted too long ago to be restored: it has left the trash."),
+            "error",
+        )
+        return redirect(url_for(".trash"))
+    flash(_("The entry is restored."), "success")
+    return redirect(url_for(".entry", entry_id=entry.id))
 
 
 @manage_bp.app_template_global()

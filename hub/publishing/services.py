@@ -2,10 +2,11 @@
 does (change sequence, audit). Pages, the API and tests all go through these functions."""
 
 import hashlib
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import selectinload
 
 from hub.accounts.services import record
@@ -36,6 +37,15 @@ class EntryNotFound(Exception):
     """No entry with that id that this user may change (another country's is "not found" too)."""
 
 
+class EntryNotRestorable(Exception):
+    """A deleted entry of the actor's country that a partner source brought: it comes back only
+    when the partner sends it again."""
+
+
+class TrashExpired(Exception):
+    """The entry was deleted longer ago than the trash keeps entries: it cannot be restored."""
+
+
 class EntryInvalid(Exception):
     """Bad input: ``errors`` maps each field to a message in the requester's language."""
 
@@ -48,15 +58,44 @@ class EntryInvalid(Exception):
 # Authorization: in the query, always.
 
 
-def editable_entries(actor):
-    """The entries ``actor`` may change: their country's (every country's for an administrator),
-    local ones only (synced entries belong to their partner), never tombstoned ones."""
-    stmt = select(Entry).where(Entry.deleted_dt.is_(None), Entry.origin == "local")
+def _of_actor(stmt, actor):
+    """``stmt`` narrowed to the entries of ``actor``'s country (every country's for an
+    administrator; none for nobody)."""
     if actor is None or not actor.is_authenticated:
         return stmt.where(False)
     if not actor.is_admin:
         stmt = stmt.where(Entry.country_code == actor.country_code)
     return stmt
+
+
+def editable_entries(actor):
+    """The entries ``actor`` may change: their country's (every country's for an administrator),
+    local ones only (synced entries belong to their partner), never tombstoned ones."""
+    return _of_actor(
+        select(Entry).where(Entry.deleted_dt.is_(None), Entry.origin == "local"), actor
+    )
+
+
+def trash_days():
+    return current_app.config["TRASH_DAYS"]
+
+
+def purge_dt(deleted_dt):
+    """When an entry deleted at ``deleted_dt`` leaves the trash for good."""
+    return deleted_dt + timedelta(days=trash_days())
+
+
+def trashed_entries(actor, now=None):
+    """The entries in ``actor``'s trash: deleted local entries of their country (every
+    country's for an administrator) that can still be restored: deleted less than
+    ``HUB_TRASH_DAYS`` ago and not purged (a purged tombstone has no texts left)."""
+    since = (now or utcnow()) - timedelta(days=trash_days())
+    stmt = select(Entry).where(
+        Entry.deleted_dt > since,
+        Entry.origin == "local",
+        exists().where(EntryTranslation.entry_id == Entry.id),
+    )
+    return _of_actor(stmt, actor)
 
 
 def get_editable(actor, entry_id, lock=False):
@@ -309,6 +348,44 @@ def delete_entry(actor, entry_id):
     entry.deleted_dt = utcnow()
     _touch(entry, actor)
     record(actor, f"{entry.kind}.delete", entry.kind, entry.id, entry.country_code)
+    # Revision hook (hub.history): record the deletion as a revision of ``entry`` here.
+    db.session.commit()
+    return entry
+
+
+def restore_entry(actor, entry_id):
+    """Take an entry out of the trash: it is back where it was (a published entry on every
+    page and feed), with a new change sequence number, so that the changes feed, the webhooks
+    and the caches see it. ``EntryNotFound`` when it is not a deleted entry of the actor's
+    country, ``EntryNotRestorable`` when a partner source brought it, ``TrashExpired`` when it
+    was deleted ``HUB_TRASH_DAYS`` days ago or more (or is purged)."""
+    db.begin_write()
+    stmt = _of_actor(
+        select(Entry).where(Entry.id == entry_id, Entry.deleted_dt.is_not(None)), actor
+    )
+    stmt = stmt.options(selectinload(Entry.translations)).with_for_update(of=Entry)
+    entry = db.session.scalars(stmt).one_or_none()
+    if entry is None:
+        db.session.rollback()
+        raise EntryNotFound(entry_id)
+    if entry.origin != "local":
+        db.session.rollback()
+        raise EntryNotRestorable(entry_id)
+    if purge_dt(entry.deleted_dt) <= utcnow() or not entry.translations:
+        db.session.rollback()
+        raise TrashExpired(entry_id)
+    deleted_dt = entry.deleted_dt
+    entry.deleted_dt = None
+    _touch(entry, actor)
+    record(
+        actor,
+        f"{entry.kind}.restore",
+        entry.kind,
+        entry.id,
+        entry.country_code,
+        deleted=deleted_dt.isoformat(timespec="seconds"),
+    )
+    # Revision hook (hub.history): record the restoration as a revision of ``entry`` here.
     db.session.commit()
     return entry
 

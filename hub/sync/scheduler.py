@@ -18,7 +18,9 @@ leaves a lease that expires by then, and the next run, taking it, closes the dea
 A source's ``next_run_dt`` is when it is due: its job runs it no earlier (a partner's
 ``Retry-After`` moves it), and after each run the job is moved to the new ``next_run_dt``.
 
-A job of its own runs the webhooks' dispatcher every minute (``hub.webhooks.delivery``).
+A job of its own runs the webhooks' dispatcher every minute (``hub.webhooks.delivery``), and
+another purges the trash every hour (``hub.publishing.trash``: entries deleted ``HUB_TRASH_DAYS``
+days ago or more, in bounded batches).
 """
 
 import contextlib
@@ -42,6 +44,7 @@ from hub.sync.pipeline import LeaseLost
 
 REFRESH_SECONDS = 60
 WEBHOOK_SECONDS = 60  # the webhooks' dispatcher runs this often
+TRASH_SECONDS = 3600  # the trash is purged this often
 RUN_DEADLINE = timedelta(minutes=15)  # a run stops fetching and writing after this
 # The lease outlives the run's deadline by this much: enough for the fetch or the batch under
 # way when the deadline passes to end (a fetch has a deadline of its own, the fetcher's).
@@ -202,6 +205,13 @@ class SyncScheduler:
             id="deliver-webhooks",
             replace_existing=True,
         )
+        self.scheduler.add_job(
+            self.purge_trash,
+            "interval",
+            seconds=TRASH_SECONDS,
+            id="purge-trash",
+            replace_existing=True,
+        )
         self.scheduler.start()
 
     def shutdown(self):
@@ -262,6 +272,13 @@ class SyncScheduler:
 
         with self.app.app_context():
             delivery.deliver()
+
+    def purge_trash(self):
+        """One bounded purge of the trash (hub.publishing.trash)."""
+        from hub.publishing import trash
+
+        with self.app.app_context():
+            trash.purge()
 
 
 def run_scheduler():
