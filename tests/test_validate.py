@@ -297,7 +297,7 @@ def test_another_countrys_source_is_not_found(app, client, tokens, httpserver):
         ({"kind": "csv", "settings": "{"}, b"", "settings", "The settings are not valid JSON"),
         ({"kind": "csv", "settings": "[]"}, b"", "settings", "The settings must be a JSON object."),
         (
-            {"kind": "csv", "settings": '{"language": "vi"}'},
+            {"kind": "csv", "settings": '{"language": "vi", "delimiter": ";;"}'},
             b"",
             "settings",
             "The settings do not suit a csv source",

@@ -48,17 +48,17 @@ def _moment(text):
 def _no_answer(p):
     if p.get("last"):
         return ngettext(
-            "No answer within %(num)s second; the last attempt: %(last)s",
-            "No answer within %(num)s seconds; the last attempt: %(last)s",
+            "No answer within %(count)s second; the last attempt: %(last)s",
+            "No answer within %(count)s seconds; the last attempt: %(last)s",
             p["seconds"],
-            num=_n(p["seconds"]),
+            count=_n(p["seconds"]),
             last=describe(p["last"]) or "?",
         )
     return ngettext(
-        "No answer within %(num)s second",
-        "No answer within %(num)s seconds",
+        "No answer within %(count)s second",
+        "No answer within %(count)s seconds",
         p["seconds"],
-        num=_n(p["seconds"]),
+        count=_n(p["seconds"]),
     )
 
 
@@ -83,18 +83,18 @@ MESSAGES = {
         moment=_moment(p.get("at")),
     ),
     "asked_to_wait": lambda p: ngettext(
-        "The server answered %(status)s and asked to wait %(num)s second",
-        "The server answered %(status)s and asked to wait %(num)s seconds",
+        "The server answered %(status)s and asked to wait %(count)s second",
+        "The server answered %(status)s and asked to wait %(count)s seconds",
         p.get("seconds", 0),
         status=p.get("status"),
-        num=_n(p.get("seconds", 0)),
+        count=_n(p.get("seconds", 0)),
     ),
     "no_answer": _no_answer,
     "too_slow": lambda p: ngettext(
-        "No complete answer within %(num)s second",
-        "No complete answer within %(num)s seconds",
+        "No complete answer within %(count)s second",
+        "No complete answer within %(count)s seconds",
         p["seconds"],
-        num=_n(p["seconds"]),
+        count=_n(p["seconds"]),
     ),
     "short_read": lambda p: _(
         "The server sent %(got)s of the %(expected)s bytes it announced and closed the connection",
@@ -107,10 +107,10 @@ MESSAGES = {
     "redirects": lambda p: _("More than %(count)s redirects", count=_n(p["count"])),
     "http_status": lambda p: _("The server answered %(status)s", status=p["status"]),
     "too_large": lambda p: ngettext(
-        "The document is larger than %(num)s byte",
-        "The document is larger than %(num)s bytes",
+        "The document is larger than %(count)s byte",
+        "The document is larger than %(count)s bytes",
         p["bytes"],
-        num=_n(p["bytes"]),
+        count=_n(p["bytes"]),
     ),
     # Reading them (connectors)
     "not_json": lambda p: _("The document is not JSON (%(error)s)", error=p.get("error")),
@@ -162,10 +162,12 @@ MESSAGES = {
     ),
     # A run cut short or held (SyncRun.detail's "reason")
     "max_pages": lambda p: ngettext(
-        "The run read its limit of %(num)s page without reaching the end, so nothing was deleted.",
-        "The run read its limit of %(num)s pages without reaching the end, so nothing was deleted.",
+        "The run read its limit of %(count)s page without reaching the end, so nothing was "
+        "deleted.",
+        "The run read its limit of %(count)s pages without reaching the end, so nothing was "
+        "deleted.",
         p.get("pages", 0),
-        num=_n(p.get("pages", "?")),
+        count=_n(p.get("pages", "?")),
     ),
     "short": lambda p: _(
         "The partner counts %(expected)s records but listed only %(read)s, so nothing was deleted.",

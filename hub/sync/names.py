@@ -47,7 +47,11 @@ def _in_current_language():
         field: {str(name): key for key, name in names.items()}
         for field, names in VALUE_NAMES.items()
     }
-    stars = [ngettext("%(num)s star", "%(num)s stars", n, num="%(num)s") for n in (1, 2, 5)]
+    # "%(num)s star" as the catalogue writes it for a few numbers, the number made a pattern.
+    stars = [
+        ngettext("%(num)s star", "%(num)s stars", n).replace(str(n), "%(num)s", 1)
+        for n in (1, 2, 5)
+    ]
     return columns, values, stars
 
 
