@@ -32,8 +32,16 @@ then deletes nothing and reports the run as cut short, with those facts.
 
 What it raises
     ``ConnectorError`` (with what failed and where) for anything that stops the whole run: an
-    unreadable document, a protocol the source does not speak. A single malformed record is not
-    an error: yield it, and the hub's validation quarantines it with its reasons.
+    unreadable document, a protocol the source does not speak. Besides its English sentence
+    (for logs) it carries a ``code`` and plain ``params`` (``url``, ``line`` and the facts the
+    code's message names), which the hub keeps and puts into words in each reader's language
+    (``hub.sync.messages``). A single malformed record is not an error: yield it, and the hub's
+    validation quarantines it with its reasons.
+
+What the client also carries
+    ``vocabulary`` (optional): the hub's names, in each of its languages, for the fields and
+    the values of the exchange format (``{"columns": {field: [names]}, "values": {field:
+    {name: value}}, "stars": [patterns]}``), for connectors that read what people wrote.
 """
 
 from collections.abc import Generator, Mapping
@@ -42,11 +50,14 @@ from typing import Any, ClassVar
 
 
 class ConnectorError(Exception):
-    """A run cannot go on; ``where`` says which document, page or line."""
+    """A run cannot go on; ``where`` says which document, page or line. ``code`` names the
+    failure in ``hub.sync.messages``; ``params`` are its facts (plain JSON values)."""
 
-    def __init__(self, message, where=None):
+    def __init__(self, message, where=None, *, code=None, **params):
         super().__init__(f"{message} ({where})" if where else message)
         self.where = where
+        self.code = code
+        self.params = params
 
 
 INCOMPLETE = "_incomplete"  # the key of the state that says a run was cut short

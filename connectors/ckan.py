@@ -91,12 +91,21 @@ class CkanConnector(Connector):
             try:
                 answer = json.loads(client.get(url).text())
             except json.JSONDecodeError as exc:
-                raise ConnectorError(f"not JSON: {exc.msg}", url) from None
+                raise ConnectorError(
+                    f"not JSON: {exc.msg}", url, code="not_json", error=exc.msg, url=url
+                ) from None
             if not isinstance(answer, dict) or answer.get("success") is not True:
-                raise ConnectorError("the portal did not answer success", url)
+                raise ConnectorError(
+                    "the portal did not answer success", url, code="portal_failed", url=url
+                )
             result = answer.get("result")
             if not isinstance(result, dict) or not isinstance(result.get("results", []), list):
-                raise ConnectorError("the portal's answer has no list of results", url)
+                raise ConnectorError(
+                    "the portal's answer has no list of results",
+                    url,
+                    code="portal_no_results",
+                    url=url,
+                )
             packages = result.get("results") or []
             for package in packages:
                 if not isinstance(package, dict):

@@ -74,9 +74,13 @@ class HubConnector(Connector):
             try:
                 page = json.loads(client.get(url).text())
             except json.JSONDecodeError as exc:
-                raise ConnectorError(f"not JSON: {exc.msg}", url) from None
+                raise ConnectorError(
+                    f"not JSON: {exc.msg}", url, code="not_json", error=exc.msg, url=url
+                ) from None
             if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-                raise ConnectorError("not a changes feed (no items list)", url)
+                raise ConnectorError(
+                    "not a changes feed (no items list)", url, code="not_changes_feed", url=url
+                )
             for item in page["items"]:
                 if not isinstance(item, dict):
                     continue
@@ -96,11 +100,19 @@ class HubConnector(Connector):
                 yield Record(partner_id, collection, record)
             next_since = page.get("next_since")
             if not isinstance(next_since, int) or next_since < since:
-                raise ConnectorError("the feed's next_since went backwards", url)
+                raise ConnectorError(
+                    "the feed's next_since went backwards", url, code="feed_went_back", url=url
+                )
             if not page.get("more"):
                 return {"since": next_since}
             if next_since == since:  # "more", and the same place again: it would never end
-                raise ConnectorError(f"the feed says there is more but stays at {since}", url)
+                raise ConnectorError(
+                    f"the feed says there is more but stays at {since}",
+                    url,
+                    code="feed_stuck",
+                    since=since,
+                    url=url,
+                )
             since = next_since
         # Pages left for the next run, which goes on from here.
         return {"since": since, **incomplete("max_pages", pages=settings["max_pages"])}

@@ -308,7 +308,9 @@ class ICalConnector(Connector):
                 warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)
                 calendar = _standard(icalendar.Calendar.from_ical(text))
         except ValueError as exc:
-            raise ConnectorError(f"not an iCalendar file: {exc}", url) from None
+            raise ConnectorError(
+                f"not an iCalendar file: {exc}", url, code="not_icalendar", error=str(exc), url=url
+            ) from None
         today = datetime.now(UTC).date()
         window = (
             datetime.combine(today - timedelta(days=settings["past_days"]), time(0), UTC),

@@ -122,12 +122,26 @@ class JsonFeedConnector(Connector):
             try:
                 feed = json.loads(response.text())
             except json.JSONDecodeError as exc:
-                raise ConnectorError(f"not JSON: {exc.msg} at line {exc.lineno}", url) from None
+                raise ConnectorError(
+                    f"not JSON: {exc.msg} at line {exc.lineno}",
+                    url,
+                    code="not_json",
+                    error=exc.msg,
+                    url=url,
+                    line=exc.lineno,
+                ) from None
             if not isinstance(feed, dict) or not VERSION.match(str(feed.get("version", ""))):
-                raise ConnectorError("not a JSON Feed (no jsonfeed.org version 1 or 1.x)", url)
+                raise ConnectorError(
+                    "not a JSON Feed (no jsonfeed.org version 1 or 1.x)",
+                    url,
+                    code="not_jsonfeed",
+                    url=url,
+                )
             items = feed.get("items")
             if not isinstance(items, list):
-                raise ConnectorError("a JSON Feed needs an items list", url)
+                raise ConnectorError(
+                    "a JSON Feed needs an items list", url, code="jsonfeed_no_items", url=url
+                )
             feed_language = feed.get("language")
             feed_authors = _authors(feed)
             for item in items:

@@ -438,7 +438,7 @@ def test_synced_entries_are_read_only_for_local_editors(app, client, httpserver)
                 "--url",
                 "https://x.example/p.csv",
                 "--settings",
-                '{"language": "vi"}',
+                '{"language": "vi", "mapping": ["title"]}',
             ],
             "mapping must map",
         ),
@@ -514,7 +514,7 @@ def test_administrators_add_sync_and_pause_a_source_on_its_page(app, client, htt
         "kind": "csv",
         "url": httpserver.url_for("/p.csv"),
         "every": "60",
-        "settings": '{"language": "vi"}',
+        "settings": '{"language": "vi", "delimiter": ";;"}',
     }
     response = client.post("/en/admin/sources/", data=bad)
     assert response.status_code == 422

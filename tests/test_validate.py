@@ -297,7 +297,7 @@ def test_another_countrys_source_is_not_found(app, client, tokens, httpserver):
         ({"kind": "csv", "settings": "{"}, b"", "settings", "The settings are not valid JSON"),
         ({"kind": "csv", "settings": "[]"}, b"", "settings", "The settings must be a JSON object."),
         (
-            {"kind": "csv", "settings": '{"language": "vi"}'},
+            {"kind": "csv", "settings": '{"language": "vi", "delimiter": ";;"}'},
             b"",
             "settings",
             "The settings do not suit a csv source",
@@ -307,7 +307,7 @@ def test_another_countrys_source_is_not_found(app, client, tokens, httpserver):
             {"kind": "csv", "settings": json.dumps(CSV_SETTINGS)},
             b"\xff\xfe,\n",
             "document",
-            "The document cannot be read: the file is not UTF-8",
+            "The document cannot be read: The document is not UTF-8 text",
         ),
         (
             {"kind": "ical", "settings": '{"language": "en"}'},
@@ -334,7 +334,7 @@ def test_another_countrys_source_is_not_found(app, client, tokens, httpserver):
             },
             CSV.encode(),
             "document",
-            "the file has no column",
+            "The file has no column",
         ),
         ({"source": "abc"}, b"", None, None),
         ({"source": "1", "kind": "csv"}, b"", "source", "Give either a source or a kind"),
@@ -428,7 +428,7 @@ def test_try_it_shows_why_a_fetch_failed(app, client, httpserver):
     token = csrf_token(client, f"/en/admin/sources/{source}")
     response = client.post(f"/en/admin/sources/{source}/try", data={"csrf_token": token})
     assert response.status_code == 422
-    assert "The document cannot be read: the server answered 404" in response.get_data(as_text=True)
+    assert "The document cannot be read: The server answered 404" in response.get_data(as_text=True)
     assert footprint(app) == before
 
 

@@ -96,7 +96,7 @@ def _summary(runs):
     for row in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     for run in runs:
-        said = run.error or services.run_detail(run)
+        said = services.run_detail(run) or run.error
         if said:
             click.echo(_("Source %(id)s: %(error)s", id=run.source_id, error=said), err=True)
 

@@ -52,11 +52,15 @@ WAIT_RETRY_AFTER = 5
 
 
 class FetchError(Exception):
-    """The partner's document could not be fetched; the message says what and where."""
+    """The partner's document could not be fetched; the message says what and where, in
+    English (for logs). ``code`` and ``params`` say it again as facts that
+    ``hub.sync.messages`` puts into words in the reader's language."""
 
-    def __init__(self, message, url=None):
+    def __init__(self, message, url=None, *, code=None, **params):
         super().__init__(f"{message} ({url})" if url else message)
         self.url = url
+        self.code = code
+        self.params = {**params, "url": url} if url else params
 
 
 class BlockedAddress(FetchError):
@@ -67,8 +71,8 @@ class RetryLater(FetchError):
     """The partner asked to be asked again later (429 or 503 with ``Retry-After``):
     ``retry_at`` is that moment (a UTC datetime, at most ``MAX_RETRY_AFTER`` away)."""
 
-    def __init__(self, message, url, retry_at):
-        super().__init__(message, url)
+    def __init__(self, message, url, retry_at, **params):
+        super().__init__(message, url, code="retry_later", at=retry_at.isoformat(), **params)
         self.retry_at = retry_at
 
 
@@ -109,7 +113,12 @@ class Response:
         try:
             return self.content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise FetchError(f"the document is not UTF-8 (byte {exc.start})", self.url) from None
+            raise FetchError(
+                f"the document is not UTF-8 (byte {exc.start})",
+                self.url,
+                code="not_utf8",
+                byte=exc.start,
+            ) from None
 
     def lines(self):
         """The body as a text stream (UTF-8, BOM dropped) for reading bit by bit; a decoding
@@ -160,7 +169,7 @@ class AddressGuard:
             candidates += [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
             candidates += list(ip.teredo or ())
             if ip in SITE_LOCAL:
-                raise BlockedAddress(f"refusing to connect to {host} at {ip}: not a public address")
+                raise _blocked(host, ip)
         for candidate in candidates:
             if (
                 not candidate.is_global
@@ -171,7 +180,16 @@ class AddressGuard:
                 or candidate.is_reserved
                 or candidate.is_multicast
             ):
-                raise BlockedAddress(f"refusing to connect to {host} at {ip}: not a public address")
+                raise _blocked(host, ip)
+
+
+def _blocked(host, ip):
+    return BlockedAddress(
+        f"refusing to connect to {host} at {ip}: not a public address",
+        code="blocked",
+        host=host,
+        ip=str(ip),
+    )
 
 
 class _Watch(threading.local):
@@ -200,7 +218,13 @@ def _resolve(host, port):
     thread.join(_watch.budget or 10)
     if "infos" in result:
         return result["infos"]
-    raise FetchError(f"cannot resolve {host}: {result.get('error', 'no answer in time')}")
+    error = result.get("error")
+    raise FetchError(
+        f"cannot resolve {host}: {error or 'no answer in time'}",
+        code="unresolved",
+        host=host,
+        error=str(error) if error else None,
+    )
 
 
 def _guarded_connection(base, guard):
@@ -312,8 +336,9 @@ class Fetcher:
                         f"at {exc.retry_at:%Y-%m-%d %H:%M:%S} UTC",
                         url,
                         exc.retry_at,
+                        status=exc.status,
                     ) from None
-                last, wait = str(exc), exc.seconds
+                last, wait = exc, exc.seconds
             except (
                 requests.ConnectionError,
                 requests.Timeout,
@@ -323,26 +348,40 @@ class Fetcher:
             ) as exc:
                 last = self._describe(exc)
                 if attempt == self.attempts:
-                    raise FetchError(last, url) from None
+                    raise FetchError(str(last), url, code=last.code, **last.params) from None
             if time.monotonic() - started + wait >= self.deadline:
                 break
             time.sleep(wait)
             delay *= 2
         suffix = f"; the last attempt: {last}" if last else ""
-        raise FetchError(f"no answer within {self.deadline:g} s{suffix}", url)
+        raise FetchError(
+            f"no answer within {self.deadline:g} s{suffix}",
+            url,
+            code="no_answer",
+            seconds=self.deadline,
+            last={"code": last.code, **last.params} if last else None,
+        )
 
     @staticmethod
     def _describe(exc):
-        if isinstance(exc, _Retryable):
-            return str(exc)
+        """What went wrong with an attempt, as a ``_Retryable`` (its sentence, code, facts)."""
+        if isinstance(exc, _Retryable | _AskedToWait):
+            return exc
         if (short := _find(exc, IncompleteRead)) is not None:
-            return (
+            got, expected = short.partial, short.partial + short.expected
+            return _Retryable(
                 "the server sent fewer bytes than it announced "
-                f"({short.partial} of {short.partial + short.expected}) and closed the connection"
+                f"({got} of {expected}) and closed the connection",
+                "short_read",
+                got=got,
+                expected=expected,
             )
         if isinstance(exc, requests.exceptions.ChunkedEncodingError | ProtocolError):
-            return "the connection broke off before the end of the document"
-        return f"connection failed: {exc.__class__.__name__}"
+            return _Retryable(
+                "the connection broke off before the end of the document", "broken_off"
+            )
+        name = exc.__class__.__name__
+        return _Retryable(f"connection failed: {name}", "connection_failed", error=name)
 
     def post(self, url, body, headers=None, max_answer=64 * 1024):
         """POST ``body`` (bytes) to ``url`` once, under the same rules as ``get``: public
@@ -351,7 +390,7 @@ class Fetcher:
         no answer (``BlockedAddress`` for an address the hub may not reach). At most
         ``max_answer`` bytes of the answer's body are read."""
         if urlsplit(url).scheme not in ("http", "https"):
-            raise FetchError("only http and https addresses can be fetched", url)
+            raise _not_http(url)
         extra = {"User-Agent": self.user_agent, "Content-Type": "application/json"}
         extra.update(headers or {})
         budget = self.deadline
@@ -375,7 +414,8 @@ class Fetcher:
         try:
             return self._watched(url, budget, send)
         except requests.RequestException as exc:
-            raise FetchError(self._describe(exc), url) from None
+            said = self._describe(exc)
+            raise FetchError(str(said), url, code=said.code, **said.params) from None
 
     def _get_once(self, url, headers, budget):
         return self._watched(url, budget, lambda: self._follow(url, headers, budget))
@@ -399,7 +439,12 @@ class Fetcher:
             return call()
         except (requests.RequestException, OSError, FetchError) as exc:
             if expired.is_set():
-                raise FetchError(f"no complete answer within {self.deadline:g} s", url) from None
+                raise FetchError(
+                    f"no complete answer within {self.deadline:g} s",
+                    url,
+                    code="too_slow",
+                    seconds=self.deadline,
+                ) from None
             if (blocked := _find(exc, BlockedAddress)) is not None:
                 raise blocked from None
             raise
@@ -412,7 +457,7 @@ class Fetcher:
     def _follow(self, url, headers, budget):
         for _hop in range(MAX_REDIRECTS + 1):
             if urlsplit(url).scheme not in ("http", "https"):
-                raise FetchError("only http and https addresses can be fetched", url)
+                raise _not_http(url)
             with self.session.get(
                 url,
                 headers=headers,
@@ -424,7 +469,9 @@ class Fetcher:
                     url = urljoin(url, response.headers["location"])
                     continue
                 return self._read(url, response)
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects", url)
+        raise FetchError(
+            f"more than {MAX_REDIRECTS} redirects", url, code="redirects", count=MAX_REDIRECTS
+        )
 
     def _read(self, url, response):
         lowered = {k.lower(): v for k, v in response.headers.items()}
@@ -435,19 +482,23 @@ class Fetcher:
             if retry_at is not None:
                 raise _AskedToWait(response.status_code, retry_at)
         if response.status_code >= 500:
-            raise _Retryable(f"the server answered {response.status_code}")
+            status = response.status_code
+            raise _Retryable(f"the server answered {status}", "http_status", status=status)
         if response.status_code >= 400:
-            raise FetchError(f"the server answered {response.status_code}", url)
+            status = response.status_code
+            raise FetchError(
+                f"the server answered {status}", url, code="http_status", status=status
+            )
         length = lowered.get("content-length")
         if length and length.isdigit() and int(length) > self.max_bytes:
-            raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
+            raise self._too_large(url)
         body, size, digest = io.BytesIO(), 0, hashlib.sha256()
         try:
             for chunk in response.iter_content(64 * 1024):
                 digest.update(chunk)
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise FetchError(f"the document is larger than {self.max_bytes} bytes", url)
+                    raise self._too_large(url)
                 if size > SPOOL_BYTES and isinstance(body, io.BytesIO):
                     spilled = tempfile.TemporaryFile()  # noqa: SIM115  (closed by Response.close)
                     spilled.write(body.getvalue())
@@ -458,9 +509,26 @@ class Fetcher:
             raise
         return Response(url, response.status_code, lowered, body, digest=digest.hexdigest())
 
+    def _too_large(self, url):
+        return FetchError(
+            f"the document is larger than {self.max_bytes} bytes",
+            url,
+            code="too_large",
+            bytes=self.max_bytes,
+        )
+
+
+def _not_http(url):
+    return FetchError("only http and https addresses can be fetched", url, code="not_http")
+
 
 class _Retryable(Exception):
-    """A 5xx answer: worth another attempt."""
+    """A failed attempt worth another (a 5xx answer, a broken connection): its sentence, and
+    its ``code`` and ``params`` for ``hub.sync.messages``."""
+
+    def __init__(self, message, code, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 class _AskedToWait(Exception):
@@ -470,6 +538,7 @@ class _AskedToWait(Exception):
         self.status, self.retry_at = status, retry_at
         self.seconds = max(0.0, (retry_at - datetime.now(UTC)).total_seconds())
         super().__init__(f"the server answered {status} and asked to wait {self.seconds:.0f} s")
+        self.code, self.params = "asked_to_wait", {"status": status, "seconds": round(self.seconds)}
 
 
 def retry_after(value, now=None):

@@ -24,7 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import connectors  # noqa: F401  (registers the built-in kinds)
-from connectors.base import INCOMPLETE, KEEP, ConnectorError, Tombstone, get_connector
+from connectors.base import (
+    INCOMPLETE,
+    KEEP,
+    ConnectorError,
+    Tombstone,
+    UnknownConnectorKind,
+    get_connector,
+)
 from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing import records
@@ -32,7 +39,7 @@ from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.registry.regions import territory_name
-from hub.sync import prepare, snapshots
+from hub.sync import messages, prepare, snapshots
 from hub.sync.fetcher import Fetcher, FetchError
 from hub.sync.lookups import lookup, stored_fingerprints
 from hub.sync.models import (
@@ -40,6 +47,7 @@ from hub.sync.models import (
     RejectedRecord,
     SyncRun,
 )
+from hub.sync.names import product_names
 from hub.sync.origins import countries_of, held_elsewhere, origin_of, skip_by_origin
 from hub.sync.rows import BATCH_SIZE, insert_rows
 from hub.sync.runs import failed, succeeded
@@ -73,6 +81,11 @@ class SourceClient:
     # hubs (the ``hub`` connector asks them to leave out what this hub sent them).
     hub_url: str | None = field(default_factory=lambda: origin_url())
 
+    @functools.cached_property
+    def vocabulary(self):
+        """The hub's names for fields and values in each of its languages (``hub.sync.names``)."""
+        return product_names()
+
     def close(self):
         for response in self.responses:
             response.close()
@@ -82,7 +95,7 @@ class SourceClient:
         single-document source, the bytes of the last complete run) ends the run as "not
         modified", and the new validators are saved when the run succeeds."""
         if self.stop_at is not None and utcnow() >= self.stop_at:
-            raise FetchError("the run took longer than its deadline", url)
+            raise FetchError("the run took longer than its deadline", url, code="run_deadline")
         if conditional:
             response = self.fetcher.get(
                 url, etag=self.source.etag, last_modified=self.source.last_modified
@@ -156,13 +169,17 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         run.status = "not_modified"
         succeeded(source, run, None, {})
     except (ConnectorError, FetchError, ValueError, LookupError, LeaseLost) as exc:
+        said = _said(exc, source.kind)
         db.session.rollback()
-        failed(source, run, str(exc))
+        failed(source, run, str(exc), said=said)
     except Exception as exc:
         # Whatever broke, the run is recorded as failed and the next source still runs.
         db.session.rollback()
         current_app.logger.exception("sync of source %s failed", source_id)
-        failed(source, run, f"internal error: {exc.__class__.__name__}")
+        name = exc.__class__.__name__
+        failed(
+            source, run, f"internal error: {name}", said={"code": "internal_error", "error": name}
+        )
     else:
         if run.status == "running":
             run.status = "partial" if run.rejected else "ok"
@@ -173,6 +190,18 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         if own_fetcher:
             fetcher.close()
     return run
+
+
+def _said(exc, kind):
+    """Why a run failed, as facts for ``hub.sync.messages``."""
+    if isinstance(exc, UnknownConnectorKind):
+        return {"code": "unknown_kind", "kind": kind}
+    if isinstance(exc, LeaseLost):
+        return {"code": "lease_lost"}
+    said = messages.of(exc)
+    if said["code"] is None and isinstance(exc, ValueError):  # the connector's settings
+        return {"code": "invalid_settings", "error": str(exc)}
+    return said
 
 
 def _facts(value):
@@ -210,7 +239,7 @@ def _consume(reader, source, run, seen, client, keep_lease, preparer, held=True,
 
     while True:
         if client.stop_at is not None and utcnow() >= client.stop_at:
-            raise FetchError("the run took longer than its deadline")
+            raise FetchError("the run took longer than its deadline", code="run_deadline")
         try:
             item = next(reader)
         except StopIteration as stop:

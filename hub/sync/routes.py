@@ -147,6 +147,7 @@ def source(source_id):
         review=review,
         held_entries=_held_entries(review) if review else [],
         run_detail=services.run_detail,
+        last_failure=services.last_failure(item),
         status_label=services.status_label,
         review_labels=REVIEW_LABELS,
         runs=runs[:RUNS_PAGE],
@@ -298,7 +299,10 @@ def act(source_id, action):
         if run is None:
             flash(services.busy_message(item.id, lease_holder(item.id)), "error")
         elif run.status == "failed":
-            flash(_("The sync failed: %(error)s", error=run.error), "error")
+            flash(
+                _("The sync failed: %(error)s", error=services.run_detail(run) or run.error),
+                "error",
+            )
         else:
             flash(
                 _(

@@ -68,8 +68,10 @@ def succeeded(source, run, new_state, validators):
     db.session.commit()
 
 
-def failed(source, run, message, retry_at=None):
-    """Record the run as failed. When the partner asked to be asked again later (a
+def failed(source, run, message, retry_at=None, said=None):
+    """Record the run as failed: ``message`` in English (for logs and the API), ``said`` the
+    same as facts (``{"code": …}``, see ``hub.sync.messages``), which the pages put into words in
+    their reader's language. When the partner asked to be asked again later (a
     ``RetryLater``, given as ``retry_at`` or being handled now), the next run is at that moment
     and the failure does not count towards pausing the source: the partner is there, and busy."""
     if retry_at is None:
@@ -80,6 +82,7 @@ def failed(source, run, message, retry_at=None):
     source = db.session.merge(source)
     run.status = "failed"
     run.error = message
+    run.detail = said
     run.finished_dt = now
     if retry_at is None:
         source.consecutive_failures += 1

@@ -115,7 +115,12 @@ def close_interrupted(source_id, now=None):
     db.session.execute(
         update(SyncRun)
         .where(SyncRun.source_id == source_id, SyncRun.status == "running")
-        .values(status="interrupted", finished_dt=now or utcnow(), error=INTERRUPTED)
+        .values(
+            status="interrupted",
+            finished_dt=now or utcnow(),
+            error=INTERRUPTED,
+            detail={"code": "interrupted"},
+        )
         .execution_options(synchronize_session=False)
     )
 

@@ -3,7 +3,6 @@
 import json
 from urllib.parse import urlsplit
 
-from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
@@ -13,7 +12,7 @@ from hub.accounts.services import record
 from hub.db import utcnow
 from hub.extensions import db
 from hub.registry.models import Country
-from hub.sync import snapshots
+from hub.sync import messages, snapshots
 from hub.sync.models import HeldDeletion, PartnerSource, SyncRun
 from hub.sync.scheduler import starter
 
@@ -37,41 +36,37 @@ def status_label(status):
 
 
 def run_detail(run):
-    """Why a run was cut short or held, in the reader's language (None for other runs)."""
-    facts = run.detail or {}
-    numbers = {k: format_number(v) for k, v in facts.items() if isinstance(v, int | float)}
-    reason = facts.get("reason")
-    if run.status == "incomplete" and reason == "max_pages":
-        return _(
-            "The run read its limit of %(pages)s pages without reaching the end, so nothing was "
-            "deleted.",
-            pages=numbers.get("pages", "?"),
-        )
-    if run.status == "incomplete" and reason == "short":
-        return _(
-            "The partner counts %(expected)s records but listed only %(read)s, so nothing was "
-            "deleted.",
-            expected=numbers.get("expected", "?"),
-            read=numbers.get("read", "?"),
-        )
+    """What a run's counts do not say, in the reader's language (``hub.sync.messages``): why it
+    failed, was interrupted, cut short or held; None for other runs, and for a failure recorded
+    before runs kept its facts (its ``error``, in English, says it then)."""
+    facts = dict(run.detail or {})
+    if run.status in ("failed", "interrupted"):
+        return messages.describe(facts)
     if run.status == "incomplete":
-        return _("The run did not read the whole dataset, so nothing was deleted.")
-    if run.status == "held" and not facts.get("taken"):
-        return _(
-            "The document had no record the hub could take. The %(held)s entries it no longer "
-            "lists are kept until an administrator decides.",
-            held=numbers.get("held", "?"),
-        )
-    if run.status == "held":
-        return _(
-            "This run would delete %(held)s of the source's %(alive)s entries, more than its "
-            "limit of %(limit)s%%. Nothing was deleted: confirm the deletion or keep the "
-            "entries.",
-            held=numbers.get("held", "?"),
-            alive=numbers.get("alive", "?"),
-            limit=numbers.get("limit", "?"),
-        )
-    return None
+        reason = facts.get("reason")
+        code = reason if reason in ("max_pages", "short") else "cut_short"
+    elif run.status == "held":
+        code = "shrink" if facts.get("taken") else "held_nothing_taken"
+    else:
+        return None
+    return messages.describe({**facts, "code": code})
+
+
+def last_failure(source):
+    """The source's last error in the reader's language, or None when its failed run kept no
+    facts (recorded before runs did): the page then shows ``last_error`` as it is, in English.
+    ``paused_reason`` is that same failure when the source was paused for it."""
+    if not source.last_error:
+        return None
+    run = db.session.scalar(
+        select(SyncRun)
+        .where(SyncRun.source_id == source.id, SyncRun.status == "failed")
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+    if run is None or run.error != source.last_error:
+        return None
+    return run_detail(run)
 
 
 def pending_review(source_id):

@@ -57,7 +57,7 @@ def read_whole(reader, client, preparer=None, ahead=None):
         batch, batches = [], 0
         while True:
             if client.stop_at is not None and utcnow() >= client.stop_at:
-                raise FetchError("the run took longer than its deadline")
+                raise FetchError("the run took longer than its deadline", code="run_deadline")
             try:
                 batch.append(next(reader))
             except StopIteration as stop:

@@ -35,10 +35,11 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry
-from hub.sync import prepare, snapshots
+from hub.sync import messages, prepare, snapshots
 from hub.sync.fetcher import FetchError, Response
 from hub.sync.lookups import lookup
 from hub.sync.models import PartnerSource
+from hub.sync.names import product_names
 from hub.sync.pipeline import SourceClient, _make_fetcher, refusal
 from hub.sync.rows import BATCH_SIZE
 
@@ -104,6 +105,7 @@ class PostedClient:
     def __init__(self, content, url=POSTED_URL):
         self.url = url
         self.response = Response(url, 200, {}, io.BytesIO(content))
+        self.vocabulary = product_names()
 
     def get(self, url, conditional=False):
         if url != self.url:
@@ -231,8 +233,9 @@ def dry_run(kind, settings, country_code, source=None, content=None, state=None,
     except DocumentError:
         raise
     except (ConnectorError, FetchError) as exc:
+        said = messages.describe(messages.of(exc)) or str(exc)
         raise DocumentError(
-            {"document": [_("The document cannot be read: %(error)s", error=exc)]}
+            {"document": [_("The document cannot be read: %(error)s", error=said)]}
         ) from None
     except RecursionError:
         raise DocumentError({"document": [_("The document is nested too deeply.")]}) from None

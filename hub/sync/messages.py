@@ -1,0 +1,239 @@
+"""What a source's owner is told about a run, in the reader's language: one catalogue.
+
+A run keeps what happened to it as facts, never as sentences: ``{"code": "http_status",
+"status": 503, "url": "…"}`` (``SyncRun.detail``). The connectors' and the fetcher's errors carry
+such a code and its facts (``ConnectorError.code``/``params``, ``FetchError.code``/``params``),
+and so does the account of a run cut short or held (``{"reason": "max_pages", "pages": 3}``).
+``describe`` puts them into words in the current language: on the source's page, in the
+"Sync now" notice, in the answer of a dry run, in the command line's summary. A code this
+catalogue does not know is not put into words (``describe`` gives None): the page then shows
+the English sentence kept beside it (``SyncRun.error``), marked as English, as it shows the
+runs recorded before messages had codes.
+"""
+
+from datetime import datetime
+
+from babel.lists import format_list
+from flask_babel import format_datetime, format_number, get_locale, ngettext
+from flask_babel import gettext as _
+
+PLACE_KEYS = ("url", "line", "after_line")
+
+
+def _n(value):
+    return format_number(value) if isinstance(value, int | float) else value
+
+
+def _columns(names):
+    return format_list([_("«%(column)s»", column=name) for name in names], locale=get_locale())
+
+
+def _fields(names):
+    from hub.publishing import vocabulary as v
+    from hub.publishing.exports import FIELD_COLUMNS
+
+    labels = {"partner_id": _("ID")}
+    labels.update({field: str(FIELD_COLUMNS[field][0]) for field in FIELD_COLUMNS})
+    labels.update({field: v.text_label("product", field) for field in ("title", "body")})
+    return _columns([labels.get(name, name) for name in names])
+
+
+def _moment(text):
+    try:
+        return format_datetime(datetime.fromisoformat(text))
+    except (TypeError, ValueError):
+        return text
+
+
+def _no_answer(p):
+    if p.get("last"):
+        return ngettext(
+            "No answer within %(count)s second; the last attempt: %(last)s",
+            "No answer within %(count)s seconds; the last attempt: %(last)s",
+            p["seconds"],
+            count=_n(p["seconds"]),
+            last=describe(p["last"]) or "?",
+        )
+    return ngettext(
+        "No answer within %(count)s second",
+        "No answer within %(count)s seconds",
+        p["seconds"],
+        count=_n(p["seconds"]),
+    )
+
+
+# code → its sentence, made from the facts ``p`` (numbers as they were stored).
+MESSAGES = {
+    # Fetching the partner's documents (hub.sync.fetcher, hub.sync.pipeline)
+    "run_deadline": lambda p: _("The run took longer than its deadline"),
+    "not_utf8": lambda p: (
+        _("The document is not UTF-8 text (byte %(byte)s)", byte=_n(p["byte"]))
+        if p.get("byte") is not None
+        else _("The document is not UTF-8 text")
+    ),
+    "blocked": lambda p: _(
+        "The hub may not connect to %(host)s at %(ip)s: it is not a public address",
+        host=p.get("host"),
+        ip=p.get("ip"),
+    ),
+    "unresolved": lambda p: _("The name %(host)s cannot be resolved", host=p.get("host")),
+    "retry_later": lambda p: _(
+        "The server answered %(status)s and asked to be asked again at %(moment)s",
+        status=p.get("status"),
+        moment=_moment(p.get("at")),
+    ),
+    "asked_to_wait": lambda p: ngettext(
+        "The server answered %(status)s and asked to wait %(count)s second",
+        "The server answered %(status)s and asked to wait %(count)s seconds",
+        p.get("seconds", 0),
+        status=p.get("status"),
+        count=_n(p.get("seconds", 0)),
+    ),
+    "no_answer": _no_answer,
+    "too_slow": lambda p: ngettext(
+        "No complete answer within %(count)s second",
+        "No complete answer within %(count)s seconds",
+        p["seconds"],
+        count=_n(p["seconds"]),
+    ),
+    "short_read": lambda p: _(
+        "The server sent %(got)s of the %(expected)s bytes it announced and closed the connection",
+        got=_n(p["got"]),
+        expected=_n(p["expected"]),
+    ),
+    "broken_off": lambda p: _("The connection broke off before the end of the document"),
+    "connection_failed": lambda p: _("The connection failed (%(error)s)", error=p.get("error")),
+    "not_http": lambda p: _("Only http and https addresses can be fetched"),
+    "redirects": lambda p: _("More than %(count)s redirects", count=_n(p["count"])),
+    "http_status": lambda p: _("The server answered %(status)s", status=p["status"]),
+    "too_large": lambda p: ngettext(
+        "The document is larger than %(count)s byte",
+        "The document is larger than %(count)s bytes",
+        p["bytes"],
+        count=_n(p["bytes"]),
+    ),
+    # Reading them (connectors)
+    "not_json": lambda p: _("The document is not JSON (%(error)s)", error=p.get("error")),
+    "not_changes_feed": lambda p: _(
+        "The document is not a hub's changes feed: it has no list of items"
+    ),
+    "feed_went_back": lambda p: _("The changes feed went back to an earlier change number"),
+    "feed_stuck": lambda p: _(
+        "The changes feed says there is more but stays at change %(since)s", since=p["since"]
+    ),
+    "portal_failed": lambda p: _("The portal did not answer with success"),
+    "portal_no_results": lambda p: _("The portal's answer has no list of results"),
+    "not_jsonfeed": lambda p: _("The document is not a JSON Feed (version 1 or 1.x)"),
+    "jsonfeed_no_items": lambda p: _("The JSON Feed has no list of items"),
+    "not_icalendar": lambda p: _(
+        "The document is not an iCalendar file (%(error)s)", error=p.get("error")
+    ),
+    "csv_unreadable": lambda p: _("The CSV file cannot be read (%(error)s)", error=p.get("error")),
+    "csv_missing_columns": lambda p: ngettext(
+        "The file has no column %(columns)s",
+        "The file has no columns %(columns)s",
+        len(p["columns"]),
+        columns=_columns(p["columns"]),
+    ),
+    "csv_missing_fields": lambda p: ngettext(
+        "The file has no column %(columns)s: name a column so (in any of the hub's languages) "
+        "or map one to it in the settings",
+        "The file has no columns %(columns)s: name columns so (in any of the hub's languages) "
+        "or map them in the settings",
+        len(p["fields"]),
+        columns=_fields(p["fields"]),
+    ),
+    "csv_no_language": lambda p: _(
+        "The file's headers do not say which language its texts are in: give its language in "
+        "the settings"
+    ),
+    # The run itself (hub.sync.pipeline, hub.sync.scheduler)
+    "invalid_settings": lambda p: _(
+        "The source's settings are not valid: %(error)s", error=p.get("error")
+    ),
+    "unknown_kind": lambda p: _("“%(kind)s” is not a kind of source", kind=p.get("kind")),
+    "lease_lost": lambda p: _("Another scheduler took the source over; this run stopped"),
+    "internal_error": lambda p: _(
+        "The hub failed (%(error)s); the error is logged", error=p.get("error")
+    ),
+    "interrupted": lambda p: _(
+        "The process running this sync ended before the run finished (it was stopped or "
+        "killed); the run was closed when the next one began"
+    ),
+    # A run cut short or held (SyncRun.detail's "reason")
+    "max_pages": lambda p: ngettext(
+        "The run read its limit of %(count)s page without reaching the end, so nothing was "
+        "deleted.",
+        "The run read its limit of %(count)s pages without reaching the end, so nothing was "
+        "deleted.",
+        p.get("pages", 0),
+        count=_n(p.get("pages", "?")),
+    ),
+    "short": lambda p: _(
+        "The partner counts %(expected)s records but listed only %(read)s, so nothing was deleted.",
+        expected=_n(p.get("expected", "?")),
+        read=_n(p.get("read", "?")),
+    ),
+    "cut_short": lambda p: _("The run did not read the whole dataset, so nothing was deleted."),
+    "held_nothing_taken": lambda p: _(
+        "The document had no record the hub could take. The %(held)s entries it no longer "
+        "lists are kept until an administrator decides.",
+        held=_n(p.get("held", "?")),
+    ),
+    "shrink": lambda p: _(
+        "This run would delete %(held)s of the source's %(alive)s entries, more than its "
+        "limit of %(limit)s%%. Nothing was deleted: confirm the deletion or keep the "
+        "entries.",
+        held=_n(p.get("held", "?")),
+        alive=_n(p.get("alive", "?")),
+        limit=_n(p.get("limit", "?")),
+    ),
+}
+
+
+def _place(p):
+    url = p.get("url")
+    if not url:
+        return None
+    if p.get("line") is not None:
+        return _("%(url)s, line %(line)s", url=url, line=_n(p["line"]))
+    if p.get("after_line") is not None:
+        return _("%(url)s, after line %(line)s", url=url, line=_n(p["after_line"]))
+    return url
+
+
+def describe(message):
+    """``message`` (``{"code": …, facts…}``) as a sentence in the current language, with the
+    document and line it is about; None for a message without a code this catalogue knows."""
+    if not isinstance(message, dict):
+        return None
+    say = MESSAGES.get(message.get("code"))
+    if say is None:
+        return None
+    try:
+        text = say(message)
+    except (KeyError, TypeError, ValueError):  # facts missing or of another shape
+        return None
+    place = _place(message)
+    return _("%(message)s (%(place)s)", message=text, place=place) if place else text
+
+
+def of(exc):
+    """What ``exc`` (an error that ended a run, or a check) says, as ``{"code": …, facts…}``:
+    the facts its code names, or, for an error without one, ``{"code": None, "text": …}``
+    (its English sentence)."""
+    code = getattr(exc, "code", None)
+    if code in MESSAGES:
+        return {"code": code, **_plain(getattr(exc, "params", {}))}
+    return {"code": None, "text": str(exc)}
+
+
+def _plain(params):
+    """The facts as JSON keeps them: texts, numbers, lists and mappings of those."""
+    if isinstance(params, dict):
+        return {str(k): _plain(v) for k, v in params.items() if v is not None}
+    if isinstance(params, list | tuple):
+        return [_plain(v) for v in params]
+    if isinstance(params, str | int | float | bool):
+        return params
+    return str(params)
