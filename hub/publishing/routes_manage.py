@@ -203,27 +203,27 @@ def text(entry_id, text_lang):
     ), (422 if request.method == "POST" else 200)
 
 
-def _translation_or_404(entry_id, language):
-    """The editable entry and its translation in ``language`` (not its source text)."""
-    if language not in languages():
+def _translation_or_404(entry_id, text_lang):
+    """The editable entry and its translation in ``text_lang`` (not its source text)."""
+    if text_lang not in languages():
         abort(404)
     item = _entry_or_404(entry_id)
-    translation = item.text_in(language)
-    if translation is None or language == item.source_language:
+    translation = item.text_in(text_lang)
+    if translation is None or text_lang == item.source_language:
         abort(404)
     return item, translation
 
 
-@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/translations/<language>/changes")
-def source_changes(entry_id, language):
-    item, translation = _translation_or_404(entry_id, language)
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/translations/<text_lang>/changes")
+def source_changes(entry_id, text_lang):
+    item, translation = _translation_or_404(entry_id, text_lang)
     outdated = services.outdated(item, translation)
     changes, before = services.source_changes(item, translation) if outdated else (None, None)
     return render_template(
         "manage/changes.html",
         entry=item,
         translation=translation,
-        text_lang=language,
+        text_lang=text_lang,
         source=item.text_in(item.source_language),
         outdated=outdated,
         changes=changes,
@@ -231,14 +231,16 @@ def source_changes(entry_id, language):
     )
 
 
-@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/translations/<language>/confirm", methods=["POST"])
-def confirm_translation(entry_id, language):
+@manage_bp.route(
+    f"/entries/<{ID_RULE}:entry_id>/translations/<text_lang>/confirm", methods=["POST"]
+)
+def confirm_translation(entry_id, text_lang):
     if not forms.HubForm().validate_on_submit():
         abort(400)
-    if language not in languages():
+    if text_lang not in languages():
         abort(404)
     try:
-        services.confirm_translation(current_user, entry_id, language)
+        services.confirm_translation(current_user, entry_id, text_lang)
     except services.EntryNotFound:
         abort(404)
     flash(_("The translation is marked as up to date with the original."), "success")
