@@ -5,6 +5,7 @@ can mark a translation as up to date with the original without editing it."""
 import html
 import re
 
+import html5lib
 import pytest
 from sqlalchemy import delete, func, select
 
@@ -134,6 +135,13 @@ def test_the_queue_links_to_the_changed_words_side_by_side(app, client, policy):
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "lãi suất <del>thấp</del>." in body and "lãi suất <ins>ưu đãi</ins>." in body
+    tree = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(body)
+    (table,) = tree.iterfind(".//table[@class='text-diff']")
+    assert [th.text for th in table.iterfind("thead/tr/th")] == [
+        "Version translated",
+        "Original today",
+    ]
+    assert [td.get("lang") for td in table.find("tbody/tr")] == ["vi", "vi"]
     assert "The Vietnamese original" in _text(page)
     assert "Summary" not in body.split('class="source-changes"')[1]  # unchanged: not shown
     # The text page of the outdated translation shows the same, above the form.
