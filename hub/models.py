@@ -12,6 +12,7 @@ from hub.publishing.models import (
 )
 from hub.registry.models import Country, MembershipEvent, Programme
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
+from hub.texts.snapshots import TextSnapshot
 from hub.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Programme",
     "RejectedRecord",
     "SyncRun",
+    "TextSnapshot",
     "User",
     "Webhook",
     "WebhookDelivery",

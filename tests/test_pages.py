@@ -49,6 +49,7 @@ ADMIN_PAGES = (
     "/{lang}/manage/entries/{fair}",
     "/{lang}/manage/entries/{product}",
     "/{lang}/manage/entries/{policy}/text/ja",
+    "/{lang}/manage/entries/{policy}/translations/ja/changes",
     "/{lang}/admin/sources/",
     "/{lang}/admin/tokens",
     "/{lang}/admin/sources/{source}",

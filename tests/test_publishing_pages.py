@@ -247,6 +247,7 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
         "manage.text",
         "manage.set_status",
         "manage.delete",
+        "manage.confirm_translation",
         "api.entry_change",
     }
     assert state(app) == before

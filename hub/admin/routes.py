@@ -37,6 +37,7 @@ ACTION_VERBS = {
     "update": _l("details changed"),
     "text": _l("source text changed"),
     "translate": _l("translated"),
+    "confirm_translation": _l("translation marked as up to date with the original"),
     "published": _l("published"),
     "archived": _l("archived"),
     "draft": _l("returned to draft"),

@@ -191,15 +191,63 @@ def text(entry_id, text_lang):
             flash(_("The text is saved."), "success")
             return redirect(url_for(".entry", entry_id=item.id))
     source = item.text_in(item.source_language)
+    outdated = current is not None and services.outdated(item, current)
+    changes, before = services.source_changes(item, current) if outdated else (None, None)
     return render_template(
         "manage/text.html",
         entry=item,
         form=form,
         text_lang=text_lang,
         source=source if text_lang != item.source_language else None,
-        outdated=current is not None and services.outdated(item, current),
+        outdated=outdated,
+        changes=changes,
+        before=before,
         errors=errors,
     ), (422 if request.method == "POST" else 200)
+
+
+def _translation_or_404(entry_id, text_lang):
+    """The editable entry and its translation in ``text_lang`` (not its source text)."""
+    if text_lang not in languages():
+        abort(404)
+    item = _entry_or_404(entry_id)
+    translation = item.text_in(text_lang)
+    if translation is None or text_lang == item.source_language:
+        abort(404)
+    return item, translation
+
+
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/translations/<text_lang>/changes")
+def source_changes(entry_id, text_lang):
+    item, translation = _translation_or_404(entry_id, text_lang)
+    outdated = services.outdated(item, translation)
+    changes, before = services.source_changes(item, translation) if outdated else (None, None)
+    return render_template(
+        "manage/changes.html",
+        entry=item,
+        translation=translation,
+        text_lang=text_lang,
+        source=item.text_in(item.source_language),
+        outdated=outdated,
+        changes=changes,
+        before=before,
+    )
+
+
+@manage_bp.route(
+    f"/entries/<{ID_RULE}:entry_id>/translations/<text_lang>/confirm", methods=["POST"]
+)
+def confirm_translation(entry_id, text_lang):
+    if not forms.HubForm().validate_on_submit():
+        abort(400)
+    if text_lang not in languages():
+        abort(404)
+    try:
+        services.confirm_translation(current_user, entry_id, text_lang)
+    except services.EntryNotFound:
+        abort(404)
+    flash(_("The translation is marked as up to date with the original."), "success")
+    return redirect(url_for(".translation_queue"))
 
 
 @manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/status", methods=["POST"])

@@ -28,6 +28,7 @@ from hub.publishing.models import (
 from hub.publishing.plain import CONTROL as _CONTROL
 from hub.publishing.rules import FIELD_RULES, add_months  # noqa: F401  (re-exported)
 from hub.registry.models import Country
+from hub.texts import diff, snapshots
 
 MODELS = {"policy": Policy, "experience": Experience, "fair": Fair, "product": Product}
 TEXT_LIMITS = {"title": 300, "summary": 2_000, "body": 50_000, "lessons": 20_000}
@@ -316,6 +317,8 @@ def save_text(actor, entry_id, language, text):
         db.session.rollback()
         return current  # nothing changed
     translation = apply_text(entry, language, text, actor, source_fingerprint)
+    if source_fingerprint is not None:
+        _remember_source(entry)
     _touch(entry, actor)
     action = "text" if source_fingerprint is None else "translate"
     record(
@@ -323,6 +326,42 @@ def save_text(actor, entry_id, language, text):
     )
     db.session.commit()
     return translation
+
+
+def confirm_translation(actor, entry_id, language):
+    """Record that the entry's translation in ``language`` matches the current version of the
+    source text, without changing it: it is no longer outdated. ``EntryNotFound`` when the
+    entry has no translation in ``language``."""
+    db.begin_write()
+    entry = get_editable(actor, entry_id, lock=True)
+    source = entry.text_in(entry.source_language)
+    translation = entry.text_in(language)
+    if source is None or translation is None or language == entry.source_language:
+        db.session.rollback()
+        raise EntryNotFound(entry_id)
+    if translation.source_fingerprint == source.fingerprint:
+        db.session.rollback()
+        return translation  # already up to date
+    translation.source_fingerprint = source.fingerprint
+    _remember_source(entry)
+    _touch(entry, actor)
+    record(
+        actor,
+        f"{entry.kind}.confirm_translation",
+        entry.kind,
+        entry.id,
+        entry.country_code,
+        language=language,
+        source_fingerprint=source.fingerprint,
+    )
+    db.session.commit()
+    return translation
+
+
+def _remember_source(entry):
+    """Keep the entry's current source text: the version a translation was just made from."""
+    source = entry.text_in(entry.source_language)
+    snapshots.remember("entry", entry.id, source.fingerprint, source)
 
 
 def set_status(actor, entry_id, status):
@@ -392,6 +431,19 @@ def restore_entry(actor, entry_id):
 
 # ---------------------------------------------------------------------------------------------
 # Reading helpers.
+
+
+def source_changes(entry, translation):
+    """What changed in the entry's source text since the version ``translation`` was made
+    from: ``(changes, snapshot)``, where ``changes`` is the list of ``FieldChanges`` (see
+    hub.texts.diff) and ``snapshot`` that version's fields, or ``(None, None)`` when no
+    snapshot of it was kept (translations made before snapshots were, or brought by a sync)."""
+    source = entry.text_in(entry.source_language)
+    before = snapshots.recall("entry", entry.id, translation.source_fingerprint)
+    if before is None or source is None:
+        return None, None
+    now = {name: getattr(source, name) for name in snapshots.FIELDS}
+    return diff.changes(before, now, v.TEXT_FIELDS[entry.kind]), before
 
 
 def outdated(entry, translation):
