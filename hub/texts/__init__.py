@@ -1,0 +1,8 @@
+"""Texts in every language: the one mechanism by which entries, registry facts and vocabularies
+keep a text per language, know which language is the source, serve a visible fallback when the
+reader's language is missing and tell a translation made from an older source (outdated).
+
+``core`` works on any per-language rows (an entry's translations, a fact's texts); ``models``
+holds the registry facts' texts (``FactText``) and ``facts`` reads and writes them. The package
+imports neither the registry nor publishing: both build on it.
+"""
