@@ -20,8 +20,8 @@ def entry_view(entry, lang):
     }
     if lang == "all":
         return {**head, "record": dump_record(entry)}
-    translation, served = publishing.resolve(entry, lang)
-    source = publishing.outdated_against(entry, translation)
+    shown = publishing.shown(entry, lang)
+    translation, source = shown.text, shown.outdated_against
     record = dump_record(entry)
     fields = {name: record.get(name) for name in KIND_FIELDS[entry.kind]}
     if entry.kind == "fair":
@@ -30,13 +30,13 @@ def entry_view(entry, lang):
         )
     return {
         **head,
-        "language": served,
+        "language": shown.language,
         "requested_language": lang,
-        "fallback": served != lang,
+        "fallback": shown.language != lang,
         "outdated": source is not None,
         "source_language": entry.source_language,
         # When the source text changed after the served translation was made (else None).
-        "source_changed": source.updated_dt.isoformat() if source is not None else None,
+        "source_changed": source.changed_dt.isoformat() if source is not None else None,
         "title": translation.title if translation else "",
         "summary": translation.summary if translation else "",
         "body": translation.body if translation else "",

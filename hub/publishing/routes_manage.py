@@ -52,7 +52,7 @@ def _prepare(form, kind, country_code, entry=None):
         # An older policy already linked stays a choice, so that saving does not drop it.
         linked = [p for p in (entry.policies if entry is not None else []) if p not in policies]
         policies = [*policies, *linked]
-        titles = [(p, services.resolve(p, current_language())[0].title) for p in policies]
+        titles = [(p, services.shown(p, current_language()).text.title) for p in policies]
         form.prepare(programmes, titles)
     elif kind == "fair":
         form.prepare(_world_countries())
@@ -194,7 +194,7 @@ def text(entry_id, text_lang):
         form=form,
         text_lang=text_lang,
         source=source if text_lang != item.source_language else None,
-        outdated=current is not None and services.outdated(item, current),
+        outdated=services.outdated_against(item, current) is not None,
         errors=errors,
     ), (422 if request.method == "POST" else 200)
 
@@ -240,7 +240,7 @@ def translation_state(entry):
             state = "source"
         elif translation is None:
             state = "missing"
-        elif services.outdated(entry, translation):
+        elif services.outdated_against(entry, translation) is not None:
             state = "outdated"
         else:
             state = "done"

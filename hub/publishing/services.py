@@ -1,8 +1,6 @@
 """Publishing rules: who may write which entry, what a valid entry is, and what each change
 does (change sequence, audit). Pages, the API and tests all go through these functions."""
 
-import hashlib
-
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -27,6 +25,7 @@ from hub.publishing.models import (
 from hub.publishing.plain import CONTROL as _CONTROL
 from hub.publishing.rules import FIELD_RULES, add_months  # noqa: F401  (re-exported)
 from hub.registry.models import Country
+from hub.texts import core as texts
 
 MODELS = {"policy": Policy, "experience": Experience, "fair": Fair, "product": Product}
 TEXT_LIMITS = {"title": 300, "summary": 2_000, "body": 50_000, "lessons": 20_000}
@@ -105,12 +104,12 @@ def _touch(entry, actor):
     entry.updated_by_id = actor.id if actor else None
 
 
+TEXT_NAMES = ("title", "summary", "body", "lessons")
+
+
 def fingerprint(text):
-    get = text.get
-    joined = "\x1f".join(
-        (get("title") or "", get("summary") or "", get("body") or "", get("lessons") or "")
-    )
-    return hashlib.sha256(joined.encode()).hexdigest()
+    """The fingerprint of an entry's text (``hub.texts.core.fingerprint`` of its fields)."""
+    return texts.fingerprint(text, TEXT_NAMES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,34 +316,23 @@ def delete_entry(actor, entry_id):
 # Reading helpers.
 
 
-def outdated(entry, translation):
-    """Whether ``translation`` was made from an older version of the entry's source text."""
-    if translation.language == entry.source_language or translation.source_fingerprint is None:
-        return False
-    source = entry.text_in(entry.source_language)
-    return source is not None and translation.source_fingerprint != source.fingerprint
+def _has_title(translation):
+    return bool(translation.title)
+
+
+def shown(entry, language):
+    """The entry's text for a reader of ``language`` (``hub.texts.core.resolve``): theirs, else
+    the source language's, else the first there is; a ``Shown`` whose ``text`` is the
+    translation."""
+    return texts.resolve(entry.translations, entry.source_language, language, _has_title)
 
 
 def outdated_against(entry, translation):
-    """The source text ``translation`` is older than (its ``updated_dt`` is when the source
-    last changed), or None when ``translation`` is the source text or made from its current
-    version. What readers are told: pages, the API's views and the JSON Feeds."""
-    if translation is None or not outdated(entry, translation):
-        return None
-    return entry.text_in(entry.source_language)
-
-
-def resolve(entry, language):
-    """The text to show a reader of ``language``: theirs, else the source language's, else the
-    first there is. Returns ``(translation, served_language)``."""
-    for candidate in (language, entry.source_language):
-        translation = entry.text_in(candidate)
-        if translation is not None:
-            return translation, candidate
-    for translation in entry.translations:
-        if translation.title:
-            return translation, translation.language
-    return None, None
+    """The source version (``hub.texts.core.SourceVersion``) ``translation`` is older than, or
+    None when it is the source text or made from its current version."""
+    return texts.outdated_against(
+        translation, entry.translations, entry.source_language, _has_title
+    )
 
 
 def is_expired(product, today=None):
