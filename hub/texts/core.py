@@ -63,13 +63,23 @@ def version_in(versions, language, has_text=_any):
     return None
 
 
+def is_outdated(row, source):
+    """Whether ``row`` is a translation of an older version of ``source`` (the row in the
+    source language, or None when there is none)."""
+    return (
+        source is not None
+        and row.language != source.language
+        and row.source_fingerprint not in (None, source.fingerprint)
+    )
+
+
 def outdated_against(row, versions, source_language, has_text=_any):
     """The source version ``row`` is older than, or None when it is the source text, made from
     the source's current version, or there is no source text to compare with."""
     if row is None or row.language == source_language or row.source_fingerprint is None:
         return None
     source = version_in(versions, source_language, has_text)
-    if source is None or row.source_fingerprint == source.fingerprint:
+    if not is_outdated(row, source):
         return None
     return SourceVersion(source.language, source.updated_dt)
 

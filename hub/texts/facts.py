@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 
 from hub.db import utcnow
 from hub.extensions import db
-from hub.texts.core import fingerprint, outdated_against, resolve
+from hub.texts.core import fingerprint, resolve
 from hub.texts.models import FactText
 
 
@@ -64,11 +64,6 @@ def load(subjects):
         for row in db.session.scalars(stmt):
             rows[(row.subject, row.subject_key)].append(row)
     return FactTexts(rows)
-
-
-def outdated(row, versions):
-    """The source version ``row`` (a fact's text) is older than, or None."""
-    return outdated_against(row, versions, source_language(versions))
 
 
 def write(subject, key, language, fields, names, *, source=None, actor=None, existing=None):
