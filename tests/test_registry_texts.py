@@ -226,3 +226,26 @@ def test_a_membership_note_is_kept_in_the_writers_language(app, client):
     history = client.get("/api/v1/countries/MW?lang=en").get_json()["membership_history"]
     assert history[0]["note"] == "加盟申請を受理。"
     assert history[0]["text_languages"] == {"note": "ja"}
+
+
+def test_a_note_from_the_command_line_is_in_the_operators_language(app, runner):
+    result = runner.invoke(
+        args=[
+            "hub",
+            "membership",
+            "MW",
+            "--status",
+            "applicant",
+            "--on",
+            "2025-03-01",
+            "--note",
+            "Đã nhận đơn.",
+        ],
+        env={"LANG": "vi_VN.UTF-8"},
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        row = db.session.scalars(
+            select(FactText).where(FactText.subject == "membership_event")
+        ).one()
+        assert (row.language, row.fields) == ("vi", {"note": "Đã nhận đơn."})
