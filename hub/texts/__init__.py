@@ -1,5 +1,5 @@
-"""Texts in every language: the one mechanism by which entries, registry facts and vocabularies
-keep a text per language, know which language is the source, serve a visible fallback when the
+"""Texts in every language: the one mechanism by which entries and registry facts keep a text
+per language, know which language is the source, serve a visible fallback when the
 reader's language is missing and tell a translation made from an older source (outdated).
 
 ``core`` works on any per-language rows (an entry's translations, a fact's texts); ``models``
