@@ -12,6 +12,7 @@ from hub.publishing.models import (
 )
 from hub.registry.models import Country, MembershipEvent, Programme
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
+from hub.texts.models import FactText
 from hub.texts.snapshots import TextSnapshot
 from hub.webhooks.models import Webhook, WebhookDelivery
 
@@ -23,6 +24,7 @@ __all__ = [
     "Entry",
     "EntryTranslation",
     "Experience",
+    "FactText",
     "Fair",
     "Invitation",
     "MembershipEvent",

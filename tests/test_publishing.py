@@ -70,8 +70,8 @@ def test_a_policy_is_written_translated_and_published(vn):
     assert policy.status == "published" and policy.published_dt is not None
     assert policy.change_seq > first_seq
     assert {t.language for t in policy.translations} == {"vi", "ja"}
-    assert services.resolve(policy, "ja")[1] == "ja"
-    assert services.resolve(policy, "en")[1] == "vi"  # shown in the source language
+    assert services.shown(policy, "ja").language == "ja"
+    assert services.shown(policy, "en").language == "vi"  # shown in the source language
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-3:] == ["policy.create", "policy.translate", "policy.published"]
 
@@ -79,11 +79,11 @@ def test_a_policy_is_written_translated_and_published(vn):
 def test_a_translation_of_an_older_source_is_outdated(vn):
     policy = services.create_entry(vn, "policy", "vi", POLICY_VI, {})
     ja = services.save_text(vn, policy.id, "ja", {"title": "一村一品"})
-    assert not services.outdated(policy, ja)
+    assert services.outdated_against(policy, ja) is None
     services.save_text(vn, policy.id, "vi", {**POLICY_VI, "body": "Nội dung mới."})
-    assert services.outdated(policy, ja)
+    assert services.outdated_against(policy, ja) is not None
     ja = services.save_text(vn, policy.id, "ja", {"title": "一村一品", "body": "新しい内容"})
-    assert not services.outdated(policy, ja)
+    assert services.outdated_against(policy, ja) is None
 
 
 def test_change_sequence_numbers_only_grow(vn):

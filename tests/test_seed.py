@@ -71,6 +71,7 @@ def test_seeding_twice_changes_nothing(app, ctx):
         "countries_updated": 0,
         "programmes_created": 0,
         "programmes_updated": 0,
+        "texts_written": 0,
     }
     assert _snapshot() == before
 

@@ -125,24 +125,63 @@ def _page_schema(view, name):
     )
 
 
-class ProgrammeViewSchema(Schema):
+def _fact_text(description):
+    return fields.Raw(
+        allow_none=True,
+        metadata={
+            "description": f"{description} In the language of ?lang=, else in the fact's "
+            "source language (text_languages says which); with lang=all, an object of the "
+            "texts by language."
+        },
+    )
+
+
+class FactTextsMixin(Schema):
+    """What a fact's translated fields come with (lang=vi|en|ja only)."""
+
+    text_languages = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Str(),
+        metadata={"description": "The language each translated field is served in."},
+    )
+    outdated_texts = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Dict(),
+        metadata={
+            "description": "The fields served from a translation of an older source text: "
+            "{field: {source_language, source_changed}}."
+        },
+    )
+
+
+class ProgrammeViewSchema(FactTextsMixin):
     id = fields.Int(required=True)
     country = fields.Str(required=True, metadata={"pattern": COUNTRY_PATTERN})
-    name = fields.Str(required=True)
+    name = _fact_text("The programme's name.")
     local_name = fields.Str(allow_none=True)
     acronym = fields.Str(allow_none=True)
     start_year = fields.Int(allow_none=True)
-    lead_agency = fields.Str(allow_none=True)
+    lead_agency = _fact_text("The agency that leads it.")
     website = fields.Str(allow_none=True)
-    rating_scheme = fields.Str(allow_none=True)
+    rating_scheme = _fact_text("How its products are rated.")
+    note = _fact_text("What the registry notes about it.")
     verified = fields.Bool(required=True)
 
 
-class MembershipEventSchema(Schema):
+class MembershipEventSchema(FactTextsMixin):
     status = fields.Str(required=True, metadata={"enum": list(STATUS_VALUES)})
     previous_status = fields.Str(allow_none=True, metadata={"enum": [*STATUS_VALUES, None]})
     effective_on = fields.Date(required=True)
-    note = fields.Str(allow_none=True)
+    note = _fact_text("The note recorded with the change, in the language it was written in.")
+
+
+class SourceViewSchema(FactTextsMixin):
+    id = fields.Str()
+    title = _fact_text("The source's title, translated.")
+    original_title = fields.Str(metadata={"description": "The source's own title."})
+    publisher = fields.Str(allow_none=True)
+    url = fields.Str(allow_none=True)
+    year = fields.Int(allow_none=True)
 
 
 class CountryViewSchema(Schema):
@@ -163,9 +202,10 @@ class CountryViewSchema(Schema):
     programmes = fields.List(fields.Nested(ProgrammeViewSchema), required=True)
 
 
-class CountryDetailSchema(CountryViewSchema):
+class CountryDetailSchema(CountryViewSchema, FactTextsMixin):
+    note = _fact_text("What the registry notes about the country.")
     membership_history = fields.List(fields.Nested(MembershipEventSchema), required=True)
-    sources = fields.List(fields.Dict(), required=True)
+    sources = fields.List(fields.Nested(SourceViewSchema), required=True)
 
 
 class ChangeSchema(Schema):
@@ -458,7 +498,7 @@ def build_spec():
         operations={
             "get": {
                 "summary": "The countries' programmes",
-                "parameters": [COUNTRY_PARAM],
+                "parameters": [LANG_PARAM, COUNTRY_PARAM],
                 "responses": {
                     "200": {"description": "Every programme", "content": _json("ProgrammeList")},
                     **GET_ERRORS,
@@ -472,6 +512,7 @@ def build_spec():
         operations={
             "get": {
                 "summary": "One programme",
+                "parameters": [LANG_PARAM],
                 "responses": {
                     "200": {"description": "The programme", "content": _json("Programme")},
                     **_status("404", "No such programme"),

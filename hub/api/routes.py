@@ -29,11 +29,13 @@ from hub.publishing.exchange import COLLECTION_KINDS, RECORD_SCHEMAS, dump_recor
 from hub.publishing.models import Entry
 from hub.publishing.queries import list_turned_dt, newest_change_dt, public_entry, public_list
 from hub.publishing.vocabulary import PRODUCT_GROUPS
+from hub.registry.facts import country_texts, programme_texts
 from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Programme
 from hub.registry.queries import get_country
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.pipeline import ingest
 from hub.sync.validate import DocumentError, exchange_items
+from hub.texts.models import FactText
 from hub.urls import base_url
 
 csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to forge
@@ -195,8 +197,8 @@ def _last_modified(response, moments):
 
 
 def _registry_changed(country_code=None):
-    """When the registry (or one country of it) last changed: countries, programmes and
-    membership events."""
+    """When the registry (or one country of it) last changed: countries, programmes,
+    membership events and the facts' texts (any country's, as they are not kept by country)."""
     moments = []
     for column, country_column in (
         (Country.updated_dt, Country.code),
@@ -207,6 +209,7 @@ def _registry_changed(country_code=None):
         if country_code:
             stmt = stmt.where(country_column == country_code)
         moments.append(db.session.scalar(stmt))
+    moments.append(db.session.scalar(select(func.max(FactText.updated_dt))))
     return moments
 
 
@@ -289,9 +292,9 @@ def country_list():
                 {"status": [_("“%(value)s” is not a membership status.", value=status)]}
             )
         stmt = stmt.where(Country.membership_status == status)
-    response = jsonify(
-        items=[country_view(c, lang) for c in db.session.scalars(stmt)], next_cursor=None
-    )
+    countries = db.session.scalars(stmt).all()
+    found = programme_texts(p for c in countries for p in c.programmes)
+    response = jsonify(items=[country_view(c, lang, found) for c in countries], next_cursor=None)
     return _last_modified(response, _registry_changed())
 
 
@@ -301,29 +304,32 @@ def country_detail(code):
     country = get_country(code.upper()) if len(code) == 2 and code.isascii() else None
     if country is None:
         abort(404)
-    response = jsonify(country_view(country, _lang(), history=True))
+    response = jsonify(country_view(country, _lang(), country_texts(country), history=True))
     return _last_modified(response, _registry_changed(country.code))
 
 
 @bp.route("/programmes")
 @cached
 def programme_list():
+    lang = _lang()
     stmt = select(Programme).order_by(Programme.id)
     if country := _country_arg():
         stmt = stmt.where(Programme.country_code == country)
-    response = jsonify(
-        items=[programme_view(p) for p in db.session.scalars(stmt)], next_cursor=None
-    )
+    programmes = db.session.scalars(stmt).all()
+    found = programme_texts(programmes)
+    response = jsonify(items=[programme_view(p, lang, found) for p in programmes], next_cursor=None)
     return _last_modified(response, _registry_changed(country))
 
 
 @bp.route(f"/programmes/<{ID_RULE}:programme_id>")
 @cached
 def programme_detail(programme_id):
+    lang = _lang()
     programme = db.session.get(Programme, programme_id)
     if programme is None:
         abort(404)
-    return _last_modified(jsonify(programme_view(programme)), [programme.updated_dt])
+    view = programme_view(programme, lang, programme_texts([programme]))
+    return _last_modified(jsonify(view), _registry_changed(programme.country_code))
 
 
 @bp.after_request

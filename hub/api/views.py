@@ -4,6 +4,7 @@ exchange format with every translation (``lang=all``)."""
 from hub.publishing import services as publishing
 from hub.publishing.exchange import KIND_FIELDS, dump_record
 from hub.publishing.routes import COLLECTION_OF
+from hub.registry.facts import FIELDS
 from hub.registry.regions import territory_name
 
 LANGS = ("vi", "en", "ja")
@@ -20,8 +21,8 @@ def entry_view(entry, lang):
     }
     if lang == "all":
         return {**head, "record": dump_record(entry)}
-    translation, served = publishing.resolve(entry, lang)
-    source = publishing.outdated_against(entry, translation)
+    shown = publishing.shown(entry, lang)
+    translation, source = shown.text, shown.outdated_against
     record = dump_record(entry)
     fields = {name: record.get(name) for name in KIND_FIELDS[entry.kind]}
     if entry.kind == "fair":
@@ -30,13 +31,13 @@ def entry_view(entry, lang):
         )
     return {
         **head,
-        "language": served,
+        "language": shown.language,
         "requested_language": lang,
-        "fallback": served != lang,
+        "fallback": shown.language != lang,
         "outdated": source is not None,
         "source_language": entry.source_language,
         # When the source text changed after the served translation was made (else None).
-        "source_changed": source.updated_dt.isoformat() if source is not None else None,
+        "source_changed": source.changed_dt.isoformat() if source is not None else None,
         "title": translation.title if translation else "",
         "summary": translation.summary if translation else "",
         "body": translation.body if translation else "",
@@ -45,7 +46,31 @@ def entry_view(entry, lang):
     }
 
 
-def country_view(country, lang, history=False):
+def fact_fields(found, subject, key, lang):
+    """A fact's translated fields (``hub.registry.facts.FIELDS``) from its texts ``found``: each
+    in ``lang`` (else as ``hub.texts`` falls back), with ``text_languages`` (the language each
+    is served in) and ``outdated_texts`` (those translated from an older source text: its
+    language and when it changed); with ``lang=all``, each field in every language."""
+    names = FIELDS[subject]
+    if lang == "all":
+        return {name: found.every_language(subject, key, name) or None for name in names}
+    view, languages, outdated = {}, {}, {}
+    for name in names:
+        shown = found.shown(subject, key, name, lang)
+        view[name] = shown.text
+        if shown.text is not None:
+            languages[name] = shown.language
+        if (source := shown.outdated_against) is not None:
+            outdated[name] = {
+                "source_language": source.language,
+                "source_changed": source.changed_dt.isoformat(),
+            }
+    return {**view, "text_languages": languages, "outdated_texts": outdated}
+
+
+def country_view(country, lang, found, history=False):
+    """A country in ``lang`` (or ``all``); ``found``: the texts of its facts, as
+    ``hub.registry.facts.country_texts`` reads them (its programmes' at least)."""
     names = {code: territory_name(country.code, code) for code in LANGS}
     view = {
         "code": country.code,
@@ -56,32 +81,39 @@ def country_view(country, lang, history=False):
         "founding_member": country.founding_member,
         "founding_member_verified": country.founding_verified,
         "verified": country.verified,
-        "programmes": [programme_view(p) for p in country.programmes],
+        "programmes": [programme_view(p, lang, found) for p in country.programmes],
     }
     if history:
+        view.update(fact_fields(found, "country", country.code, lang))
         view["membership_history"] = [
             {
                 "status": e.status,
                 "previous_status": e.previous_status,
                 "effective_on": e.effective_on.isoformat(),
-                "note": e.note,
+                **fact_fields(found, "membership_event", e.id, lang),
             }
             for e in country.membership_events
         ]
-        view["sources"] = country.sources
+        view["sources"] = [
+            {
+                **source,
+                "original_title": source["title"],
+                **fact_fields(found, "source", source.get("id"), lang),
+            }
+            for source in country.sources
+        ]
     return view
 
 
-def programme_view(programme):
+def programme_view(programme, lang, found):
+    """A programme, its translated fields in ``lang`` (or ``all``) from its texts ``found``."""
     return {
         "id": programme.id,
         "country": programme.country_code,
-        "name": programme.name,
         "local_name": programme.local_name,
         "acronym": programme.acronym,
         "start_year": programme.start_year,
-        "lead_agency": programme.lead_agency,
         "website": programme.website,
-        "rating_scheme": programme.rating_scheme,
         "verified": programme.verified,
+        **fact_fields(found, "programme", programme.id, lang),
     }

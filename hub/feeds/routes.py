@@ -72,14 +72,14 @@ def _fair_extension(fair):
     }
 
 
-def _outdated_extension(entry, source):
+def _outdated_extension(source):
     """What an item's ``_hub`` says when its text is a translation made before the source
-    text last changed: as the API's view says it (``outdated``, ``source_language``,
-    ``source_changed``)."""
+    text last changed (``source``, a ``hub.texts.core.SourceVersion``): as the API's view says
+    it (``outdated``, ``source_language``, ``source_changed``)."""
     return {
         "outdated": True,
-        "source_language": entry.source_language,
-        "source_changed": source.updated_dt.isoformat(),
+        "source_language": source.language,
+        "source_changed": source.changed_dt.isoformat(),
     }
 
 
@@ -98,7 +98,8 @@ def _json_feed(collection, country=None):
             )
     items = []
     for entry in page.items:
-        text, served = publishing.resolve(entry, lang)
+        shown = publishing.shown(entry, lang)
+        text = shown.text
         link = url_for(
             "publishing.detail", lang=lang, collection=collection, entry_id=entry.id, _external=True
         )
@@ -109,15 +110,15 @@ def _json_feed(collection, country=None):
             "content_text": text.body or text.summary or text.title,
             "date_published": (entry.published_dt or entry.created_dt).isoformat(),
             "date_modified": entry.updated_dt.isoformat(),
-            "language": served,
+            "language": shown.language,
             "tags": [entry.country_code],
         }
         if text.summary:  # JSON Feed has no null: a missing summary is left out
             item["summary"] = text.summary
         if kind == "fair" and entry.starts_local is not None:
             item["_hub"] = _fair_extension(entry)
-        if (source := publishing.outdated_against(entry, text)) is not None:
-            item.setdefault("_hub", {}).update(_outdated_extension(entry, source))
+        if shown.outdated_against is not None:
+            item.setdefault("_hub", {}).update(_outdated_extension(shown.outdated_against))
         items.append(item)
     args = {"collection": collection, "lang": lang}
     endpoint = "feeds.country_feed" if country else "feeds.feed"
@@ -177,7 +178,7 @@ def _calendar(country=None):
     host = base_host()  # HUB_BASE_URL's: a fair's UID is the same whatever host was asked
     fairs = db.session.scalars(stmt).all()
     for fair in fairs:
-        text, _served = publishing.resolve(fair, lang)
+        text = publishing.shown(fair, lang).text
         event = icalendar.Event()
         # Stable: the same fair updates the subscriber's event instead of adding another.
         event.add("uid", f"fair-{fair.id}@{host}")

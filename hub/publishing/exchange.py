@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
 from hub.publishing import vocabulary as v
+from hub.texts.core import is_outdated, version_in
 from hub.urls import origin_url
 
 LANGUAGES = ("vi", "en", "ja")
@@ -225,14 +226,10 @@ KIND_FIELDS = {
 def dump_record(entry):
     """An entry in the exchange format: what ``RECORD_SCHEMAS[kind]`` loads back. Each
     translation says whether it was made from an older version of the source text."""
-    source = next((t for t in entry.translations if t.language == entry.source_language), None)
+    source = version_in(entry.translations, entry.source_language)
 
     def outdated(t):
-        return bool(
-            source is not None
-            and t.language != entry.source_language
-            and t.source_fingerprint not in (None, source.fingerprint)
-        )
+        return is_outdated(t, source)
 
     data = {
         "source_language": entry.source_language,

@@ -108,13 +108,14 @@ def columns(kind):
 
 
 def row(entry, kind, collection, language, country_names):
-    translation, shown = services.resolve(entry, language)
+    shown = services.shown(entry, language)
+    translation = shown.text
     values = [
         entry.id,
         url_for("publishing.detail", collection=collection, entry_id=entry.id, _external=True),
         entry.country_code,
         country_names(entry.country_code),
-        shown,
+        shown.language,
         translation.title if translation else None,
     ]
     if "summary" in v.TEXT_FIELDS[kind]:

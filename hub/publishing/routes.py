@@ -92,8 +92,10 @@ def detail(collection, entry_id):
 
 @bp.app_template_global()
 def shown(entry):
-    """The entry's text for this page: ``(translation, served_language)``."""
-    return services.resolve(entry, current_language())
+    """The entry's text for this page: ``(translation, served_language)``, the text and
+    language of its ``services.shown``."""
+    found = services.shown(entry, current_language())
+    return found.text, found.language
 
 
 @bp.app_template_global()

@@ -55,7 +55,7 @@ def _prepare(form, kind, country_code, entry=None):
         # An older policy already linked stays a choice, so that saving does not drop it.
         linked = [p for p in (entry.policies if entry is not None else []) if p not in policies]
         policies = [*policies, *linked]
-        titles = [(p, services.resolve(p, current_language())[0].title) for p in policies]
+        titles = [(p, services.shown(p, current_language()).text.title) for p in policies]
         form.prepare(programmes, titles)
     elif kind == "fair":
         form.prepare(_world_countries())
@@ -191,7 +191,7 @@ def text(entry_id, text_lang):
             flash(_("The text is saved."), "success")
             return redirect(url_for(".entry", entry_id=item.id))
     source = item.text_in(item.source_language)
-    outdated = current is not None and services.outdated(item, current)
+    outdated = current is not None and services.outdated_against(item, current) is not None
     changes, before = services.source_changes(item, current) if outdated else (None, None)
     return render_template(
         "manage/text.html",
@@ -220,7 +220,7 @@ def _translation_or_404(entry_id, text_lang):
 @manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/translations/<text_lang>/changes")
 def source_changes(entry_id, text_lang):
     item, translation = _translation_or_404(entry_id, text_lang)
-    outdated = services.outdated(item, translation)
+    outdated = services.outdated_against(item, translation) is not None
     changes, before = services.source_changes(item, translation) if outdated else (None, None)
     return render_template(
         "manage/changes.html",
@@ -337,7 +337,7 @@ def translation_state(entry):
             state = "source"
         elif translation is None:
             state = "missing"
-        elif services.outdated(entry, translation):
+        elif services.outdated_against(entry, translation) is not None:
             state = "outdated"
         else:
             state = "done"

@@ -1,7 +1,6 @@
 """Publishing rules: who may write which entry, what a valid entry is, and what each change
 does (change sequence, audit). Pages, the API and tests all go through these functions."""
 
-import hashlib
 from datetime import timedelta
 
 from flask import current_app
@@ -28,6 +27,7 @@ from hub.publishing.models import (
 from hub.publishing.plain import CONTROL as _CONTROL
 from hub.publishing.rules import FIELD_RULES, add_months  # noqa: F401  (re-exported)
 from hub.registry.models import Country
+from hub.texts import core as texts
 from hub.texts import diff, snapshots
 
 MODELS = {"policy": Policy, "experience": Experience, "fair": Fair, "product": Product}
@@ -145,12 +145,12 @@ def _touch(entry, actor):
     entry.updated_by_id = actor.id if actor else None
 
 
+TEXT_NAMES = ("title", "summary", "body", "lessons")
+
+
 def fingerprint(text):
-    get = text.get
-    joined = "\x1f".join(
-        (get("title") or "", get("summary") or "", get("body") or "", get("lessons") or "")
-    )
-    return hashlib.sha256(joined.encode()).hexdigest()
+    """The fingerprint of an entry's text (``hub.texts.core.fingerprint`` of its fields)."""
+    return texts.fingerprint(text, TEXT_NAMES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,34 +446,23 @@ def source_changes(entry, translation):
     return diff.changes(before, now, v.TEXT_FIELDS[entry.kind]), before
 
 
-def outdated(entry, translation):
-    """Whether ``translation`` was made from an older version of the entry's source text."""
-    if translation.language == entry.source_language or translation.source_fingerprint is None:
-        return False
-    source = entry.text_in(entry.source_language)
-    return source is not None and translation.source_fingerprint != source.fingerprint
+def _has_title(translation):
+    return bool(translation.title)
+
+
+def shown(entry, language):
+    """The entry's text for a reader of ``language`` (``hub.texts.core.resolve``): theirs, else
+    the source language's, else the first there is; a ``Shown`` whose ``text`` is the
+    translation."""
+    return texts.resolve(entry.translations, entry.source_language, language, _has_title)
 
 
 def outdated_against(entry, translation):
-    """The source text ``translation`` is older than (its ``updated_dt`` is when the source
-    last changed), or None when ``translation`` is the source text or made from its current
-    version. What readers are told: pages, the API's views and the JSON Feeds."""
-    if translation is None or not outdated(entry, translation):
-        return None
-    return entry.text_in(entry.source_language)
-
-
-def resolve(entry, language):
-    """The text to show a reader of ``language``: theirs, else the source language's, else the
-    first there is. Returns ``(translation, served_language)``."""
-    for candidate in (language, entry.source_language):
-        translation = entry.text_in(candidate)
-        if translation is not None:
-            return translation, candidate
-    for translation in entry.translations:
-        if translation.title:
-            return translation, translation.language
-    return None, None
+    """The source version (``hub.texts.core.SourceVersion``) ``translation`` is older than, or
+    None when it is the source text or made from its current version."""
+    return texts.outdated_against(
+        translation, entry.translations, entry.source_language, _has_title
+    )
 
 
 def is_expired(product, today=None):

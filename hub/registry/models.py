@@ -40,8 +40,8 @@ class Country(Base):
     # Joined at the network's launch; whether a public source confirms that is kept beside it.
     founding_member: Mapped[bool] = mapped_column(default=False)
     founding_verified: Mapped[bool] = mapped_column(default=False)
-    # Provenance of the registry facts (English, from the seed file): what confirms them, and
-    # whether anything does.
+    # Provenance of the registry facts: what confirms them, and whether anything does. The
+    # English ``note`` here is the seed's; pages read every language's from ``fact_text``.
     verified: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str] = mapped_column(Text, default="")
     sources: Mapped[list] = mapped_column(JSON, default=list)

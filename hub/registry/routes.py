@@ -4,7 +4,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from hub.cache import cached
-from hub.registry import bp, country_page_parts, figures, queries
+from hub.registry import bp, country_page_parts, facts, figures, queries
 from hub.registry.models import STATUS_VALUES
 from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT, subregions_of
 from hub.registry.services import network_facts
@@ -49,7 +49,8 @@ def countries():
     status, region, errors = country_filters()
     return render_template(
         "registry/countries.html",
-        countries=queries.list_countries(status=status, region=region),
+        countries=(found := queries.list_countries(status=status, region=region)),
+        texts=facts.programme_texts(p for c in found for p in c.programmes),
         status=status,
         region=region,
         errors=errors,
@@ -72,4 +73,10 @@ def country(code):
     parts = {}
     for part in country_page_parts:
         parts.update(part(found.code))
-    return render_template("registry/country.html", country=found, **parts)
+    return render_template(
+        "registry/country.html", country=found, texts=facts.country_texts(found), **parts
+    )
+
+
+# One field of a registry fact in the reader's language (a ``hub.texts.core.Shown``).
+bp.add_app_template_global(facts.fact, "fact")

@@ -1,5 +1,6 @@
 """The registry's rules: membership changes and the seed. The CLI, the pages and the tests call
-these; nothing else writes a country's membership."""
+these; nothing else writes a country's membership. Facts' texts in every language are written
+here too, through ``hub.texts`` (see ``hub.registry.facts``)."""
 
 import functools
 import json
@@ -16,10 +17,13 @@ from sqlalchemy.orm import selectinload
 
 from hub.db import latest_possible_date
 from hub.extensions import db
-from hub.i18n import fold
+from hub.i18n import current_language, fold
+from hub.registry import facts
 from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
 from hub.registry.regions import territory_name
 from hub.registry.schemas import SeedSchema
+from hub.texts import facts as texts
+from hub.texts.models import FactText
 
 SEED_FILE = Path(__file__).parent / "seed" / "countries.json"
 
@@ -86,6 +90,16 @@ def change_membership(code, status, on, note="", actor=None):
     db.begin_write()
     try:
         event = _record_membership_change(code, status, on, note)
+        if event.note:
+            db.session.flush()
+            texts.write(
+                "membership_event",
+                event.id,
+                current_language(),
+                {"note": event.note},
+                facts.FIELDS["membership_event"],
+                actor=actor,
+            )
     except RegistryError:
         # Release the row lock and the transaction at once, whoever the caller is.
         db.session.rollback()
@@ -214,20 +228,30 @@ def seed_registry(path=SEED_FILE, actor=None):
     New countries start with the membership the seed gives them (member for the founding
     members, prospective otherwise), dated at the network's launch. Existing countries keep
     their membership and history: the seed only brings their reference facts up to date.
-    Seeding twice changes nothing. Returns counts of what was created and updated, which the
-    audit log keeps when they are not all zero.
+    Seeding twice changes nothing. The facts' texts are written in English (the seed file's,
+    their source language) and in the languages of ``seed/texts/`` (see ``hub.registry.facts``).
+    Returns counts of what was created and updated, which the audit log keeps when they are not
+    all zero.
     """
     data = load_seed(path)
     session = db.session
     sources = data["sources"]
     launched_on = data["network"]["launched_on"]
     counts = dict.fromkeys(
-        ("countries_created", "countries_updated", "programmes_created", "programmes_updated"), 0
+        (
+            "countries_created",
+            "countries_updated",
+            "programmes_created",
+            "programmes_updated",
+            "texts_written",
+        ),
+        0,
     )
     existing = {
         c.code: c
         for c in session.scalars(select(Country).options(selectinload(Country.programmes)))
     }
+    seeded = {}  # (country code, index in the seed's list) → programme
     for row in data["countries"]:
         facts = {
             "region": row["region"],
@@ -235,7 +259,7 @@ def seed_registry(path=SEED_FILE, actor=None):
             "founding_verified": row["founding_member_verified"],
             "verified": row["verified"],
             "note": row["note"],
-            "sources": [sources[key] for key in row["sources"]],
+            "sources": [{"id": key, **sources[key]} for key in row["sources"]],
         }
         country = existing.get(row["code"])
         if country is None:
@@ -257,7 +281,7 @@ def seed_registry(path=SEED_FILE, actor=None):
         elif _assign(country, facts):
             counts["countries_updated"] += 1
         programmes = {p.name: p for p in country.programmes}
-        for prow in row["programmes"]:
+        for index, prow in enumerate(row["programmes"]):
             values = {**prow, "sources": [sources[key] for key in prow["sources"]]}
             values["search_text"] = fold(
                 " ".join(
@@ -269,13 +293,65 @@ def seed_registry(path=SEED_FILE, actor=None):
             )
             programme = programmes.get(prow["name"])
             if programme is None:
-                country.programmes.append(Programme(**values))
+                programme = Programme(**values)
+                country.programmes.append(programme)
                 counts["programmes_created"] += 1
             elif _assign(programme, values):
                 counts["programmes_updated"] += 1
+            seeded[(row["code"], index)] = programme
+    session.flush()
+    counts["texts_written"] = _seed_texts(data, seeded, actor)
     if any(counts.values()):
         from hub.accounts.services import record
 
         record(actor, "registry.seed", "registry", "seed", **counts)
     session.commit()
     return counts
+
+
+def _seed_texts(data, programmes, actor):
+    """Write the seed's facts' texts: English as the source, each translation made from the
+    current English text unless it did not change (then it stays as old as it was). Returns
+    the number of texts written."""
+    translations = facts.seed_translations()
+    wanted = {("country", c["code"]): {} for c in data["countries"]}
+    wanted.update({("programme", str(p.id)): {} for p in programmes.values()})
+    translated = {language: {} for language in translations}
+    for seed_key, subject, key, field, text in facts.seed_facts(data):
+        key = str(programmes[key].id) if subject == "programme" else key
+        wanted.setdefault((subject, key), {})[field] = text
+        for language, found in translations.items():
+            if found.get(seed_key):
+                translated[language].setdefault((subject, key), {})[field] = found[seed_key]
+    stored = {
+        (row.subject, row.subject_key, row.language): row
+        for row in db.session.scalars(
+            select(FactText).where(
+                FactText.subject.in_(("network", "source", "country", "programme"))
+            )
+        )
+    }
+    written = 0
+    for (subject, key), fields in wanted.items():
+        source_row = stored.get((subject, key, facts.SEED_LANGUAGE))
+        if not fields and source_row is None:
+            continue
+        names = facts.FIELDS[subject]
+        source_row, changed = texts.write(
+            subject, key, facts.SEED_LANGUAGE, fields, names, actor=actor, existing=source_row
+        )
+        written += changed
+        for language, found in translated.items():
+            if (subject, key) in found:
+                _row, changed = texts.write(
+                    subject,
+                    key,
+                    language,
+                    found[(subject, key)],
+                    names,
+                    source=source_row,
+                    actor=actor,
+                    existing=stored.get((subject, key, language)),
+                )
+                written += changed
+    return written
