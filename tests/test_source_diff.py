@@ -180,7 +180,7 @@ def test_marking_up_to_date_clears_the_outdated_state(app, client, policy):
         source, english = entry.text_in("vi"), entry.text_in("en")
         assert english.source_fingerprint == source.fingerprint
         assert english.title == "OCOP co-operatives"  # the text itself is unchanged
-        assert not services.outdated(entry, english)
+        assert services.outdated_against(entry, english) is None
         assert entry.change_seq > seq_before
         assert source.fingerprint in _snapshots(policy)
         event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
