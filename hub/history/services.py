@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
 
 from hub.db import utcnow
 from hub.extensions import db
@@ -130,6 +131,9 @@ def revisions(subject, subject_id, cursor=None, limit=20, current=None):
     )
     if cursor is not None:
         stmt = stmt.where(Revision.id < cursor)
+    stmt = stmt.options(
+        selectinload(Revision.user), selectinload(Revision.token), selectinload(Revision.source)
+    )
     found = db.session.scalars(stmt.order_by(Revision.id.desc()).limit(limit + 1)).all()
     page, more = found[:limit], len(found) > limit
     following = _following(

@@ -2,7 +2,12 @@
 state now as plain JSON (texts keyed ``field.language``), the old values a change replaces,
 and a state of the history turned back into column values."""
 
+import difflib
+import re
 from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from hub.db import UTCDateTime
 from hub.history.services import json_value
@@ -27,6 +32,103 @@ KIND_FIELDS = {
 # Fields shown in the history but not brought back by "restore this version": the status is
 # changed by publishing or archiving, the partner's metadata is the partner's.
 NOT_RESTORED = frozenset(COMMON_FIELDS)
+
+
+FIELD_LABELS = {
+    "status": _l("Status"),
+    "source_language": _l("Source language"),
+    "partner_metadata": _l("Partner metadata"),
+    "instrument": _l("Kind of instrument"),
+    "reference_number": _l("Reference number"),
+    "issuing_body": _l("Issuing body"),
+    "issued_on": _l("Issued on"),
+    "link": _l("Link to the text"),
+    "programme_id": _l("Programme"),
+    "outcomes": _l("Outcomes"),
+    "policies": _l("Related policies"),
+    "venue": _l("Venue"),
+    "city": _l("City"),
+    "location_country": _l("Country of the venue"),
+    "starts_local": _l("Opens (venue's time)"),
+    "ends_local": _l("Closes (venue's time)"),
+    "all_day": _l("All-day event"),
+    "timezone": _l("Time zone of the venue"),
+    "starts_utc": _l("Opens (UTC)"),
+    "ends_utc": _l("Closes (UTC)"),
+    "fair_status": _l("Status of the fair"),
+    "previous_starts_local": _l("Previously opening"),
+    "previous_ends_local": _l("Previously closing"),
+    "organiser": _l("Organiser"),
+    "website": _l("Website"),
+    "product_groups": _l("Product groups"),
+    "registration_deadline": _l("Registration deadline"),
+    "producer_name": _l("Producer"),
+    "producer_type": _l("Kind of producer"),
+    "locality": _l("Locality"),
+    "product_group": _l("Product group"),
+    "rating_scheme": _l("Rating scheme"),
+    "stars": _l("Stars"),
+    "rated_on": _l("Rated on"),
+    "valid_until": _l("Valid until"),
+}
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "edit": _l("Details changed"),
+    "text": _l("Text written"),
+    "translate": _l("Translated"),
+    "status": _l("Status changed"),
+    "delete": _l("Deleted"),
+    "restore": _l("Taken out of the trash"),
+    "revert": _l("Earlier version restored"),
+    "sync": _l("Updated from its source"),
+}
+LONG_TEXT = 80  # characters: longer texts are compared word by word
+_WORDS = re.compile(r"\s+|[^\s]+")
+
+
+def field_label(kind, key):
+    """What a field (or a text, ``field.language``) is called on the coordinators' forms."""
+    field, language = split_key(key)
+    if language is not None and field in v.TEXT_LABELS:
+        return v.text_label(kind, field)
+    return str(FIELD_LABELS.get(field, field))
+
+
+def shown_value(value, field=None):
+    """A field's value from the history as plain text."""
+    if field == "status" and value in v.ENTRY_STATUSES:
+        return v.label(v.ENTRY_STATUSES, value)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, list):
+        return ", ".join(shown_value(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {shown_value(item)}" for k, item in value.items())
+    return str(value)
+
+
+def is_long(old, new):
+    return max(len(shown_value(old)), len(shown_value(new))) > LONG_TEXT
+
+
+def word_diff(old, new):
+    """The change from ``old`` to ``new`` word by word, as HTML: removed words in ``<del>``,
+    added ones in ``<ins>``, the rest as it was."""
+    before = _WORDS.findall(shown_value(old))
+    after = _WORDS.findall(shown_value(new))
+    parts = []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            parts.append(escape("".join(before[i1:i2])))
+            continue
+        if i2 > i1:
+            parts.append(Markup("<del>%s</del>") % "".join(before[i1:i2]))
+        if j2 > j1:
+            parts.append(Markup("<ins>%s</ins>") % "".join(after[j1:j2]))
+    return Markup("").join(parts)
 
 
 def text_key(field, language):
