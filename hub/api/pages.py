@@ -23,13 +23,18 @@ bp = Blueprint("api_docs", __name__, url_prefix="/<lang>")
 
 ENTRY_LIST = "/api/v1/{collection}"
 ENTRY = "/api/v1/{collection}/{id}"
-# (method, path): what it does. The four collections share ENTRY_LIST and ENTRY.
+ENTRY_REVISIONS = "/api/v1/{collection}/{id}/revisions"
+# (method, path): what it does. The four collections share ENTRY_LIST, ENTRY and
+# ENTRY_REVISIONS.
 SUMMARIES = {
     ("get", ENTRY_LIST): _l("The published entries of this kind, newest first"),
     ("post", ENTRY_LIST): _l("Create an entry of this kind for your country"),
     ("get", ENTRY): _l("One published entry"),
     ("patch", ENTRY): _l("Change an entry's fields, its texts (only those sent) or its status"),
     ("delete", ENTRY): _l("Delete an entry (a tombstone in the changes feed)"),
+    ("get", ENTRY_REVISIONS): _l(
+        "An entry's revisions, newest first: who changed what, when, with the old and new values"
+    ),
     ("get", "/api/v1/changes"): _l("Every change to every entry ever published, in order"),
     ("post", "/api/v1/ingest"): _l("Push a batch of records for your token's country"),
     ("get", "/api/v1/countries"): _l("The registry's countries"),
@@ -101,7 +106,7 @@ PARAMETERS = {
 
 def _generic_path(path):
     for collection in COLLECTIONS:
-        for generic in (ENTRY_LIST, ENTRY):
+        for generic in (ENTRY_LIST, ENTRY, ENTRY_REVISIONS):
             if path == generic.replace("{collection}", collection):
                 return generic
     return path
