@@ -69,10 +69,15 @@ def row(subject, subject_id, action, actor=None, language=None, old=None, now=No
     return _row(subject, subject_id, action, actor, language, old, now)
 
 
-def record_many(rows):
+def record_many(rows, insert_rows=None):
     """Insert ``rows`` (``row`` results) in one executemany statement, in the session's
-    transaction."""
-    if rows:
+    transaction; ``insert_rows(table, rows)``, when given, writes them instead (the sync's
+    driver-level executemany, COPY on PostgreSQL)."""
+    if not rows:
+        return
+    if insert_rows is not None:
+        insert_rows(Revision.__table__, rows)
+    else:
         db.session.connection().execute(insert(Revision.__table__), rows)
 
 

@@ -305,7 +305,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
         tally.revisions.append(_revision(entry_id, "create", source, run, now))
         if entry.deleted_dt is not None:
             tally.revisions.append(_revision(entry_id, "delete", source, run, now))
-    history.record_many(tally.revisions)
+    history.record_many(tally.revisions, insert_rows)
     for name in SyncRun.COUNTS:
         setattr(run, name, getattr(run, name) + getattr(tally, name))
     db.session.add(run)

@@ -19,7 +19,7 @@ from hub.publishing import services as publishing
 from hub.publishing.models import Entry
 from hub.sync.fetcher import FetchError
 from hub.sync.models import HeldDeletion, SyncRun
-from hub.sync.rows import BATCH_SIZE
+from hub.sync.rows import BATCH_SIZE, insert_rows
 
 
 def kept_clause(clause):
@@ -163,6 +163,7 @@ def delete_entries(entry_ids, actor=None):
             [
                 history.row(rv.SUBJECT, entry_id, "delete", actor, now=now)
                 for entry_id in alive[start : start + BATCH_SIZE]
-            ]
+            ],
+            insert_rows,
         )
     return len(alive)
