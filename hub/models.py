@@ -1,6 +1,7 @@
 """Every model of the hub, imported in one place for Alembic and the tests."""
 
 from hub.accounts.models import ApiToken, AuditEvent, Invitation, User
+from hub.history.models import Revision
 from hub.publishing.models import (
     ChangeCounter,
     Entry,
@@ -33,6 +34,7 @@ __all__ = [
     "Product",
     "Programme",
     "RejectedRecord",
+    "Revision",
     "SyncRun",
     "TextSnapshot",
     "User",

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from hub.accounts.models import AuditEvent
 from hub.db import utctoday
 from hub.extensions import db
+from hub.history.models import Revision
 from hub.publishing.models import Entry, EntryTranslation
 from tests.support import csrf_token, sample_entries, sign_in
 
@@ -29,7 +30,8 @@ def state(app):
             for t in db.session.scalars(select(EntryTranslation))
         )
         audit = db.session.scalar(select(func.count()).select_from(AuditEvent))
-    return entries, texts, audit
+        revisions = db.session.scalar(select(func.count()).select_from(Revision))
+    return entries, texts, audit, revisions
 
 
 def test_a_coordinator_writes_translates_publishes_and_visitors_read_it(app, client):
@@ -211,6 +213,12 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
     with app.test_request_context("/"):
         entries = sample_entries()
         bearer = {"Authorization": f"Bearer {issue_token('Thai tools', 'TH')[1]}"}
+        first_revision = {
+            entry.id: db.session.scalar(
+                select(func.min(Revision.id)).where(Revision.subject_id == str(entry.id))
+            )
+            for entry in entries.values()
+        }
     sign_in(client, TH)
     token = csrf_token(client, "/en/manage/")
     before = state(app)
@@ -225,6 +233,7 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
                 "entry_id": entry.id,
                 "text_lang": "vi",
                 "collection": COLLECTION_OF[entry.kind],
+                "revision_id": first_revision[entry.id],
             }
             url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
             for method in methods:
@@ -248,6 +257,7 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
         "manage.set_status",
         "manage.delete",
         "manage.confirm_translation",
+        "manage.restore_version",
         "api.entry_change",
     }
     assert state(app) == before

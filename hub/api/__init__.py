@@ -1,8 +1,9 @@
 """The JSON API under /api/v1: lists and records, writes and pushes with a token, the changes
-feed, validation; its errors (errors.py) and its readable reference (pages.py)."""
+feed, entries' revisions, validation; its errors (errors.py) and its readable reference
+(pages.py)."""
 
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from hub.api import changes, routes, validate  # noqa: E402,F401  (attach the routes)
+from hub.api import changes, revisions, routes, validate  # noqa: E402,F401  (attach the routes)

@@ -54,22 +54,30 @@ def token_required(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _sep, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
+        if bearer_token() is None:
             abort(401)
-        now = utcnow()
-        token = db.session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == hash_token(secret.strip()))
-        )
-        if token is None or not token.usable(now):
-            abort(401)
-        if token.last_used_dt is None or now - token.last_used_dt > LAST_USED_GRANULARITY:
-            db.session.execute(
-                update(ApiToken).where(ApiToken.id == token.id).values(last_used_dt=now)
-            )
-            db.session.commit()
-        g.api_token = token
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def bearer_token():
+    """The request's usable bearer token (also put in ``g.api_token``), or None when it sends
+    none; a token that is not usable (unknown, expired, revoked, malformed) is a 401."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _sep, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        abort(401)
+    now = utcnow()
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(secret.strip()))
+    )
+    if token is None or not token.usable(now):
+        abort(401)
+    if token.last_used_dt is None or now - token.last_used_dt > LAST_USED_GRANULARITY:
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_dt=now))
+        db.session.commit()
+    g.api_token = token
+    return token

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 
 from hub.api.errors import ERROR_CODES
 from hub.db import MAX_ID
+from hub.history.models import ACTIONS
 from hub.publishing.exchange import COUNTRY_PATTERN, KIND_FIELDS, RECORD_SCHEMAS
 from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.models import STATUS_VALUES
@@ -150,6 +151,34 @@ class FactTextsMixin(Schema):
         metadata={
             "description": "The fields served from a translation of an older source text: "
             "{field: {source_language, source_changed}}."
+        },
+    )
+
+
+class ActorSchema(Schema):
+    type = fields.Str(
+        required=True,
+        metadata={"enum": ["user", "token", "source", "hub"], "description": "Who made it"},
+    )
+    name = fields.Str(
+        allow_none=True,
+        metadata={"description": "A token's name, a source's address; none for a person"},
+    )
+
+
+class RevisionSchema(Schema):
+    id = fields.Int(required=True)
+    created = fields.DateTime(required=True)
+    action = fields.Str(required=True, metadata={"enum": list(ACTIONS)})
+    language = fields.Str(allow_none=True, metadata={"description": "The text's, for texts"})
+    actor = fields.Nested(ActorSchema, required=True)
+    changes = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Dict(),
+        required=True,
+        metadata={
+            "description": "Per field the change touched: {old, new}; texts as field.language "
+            "(title.vi)"
         },
     )
 
@@ -314,6 +343,7 @@ def build_spec():
         ("PushResult", PushResultSchema),
         ("Programme", ProgrammeViewSchema),
         ("Country", CountryViewSchema),
+        ("Revision", RevisionSchema),
         ("CountryDetail", CountryDetailSchema),
     ]
     for kind, name in RECORD_NAMES.items():
@@ -324,6 +354,7 @@ def build_spec():
     schemas += [
         ("CountryList", _page_schema(CountryViewSchema, "CountryList")),
         ("ProgrammeList", _page_schema(ProgrammeViewSchema, "ProgrammeList")),
+        ("RevisionPage", _page_schema(RevisionSchema, "RevisionPage")),
     ]
     for name, schema in schemas:
         spec.components.schema(name, schema=schema)
@@ -411,6 +442,23 @@ def build_spec():
                         **_status("404", "Not in your country's trash (not_in_trash)"),
                         **_status("409", "Deleted too long ago (trash_expired)"),
                         **WRITE_ERRORS,
+                    },
+                },
+            },
+        )
+        spec.path(
+            path=f"/api/v1/{collection}/{{id}}/revisions",
+            parameters=[_param("id", ID_SCHEMA, "path", required=True)],
+            operations={
+                "get": {
+                    "summary": "The entry's revisions, newest first: who, when, what changed",
+                    "security": [{}, {"bearer": []}],
+                    "parameters": page[1:3],
+                    "responses": {
+                        "200": {"description": "A page", "content": _json("RevisionPage")},
+                        **_status("401", "A token was sent but is not valid"),
+                        **_status("404", "No such entry, or not one the caller may read"),
+                        **GET_ERRORS,
                     },
                 },
             },

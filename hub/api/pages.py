@@ -24,7 +24,9 @@ bp = Blueprint("api_docs", __name__, url_prefix="/<lang>")
 ENTRY_LIST = "/api/v1/{collection}"
 ENTRY = "/api/v1/{collection}/{id}"
 ENTRY_RESTORE = ENTRY + "/restore"
-# (method, path): what it does. The four collections share ENTRY_LIST and ENTRY.
+ENTRY_REVISIONS = ENTRY + "/revisions"
+# (method, path): what it does. The four collections share ENTRY_LIST, ENTRY, ENTRY_RESTORE
+# and ENTRY_REVISIONS.
 SUMMARIES = {
     ("get", ENTRY_LIST): _l("The published entries of this kind, newest first"),
     ("post", ENTRY_LIST): _l("Create an entry of this kind for your country"),
@@ -33,6 +35,9 @@ SUMMARIES = {
     ("delete", ENTRY): _l("Delete an entry (a tombstone in the changes feed)"),
     ("post", ENTRY_RESTORE): _l(
         "Restore a deleted entry from the trash (it comes back in the changes feed)"
+    ),
+    ("get", ENTRY_REVISIONS): _l(
+        "An entry's revisions, newest first: who changed what, when, with the old and new values"
     ),
     ("get", "/api/v1/changes"): _l("Every change to every entry ever published, in order"),
     ("post", "/api/v1/ingest"): _l("Push a batch of records for your token's country"),
@@ -105,7 +110,7 @@ PARAMETERS = {
 
 def _generic_path(path):
     for collection in COLLECTIONS:
-        for generic in (ENTRY_LIST, ENTRY, ENTRY_RESTORE):
+        for generic in (ENTRY_LIST, ENTRY, ENTRY_RESTORE, ENTRY_REVISIONS):
             if path == generic.replace("{collection}", collection):
                 return generic
     return path

@@ -341,7 +341,11 @@ def _cacheable(response):
         if response.status_code == 200:
             _compress(response)
             response.add_etag()
-            response.cache_control.public = True
+            if g.get("private_answer"):  # a token's own drafts: for it alone
+                response.cache_control.private = True
+                response.vary.add("Authorization")
+            else:
+                response.cache_control.public = True
             response.cache_control.max_age = 0 if request.endpoint == "api.changes" else 60
             response.vary.add("Accept-Language")
             response.make_conditional(request)

@@ -10,10 +10,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hub.accounts.models import User
-from hub.db import ID_RULE, utcnow
+from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db, login_manager
+from hub.history import services as history
 from hub.i18n import current_language, language_name, languages
 from hub.publishing import forms, manage_bp, queries, services
+from hub.publishing import revisions as rv
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Fair, Policy
 from hub.registry.models import Country, Programme
@@ -325,6 +327,39 @@ def restore(entry_id):
         return redirect(url_for(".trash"))
     flash(_("The entry is restored."), "success")
     return redirect(url_for(".entry", entry_id=entry.id))
+
+
+HISTORY_PAGE = 20
+
+
+@manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/history")
+def entry_history(entry_id):
+    """The entry's revisions, newest first, each with what it changed."""
+    item = _entry_or_404(entry_id)
+    before = request.args.get("before")
+    cursor = parse_id(before) if before else None
+    if before and cursor is None:
+        abort(400)
+    page = history.revisions(
+        rv.SUBJECT, item.id, cursor, HISTORY_PAGE, current=rv.entry_state(item)
+    )
+    return render_template(
+        "manage/history.html", entry=item, page=page, first_page=cursor is None, rv=rv
+    )
+
+
+@manage_bp.route(
+    f"/entries/<{ID_RULE}:entry_id>/history/<{ID_RULE}:revision_id>/restore", methods=["POST"]
+)
+def restore_version(entry_id, revision_id):
+    if not forms.HubForm().validate_on_submit():
+        abort(400)
+    try:
+        services.restore_version(current_user, entry_id, revision_id)
+    except services.EntryNotFound:
+        abort(404)
+    flash(_("The version is restored."), "success")
+    return redirect(url_for(".entry_history", entry_id=entry_id))
 
 
 @manage_bp.app_template_global()

@@ -1,5 +1,6 @@
 """Publishing rules: who may write which entry, what a valid entry is, and what each change
-does (change sequence, audit). Pages, the API and tests all go through these functions."""
+does (change sequence, audit, revision). Pages, the API and tests all go through these
+functions."""
 
 from datetime import timedelta
 
@@ -11,7 +12,9 @@ from sqlalchemy.orm import selectinload
 from hub.accounts.services import record
 from hub.db import utcnow, utctoday
 from hub.extensions import db
+from hub.history import services as history
 from hub.i18n import fold
+from hub.publishing import revisions as rv
 from hub.publishing import vocabulary as v
 from hub.publishing.models import (
     ChangeCounter,
@@ -26,7 +29,7 @@ from hub.publishing.models import (
 )
 from hub.publishing.plain import CONTROL as _CONTROL
 from hub.publishing.rules import FIELD_RULES, add_months  # noqa: F401  (re-exported)
-from hub.registry.models import Country
+from hub.registry.models import Country, Programme
 from hub.texts import core as texts
 from hub.texts import diff, snapshots
 
@@ -257,6 +260,7 @@ def create_entry(actor, kind, language, text, fields, country_code=None):
     apply_text(entry, language, text, actor, None)
     db.session.flush()
     record(actor, f"{kind}.create", kind, entry.id, country_code, language=language)
+    history.record(rv.SUBJECT, entry.id, "create", actor, language=language)
     db.session.commit()
     return entry
 
@@ -279,6 +283,7 @@ def update_fields(actor, entry_id, fields):
             values["previous_starts_local"] = entry.starts_local
             values["previous_ends_local"] = entry.ends_local
     changed = [key for key, value in values.items() if getattr(entry, key) != value]
+    old = {key: rv.field_value(entry, key) for key in changed}
     for key in changed:
         setattr(entry, key, values[key])
     if changed:
@@ -291,6 +296,7 @@ def update_fields(actor, entry_id, fields):
             entry.country_code,
             fields=sorted(changed),
         )
+        history.record(rv.SUBJECT, entry.id, "edit", actor, old=old)
     db.session.commit()
     return entry
 
@@ -316,6 +322,8 @@ def save_text(actor, entry_id, language, text):
     ):
         db.session.rollback()
         return current  # nothing changed
+    before = next((t for t in entry.translations if t.language == language), None)
+    old = rv.changed_texts(entry.kind, before, text, language)
     translation = apply_text(entry, language, text, actor, source_fingerprint)
     if source_fingerprint is not None:
         _remember_source(entry)
@@ -324,6 +332,7 @@ def save_text(actor, entry_id, language, text):
     record(
         actor, f"{entry.kind}.{action}", entry.kind, entry.id, entry.country_code, language=language
     )
+    history.record(rv.SUBJECT, entry.id, action, actor, language=language, old=old)
     db.session.commit()
     return translation
 
@@ -370,6 +379,7 @@ def set_status(actor, entry_id, status):
     db.begin_write()
     entry = get_editable(actor, entry_id, lock=True)
     if entry.status != status:
+        history.record(rv.SUBJECT, entry.id, "status", actor, old={"status": entry.status})
         entry.status = status
         if status == EntryStatus.PUBLISHED and entry.published_dt is None:
             entry.published_dt = utcnow()
@@ -387,7 +397,7 @@ def delete_entry(actor, entry_id):
     entry.deleted_dt = utcnow()
     _touch(entry, actor)
     record(actor, f"{entry.kind}.delete", entry.kind, entry.id, entry.country_code)
-    # Revision hook (hub.history): record the deletion as a revision of ``entry`` here.
+    history.record(rv.SUBJECT, entry.id, "delete", actor)
     db.session.commit()
     return entry
 
@@ -424,9 +434,69 @@ def restore_entry(actor, entry_id):
         entry.country_code,
         deleted=deleted_dt.isoformat(timespec="seconds"),
     )
-    # Revision hook (hub.history): record the restoration as a revision of ``entry`` here.
+    history.record(rv.SUBJECT, entry.id, "restore", actor)
     db.session.commit()
     return entry
+
+
+def restore_version(actor, entry_id, revision_id):
+    """Set the entry's facts and texts to what they were right after revision ``revision_id``
+    (its status stays: publish or archive it as usual); the change is a revision of its own,
+    "revert". A restored translation counts as made from the source text as restored."""
+    db.begin_write()
+    entry = get_editable(actor, entry_id, lock=True)
+    current = rv.entry_state(entry)
+    target = history.state_at(rv.SUBJECT, entry.id, revision_id, current)
+    if target is None:
+        db.session.rollback()
+        raise EntryNotFound(revision_id)
+    old = {}
+    for field in rv.KIND_FIELDS[entry.kind]:
+        if target.get(field) != current.get(field):
+            old[field] = current.get(field)
+            setattr(entry, field, _restorable(entry, field, target.get(field)))
+    languages = {rv.split_key(key)[1] for key in (*target, *current)} - {None}
+    for language in sorted(languages, key=lambda language: language != entry.source_language):
+        fields = v.TEXT_FIELDS[entry.kind]
+        want = {f: target.get(rv.text_key(f, language)) or "" for f in fields}
+        have = {f: current.get(rv.text_key(f, language)) or "" for f in fields}
+        if want == have or (not want["title"] and language == entry.source_language):
+            continue
+        for field in fields:
+            if want[field] != have[field]:
+                old[rv.text_key(field, language)] = current.get(rv.text_key(field, language))
+        if not want["title"]:  # the language had no text then
+            entry.translations.remove(next(t for t in entry.translations if t.language == language))
+            continue
+        made_from = None
+        if language != entry.source_language:
+            made_from = entry.text_in(entry.source_language).fingerprint
+        text = {"title": "", "summary": "", "body": "", "lessons": "", **want}
+        apply_text(entry, language, text, actor, made_from)
+    if old:
+        _touch(entry, actor)
+        record(actor, f"{entry.kind}.revert", entry.kind, entry.id, entry.country_code,
+               revision=revision_id)  # fmt: skip
+        history.record(rv.SUBJECT, entry.id, "revert", actor, old=old)
+    db.session.commit()
+    return entry
+
+
+def _restorable(entry, field, value):
+    """A field's value from the history, as the entry can take it now: policies and a
+    programme that are gone (or of another country) are left out."""
+    if field == "policies":
+        return db.session.scalars(
+            select(Policy).where(
+                Policy.id.in_(value or []),
+                Policy.deleted_dt.is_(None),
+                Policy.country_code == entry.country_code,
+            )
+        ).all()
+    if field == "programme_id" and value is not None:
+        programme = db.session.get(Programme, value)
+        return value if programme and programme.country_code == entry.country_code else None
+    return rv.from_json(field, value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 Records stream through in batches. Each record is validated (the exchange-format schema, then the
 same rules as a coordinator's form); an invalid one is quarantined with its reasons and the rest
 go on. Valid records are written keyed by (source, partner id), skipped when their content
-fingerprint is unchanged. Each batch commits on its own; a snapshot is read whole before its
-first batch is written, and a run that fails deletes nothing. The source's state (cursor, HTTP
+fingerprint is unchanged; what a batch creates, changes and deletes keeps its revisions
+(``hub.history``, the source and run as who), inserted in one statement with the batch.
+Each batch commits on its own; a snapshot is read whole before its first batch is written,
+and a run that fails deletes nothing. The source's state (cursor, HTTP
 validators) advances only after the whole run has committed.
 
 Its parts: ``snapshots`` (reading a snapshot whole, and what it deletes or holds), ``lookups``
@@ -34,7 +36,9 @@ from connectors.base import (
 )
 from hub.db import utcnow
 from hub.extensions import db
+from hub.history import services as history
 from hub.publishing import records
+from hub.publishing import revisions as rv
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
@@ -312,6 +316,8 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
             if entry is not None and entry.deleted_dt is None:
                 _tombstone(entry, next(seqs))
                 tally.deleted += 1
+                if isinstance(entry, Entry):
+                    tally.revisions.append(_revision(entry.id, "delete", source, run, now))
             continue
         row = known.get(partner_id)
         if entry is None and row is not None and partner_id not in load:
@@ -322,7 +328,13 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
             new[partner_id] = outcome
         elif isinstance(outcome, Entry):
             existing[partner_id] = outcome
-    _insert(new.values())
+    ids = _insert(new.values())
+    for entry in new.values():
+        entry_id = ids[entry.row["partner_id"]]
+        tally.revisions.append(_revision(entry_id, "create", source, run, now))
+        if entry.deleted_dt is not None:
+            tally.revisions.append(_revision(entry_id, "delete", source, run, now))
+    history.record_many(tally.revisions, insert_rows)
     for name in SyncRun.COUNTS:
         setattr(run, name, getattr(run, name) + getattr(tally, name))
     db.session.add(run)
@@ -333,12 +345,18 @@ class _Tally:
     """A batch's counts, added to its run when it is written: an ORM attribute set for each
     record cost more than counting it."""
 
-    __slots__ = ("id", *SyncRun.COUNTS)
+    __slots__ = ("id", "revisions", *SyncRun.COUNTS)
 
     def __init__(self, run_id):
         self.id = run_id
+        self.revisions = []  # rows for hub.history.services.record_many
         for name in SyncRun.COUNTS:
             setattr(self, name, 0)
+
+
+def _revision(entry_id, action, source, run, now, old=None):
+    actor = {"source_id": source.id, "run_id": run.id}
+    return history.row(rv.SUBJECT, entry_id, action, actor, old=old, now=now)
 
 
 @dataclass
@@ -362,10 +380,10 @@ class NewEntry:
 
 def _insert(new):
     """One executemany for the entries, one query for their ids, one executemany for their
-    translations."""
+    translations; returns the new entries' ids by partner id."""
     new = list(new)
     if not new:
-        return
+        return {}
     by_kind = {}
     for entry in new:
         row = entry.row
@@ -390,6 +408,7 @@ def _insert(new):
             text["entry_id"] = entry_id
             texts.append(text)
     insert_rows(EntryTranslation.__table__, texts)
+    return ids
 
 
 def _in_every_language(make):
@@ -469,6 +488,8 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
         if (origin := origin_of(item)) is not None:  # held from now on, in this batch too
             elsewhere.setdefault(origin, set()).add((source.id, str(item.partner_id)))
         return _new_entry(source, item, entry, run, ready, seqs, now)
+    old = rv.changed_fields(entry, {**ready.values, "status": ready.status,
+                                    "source_language": ready.source_language})  # fmt: skip
     entry.change_seq = next(seqs)
     entry.updated_dt = utcnow()
     entry.deleted_dt = None
@@ -483,6 +504,7 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
     languages = {text["language"] for text in ready.texts}
     for translation in list(entry.translations):
         if translation.language not in languages:
+            old.update(rv.changed_texts(entry.kind, translation, None, translation.language))
             entry.translations.remove(translation)
     held = {t.language: t for t in entry.translations}
     for text in ready.texts:
@@ -492,7 +514,9 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
             text["source_fingerprint"],
         ):
             continue  # the same text, made from the same source: it keeps the day it changed
+        old.update(rv.changed_texts(entry.kind, current, text, text["language"]))
         publishing.apply_text_values(entry, {**text, "updated_dt": utcnow()})
+    run.revisions.append(_revision(entry.id, "sync", source, run, now, old))
     return entry
 
 

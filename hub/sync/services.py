@@ -98,7 +98,7 @@ def decide_held(source_id, run_id, confirm, actor=None):
         ids = db.session.scalars(
             select(HeldDeletion.entry_id).where(HeldDeletion.run_id == run.id)
         ).all()
-        deleted = snapshots.delete_entries(list(ids))
+        deleted = snapshots.delete_entries(list(ids), {"source_id": source_id, "run_id": run.id})
         run.deleted += deleted
     run.review = "confirmed" if confirm else "kept"
     db.session.execute(delete(HeldDeletion).where(HeldDeletion.run_id == run.id))

@@ -13,11 +13,13 @@ from sqlalchemy import delete, func, insert, select, update
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.history import services as history
+from hub.publishing import revisions as rv
 from hub.publishing import services as publishing
 from hub.publishing.models import Entry
 from hub.sync.fetcher import FetchError
 from hub.sync.models import HeldDeletion, SyncRun
-from hub.sync.rows import BATCH_SIZE
+from hub.sync.rows import BATCH_SIZE, insert_rows
 
 
 def kept_clause(clause):
@@ -115,7 +117,7 @@ def settle_missing(source, run, seen, alive_before, keep_lease=None, kept=(set()
         run.detail = {"reason": "shrink", "held": len(gone), "alive": alive_before,
                       "limit": source.shrink_limit, "taken": taken}  # fmt: skip
     elif gone:
-        run.deleted += delete_entries(gone)
+        run.deleted += delete_entries(gone, {"source_id": source.id, "run_id": run.id})
     # This run speaks for the partner now: a decision still waiting on an older run is moot.
     older = select(SyncRun.id).where(
         SyncRun.source_id == source.id, SyncRun.id != run.id, SyncRun.status == "held",
@@ -136,9 +138,10 @@ def would_hold(source, gone, alive, counts):
     return not taken or gone * 100 > source.shrink_limit * alive
 
 
-def delete_entries(entry_ids):
+def delete_entries(entry_ids, actor=None):
     """Tombstone the live entries among ``entry_ids`` (each with a new change number), in
-    batches, in the session's transaction; returns how many were deleted."""
+    batches, in the session's transaction, each deletion a revision by ``actor`` (a source
+    and its run: ``hub.history.services.actor_columns``); returns how many were deleted."""
     now = utcnow()
     alive = []
     for start in range(0, len(entry_ids), BATCH_SIZE):
@@ -155,5 +158,12 @@ def delete_entries(entry_ids):
                 {"id": entry_id, "change_seq": next(seqs), "deleted_dt": now, "updated_dt": now}
                 for entry_id in alive[start : start + BATCH_SIZE]
             ],
+        )
+        history.record_many(
+            [
+                history.row(rv.SUBJECT, entry_id, "delete", actor, now=now)
+                for entry_id in alive[start : start + BATCH_SIZE]
+            ],
+            insert_rows,
         )
     return len(alive)

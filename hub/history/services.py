@@ -1,0 +1,173 @@
+"""Recording revisions and reading them back: one at a time in the caller's transaction
+(``record``), a batch in one statement (``record_many``), a subject's history newest first with
+each change's old and new values (``revisions``), and a subject's state right after one of its
+revisions (``state_at``)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
+
+from hub.db import utcnow
+from hub.extensions import db
+from hub.history.models import Revision
+
+ACTOR_COLUMNS = ("user_id", "token_id", "source_id", "run_id")
+
+
+def json_value(value):
+    """``value`` as the history keeps it: plain JSON, dates and times as ISO 8601 text."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    return value
+
+
+def actor_columns(actor):
+    """The revision's columns saying who acted: ``actor`` is a user, an API token's holder
+    (anything with a ``token``), a mapping of the columns themselves (a partner source and its
+    run: ``{"source_id": …, "run_id": …}``), or None (the hub itself)."""
+    if actor is None:
+        return {}
+    if isinstance(actor, dict):
+        return {k: v for k, v in actor.items() if k in ACTOR_COLUMNS and v is not None}
+    token = getattr(actor, "token", None)
+    if token is not None:
+        return {"token_id": token.id}
+    user_id = getattr(actor, "id", None)
+    return {"user_id": user_id} if user_id is not None else {}
+
+
+def _row(subject, subject_id, action, actor, language, old, now):
+    row = dict.fromkeys(ACTOR_COLUMNS)
+    row.update(actor_columns(actor))
+    row.update(
+        subject=subject,
+        subject_id=str(subject_id),
+        created_dt=now or utcnow(),
+        action=action,
+        language=language,
+        changes=json_value(old) if old else None,
+    )
+    return row
+
+
+def record(subject, subject_id, action, actor=None, language=None, old=None, now=None):
+    """Add a revision of ``subject`` ``subject_id`` to the session (the caller commits).
+    ``old``: the values the change replaced, ``{field: old value}``."""
+    revision = Revision(**_row(subject, subject_id, action, actor, language, old, now))
+    db.session.add(revision)
+    return revision
+
+
+def row(subject, subject_id, action, actor=None, language=None, old=None, now=None):
+    """One revision as a row for ``record_many``."""
+    return _row(subject, subject_id, action, actor, language, old, now)
+
+
+def record_many(rows, insert_rows=None):
+    """Insert ``rows`` (``row`` results) in one executemany statement, in the session's
+    transaction; ``insert_rows(table, rows)``, when given, writes them instead (the sync's
+    driver-level executemany, COPY on PostgreSQL)."""
+    if not rows:
+        return
+    if insert_rows is not None:
+        insert_rows(Revision.__table__, rows)
+    else:
+        db.session.connection().execute(insert(Revision.__table__), rows)
+
+
+@dataclass
+class Change:
+    field: str
+    old: object
+    new: object
+
+
+@dataclass
+class Page:
+    items: list  # (Revision, [Change, …]), newest first
+    next_cursor: int | None
+
+
+def _newer_changes(subject, subject_id, after_id, inclusive=False):
+    """The changes of the subject's revisions after ``after_id`` (from it, ``inclusive``),
+    oldest first."""
+    return db.session.execute(
+        select(Revision.id, Revision.changes)
+        .where(
+            Revision.subject == subject,
+            Revision.subject_id == str(subject_id),
+            Revision.id >= after_id if inclusive else Revision.id > after_id,
+            Revision.changes.is_not(None),
+        )
+        .order_by(Revision.id)
+    ).all()
+
+
+def _following(subject, subject_id, revision_ids, current):
+    """For each of ``revision_ids``, the values that followed it: ``{field: value}`` as the
+    next revision touching each field remembers it, else as ``current`` has it."""
+    if not revision_ids:
+        return {}
+    newer = _newer_changes(subject, subject_id, min(revision_ids), inclusive=True)
+    state = dict(current)
+    result = {}
+    wanted = set(revision_ids)
+    for revision_id, changes in reversed(newer):
+        if revision_id in wanted:
+            result[revision_id] = dict(state)
+        state.update(changes)
+    for revision_id in wanted - result.keys():
+        result[revision_id] = dict(state)
+    return result
+
+
+def revisions(subject, subject_id, cursor=None, limit=20, current=None):
+    """A page of the subject's revisions, newest first, after the revision ``cursor`` (an id);
+    each with its changes, field by field, old and new. ``current``: the subject's fields now,
+    as JSON (``json_value``), where the newest change of each field ends."""
+    stmt = select(Revision).where(
+        Revision.subject == subject, Revision.subject_id == str(subject_id)
+    )
+    if cursor is not None:
+        stmt = stmt.where(Revision.id < cursor)
+    stmt = stmt.options(
+        selectinload(Revision.user), selectinload(Revision.token), selectinload(Revision.source)
+    )
+    found = db.session.scalars(stmt.order_by(Revision.id.desc()).limit(limit + 1)).all()
+    page, more = found[:limit], len(found) > limit
+    following = _following(
+        subject, subject_id, [r.id for r in page if r.changes], json_value(current or {})
+    )
+    items = []
+    for revision in page:
+        after = following.get(revision.id, {})
+        changes = [
+            Change(field, old, after.get(field))
+            for field, old in sorted((revision.changes or {}).items())
+        ]
+        items.append((revision, changes))
+    return Page(items, page[-1].id if more else None)
+
+
+def state_at(subject, subject_id, revision_id, current):
+    """The subject's fields right after revision ``revision_id``: ``current`` (its fields now,
+    as JSON) with every later change undone. None if the subject has no such revision."""
+    exists = db.session.scalar(
+        select(Revision.id).where(
+            Revision.id == revision_id,
+            Revision.subject == subject,
+            Revision.subject_id == str(subject_id),
+        )
+    )
+    if exists is None:
+        return None
+    state = json_value(dict(current))
+    for _revision_id, changes in reversed(_newer_changes(subject, subject_id, revision_id)):
+        state.update(changes)
+    return state
