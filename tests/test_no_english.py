@@ -265,7 +265,7 @@ def seeded(app):
     """The seeded site with its sample content and something on every administrator's page."""
     with app.test_request_context("/"):
         seed_demo()
-        sample_entries()
+        entries = {kind: entry.id for kind, entry in sample_entries().items()}
         source = add_source("VN", "jsonfeed", "https://partner.example/vn.json", {"language": "vi"})
         db.session.add(
             SyncRun(source_id=source.id, status="ok", finished_dt=utcnow(), fetched=3, created=3)
@@ -274,7 +274,7 @@ def seeded(app):
         token = invite(None, "new.coordinator@hub.test", "coordinator", "MW", "vi")
         issue_token("Công cụ đối tác", "VN")
         db.session.commit()
-    app.config["TEST_INVITATION"] = token
+    app.config["TEST_INVITATION"], app.config["TEST_ENTRIES"] = token, entries
     return app
 
 
@@ -303,6 +303,14 @@ def test_a_reader_sees_no_english(seeded, lang):
     )
     walk.check(url, response, response.status_code)
     assert not walk.found, _report(walk)
+
+
+# Values every kind's form refuses: a date that is none, stars out of range, unknown codes.
+MISTAKES = {
+    "issued_on": "x", "start_date": "x", "end_date": "x", "rated_on": "x", "stars": "9",
+    "product_group": "x", "instrument": "x", "timezone": "x", "outcomes-0-metric": "x",
+    "outcomes-0-value": "x",
+}  # fmt: skip
 
 
 def _post_invalid(client, walk, url, data):
@@ -337,6 +345,13 @@ def test_an_administrator_sees_no_english(seeded, lang):
     _post_invalid(client, walk, f"/{lang}/admin/sources/", {"url": "not an address"})
     _post_invalid(client, walk, f"/{lang}/admin/webhooks", {"url": "ftp://nowhere"})
     _post_invalid(client, walk, f"/{lang}/admin/tokens", {"name": ""})
+    url = f"/{lang}/admin/countries/VN/membership"
+    _post_invalid(client, walk, url, {"status": "applicant", "on": "2020-01-01"})
+    for entry_id in seeded.config["TEST_ENTRIES"].values():
+        _post_invalid(client, walk, f"/{lang}/manage/entries/{entry_id}", MISTAKES)
+        _post_invalid(client, walk, f"/{lang}/manage/entries/{entry_id}/text/ja", {"title": ""})
+    url = f"/{lang}/search?q=zzzz"
+    walk.check(url, client.get(url))
     _post_invalid(client, walk, f"/{lang}/account", {"language": "xx"})
     _post_invalid(client, walk, f"/{lang}/account", {})
     assert not walk.found, _report(walk)
