@@ -14,6 +14,7 @@ from babel import Locale
 from babel.lists import format_list
 from flask import abort, current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup, escape
 
 
 def languages():
@@ -147,8 +148,9 @@ def init_app(app):
 
 
 def locale_list(items, style="standard"):
-    """``items`` as one list in the current language ("a, b and c", 「a、b、c」)."""
-    return format_list([str(item) for item in items], style, get_locale())
+    """``items`` as one list in the current language ("a, b and c", 「a、b、c」), as markup: each
+    item is escaped unless it is markup already (a link), and CLDR's patterns hold no markup."""
+    return Markup(format_list([str(escape(item)) for item in items], style, get_locale()))
 
 
 # Every combining mark (no code point past U+1FFFF combines) deleted, "Đ"/"đ" mapped to "D"/"d"

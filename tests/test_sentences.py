@@ -123,3 +123,14 @@ def test_a_list_of_labels_reads_as_a_list_in_each_language(app, client):
     assert "<dd>Food and Beverages</dd>" in pages["en"]
     assert "<dd>食品、飲料</dd>" in pages["ja"]
     assert "<dd>Thực phẩm và Đồ uống</dd>" in pages["vi"]
+
+
+def test_a_list_escapes_its_text_and_keeps_its_links(app):
+    from markupsafe import Markup
+
+    from hub.i18n import locale_list
+
+    with app.test_request_context("/ja/"):
+        app.preprocess_request()
+        link = Markup('<a href="https://a.example/">A</a>')
+        assert locale_list([link, "<b>"]) == '<a href="https://a.example/">A</a>、&lt;b&gt;'
