@@ -1,7 +1,7 @@
 """No sentence is built by gluing translated pieces together: the code and the templates never
 join translated strings with a hard-coded separator (``", ".join``, ``| join(", ")``) nor add
-them to other text (``+``, ``~``). A list is Babel's ``format_list`` in the reader's language; a
-sentence is one msgid with named placeholders.
+them to other text (``+``, ``~``, an f-string). A list is Babel's ``format_list`` in the
+reader's language; a sentence is one msgid with named placeholders.
 
 The check reads the syntax trees: a join or a concatenation is flagged when one of its parts is
 itself a call to a gettext function (or to a helper that returns one translated label).
@@ -38,19 +38,29 @@ def _translates(node):
 def _python_gluing(tree):
     for node in ast.walk(tree):
         if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "join"
-            and isinstance(node.func.value, ast.Constant)
-            and isinstance(node.func.value.value, str)
-            and node.func.value.value.strip(" ")  # a separator a reader sees, not "" or " "
-            and any(_translates(arg) for arg in node.args)
-        ) or (
-            isinstance(node, ast.BinOp)
-            and isinstance(node.op, ast.Add)
-            and any(
-                isinstance(side, ast.Call) and _called_name(side) in TRANSLATING
-                for side in (node.left, node.right)
+            (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "join"
+                and isinstance(node.func.value, ast.Constant)
+                and isinstance(node.func.value.value, str)
+                and node.func.value.value.strip(" ")  # a separator a reader sees, not "" or " "
+                and any(_translates(arg) for arg in node.args)
+            )
+            or (
+                isinstance(node, ast.BinOp)
+                and isinstance(node.op, ast.Add)
+                and any(
+                    isinstance(side, ast.Call) and _called_name(side) in TRANSLATING
+                    for side in (node.left, node.right)
+                )
+            )
+            or (
+                isinstance(node, ast.JoinedStr)
+                and any(
+                    isinstance(part, ast.FormattedValue) and _translates(part.value)
+                    for part in node.values
+                )
             )
         ):
             yield node.lineno
@@ -104,6 +114,7 @@ def test_the_check_tells_gluing_from_formatting():
     assert python_gluing('x = ", ".join(_(s) for s in names)')
     assert python_gluing('x = " · ".join([status_label(a), status_label(b)])')
     assert python_gluing('x = _("Status") + ": " + value')
+    assert python_gluing("x = f\"{_('Status')}: {value}\"")
     assert not python_gluing('x = ", ".join(codes)')
     assert not python_gluing('x = " ".join(words)')
     assert not python_gluing('x = _("%(a)s: %(b)s", a=a, b=b)')
