@@ -4,6 +4,7 @@ messages translated from the hub's catalogues, since WTForms ships no Vietnamese
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import Form
 
 # WTForms' messages that our fields can produce, marked here so that they are extracted into the
 # hub's catalogues and translated with everything else.
@@ -32,6 +33,15 @@ class _Translations:
 
 
 class HubForm(FlaskForm):
+    class Meta:
+        def get_translations(self, form):
+            return _Translations()
+
+
+class HubSubForm(Form):
+    """A form nested in another (a ``FormField`` row): no CSRF token of its own, and WTForms'
+    messages translated as in ``HubForm``."""
+
     class Meta:
         def get_translations(self, form):
             return _Translations()

@@ -11,8 +11,10 @@ import unicodedata
 from urllib.parse import urlencode
 
 from babel import Locale
+from babel.lists import format_list
 from flask import abort, current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
+from markupsafe import Markup, escape
 
 
 def languages():
@@ -138,8 +140,17 @@ def init_app(app):
     app.after_request(_remember_lang)
     # Globals, not a context processor: imported macros see globals but not the context.
     app.jinja_env.globals.update(
-        current_language=current_language, alternate_urls=alternate_urls, ui_languages=languages
+        current_language=current_language,
+        alternate_urls=alternate_urls,
+        ui_languages=languages,
+        format_list=locale_list,
     )
+
+
+def locale_list(items, style="standard"):
+    """``items`` as one list in the current language ("a, b and c", 「a、b、c」), as markup: each
+    item is escaped unless it is markup already (a link), and CLDR's patterns hold no markup."""
+    return Markup(format_list([str(escape(item)) for item in items], style, get_locale()))
 
 
 # Every combining mark (no code point past U+1FFFF combines) deleted, "Đ"/"đ" mapped to "D"/"d"

@@ -1,5 +1,7 @@
 """The glossary (docs/glossary.md, as data in translations/glossary.json) holds in the catalogues
-and the seed: no msgstr and no seed text uses a variant the glossary avoids for its language."""
+and the seed (the registry's and the sample content's, and the registry's translated facts in
+hub/registry/seed/texts/): no msgstr and no seed text uses a variant the glossary avoids for its
+language."""
 
 import json
 import re
@@ -158,10 +160,61 @@ def test_catalogue_uses_the_glossary_terms(lang):
     assert not found, "\n".join(found)
 
 
+def _seed_value(data, key):
+    """The value at a dotted key of the seed ("countries.VN.programmes.0.name"): a list's item by
+    its index or by its ``code``; None where the key leads nowhere."""
+    for part in key.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list):
+            by_code = [item for item in data if isinstance(item, dict) and item.get("code") == part]
+            data = by_code[0] if by_code else data[int(part)] if part.isdigit() else None
+        else:
+            return None
+    return data
+
+
+def _translated_facts_violations(path):
+    """A file of the registry's translated facts (``seed/texts/<lang>.json``: dotted key of the
+    seed → text), checked against its language's rules with the seed's English as source."""
+    lang = path.stem
+    english = json.loads(SEED_FILE.read_text(encoding="utf-8"))
+    where_file = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name)
+    found = []
+    for where, text in _walk_strings(json.loads(path.read_text(encoding="utf-8")), where_file):
+        key = where.removeprefix(where_file + ".")
+        source = _seed_value(english, key)
+        found.extend(violations(lang, text, source if isinstance(source, str) else "", where))
+    return found
+
+
 @pytest.mark.parametrize("path", [SEED_FILE, DEMO_FILE], ids=["registry", "demo"])
 def test_seed_uses_the_glossary_terms(path):
     found = _seed_violations(path)
     assert not found, "\n".join(found)
+
+
+def test_translated_facts_use_the_glossary_terms():
+    """The registry's facts in other languages, one file per language (the folder may hold none
+    yet)."""
+    found = []
+    for path in sorted((SEED_FILE.parent / "texts").glob("*.json")):
+        assert path.stem in LANGUAGES, f"{path.name}: not a language of the hub"
+        found += _translated_facts_violations(path)
+    assert not found, "\n".join(found)
+
+
+def test_translated_facts_are_checked_in_their_language_against_the_seed(tmp_path):
+    english = json.loads(SEED_FILE.read_text(encoding="utf-8"))
+    country = next(c for c in english["countries"] if c["programmes"])
+    assert (
+        _seed_value(english, f"countries.{country['code']}.programmes.0.name")
+        == (country["programmes"][0]["name"])
+    )
+    assert _seed_value(english, "countries.ZZ.note") is None
+    path = tmp_path / "ja.json"
+    path.write_text(json.dumps({"network.name": "製品", "network.note": "産品"}), encoding="utf-8")
+    assert [v.split(":")[0] for v in _translated_facts_violations(path)] == ["ja.json.network.name"]
 
 
 def test_the_matching_follows_words_scopes_and_exceptions():

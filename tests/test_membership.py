@@ -97,7 +97,7 @@ def test_today_anywhere_on_earth_is_not_the_future(app, ctx, instant):
             "VN",
             "applicant",
             "2025-01-01",
-            "Vietnam cannot change from Member to Applicant; from Member it can change to: Suspended, Withdrawn.",
+            "Vietnam cannot change from Member to Applicant; from Member it can change to: Suspended or Withdrawn.",
         ),
     ],
 )

@@ -514,6 +514,8 @@ def set_active(actor, user_id, active):
 
 
 def set_preferred_language(user, language, languages):
+    if not language:
+        raise AccountError(_("This field is required."), "language")
     if language not in languages:
         raise AccountError(
             _("“%(value)s” is not a language of the hub.", value=language), "language"

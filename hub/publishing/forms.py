@@ -6,7 +6,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SelectField,
@@ -20,7 +19,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from hub.db import parse_id
-from hub.forms import HubForm
+from hub.forms import HubForm, HubSubForm
 from hub.publishing import vocabulary as v
 from hub.publishing.exchange import KIND_FIELDS
 
@@ -56,7 +55,7 @@ class PolicyForm(HubForm):
         return {name: self[name].data for name in KIND_FIELDS["policy"]}
 
 
-class OutcomeForm(Form):
+class OutcomeForm(HubSubForm):
     metric = SelectField(_l("Measure"), validate_choice=False)
     value = IntegerField(_l("Figure"), validators=[Optional()])
     unit = StringField(_l("Unit"))

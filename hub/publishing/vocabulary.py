@@ -94,5 +94,10 @@ def label(vocabulary, value):
     return str(name) if name is not None else (value or "")
 
 
+def labels(vocabulary, values):
+    """The names of ``values`` in the current language, in their order."""
+    return [label(vocabulary, value) for value in values or ()]
+
+
 def text_label(kind, field):
     return str(TEXT_LABELS_BY_KIND.get((kind, field), TEXT_LABELS[field]))

@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
-from flask_babel import format_date
+from babel.lists import format_list
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -181,7 +182,9 @@ def _record_membership_change(code, status, on, note):
                 country=name,
                 current=status_label(current),
                 new=status_label(new),
-                choices=", ".join(status_label(s) for s in ALLOWED_CHANGES[current]),
+                choices=format_list(
+                    [status_label(s) for s in ALLOWED_CHANGES[current]], "or", get_locale()
+                ),
             )
         )
     if len(note) > MAX_NOTE_LENGTH:
