@@ -59,17 +59,6 @@ ALLOWED_PHRASES = ("JSON Feed", "JSON Schema")
 # with (ckan, csv, hub, …), the values docs/sync.md and the API name.
 CODES = ("select#source-kind > option",)
 
-# Owned by other work in progress: texts another branch is translating (registry facts, run
-# messages). Each entry is (endpoint, the end of the element path); remove it when that work
-# lands.
-IN_PROGRESS = {
-    # Programme names, in the title of each programme's acronym on the list of countries
-    ("registry.countries", "table.countries > tbody > tr > td > span > abbr[title]"),
-    # Programme names, as choices of the programme an experience belongs to
-    ("manage.new", "select#programme_id > option"),
-    ("manage.entry", "select#programme_id > option"),
-}
-
 
 def _english_vocabulary():
     with (ROOT / "translations/en/LC_MESSAGES/messages.po").open("rb") as f:
@@ -223,14 +212,9 @@ class Walk:
         page = response.get_data(as_text=True)
         page_lang, texts = page_texts(page)
         assert page_lang == self.lang, (url, page_lang)
-        endpoint, _ = self.shape(url)
         for path, text in texts:
             words = english_words(text, self.lang)
-            if (
-                words
-                and not path.endswith(CODES)
-                and not any(e == endpoint and path.endswith(end) for e, end in IN_PROGRESS)
-            ):
+            if words and not path.endswith(CODES):
                 self.found.append(f"{url}\n    {path}\n    {text!r} (English: {', '.join(words)})")
         return page
 

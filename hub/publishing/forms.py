@@ -67,8 +67,9 @@ class ExperienceForm(HubForm):
     outcomes = FieldList(FormField(OutcomeForm), min_entries=4, max_entries=12)
 
     def prepare(self, programmes=(), policies=()):
+        """``programmes`` and ``policies``: (object, its name or title in the reader's language)."""
         self.programme_id.choices = [("", _l("— none —"))] + [
-            (str(p.id), f"{p.acronym} · {p.name}") for p in programmes
+            (str(p.id), f"{p.acronym} · {name}") for p, name in programmes
         ]
         self.policy_ids.choices = [(str(p.id), title) for p, title in policies]
         for row in self.outcomes:

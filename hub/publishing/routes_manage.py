@@ -18,6 +18,7 @@ from hub.publishing import forms, manage_bp, queries, services
 from hub.publishing import revisions as rv
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Fair, Policy
+from hub.registry import facts
 from hub.registry.models import Country, Programme
 from hub.registry.regions import country_choices, is_known_territory
 
@@ -58,7 +59,9 @@ def _prepare(form, kind, country_code, entry=None):
         linked = [p for p in (entry.policies if entry is not None else []) if p not in policies]
         policies = [*policies, *linked]
         titles = [(p, services.shown(p, current_language()).text.title) for p in policies]
-        form.prepare(programmes, titles)
+        found = facts.programme_texts(programmes)
+        names = [(p, facts.fact(found, "programme", p.id, "name").text) for p in programmes]
+        form.prepare(names, titles)
     elif kind == "fair":
         form.prepare(_world_countries())
         # The country's own zones (CLDR), offered first and filled in for a new fair.

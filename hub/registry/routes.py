@@ -80,3 +80,5 @@ def country(code):
 
 # One field of a registry fact in the reader's language (a ``hub.texts.core.Shown``).
 bp.add_app_template_global(facts.fact, "fact")
+# The texts of some programmes (their names…), read in one query, for ``fact``.
+bp.add_app_template_global(facts.programme_texts, "programme_texts")
