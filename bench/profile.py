@@ -152,7 +152,7 @@ def profile_sync(names, records, workdir):
 
 def profile_sync_memory(records, workdir):
     """Peak Python allocations by phase of the pipeline (tracemalloc)."""
-    from hub.sync import pipeline, snapshots
+    from hub.sync import batches, snapshots
     from hub.sync.scheduler import run_if_free
 
     phases = {}
@@ -174,10 +174,10 @@ def profile_sync_memory(records, workdir):
 
         return wrapper
 
-    originals = {"ingest": pipeline.ingest, "settle_missing": snapshots.settle_missing}
+    originals = {"ingest": batches.ingest, "settle_missing": snapshots.settle_missing}
     app, source_id, servers = _sync_app(workdir, records)
     try:
-        pipeline.ingest = watch("ingest (one batch of 500)", originals["ingest"])
+        batches.ingest = watch("ingest (one batch of 500)", originals["ingest"])
         snapshots.settle_missing = watch("settle_missing", originals["settle_missing"])
         for label in ("first sync", "re-sync"):
             phases.clear()
@@ -198,7 +198,7 @@ def profile_sync_memory(records, workdir):
                     f" above its start, {entry['left_after_mb']:.1f} MB left after the last"
                 )
     finally:
-        pipeline.ingest = originals["ingest"]
+        batches.ingest = originals["ingest"]
         snapshots.settle_missing = originals["settle_missing"]
         servers.close()
 

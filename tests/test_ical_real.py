@@ -441,7 +441,7 @@ def test_a_calendar_with_recurring_events_from_before_replaces_them_by_their_occ
     source = add(app, "ical", httpserver.url_for("/fairs.ics"), SETTINGS, country="JP")
     with app.test_request_context("/"):
         from connectors.base import Record
-        from hub.sync import pipeline
+        from hub.sync import batches
         from hub.sync.models import PartnerSource, SyncRun
 
         run = SyncRun(source_id=source, status="running")
@@ -452,7 +452,7 @@ def test_a_calendar_with_recurring_events_from_before_replaces_them_by_their_occ
             "start_date": "2027-03-01", "start_time": "09:00", "end_time": "12:00",
             "timezone": "Asia/Tokyo",
         })  # fmt: skip
-        pipeline.ingest(db.session.get(PartnerSource, source), [old], run)
+        batches.ingest(db.session.get(PartnerSource, source), [old], run)
     assert entries(app, source)["market@partner"][2] is True
     # It was all the source held: a sharp shrink, held until an administrator confirms.
     result = sync(app, source)

@@ -22,7 +22,7 @@ from connectors.base import Record
 from hub.extensions import db
 from hub.publishing import records
 from hub.publishing.models import Entry
-from hub.sync import pipeline, prepare, services
+from hub.sync import batches, pipeline, prepare, services
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 
 PAGE = 1000
@@ -231,12 +231,12 @@ def test_a_record_left_unchecked_is_checked_when_it_has_changed_after_all(app, c
         sync_run = SyncRun(source_id=source.id, status="running")
         db.session.add(sync_run)
         db.session.commit()
-        pipeline.ingest(source, [product("Lotus tea", 4)], sync_run)
+        batches.ingest(source, [product("Lotus tea", 4)], sync_run)
         changed, refused = product("Lotus tea, scented", 5), product("Lotus tea", 9)
         for record in (changed, refused):
             digest = prepare.fingerprint({"collection": "products", **record.data})
             unchecked = prepare.Prepared(digest, "product", checked=False)
-            pipeline.ingest(source, [record], sync_run, prepared=[unchecked])
+            batches.ingest(source, [record], sync_run, prepared=[unchecked])
         entry = db.session.scalar(select(Entry).where(Entry.source_id == source.id))
         assert (entry.text_in("en").title, entry.stars) == ("Lotus tea, scented", 5)
         assert entry.change_json == records.change_json(entry)

@@ -32,8 +32,8 @@ from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.facts import country_texts, programme_texts
 from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Programme
 from hub.registry.queries import get_country
+from hub.sync.batches import ingest
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
-from hub.sync.pipeline import ingest
 from hub.sync.validate import DocumentError, exchange_items
 from hub.texts.models import FactText
 from hub.urls import base_url

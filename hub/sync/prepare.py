@@ -11,7 +11,7 @@ set; ``HUB_SYNC_WORKER_AFTER``, ``off`` for never) hands it to a worker process 
 that the next batch is prepared on one core while this one is written on the other. Until the
 worker has started, and if it ever stops, batches are prepared here, in their order: the worker
 changes when the work is done, never what is written. Messages for refused records are not taken
-from the worker: the pipeline works them out again, in every language (``pipeline._reject``).
+from the worker: the pipeline works them out again, in every language (``batches._reject``).
 """
 
 import concurrent.futures

@@ -36,11 +36,12 @@ from hub.extensions import db
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry
 from hub.sync import messages, prepare, snapshots
+from hub.sync.batches import refusal
 from hub.sync.fetcher import FetchError, Response
 from hub.sync.lookups import lookup
 from hub.sync.models import PartnerSource
 from hub.sync.names import product_names
-from hub.sync.pipeline import SourceClient, _make_fetcher, refusal
+from hub.sync.pipeline import SourceClient, _make_fetcher
 from hub.sync.rows import BATCH_SIZE
 
 EXCHANGE = "exchange"  # the push format of POST /api/v1/ingest: {"records": [...]}
@@ -272,7 +273,7 @@ def _check_all(reader, report, source):
 
 
 def _check_batch(items, report, source, known):
-    """One batch, as ``pipeline.ingest`` and ``pipeline._write`` would take it."""
+    """One batch, as ``batches.ingest`` and ``batches._write`` would take it."""
     country = report.country
     ids = {str(i.partner_id) for i in items if prepare.usable_id(i.partner_id)} - set(known)
     if source is not None and ids:
