@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from babel.dates import format_date
 from babel.lists import format_list
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from hub.accounts.models import AuditEvent, User
 from hub.extensions import db
@@ -324,3 +324,72 @@ def test_the_manage_navigation_links_the_trash(client):
     sign_in(client, VN, lang="ja")
     page = client.get("/ja/manage/").get_data(as_text=True)
     assert re.search(r'<a href="/ja/manage/trash">[^<]+</a>', page)
+
+
+def test_the_trash_and_the_purge_read_deleted_entries_off_their_indexes(app, backend, time_machine):
+    """Among 30 000 entries, 6 000 of them deleted over the last 62 days (nine in ten of
+    Thailand's; a third purged already): a page of the trash (an administrator's, a Vietnamese
+    coordinator's, its second page) and a batch of the purge walk the deleted entries in order
+    off their indexes, a coordinator's off their country's, and stop at the page's end, never
+    reading the live entries nor sorting."""
+    from hub.sync.rows import insert_rows
+
+    time_machine.move_to(MOMENT, tick=False)
+    countries = ("VN", "TH", "JP", "LA")
+    with app.test_request_context("/"):
+        first = db.session.scalar(select(func.coalesce(func.max(Entry.change_seq), 0)))
+        # Every fifth entry deleted, 15 minutes apart, in no order of their ids; 40 to 60 days
+        # ago (steps 3 840 to 5 900) purged, so they have no texts.
+        steps = {k: k // 5 * 7919 % 6000 for k in range(0, 30_000, 5)}
+        insert_rows(Entry.__table__, [
+            {"kind": "product", "status": "published", "source_language": "vi",
+             "origin": "local", "created_dt": MOMENT, "updated_dt": MOMENT,
+             "country_code": "TH" if k in steps and k % 50 else countries[k % 4],
+             "deleted_dt": MOMENT - timedelta(minutes=15 * steps[k]) if k in steps else None,
+             "product_group": "food", "change_seq": first + k + 1}
+            for k in range(30_000)
+        ])  # fmt: skip
+        ids = dict(db.session.execute(select(Entry.change_seq - first - 1, Entry.id).where(
+            Entry.change_seq > first)).all())  # fmt: skip
+        insert_rows(EntryTranslation.__table__, [
+            {"entry_id": ids[k], "language": "vi", "title": f"P {k}", "summary": "",
+             "body": "", "lessons": "", "fingerprint": "f", "source_fingerprint": None,
+             "search_title": "", "search_text": "", "updated_dt": MOMENT}
+            for k in range(30_000)
+            if not 3840 <= steps.get(k, 0) < 5900
+        ])  # fmt: skip
+        if backend == "postgresql":
+            db.session.connection().exec_driver_sql("ANALYZE entry")
+            db.session.connection().exec_driver_sql("ANALYZE entry_translation")
+        admin, vn = user(ADMIN), user(VN)
+        second = queries.trash(vn).next_cursor
+        readers = {
+            "admin": lambda: queries.trash(admin).items,
+            "coordinator": lambda: queries.trash(vn).items,
+            "coordinator, page 2": lambda: queries.trash(vn, second).items,
+            "purge": lambda: db.session.scalars(trash.purgeable().limit(trash.BATCH)).all(),
+        }
+        engine = db.binding(app).engine
+        plans = {}
+        for name, read in readers.items():
+            sent = []
+
+            def keep(_conn, _cursor, statement, parameters, *_args, sent=sent):
+                if statement.lstrip().startswith("SELECT") and "FROM entry " in statement:
+                    sent.append((statement, parameters))
+
+            event.listen(engine, "before_cursor_execute", keep)
+            try:
+                assert read()
+            finally:
+                event.remove(engine, "before_cursor_execute", keep)
+            statement, parameters = sent[0]
+            explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+            rows = db.session.connection().exec_driver_sql(explain + statement, parameters)
+            plans[name] = " ".join(str(row[-1]) for row in rows)
+        assert {e.country_code for e in queries.trash(vn, second).items} == {"VN"}
+        db.session.rollback()
+    for name, plan in plans.items():
+        index = "ix_entry_country_deleted" if name.startswith("coordinator") else "ix_entry_deleted"
+        assert index in plan, (name, plan)
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, (name, plan)

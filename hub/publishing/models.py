@@ -83,6 +83,26 @@ class Entry(Base):
             sqlite_where=text("origin_hub IS NOT NULL"),
             postgresql_where=text("origin_hub IS NOT NULL"),
         ),
+        # The trash, latest deletion first (an administrator's, every country's), and the purge,
+        # oldest first; only deleted entries are in these indexes, so they cost live ones nothing.
+        # A coordinator's trash has its own, by country: off the first, a page of one country's
+        # would walk past every other country's deletions of the last HUB_TRASH_DAYS days
+        # (partners' too: one source withdrawing 10 000 products), for every page.
+        Index(
+            "ix_entry_deleted",
+            "deleted_dt",
+            "id",
+            sqlite_where=text("deleted_dt IS NOT NULL"),
+            postgresql_where=text("deleted_dt IS NOT NULL"),
+        ),
+        Index(
+            "ix_entry_country_deleted",
+            "country_code",
+            "deleted_dt",
+            "id",
+            sqlite_where=text("deleted_dt IS NOT NULL"),
+            postgresql_where=text("deleted_dt IS NOT NULL"),
+        ),
     )
     # Every kind's columns are in this one table: load them all with the entry, not one query
     # per entry when they are first read.
