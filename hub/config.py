@@ -112,6 +112,12 @@ def load_settings(app):
         # A sync run past this many records prepares its batches in a worker process of its
         # own, beside the one that writes them (hub.sync.prepare); "off": never.
         SYNC_WORKER_AFTER=_records_or_off(env.get("HUB_SYNC_WORKER_AFTER", "1000")),
+        # A webhook whose partner fails waits these seconds before its next attempts (the last
+        # one again after that), and is stopped after so many failures in a row: about a day.
+        WEBHOOK_RETRY_DELAYS=_seconds(
+            env, "HUB_WEBHOOK_RETRY_DELAYS", (30, 120, 600, 3600, 7200, 14400, 28800)
+        ),
+        WEBHOOK_MAX_FAILURES=_positive_number(env, "HUB_WEBHOOK_MAX_FAILURES", 9),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -188,6 +194,23 @@ def _positive_number(env, name, default):
             value=value,
         )
     return int(value)
+
+
+def _seconds(env, name, default):
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    parts = [part.strip() for part in value.split(",")]
+    if not all(part.isdigit() and int(part) >= 1 for part in parts):
+        raise ConfigError(
+            N_(
+                "%(name)s must be whole numbers of seconds, each 1 or more, separated by commas, "
+                "not “%(value)s”."
+            ),
+            name=name,
+            value=value,
+        )
+    return tuple(int(part) for part in parts)
 
 
 def _records_or_off(value):

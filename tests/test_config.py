@@ -25,6 +25,8 @@ def clean_environment(monkeypatch, tmp_path):
         "HUB_SYNC_WORKER_AFTER",
         "HUB_INVITATION_DAYS",
         "HUB_SQLITE_BUSY_TIMEOUT",
+        "HUB_WEBHOOK_RETRY_DELAYS",
+        "HUB_WEBHOOK_MAX_FAILURES",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path}/config.sqlite3")
@@ -119,6 +121,55 @@ def test_invitation_days_that_are_no_count_stop_the_app(monkeypatch, value):
     monkeypatch.setenv("HUB_INVITATION_DAYS", value)
     with pytest.raises(ConfigError, match="HUB_INVITATION_DAYS"):
         create_app({"TESTING": True})
+
+
+@pytest.mark.parametrize(
+    ("delays", "failures", "config"),
+    [
+        (None, None, ((30, 120, 600, 3600, 7200, 14400, 28800), 9)),
+        ("5, 60,3600", "3", ((5, 60, 3600), 3)),
+        ("90", "1", ((90,), 1)),
+    ],
+)
+def test_webhooks_retry_as_set(monkeypatch, delays, failures, config):
+    if delays:
+        monkeypatch.setenv("HUB_WEBHOOK_RETRY_DELAYS", delays)
+    if failures:
+        monkeypatch.setenv("HUB_WEBHOOK_MAX_FAILURES", failures)
+    app = create_app({"TESTING": True})
+    assert (app.config["WEBHOOK_RETRY_DELAYS"], app.config["WEBHOOK_MAX_FAILURES"]) == config
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HUB_WEBHOOK_RETRY_DELAYS", "30,,120"),
+        ("HUB_WEBHOOK_RETRY_DELAYS", "30, 0"),
+        ("HUB_WEBHOOK_RETRY_DELAYS", "30s,2m"),
+        ("HUB_WEBHOOK_RETRY_DELAYS", "-30"),
+        ("HUB_WEBHOOK_MAX_FAILURES", "0"),
+        ("HUB_WEBHOOK_MAX_FAILURES", "a day"),
+    ],
+)
+def test_webhook_retries_that_are_no_counts_stop_the_app(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name) as refused:
+        create_app({"TESTING": True})
+    assert f"“{value}”" in str(refused.value)
+
+
+def test_a_refused_retry_schedule_is_said_in_the_operators_language(monkeypatch):
+    from flask_babel import force_locale
+
+    from hub.cli import config_error_line
+
+    monkeypatch.setenv("HUB_WEBHOOK_RETRY_DELAYS", "30s")
+    with pytest.raises(ConfigError) as refused:
+        create_app({"TESTING": True})
+    monkeypatch.delenv("HUB_WEBHOOK_RETRY_DELAYS")
+    with create_app({"TESTING": True}).app_context(), force_locale("vi"):
+        line = config_error_line(refused.value)
+    assert "HUB_WEBHOOK_RETRY_DELAYS phải là các số giây nguyên" in line and "“30s”" in line
 
 
 def test_explicit_config_overrides_the_environment(monkeypatch):

@@ -182,11 +182,11 @@ def test_a_webhook_that_keeps_failing_is_stopped_with_the_reason_and_resumes(
 ):
     time_machine.move_to(START, tick=False)
     receiver = Receiver(httpserver)
-    receiver.answers = [503] * delivery.MAX_FAILURES
+    receiver.answers = [503] * delivery.max_failures()
     hook_id = register(receiver)
     entry_id = publish()
     now = START
-    for failures in range(1, delivery.MAX_FAILURES + 1):
+    for failures in range(1, delivery.max_failures() + 1):
         if failures > 1:
             now += delivery.delay_after(failures - 1)
             time_machine.move_to(now, tick=False)
@@ -213,6 +213,34 @@ def test_a_webhook_that_keeps_failing_is_stopped_with_the_reason_and_resumes(
     client.post(f"/en/admin/webhooks/{hook_id}/resume", data={"csrf_token": token})
     assert deliver()["delivered"] == 1
     assert receiver.accepted()[0]["data"]["id"] == entry_id
+
+
+@pytest.mark.dates
+def test_the_retry_delays_and_the_failures_allowed_are_the_settings(
+    app, ctx, client, httpserver, time_machine, monkeypatch
+):
+    """HUB_WEBHOOK_RETRY_DELAYS=5,60 and HUB_WEBHOOK_MAX_FAILURES=4: after failures the
+    webhook waits 5 s, then 60 s, then 60 s again, and the fourth stops it."""
+    monkeypatch.setitem(app.config, "WEBHOOK_RETRY_DELAYS", (5, 60))
+    monkeypatch.setitem(app.config, "WEBHOOK_MAX_FAILURES", 4)
+    time_machine.move_to(START, tick=False)
+    receiver = Receiver(httpserver)
+    receiver.answers = [503] * 4
+    hook_id = register(receiver)
+    publish()
+    assert deliver()["failed"] == 1
+    now = START
+    for waited in (5, 60, 60):
+        time_machine.move_to(now + timedelta(seconds=waited - 1), tick=False)
+        assert deliver()["webhooks"] == 0  # not due yet
+        now += timedelta(seconds=waited)
+        time_machine.move_to(now, tick=False)
+        assert deliver()["failed"] == 1
+    hook = db.session.get(Webhook, hook_id)
+    assert (hook.failures, hook.enabled) == (4, False)
+    sign_in(client, "admin@hub.test")
+    page = client.get("/en/admin/webhooks").get_data(as_text=True)
+    assert "Stopped after 4 failed attempts in a row" in page
 
 
 def test_a_private_address_is_refused_unless_allowed(app, ctx, client, httpserver, monkeypatch):

@@ -7,10 +7,10 @@ with one conditional UPDATE (a second dispatcher, the scheduler's or a command's
 until the claim expires), reads the changes after its cursor in change order (only its
 country's, if it has one) and POSTs them through the hub's fetcher (public addresses only unless
 ``HUB_FETCH_ALLOW`` says otherwise; a deadline per POST). A 2xx answer moves the cursor past the
-change; anything else is logged, the webhook waits (30 s, 2 min, 10 min, 1 h, 2 h, 4 h, then
-8 h between attempts) and the same change is tried again, so nothing is skipped. After
-``MAX_FAILURES`` failures in a row (about a day) the webhook is stopped, with the reason, until
-an administrator resumes it.
+change; anything else is logged, the webhook waits (``HUB_WEBHOOK_RETRY_DELAYS``: by default
+30 s, 2 min, 10 min, 1 h, 2 h, 4 h, then 8 h between attempts) and the same change is tried
+again, so nothing is skipped. After ``HUB_WEBHOOK_MAX_FAILURES`` failures in a row (9 by default,
+about a day) the webhook is stopped, with the reason, until an administrator resumes it.
 
 A run is bounded: at most ``max_changes`` deliveries, and none started after its deadline.
 """
@@ -34,8 +34,6 @@ from hub.sync.fetcher import Fetcher, FetchError
 from hub.webhooks.models import Webhook, WebhookDelivery
 
 USER_AGENT = "OCOPExchangeHub/0.1 (webhooks; +https://github.com/ocop-network/hub)"
-DELAYS = (30, 120, 600, 3600, 7200, 14400, 28800)  # seconds before attempt 2, 3, …; then the last
-MAX_FAILURES = 9  # in a row: about 23 hours from the first failure to the last
 RUN_DEADLINE = timedelta(minutes=5)
 MAX_CHANGES = 1000  # deliveries in one run, every webhook together
 PER_READ = 100  # changes read from the feed at a time
@@ -50,8 +48,15 @@ def new_secret():
 
 
 def delay_after(failures):
-    """How long to wait after the ``failures``-th failure in a row."""
-    return timedelta(seconds=DELAYS[min(failures, len(DELAYS)) - 1])
+    """How long to wait after the ``failures``-th failure in a row (``HUB_WEBHOOK_RETRY_DELAYS``:
+    the seconds before attempt 2, 3, …, then the last of them again)."""
+    delays = current_app.config["WEBHOOK_RETRY_DELAYS"]
+    return timedelta(seconds=delays[min(failures, len(delays)) - 1])
+
+
+def max_failures():
+    """Failures in a row after which a webhook is stopped (``HUB_WEBHOOK_MAX_FAILURES``)."""
+    return current_app.config["WEBHOOK_MAX_FAILURES"]
 
 
 def make_fetcher():
@@ -256,7 +261,7 @@ def _serve(webhook_id, fetcher, ends, left, totals):
             totals["failed"] += 1
             webhook.failures += 1
             webhook.next_attempt_dt = utcnow() + delay_after(webhook.failures)
-            if webhook.failures >= MAX_FAILURES:
+            if webhook.failures >= max_failures():
                 _stop(webhook, failure_text(status, error))
             db.session.commit()
             return

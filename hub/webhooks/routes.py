@@ -60,7 +60,7 @@ def webhooks():
         values=values,
         error=error,
         created=created,
-        max_failures=delivery.MAX_FAILURES,
+        max_failures=delivery.max_failures(),
     ), (422 if error else 200)
 
 
@@ -85,7 +85,7 @@ def webhook(webhook_id):
         webhook=hook,
         deliveries=rows,
         next_before=rows[-1].id if more else None,
-        max_failures=delivery.MAX_FAILURES,
+        max_failures=delivery.max_failures(),
     )
 
 
