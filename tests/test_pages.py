@@ -50,6 +50,7 @@ ADMIN_PAGES = (
     "/{lang}/manage/entries/{product}",
     "/{lang}/manage/entries/{policy}/text/ja",
     "/{lang}/manage/entries/{policy}/translations/ja/changes",
+    "/{lang}/manage/facts/country/VN/translations/ja",
     "/{lang}/admin/sources/",
     "/{lang}/admin/tokens",
     "/{lang}/admin/sources/{source}",

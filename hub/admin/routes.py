@@ -61,6 +61,7 @@ OBJECT_NAMES = {
     "source": _l("Partner source"),
     "country": _l("Country"),
     "registry": _l("Registry"),
+    "fact": _l("Registry fact"),
     "sample": _l("Sample entries"),
     "trash": _l("Trash"),
     "webhook": _l("Webhook"),

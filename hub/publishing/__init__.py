@@ -8,4 +8,11 @@ manage_bp = Blueprint("manage", __name__, url_prefix="/<lang>/manage")
 
 # The routes and the commands attach themselves; records keeps each published entry's record
 # on commit.
-from hub.publishing import cli, exports, records, routes, routes_manage  # noqa: E402,F401
+from hub.publishing import (  # noqa: E402,F401
+    cli,
+    exports,
+    records,
+    routes,
+    routes_facts,
+    routes_manage,
+)

@@ -1,4 +1,5 @@
-"""The coordinators' pages: their country's entries, writing and translating them, publishing."""
+"""The coordinators' pages: their country's entries, writing and translating them, publishing;
+the translation queue, which lists the registry's facts to translate for administrators."""
 
 from babel import Locale
 from babel.core import get_global
@@ -21,6 +22,7 @@ from hub.publishing.models import Fair, Policy
 from hub.registry import facts
 from hub.registry.models import Country, Programme
 from hub.registry.regions import country_choices, is_known_territory
+from hub.texts import facts as texts
 
 KIND_RULE = "<any(policy, experience, fair, product):kind>"
 
@@ -103,8 +105,14 @@ def index():
 
 @manage_bp.route("/translations")
 def translation_queue():
+    """The entries to translate, and for an administrator the registry's facts too."""
     page = queries.translation_queue(current_user, request.args.get("after"))
-    return render_template("manage/queue.html", page=page)
+    fact_page = places = None
+    if current_user.is_admin:
+        items, cursor = texts.untranslated(languages(), request.args.get("facts_after"))
+        fact_page = queries.Page(items, cursor)
+        places = facts.places((item.subject, item.key) for item in items)
+    return render_template("manage/queue.html", page=page, fact_page=fact_page, places=places)
 
 
 @manage_bp.route(f"/{KIND_RULE}/new", methods=["GET", "POST"])

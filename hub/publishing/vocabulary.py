@@ -101,3 +101,8 @@ def labels(vocabulary, values):
 
 def text_label(kind, field):
     return str(TEXT_LABELS_BY_KIND.get((kind, field), TEXT_LABELS[field]))
+
+
+def text_labels(kind):
+    """``[(field, label)]`` of the text fields of an entry of ``kind``, in their order."""
+    return [(field, text_label(kind, field)) for field in TEXT_FIELDS[kind]]

@@ -5,12 +5,22 @@ shows. The texts themselves follow ``hub.texts``, as the entries' do.
 A seed key names a fact the way the seed file holds it: ``network.name``,
 ``sources.<id>.title``, ``countries.<code>.note`` and
 ``countries.<code>.programmes.<index in the seed's list>.<field>``.
+
+A translator's pages name each fact by what it is about (``places``) and each field by its
+label (``field_labels``).
 """
 
 import json
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, cast, literal, null, select, union_all
+
+from hub.extensions import db
 from hub.i18n import current_language
+from hub.registry.models import MembershipEvent, Programme
 from hub.texts import facts as texts
 
 TEXTS_DIR = Path(__file__).parent / "seed" / "texts"
@@ -25,6 +35,31 @@ FIELDS = {
     "membership_event": ("note",),
 }
 NETWORK_KEY = "network"
+SUBJECT_NAMES = {
+    "network": _l("The network"),
+    "source": _l("Source"),
+    "country": _l("Country"),
+    "programme": _l("Programme"),
+    "membership_event": _l("Membership change"),
+}
+FIELD_LABELS = {
+    "name": _l("Name"),
+    "lead_agency": _l("Lead agency"),
+    "rating_scheme": _l("Rating scheme"),
+    "launch_event": _l("Launch event"),
+    "title": _l("Title"),
+    "note": _l("Note"),
+}
+# The longest text of each field a translation may have, in characters (a note as long as a
+# membership change's, hub.registry.services.MAX_NOTE_LENGTH).
+TEXT_LIMITS = {
+    "name": 200,
+    "lead_agency": 300,
+    "rating_scheme": 200,
+    "launch_event": 300,
+    "title": 500,
+    "note": 2000,
+}
 
 
 def seed_facts(data):
@@ -83,3 +118,52 @@ def programme_texts(programmes):
 def fact(found, subject, key, field, language=None):
     """One field of a fact for a reader of ``language`` (the request's by default)."""
     return found.shown(subject, key, field, language or current_language())
+
+
+def field_labels(subject):
+    """``[(field, label)]`` of the subject's translated fields, in their order."""
+    return [(name, str(FIELD_LABELS[name])) for name in FIELDS[subject]]
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a fact is about, for a translator: its country (None for the network's and the
+    sources' facts), and a programme's acronym or a membership change's status and date."""
+
+    country_code: str | None
+    acronym: str | None = None
+    status: str | None = None
+    effective_on: date | None = None
+
+
+def places(facts):
+    """``{(subject, key): Place}`` of ``facts`` (pairs of subject and key), read in one query
+    for the programmes' and membership changes' countries."""
+    ids = {"programme": set(), "membership_event": set()}
+    found = {}
+    for subject, key in facts:
+        key = str(key)
+        found[(subject, key)] = Place(key if subject == "country" else None)
+        if subject in ids and key.isdigit() and len(key) < 10:
+            ids[subject].add(int(key))
+    if ids["programme"] or ids["membership_event"]:
+        events = select(
+            literal("membership_event"),
+            MembershipEvent.id,
+            MembershipEvent.country_code,
+            MembershipEvent.status,
+            MembershipEvent.effective_on,
+        ).where(MembershipEvent.id.in_(sorted(ids["membership_event"])))
+        programmes = select(
+            literal("programme"),
+            Programme.id,
+            Programme.country_code,
+            Programme.acronym,
+            cast(null(), Date),
+        ).where(Programme.id.in_(sorted(ids["programme"])))
+        for subject, key, code, label, on in db.session.execute(union_all(events, programmes)):
+            if subject == "programme":
+                found[(subject, str(key))] = Place(code, acronym=label)
+            else:
+                found[(subject, str(key))] = Place(code, status=label, effective_on=on)
+    return found

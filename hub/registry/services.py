@@ -1,6 +1,8 @@
-"""The registry's rules: membership changes and the seed. The CLI, the pages and the tests call
-these; nothing else writes a country's membership. Facts' texts in every language are written
-here too, through ``hub.texts`` (see ``hub.registry.facts``)."""
+"""The registry's rules: membership changes, the seed and the translation of facts. The CLI, the
+pages and the tests call these; nothing else writes a country's membership. Facts' texts in
+every language are written here too, through ``hub.texts`` (see ``hub.registry.facts``):
+administrators translate them (registry facts are theirs), and mark a translation as up to
+date with its original."""
 
 import functools
 import json
@@ -18,11 +20,12 @@ from sqlalchemy.orm import selectinload
 
 from hub.db import latest_possible_date
 from hub.extensions import db
-from hub.i18n import current_language, fold
+from hub.i18n import current_language, fold, languages
 from hub.registry import facts
 from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
 from hub.registry.regions import territory_name
 from hub.registry.schemas import SeedSchema
+from hub.texts import diff, snapshots
 from hub.texts import facts as texts
 from hub.texts.models import FactText
 
@@ -52,6 +55,20 @@ MAX_NOTE_LENGTH = 2000
 
 class RegistryError(Exception):
     """A change the registry refuses; the message is in the requester's language."""
+
+
+class FactNotFound(Exception):
+    """No such fact to translate: an unknown subject, language or fact, the fact's own source
+    language, or an actor who is not an administrator."""
+
+
+class FactInvalid(RegistryError):
+    """A translation the registry refuses: ``errors`` maps each field ("" for the whole text)
+    to a message in the requester's language."""
+
+    def __init__(self, errors):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
 
 
 def status_label(status):
@@ -358,3 +375,116 @@ def _seed_texts(data, programmes, actor):
                 )
                 written += changed
     return written
+
+
+# ---------------------------------------------------------------------------------------------
+# Translating facts.
+
+
+def fact_translation(actor, subject, key, language):
+    """``(source, translation)``: the fact's source-language row and its row in ``language``
+    (None when there is none yet). ``FactNotFound`` unless ``actor`` is an administrator, the
+    fact has a source text and ``language`` is another language of the hub."""
+    if actor is None or not actor.is_authenticated or not actor.is_admin:
+        raise FactNotFound(subject)
+    if subject not in facts.FIELDS or language not in languages() or len(str(key)) > 64:
+        raise FactNotFound(subject)
+    versions = texts.load([(subject, key)]).versions(subject, key)
+    source = next((row for row in versions if row.source_fingerprint is None), None)
+    if source is None or source.language == language:
+        raise FactNotFound(subject)
+    return source, next((row for row in versions if row.language == language), None)
+
+
+def clean_fact_text(subject, text):
+    """The fields of ``subject`` from ``text`` (``{field: text}``), trimmed, as a translation
+    may hold them; ``FactInvalid`` for control characters, an over-long field, or no text at
+    all (a translation is corrected, not emptied: the page would show the original anyway)."""
+    clean, errors = {}, {}
+    for name in facts.FIELDS[subject]:
+        value = (text.get(name) or "").strip().replace("\r\n", "\n")
+        limit = facts.TEXT_LIMITS[name]
+        if _CONTROL.search(value):
+            errors[name] = _("This text contains control characters; remove them.")
+        elif len(value) > limit:
+            errors[name] = _(
+                "This text is too long: %(count)s characters, at most %(max)s.",
+                count=len(value),
+                max=limit,
+            )
+        clean[name] = value
+    if not errors and not any(clean.values()):
+        errors[""] = _("Write the translation of at least one field.")
+    if errors:
+        raise FactInvalid(errors)
+    return clean
+
+
+def _remember(subject, key, source):
+    names = facts.FIELDS[subject]
+    snapshots.remember(subject, texts.snapshot_id(key), source.fingerprint, source.fields, names)
+
+
+def translate_fact(actor, subject, key, language, text):
+    """Write the fact's translation into ``language`` (``text``: ``{field: text}``), made from
+    the current version of its source text, which is kept for the "what changed" of later
+    versions. Returns the row; refuses as ``fact_translation`` and ``clean_fact_text`` do."""
+    db.begin_write()
+    try:
+        source, current = fact_translation(actor, subject, key, language)
+        clean = clean_fact_text(subject, text)
+    except (FactNotFound, FactInvalid):
+        db.session.rollback()
+        raise
+    row, changed = texts.write(
+        subject,
+        key,
+        language,
+        clean,
+        facts.FIELDS[subject],
+        source=source,
+        actor=actor,
+        existing=current,
+    )
+    if changed:
+        _remember(subject, key, source)
+        _record_fact(actor, "translate", subject, key, language)
+    db.session.commit()
+    return row
+
+
+def confirm_fact_translation(actor, subject, key, language):
+    """Record that the fact's translation into ``language`` says what its source text says
+    now: it is no longer outdated. ``FactNotFound`` as ``fact_translation``, or when there is
+    no translation into ``language``."""
+    db.begin_write()
+    try:
+        source, current = fact_translation(actor, subject, key, language)
+        if current is None:
+            raise FactNotFound(subject)
+    except FactNotFound:
+        db.session.rollback()
+        raise
+    if current.source_fingerprint != source.fingerprint:
+        texts.confirm(current, source, actor)
+        _remember(subject, key, source)
+        _record_fact(actor, "confirm_translation", subject, key, language)
+    db.session.commit()
+    return current
+
+
+def _record_fact(actor, action, subject, key, language):
+    from hub.accounts.services import record
+
+    record(actor, f"fact.{action}", "fact", f"{subject}/{key}", language=language)
+
+
+def fact_source_changes(subject, key, source, translation):
+    """What changed in the fact's source text since the version ``translation`` was made from:
+    ``(changes, snapshot)`` as ``hub.publishing.services.source_changes`` gives them, or
+    ``(None, None)`` when no snapshot of that version was kept (the seed's translations)."""
+    names = facts.FIELDS[subject]
+    before = snapshots.recall(subject, texts.snapshot_id(key), translation.source_fingerprint)
+    if before is None:
+        return None, None
+    return diff.changes(before, source.fields, names), before

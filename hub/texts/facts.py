@@ -1,14 +1,17 @@
 """Reading and writing the texts of facts (``FactText``): a page's texts in one query, each
-field served by ``hub.texts.core.resolve``, and writes that leave unchanged texts alone."""
+field served by ``hub.texts.core.resolve``, writes that leave unchanged texts alone, and the
+facts a translator still has to translate (``untranslated``)."""
 
+import zlib
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from hub.db import utcnow
 from hub.extensions import db
-from hub.texts.core import fingerprint, resolve
+from hub.texts.core import fingerprint, is_outdated, resolve
 from hub.texts.models import FactText
 
 
@@ -91,3 +94,102 @@ def write(subject, key, language, fields, names, *, source=None, actor=None, exi
     if existing is None:
         db.session.add(row)
     return row, True
+
+
+def confirm(row, source, actor=None):
+    """Record that the translation ``row`` says what the current ``source`` row says: it is no
+    longer outdated. Its texts stay as they are (``write`` keeps an unchanged translation as
+    old as it was, so this is the one other change a translation takes)."""
+    row.source_fingerprint = source.fingerprint
+    row.updated_dt = utcnow()
+    row.updated_by_id = actor.id if actor is not None else None
+    return row
+
+
+def snapshot_id(key):
+    """The ``subject_id`` a fact's source versions are kept under (``hub.texts.snapshots``):
+    its key when that is a number (a programme's, a membership event's id), else a number made
+    from the key. Two facts of one subject sharing a number share only the versions whose
+    fingerprints are equal, that is the same texts."""
+    key = str(key)
+    return int(key) if key.isdigit() and len(key) < 10 else zlib.crc32(key.encode()) >> 1
+
+
+@dataclass(frozen=True)
+class Untranslated:
+    """A fact a translator has work on: its ``source`` row, and the ``missing`` languages (no
+    text) and ``outdated`` ones (a translation of an older version of the source)."""
+
+    subject: str
+    key: str
+    source: FactText
+    missing: tuple
+    outdated: tuple
+
+
+def _after(cursor):
+    subject, sep, key = (cursor or "").partition(":")
+    return (subject, key) if sep and subject and key else None
+
+
+def untranslated(languages, cursor=None, limit=20):
+    """One page of the facts that lack a text in one of ``languages`` or have a translation
+    made from an older version of their source text, by subject and key, read in one query:
+    ``(items, next cursor)``, the cursor ``<subject>:<key>`` of the page's last fact."""
+    source, other = aliased(FactText), aliased(FactText)
+    same_fact = (other.subject == source.subject, other.subject_key == source.subject_key)
+    held = (
+        select(func.count())
+        .select_from(other)
+        .where(*same_fact, other.language.in_(languages))
+        .scalar_subquery()
+    )
+    stale = exists().where(
+        *same_fact,
+        other.language != source.language,
+        other.source_fingerprint != source.fingerprint,
+    )
+    facts = select(source.subject, source.subject_key).where(
+        source.source_fingerprint.is_(None), or_(held < len(languages), stale)
+    )
+    if (after := _after(cursor)) is not None:
+        facts = facts.where(
+            or_(
+                source.subject > after[0],
+                and_(source.subject == after[0], source.subject_key > after[1]),
+            )
+        )
+    order = (source.subject, source.subject_key)
+    page = facts.distinct().order_by(*order).limit(limit + 1).subquery()
+    rows = defaultdict(list)
+    stmt = (
+        select(FactText)
+        .join(
+            page,
+            and_(FactText.subject == page.c.subject, FactText.subject_key == page.c.subject_key),
+        )
+        .order_by(FactText.subject, FactText.subject_key, FactText.language)
+    )
+    for row in db.session.scalars(stmt):
+        rows[(row.subject, row.subject_key)].append(row)
+    keys = list(rows)  # in the database's order, which the cursor follows
+    more = len(keys) > limit
+    items = []
+    for subject, key in keys[:limit]:
+        versions = rows[(subject, key)]
+        found = next(r for r in versions if r.source_fingerprint is None)
+        held = {r.language for r in versions}
+        items.append(
+            Untranslated(
+                subject,
+                key,
+                found,
+                tuple(language for language in languages if language not in held),
+                tuple(
+                    r.language
+                    for r in versions
+                    if r.language in languages and is_outdated(r, found)
+                ),
+            )
+        )
+    return items, (f"{items[-1].subject}:{items[-1].key}" if more else None)

@@ -20,8 +20,9 @@ _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class TextSnapshot(Base):
-    """One version of a subject's source text (``subject`` names the kind of thing, "entry",
-    ``subject_id`` its id), under the fingerprint its owner gave that version."""
+    """One version of a subject's source text (``subject`` names the kind of thing, "entry" or
+    a registry fact's subject, ``subject_id`` its id), under the fingerprint its owner gave that
+    version."""
 
     __tablename__ = "text_snapshot"
     __table_args__ = (UniqueConstraint("subject", "subject_id", "fingerprint"),)
@@ -34,12 +35,12 @@ class TextSnapshot(Base):
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def remember(subject, subject_id, fingerprint, text):
-    """Keep ``text`` (a mapping or an object with the text fields) as the version
-    ``fingerprint`` of the subject's source text, unless it is kept already. One statement that
-    never fails on a snapshot another transaction wrote first."""
+def remember(subject, subject_id, fingerprint, text, names=FIELDS):
+    """Keep ``text`` (a mapping or an object with the text fields ``names``, an entry's by
+    default) as the version ``fingerprint`` of the subject's source text, unless it is kept
+    already. One statement that never fails on a snapshot another transaction wrote first."""
     get = text.get if isinstance(text, dict) else lambda name: getattr(text, name, None)
-    fields = {name: get(name) or "" for name in FIELDS}
+    fields = {name: get(name) or "" for name in names}
     dialect = db.session.get_bind().dialect.name
     statement = (
         _INSERT[dialect](TextSnapshot)
