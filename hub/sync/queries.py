@@ -55,8 +55,13 @@ def source_entries_statement(source_id, kind, live, text, before, limit):
                 Entry.updated_dt,
                 Entry.deleted_dt,
             ),
+            # What the title shown needs: which language, and whether it is outdated.
             selectinload(Entry.translations).load_only(
-                EntryTranslation.language, EntryTranslation.title
+                EntryTranslation.language,
+                EntryTranslation.title,
+                EntryTranslation.fingerprint,
+                EntryTranslation.source_fingerprint,
+                EntryTranslation.updated_dt,
             ),
         )
     )
