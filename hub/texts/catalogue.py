@@ -12,7 +12,8 @@ marked as a fallback; an outdated catalogue translation is never shown as curren
 catalogues say nothing of when a message changed: ``updated_dt`` is None.
 
 The catalogues are the ones Flask-Babel loaded for gettext (one load per language and
-process); a message's versions are built once per application and process.
+process); what a reader of a language is served of a message is worked out once per
+application and process.
 """
 
 import hashlib
@@ -87,8 +88,8 @@ def shown_message(message, wanted):
     """The ``Shown`` of a catalogue message (a msgid or a lazy string) for a reader of
     ``wanted``, from the application's catalogues."""
     catalogues, cache = _loaded()
-    msgid = message_id(message)
-    versions = cache.get(msgid)
-    if versions is None:
-        versions = cache[msgid] = message_versions(msgid, catalogues)
-    return shown_in(versions, wanted)
+    key = (message_id(message), wanted)
+    shown = cache.get(key)
+    if shown is None:
+        shown = cache[key] = shown_in(message_versions(key[0], catalogues), wanted)
+    return shown
