@@ -12,6 +12,8 @@ from babel.support import Translations
 from flask import render_template_string
 
 from hub.publishing import vocabulary
+from hub.registry.models import MembershipStatus
+from hub.registry.services import shown_status, status_label
 from hub.texts.catalogue import message_versions, shown_in, shown_message
 from tests.support import sample_entries
 
@@ -119,3 +121,12 @@ def test_a_page_marks_a_name_its_catalogue_lacks(app, client, monkeypatch):
         '<span lang="en">Beverages</span> <span class="muted fallback-marker">(bằng Tiếng Anh)'
         "</span>"
     ) in page
+
+
+@pytest.mark.parametrize("lang", ["vi", "en", "ja"])
+def test_membership_statuses_are_served_in_the_readers_language(app, lang):
+    with app.test_request_context(f"/{lang}/", headers={"Accept-Language": lang}):
+        for status in MembershipStatus:
+            shown = shown_status(status)
+            assert (shown.language, shown.fallback) == (lang, False)
+            assert shown.text == status_label(status)
