@@ -80,7 +80,7 @@ def _register_template_helpers(app):
     from hub.publishing import vocabulary
     from hub.publishing.markdown import render_markdown
     from hub.registry.regions import territory_name
-    from hub.registry.services import status_label
+    from hub.registry.services import shown_status, status_label
 
     app.jinja_env.globals.update(
         format_date=format_date,
@@ -88,6 +88,7 @@ def _register_template_helpers(app):
         format_number=format_number,
         territory_name=territory_name,
         status_label=status_label,
+        shown_status=shown_status,
         vocabulary=vocabulary,
         language_name=language_name,
     )

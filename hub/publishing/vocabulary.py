@@ -1,6 +1,16 @@
-"""The fixed vocabularies of entries, with their names in the reader's language."""
+"""The fixed vocabularies of entries, with their names in the reader's language.
+
+The names are gettext messages; their translations are the catalogues'. ``label`` gives a name
+as a plain string (option texts, exports, the API); ``shown_label`` gives it as a
+``hub.texts.core.Shown`` (``hub.texts.catalogue``), read like an entry's or a fact's texts, so a
+page marks a name served in English where a catalogue lacks it.
+"""
 
 from flask_babel import lazy_gettext as _l
+
+from hub.i18n import current_language
+from hub.texts.catalogue import shown_message
+from hub.texts.core import Shown
 
 INSTRUMENTS = {
     "law": _l("Law"),
@@ -92,6 +102,22 @@ def label(vocabulary, value):
     """The name of ``value`` in the current language, or the value itself if unknown."""
     name = vocabulary.get(value)
     return str(name) if name is not None else (value or "")
+
+
+def shown_label(vocabulary, value, language=None):
+    """The name of ``value`` for a reader of ``language`` (the current one by default), as a
+    ``Shown``: in English, as a fallback, where that language's catalogue has no translation;
+    the value itself, in no language, if unknown."""
+    wanted = language or current_language()
+    name = vocabulary.get(value)
+    if name is None:
+        return Shown(value or "", None, wanted)
+    return shown_message(name, wanted)
+
+
+def shown_labels(vocabulary, values, language=None):
+    """``shown_label`` of each of ``values``, in their order."""
+    return [shown_label(vocabulary, value, language) for value in values or ()]
 
 
 def labels(vocabulary, values):

@@ -27,6 +27,7 @@ from hub.registry.regions import territory_name
 from hub.registry.schemas import SeedSchema
 from hub.texts import diff, snapshots
 from hub.texts import facts as texts
+from hub.texts.catalogue import shown_message
 from hub.texts.models import FactText
 
 SEED_FILE = Path(__file__).parent / "seed" / "countries.json"
@@ -74,6 +75,12 @@ class FactInvalid(RegistryError):
 def status_label(status):
     """The name of a membership status in the current language."""
     return str(STATUS_LABELS[MembershipStatus(status)])
+
+
+def shown_status(status, language=None):
+    """The name of a membership status for a reader of ``language`` (the current one by
+    default), as a ``hub.texts.core.Shown`` (``hub.texts.catalogue``)."""
+    return shown_message(STATUS_LABELS[MembershipStatus(status)], language or current_language())
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
