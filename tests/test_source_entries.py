@@ -243,10 +243,12 @@ def test_a_page_of_a_large_source_is_read_off_an_index_in_order(app, backend, ti
             plans.append((source, live, " ".join(str(row[-1]) for row in rows)))
         db.session.rollback()
     for source, live, plan in plans:
+        if live is False and backend == "postgresql":
+            # Knowing tombstones are few, PostgreSQL may fetch them (off ix_entry_source or the
+            # trash's partial indexes) and sort them.
+            continue
         if source == sources[0] or backend == "sqlite":
             assert "ix_entry_source" in plan, plan
-        if live is False and backend == "postgresql":
-            continue  # knowing tombstones are few, PostgreSQL may fetch the source's and sort them
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
