@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from hub.db import latest_possible_date
 from hub.extensions import db
+from hub.history import services as history
 from hub.i18n import current_language, fold
 from hub.registry import facts
 from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
@@ -91,6 +92,13 @@ def change_membership(code, status, on, note="", actor=None):
     db.begin_write()
     try:
         event = _record_membership_change(code, status, on, note)
+        history.record(
+            "country",
+            event.country_code,
+            "status",
+            actor,
+            old={"membership_status": str(event.previous_status)},
+        )
         if event.note:
             db.session.flush()
             texts.write(
@@ -314,8 +322,9 @@ def seed_registry(path=SEED_FILE, actor=None):
 
 def _seed_texts(data, programmes, actor):
     """Write the seed's facts' texts: English as the source, each translation made from the
-    current English text unless it did not change (then it stays as old as it was). Returns
-    the number of texts written."""
+    current English text unless it did not change (then it stays as old as it was). Each text
+    written keeps a revision: "create" for a new one, without its values. Returns the number of
+    texts written."""
     translations = facts.seed_translations()
     wanted = {("country", c["code"]): {} for c in data["countries"]}
     wanted.update({("programme", str(p.id)): {} for p in programmes.values()})
@@ -335,17 +344,27 @@ def _seed_texts(data, programmes, actor):
         )
     }
     written = 0
+    revisions = []  # one statement for them all: the first load writes thousands of texts
     for (subject, key), fields in wanted.items():
         source_row = stored.get((subject, key, facts.SEED_LANGUAGE))
         if not fields and source_row is None:
             continue
         names = facts.FIELDS[subject]
         source_row, changed = texts.write(
-            subject, key, facts.SEED_LANGUAGE, fields, names, actor=actor, existing=source_row
+            subject,
+            key,
+            facts.SEED_LANGUAGE,
+            fields,
+            names,
+            actor=actor,
+            existing=source_row,
+            action="create" if source_row is None else None,
+            revisions=revisions,
         )
         written += changed
         for language, found in translated.items():
             if (subject, key) in found:
+                existing = stored.get((subject, key, language))
                 _row, changed = texts.write(
                     subject,
                     key,
@@ -354,7 +373,10 @@ def _seed_texts(data, programmes, actor):
                     names,
                     source=source_row,
                     actor=actor,
-                    existing=stored.get((subject, key, language)),
+                    existing=existing,
+                    action="create" if existing is None else None,
+                    revisions=revisions,
                 )
                 written += changed
+    history.record_many(revisions)
     return written
