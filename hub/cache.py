@@ -235,6 +235,7 @@ def _version_query():
     # Imported here: the models' packages import this module for their routes.
     from hub.publishing.models import ChangeCounter
     from hub.registry.models import Country, MembershipEvent, Programme
+    from hub.texts.models import FactText
 
     return select(
         select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery(),
@@ -242,12 +243,13 @@ def _version_query():
         select(func.max(Programme.updated_dt)).scalar_subquery(),
         select(func.count(Programme.id)).scalar_subquery(),
         select(func.max(MembershipEvent.id)).scalar_subquery(),
+        select(func.max(FactText.updated_dt)).scalar_subquery(),
     )
 
 
 def data_version():
     """Everything a public answer is made from, summed up in one row: the entries' last change
-    sequence number and the registry's newest changes."""
+    sequence number and the registry's newest changes (its facts' texts included)."""
     return tuple(db.session.execute(_version_query()).one())
 
 

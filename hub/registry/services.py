@@ -1,6 +1,8 @@
-"""The registry's rules: membership changes and the seed. The CLI, the pages and the tests call
-these; nothing else writes a country's membership. Facts' texts in every language are written
-here too, through ``hub.texts`` (see ``hub.registry.facts``)."""
+"""The registry's rules: membership changes, restoring a fact's text from its history, and the
+seed. The CLI, the pages and the tests call these; nothing else writes a country's membership.
+Facts' texts in every language are written here too, through ``hub.texts`` (see
+``hub.registry.facts``), which keeps a revision of each change; a membership change keeps one
+of the country's."""
 
 import functools
 import json
@@ -19,8 +21,9 @@ from sqlalchemy.orm import selectinload
 from hub.db import latest_possible_date
 from hub.extensions import db
 from hub.history import services as history
+from hub.history.models import Revision
 from hub.i18n import current_language, fold
-from hub.registry import facts
+from hub.registry import facts, queries
 from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
 from hub.registry.regions import territory_name
 from hub.registry.schemas import SeedSchema
@@ -126,6 +129,70 @@ def change_membership(code, status, on, note="", actor=None):
     )
     db.session.commit()
     return event
+
+
+class FactVersionNotFound(Exception):
+    """No text revision of this country's facts has that number."""
+
+
+def restore_fact_text(code, revision_id, actor=None):
+    """Set the text of one of country ``code``'s facts, in the language of its revision
+    ``revision_id``, back to what it was right after that revision; the change is a revision
+    of its own ("revert"). A restored translation counts as made from the source text as it is
+    now. Raises ``FactVersionNotFound`` for a revision that is not a text revision of one of the
+    country's facts, and ``RegistryError`` when the version had no text to bring back; nothing
+    changes then. Returns whether the text changed."""
+    db.begin_write()
+    country = queries.get_country(code)
+    revision = db.session.get(Revision, revision_id)
+    if (
+        country is None
+        or revision is None
+        or revision.language is None
+        or revision.subject not in facts.FIELDS
+        or (revision.subject, revision.subject_id) not in facts.country_subjects(country)
+    ):
+        db.session.rollback()
+        raise FactVersionNotFound(revision_id)
+    subject, key, language = revision.subject, revision.subject_id, revision.language
+    versions = texts.load([(subject, key)]).versions(subject, key)
+    state = history.state_at(subject, key, revision_id, texts.history_state(versions))
+    names = facts.FIELDS[subject]
+    wanted = {name: state.get(f"{name}.{language}") for name in names}
+    if not any(wanted.values()):
+        db.session.rollback()
+        raise RegistryError(_("This version has no text to restore."))
+    source_language = texts.source_language(versions)
+    source = None
+    if source_language not in (None, language):
+        source = next(row for row in versions if row.language == source_language)
+    existing = next((row for row in versions if row.language == language), None)
+    _row, changed = texts.write(
+        subject,
+        key,
+        language,
+        wanted,
+        names,
+        source=source,
+        actor=actor,
+        existing=existing,
+        action="revert",
+    )
+    if changed:
+        from hub.accounts.services import record
+
+        record(
+            actor,
+            "country.revert",
+            "country",
+            country.code,
+            country.code,
+            revision=revision_id,
+            fact=f"{subject}.{key}",
+            language=language,
+        )
+    db.session.commit()
+    return changed
 
 
 def _record_membership_change(code, status, on, note):
