@@ -153,7 +153,9 @@ def test_the_history_page_is_the_administrators(app, client, notes):
     html = client.get(HISTORY).get_data(as_text=True)
     assert "Translated" in html and "<time datetime=" in html and "admin@hub.test" in html
     assert f"<del>{NOTE_V1}</del>" in html and f"<ins>{NOTE_V2}</ins>" in html
-    assert "Restore this version" in html
+    first, second = notes
+    assert f"{HISTORY}/{first}/restore" in html
+    assert f"{HISTORY}/{second}/restore" not in html  # the newest in its language
     assert html.index(NOTE_V2) < html.index("Created")  # newest first
     assert client.get("/en/manage/countries/ZZ/history").status_code == 404
     assert client.get(f"{HISTORY}?before=abc").status_code == 400

@@ -1,8 +1,8 @@
 """Recording revisions and reading them back: one at a time in the caller's transaction
 (``record``), a batch in one statement (``record_many``), a subject's history newest first with
 each change's old and new values (``revisions``; several subjects' together, ``revisions_of``),
-each subject's newest revision (``latest``) and a subject's state right after one of its
-revisions (``state_at``)."""
+each subject's newest revision in each language (``latest``) and a subject's state right after
+one of its revisions (``state_at``)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -184,13 +184,14 @@ def revisions_of(subjects, cursor=None, limit=20, current=None):
 
 
 def latest(subjects):
-    """The id of each subject's newest revision: ``{(subject, subject_id): id}``."""
+    """The id of the newest revision of each subject in each language (None: its changes in no
+    language): ``{(subject, subject_id, language): id}``."""
     return {
-        (subject, subject_id): newest
-        for subject, subject_id, newest in db.session.execute(
-            select(Revision.subject, Revision.subject_id, func.max(Revision.id))
+        (subject, subject_id, language): newest
+        for subject, subject_id, language, newest in db.session.execute(
+            select(Revision.subject, Revision.subject_id, Revision.language, func.max(Revision.id))
             .where(_of(subjects))
-            .group_by(Revision.subject, Revision.subject_id)
+            .group_by(Revision.subject, Revision.subject_id, Revision.language)
         )
     }
 
