@@ -58,6 +58,7 @@ ADMIN_PAGES = (
     "/{lang}/admin/tokens",
     "/{lang}/admin/sources/{source}",
     "/{lang}/admin/countries/TH/membership",
+    "/{lang}/manage/countries/VN/history",
     "/{lang}/admin/webhooks",
     "/{lang}/admin/webhooks/{webhook}",
 )

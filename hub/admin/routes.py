@@ -43,6 +43,7 @@ ACTION_VERBS = {
     "draft": _l("returned to draft"),
     "delete": _l("deleted"),
     "restore": _l("restored from the trash"),
+    "revert": _l("earlier version restored"),
     "purge": _l("purged"),
     "invite": _l("invited"),
     "accept_invitation": _l("invitation accepted"),

@@ -181,6 +181,9 @@ class RevisionSchema(Schema):
             "(title.vi)"
         },
     )
+    subject = fields.Dict(
+        metadata={"description": "In a country's history: the fact changed, {type, id}"}
+    )
 
 
 class ProgrammeViewSchema(FactTextsMixin):
@@ -535,6 +538,23 @@ def build_spec():
                 "parameters": [LANG_PARAM],
                 "responses": {
                     "200": {"description": "The country", "content": _json("CountryDetail")},
+                    **_status("404", "Not in the registry"),
+                    **GET_ERRORS,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/countries/{code}/revisions",
+        parameters=[
+            _param("code", {"type": "string", "pattern": COUNTRY_PATTERN}, "path", required=True)
+        ],
+        operations={
+            "get": {
+                "summary": "The revisions of the country's facts, newest first",
+                "parameters": page[1:3],
+                "responses": {
+                    "200": {"description": "A page", "content": _json("RevisionPage")},
                     **_status("404", "Not in the registry"),
                     **GET_ERRORS,
                 },

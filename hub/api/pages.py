@@ -45,6 +45,10 @@ SUMMARIES = {
     ("get", "/api/v1/countries/{code}"): _l(
         "One country with its programmes, its dated history and its sources"
     ),
+    ("get", "/api/v1/countries/{code}/revisions"): _l(
+        "The revisions of a country's facts, newest first: who changed which fact, when, with "
+        "the old and new values"
+    ),
     ("get", "/api/v1/programmes"): _l("The countries' programmes"),
     ("get", "/api/v1/programmes/{id}"): _l("One programme"),
     ("post", "/api/v1/validate"): _l(

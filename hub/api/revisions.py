@@ -1,7 +1,11 @@
 """GET /api/v1/<collection>/<id>/revisions: an entry's history for partners, newest first,
 each change with its fields' old and new values (hub.history). Anyone may read the history of
 a published entry, as they may read the entry; a token reads its own country's drafts and
-archived entries too, and those answers are private to it."""
+archived entries too, and those answers are private to it.
+
+GET /api/v1/countries/<code>/revisions: the history of a country's facts (its membership
+status and texts, its programmes', membership events' and sources' texts), public as the
+registry is; each item also says which fact it changed (``subject``)."""
 
 from flask import abort, g, jsonify
 from flask_babel import gettext as _
@@ -17,6 +21,9 @@ from hub.publishing import revisions as rv
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry
 from hub.publishing.queries import public_entry
+from hub.registry import revisions as registry_rv
+from hub.registry.facts import country_subjects, country_texts
+from hub.registry.queries import get_country
 
 
 def _visible(kind, entry_id):
@@ -66,16 +73,47 @@ def revision_view(revision, changes):
 )
 def entry_revisions(collection, entry_id):
     """An entry's revisions, newest first; ``cursor`` from the previous page's ``next_cursor``."""
-    limit = _int_arg("limit", 50, 1, 200)
-    raw = _cursor()
-    cursor = parse_id(raw) if raw is not None else None
-    if raw is not None and cursor is None:
-        raise ApiInputError({"cursor": [_("This cursor is not one the API gave.")]})
+    limit, cursor = _page_args()
     entry = _visible(COLLECTION_KINDS[collection], entry_id)
     if entry is None:
         abort(404)
     page = history.revisions(rv.SUBJECT, entry.id, cursor, limit, current=rv.entry_state(entry))
     return jsonify(
         items=[revision_view(revision, changes) for revision, changes in page.items],
-        next_cursor=_encode(str(page.next_cursor) if page.next_cursor else None),
+        next_cursor=_next_cursor(page),
     )
+
+
+@bp.route("/countries/<code>/revisions")
+def country_revisions(code):
+    """The revisions of a country's facts, newest first, each with the fact it changed."""
+    limit, cursor = _page_args()
+    country = get_country(code.upper()) if len(code) == 2 and code.isascii() else None
+    if country is None:
+        abort(404)
+    current = registry_rv.current_states(country, country_texts(country))
+    page = history.revisions_of(country_subjects(country), cursor, limit, current=current)
+    return jsonify(
+        items=[
+            {
+                **revision_view(revision, changes),
+                "subject": {"type": revision.subject, "id": revision.subject_id},
+            }
+            for revision, changes in page.items
+        ],
+        next_cursor=_next_cursor(page),
+    )
+
+
+def _page_args():
+    """``(limit, cursor)`` of a page of revisions; a cursor the API did not give is refused."""
+    limit = _int_arg("limit", 50, 1, 200)
+    raw = _cursor()
+    cursor = parse_id(raw) if raw is not None else None
+    if raw is not None and cursor is None:
+        raise ApiInputError({"cursor": [_("This cursor is not one the API gave.")]})
+    return limit, cursor
+
+
+def _next_cursor(page):
+    return _encode(str(page.next_cursor) if page.next_cursor else None)

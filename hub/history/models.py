@@ -12,9 +12,10 @@ ACTIONS = ("create", "edit", "text", "translate", "status", "delete", "restore",
 
 
 class Revision(Base):
-    """A change of ``subject`` ("entry"; "programme" and other registry facts later) number
-    ``subject_id``. The id is kept as text: entries and programmes have numbers, countries have
-    their ISO codes, and one column serves them all (as the audit log's ``object_id`` does).
+    """A change of ``subject`` ("entry", or a registry fact: "country", "programme", "source",
+    "membership_event", "network") number ``subject_id``. The id is kept as text: entries and
+    programmes have numbers, countries have their ISO codes, sources their keys, and one column
+    serves them all (as the audit log's ``object_id`` does).
 
     Who made it: a signed-in user, an API token, or a partner source (with the sync run); at
     most one of the three. None of them: the hub itself (the command line, a job).

@@ -1,12 +1,13 @@
 """Recording revisions and reading them back: one at a time in the caller's transaction
 (``record``), a batch in one statement (``record_many``), a subject's history newest first with
-each change's old and new values (``revisions``), and a subject's state right after one of its
-revisions (``state_at``)."""
+each change's old and new values (``revisions``; several subjects' together, ``revisions_of``),
+each subject's newest revision in each language (``latest``) and a subject's state right after
+one of its revisions (``state_at``)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, false, func, insert, or_, select
 from sqlalchemy.orm import selectinload
 
 from hub.db import utcnow
@@ -94,36 +95,55 @@ class Page:
     next_cursor: int | None
 
 
-def _newer_changes(subject, subject_id, after_id, inclusive=False):
-    """The changes of the subject's revisions after ``after_id`` (from it, ``inclusive``),
-    oldest first."""
-    return db.session.execute(
-        select(Revision.id, Revision.changes)
+def _of(subjects):
+    """The condition "a revision of one of ``subjects``" (``(subject, subject_id)`` pairs)."""
+    ids = {}
+    for subject, subject_id in subjects:
+        ids.setdefault(subject, set()).add(str(subject_id))
+    if not ids:
+        return false()
+    return or_(
+        *(
+            and_(Revision.subject == subject, Revision.subject_id.in_(sorted(values)))
+            for subject, values in sorted(ids.items())
+        )
+    )
+
+
+def _newer_changes(subjects, after_id, inclusive=False):
+    """The changes of the subjects' revisions after ``after_id`` (from it, ``inclusive``),
+    oldest first, as ``(id, (subject, subject_id), changes)``."""
+    found = db.session.execute(
+        select(Revision.id, Revision.subject, Revision.subject_id, Revision.changes)
         .where(
-            Revision.subject == subject,
-            Revision.subject_id == str(subject_id),
+            _of(subjects),
             Revision.id >= after_id if inclusive else Revision.id > after_id,
             Revision.changes.is_not(None),
         )
         .order_by(Revision.id)
     ).all()
+    return [(id_, (subject, subject_id), changes) for id_, subject, subject_id, changes in found]
 
 
-def _following(subject, subject_id, revision_ids, current):
-    """For each of ``revision_ids``, the values that followed it: ``{field: value}`` as the
-    next revision touching each field remembers it, else as ``current`` has it."""
-    if not revision_ids:
+def _following(subjects, revisions_, current):
+    """For each of ``revisions_``, the values that followed it: ``{field: value}`` as the
+    next revision of its subject touching each field remembers it, else as ``current`` (its
+    subject's fields now) has it."""
+    if not revisions_:
         return {}
-    newer = _newer_changes(subject, subject_id, min(revision_ids), inclusive=True)
-    state = dict(current)
+    newer = _newer_changes(subjects, min(r.id for r in revisions_), inclusive=True)
+    states = {}
     result = {}
-    wanted = set(revision_ids)
-    for revision_id, changes in reversed(newer):
+    wanted = {r.id for r in revisions_}
+    for revision_id, key, changes in reversed(newer):
+        state = states.setdefault(key, dict(current.get(key, {})))
         if revision_id in wanted:
             result[revision_id] = dict(state)
         state.update(changes)
-    for revision_id in wanted - result.keys():
-        result[revision_id] = dict(state)
+    for revision in revisions_:
+        if revision.id not in result:
+            key = (revision.subject, revision.subject_id)
+            result[revision.id] = dict(states.get(key, current.get(key, {})))
     return result
 
 
@@ -131,9 +151,19 @@ def revisions(subject, subject_id, cursor=None, limit=20, current=None):
     """A page of the subject's revisions, newest first, after the revision ``cursor`` (an id);
     each with its changes, field by field, old and new. ``current``: the subject's fields now,
     as JSON (``json_value``), where the newest change of each field ends."""
-    stmt = select(Revision).where(
-        Revision.subject == subject, Revision.subject_id == str(subject_id)
-    )
+    key = (subject, str(subject_id))
+    return revisions_of([key], cursor, limit, {key: current or {}})
+
+
+def revisions_of(subjects, cursor=None, limit=20, current=None):
+    """``revisions`` of several subjects in one history (a country's facts): ``subjects`` are
+    ``(subject, subject_id)`` pairs, ``current`` maps each to its fields now."""
+    subjects = [(subject, str(subject_id)) for subject, subject_id in subjects]
+    current = {
+        (subject, str(subject_id)): json_value(fields or {})
+        for (subject, subject_id), fields in (current or {}).items()
+    }
+    stmt = select(Revision).where(_of(subjects))
     if cursor is not None:
         stmt = stmt.where(Revision.id < cursor)
     stmt = stmt.options(
@@ -141,9 +171,7 @@ def revisions(subject, subject_id, cursor=None, limit=20, current=None):
     )
     found = db.session.scalars(stmt.order_by(Revision.id.desc()).limit(limit + 1)).all()
     page, more = found[:limit], len(found) > limit
-    following = _following(
-        subject, subject_id, [r.id for r in page if r.changes], json_value(current or {})
-    )
+    following = _following(subjects, [r for r in page if r.changes], current)
     items = []
     for revision in page:
         after = following.get(revision.id, {})
@@ -153,6 +181,19 @@ def revisions(subject, subject_id, cursor=None, limit=20, current=None):
         ]
         items.append((revision, changes))
     return Page(items, page[-1].id if more else None)
+
+
+def latest(subjects):
+    """The id of the newest revision of each subject in each language (None: its changes in no
+    language): ``{(subject, subject_id, language): id}``."""
+    return {
+        (subject, subject_id, language): newest
+        for subject, subject_id, language, newest in db.session.execute(
+            select(Revision.subject, Revision.subject_id, Revision.language, func.max(Revision.id))
+            .where(_of(subjects))
+            .group_by(Revision.subject, Revision.subject_id, Revision.language)
+        )
+    }
 
 
 def state_at(subject, subject_id, revision_id, current):
@@ -168,6 +209,6 @@ def state_at(subject, subject_id, revision_id, current):
     if exists is None:
         return None
     state = json_value(dict(current))
-    for _revision_id, changes in reversed(_newer_changes(subject, subject_id, revision_id)):
+    for _id, _key, changes in reversed(_newer_changes([(subject, subject_id)], revision_id)):
         state.update(changes)
     return state

@@ -1,15 +1,15 @@
 """An entry's fields as its history keeps them (hub.history): which fields each kind has, its
 state now as plain JSON (texts keyed ``field.language``), the old values a change replaces,
-and a state of the history turned back into column values."""
+and a state of the history turned back into column values. How a change is shown, whatever its
+subject, is ``hub.history.display``'s."""
 
-import difflib
-import re
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 
 from hub.db import UTCDateTime
+from hub.history import display
+from hub.history.display import is_long, split_key, text_key, word_diff  # noqa: F401 (the page's)
 from hub.history.services import json_value
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Entry
@@ -82,8 +82,6 @@ ACTION_LABELS = {
     "revert": _l("Earlier version restored"),
     "sync": _l("Updated from its source"),
 }
-LONG_TEXT = 80  # characters: longer texts are compared word by word
-_WORDS = re.compile(r"\s+|[^\s]+")
 
 
 def field_label(kind, key):
@@ -98,47 +96,7 @@ def shown_value(value, field=None):
     """A field's value from the history as plain text."""
     if field == "status" and value in v.ENTRY_STATUSES:
         return v.label(v.ENTRY_STATUSES, value)
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    if isinstance(value, list):
-        return ", ".join(shown_value(item) for item in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {shown_value(item)}" for k, item in value.items())
-    return str(value)
-
-
-def is_long(old, new):
-    return max(len(shown_value(old)), len(shown_value(new))) > LONG_TEXT
-
-
-def word_diff(old, new):
-    """The change from ``old`` to ``new`` word by word, as HTML: removed words in ``<del>``,
-    added ones in ``<ins>``, the rest as it was."""
-    before = _WORDS.findall(shown_value(old))
-    after = _WORDS.findall(shown_value(new))
-    parts = []
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            parts.append(escape("".join(before[i1:i2])))
-            continue
-        if i2 > i1:
-            parts.append(Markup("<del>%s</del>") % "".join(before[i1:i2]))
-        if j2 > j1:
-            parts.append(Markup("<ins>%s</ins>") % "".join(after[j1:j2]))
-    return Markup("").join(parts)
-
-
-def text_key(field, language):
-    return f"{field}.{language}"
-
-
-def split_key(key):
-    """``(field, language)`` of a text's key, ``(field, None)`` of another field's."""
-    field, _sep, language = key.partition(".")
-    return field, language or None
+    return display.shown_value(value)
 
 
 def field_value(entry, field):

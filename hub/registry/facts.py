@@ -97,17 +97,21 @@ def seed_translations(directory=TEXTS_DIR):
     return found
 
 
+def country_subjects(country):
+    """The facts of a country, as ``(subject, key)``: the country's own, its programmes', its
+    membership events' and its sources'. Its page shows their texts, its history their
+    revisions."""
+    return [
+        ("country", country.code),
+        *(("programme", str(p.id)) for p in country.programmes),
+        *(("membership_event", str(e.id)) for e in country.membership_events),
+        *(("source", s["id"]) for s in country.sources if "id" in s),
+    ]
+
+
 def country_texts(country):
-    """The texts of a country's page, read in one query: the country's, its programmes', its
-    membership events' and its sources'."""
-    return texts.load(
-        [
-            ("country", country.code),
-            *(("programme", p.id) for p in country.programmes),
-            *(("membership_event", e.id) for e in country.membership_events),
-            *(("source", s["id"]) for s in country.sources if "id" in s),
-        ]
-    )
+    """The texts of a country's page, read in one query."""
+    return texts.load(country_subjects(country))
 
 
 def programme_texts(programmes):

@@ -1,10 +1,17 @@
-"""Registry pages: the network at a glance, the list of countries, one country."""
+"""Registry pages: the network at a glance, the list of countries, one country; for
+administrators, the history of a country's facts with "restore this version"."""
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from hub.accounts.auth import admin_required
 from hub.cache import cached
-from hub.registry import bp, country_page_parts, facts, figures, queries
+from hub.db import ID_RULE, parse_id
+from hub.forms import HubForm
+from hub.history import services as history
+from hub.registry import bp, country_page_parts, facts, figures, queries, services
+from hub.registry import revisions as rv
 from hub.registry.models import STATUS_VALUES
 from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT, subregions_of
 from hub.registry.services import network_facts
@@ -76,6 +83,58 @@ def country(code):
     return render_template(
         "registry/country.html", country=found, texts=facts.country_texts(found), **parts
     )
+
+
+HISTORY_PAGE = 20
+
+
+def _country_or_404(code):
+    country = queries.get_country(code.upper()) if len(code) == 2 and code.isascii() else None
+    if country is None:
+        abort(404)
+    return country
+
+
+@bp.route("/manage/countries/<code>/history")
+@admin_required
+def country_history(code):
+    """Every revision of the country's facts, newest first, each with what it changed."""
+    country = _country_or_404(code)
+    before = request.args.get("before")
+    cursor = parse_id(before) if before else None
+    if before and cursor is None:
+        abort(400)
+    found = facts.country_texts(country)
+    subjects = facts.country_subjects(country)
+    page = history.revisions_of(
+        subjects, cursor, HISTORY_PAGE, current=rv.current_states(country, found)
+    )
+    return render_template(
+        "registry/history.html",
+        country=country,
+        texts=found,
+        page=page,
+        latest=history.latest(subjects),
+        rv=rv,
+    )
+
+
+@bp.route(f"/manage/countries/<code>/history/<{ID_RULE}:revision_id>/restore", methods=["POST"])
+@admin_required
+def restore_fact_text(code, revision_id):
+    """Set a fact's text in one language back to what it was after one of its revisions."""
+    if not HubForm().validate_on_submit():
+        abort(400)
+    country = _country_or_404(code)
+    try:
+        services.restore_fact_text(country.code, revision_id, current_user)
+    except services.FactVersionNotFound:
+        abort(404)
+    except services.RegistryError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("The version is restored."), "success")
+    return redirect(url_for(".country_history", code=country.code))
 
 
 # One field of a registry fact in the reader's language (a ``hub.texts.core.Shown``).

@@ -1,8 +1,9 @@
-"""The registry's rules: membership changes, the seed and the translation of facts. The CLI, the
-pages and the tests call these; nothing else writes a country's membership. Facts' texts in
-every language are written here too, through ``hub.texts`` (see ``hub.registry.facts``):
-administrators translate them (registry facts are theirs), and mark a translation as up to
-date with its original."""
+"""The registry's rules: membership changes, the seed, the translation of facts and restoring a
+fact's text from its history. The CLI, the pages and the tests call these; nothing else writes a
+country's membership. Facts' texts in every language are written here too, through
+``hub.texts`` (see ``hub.registry.facts``), which keeps a revision of each change (a membership
+change keeps one of the country's): administrators translate them (registry facts are theirs)
+and mark a translation as up to date with its original."""
 
 import functools
 import json
@@ -20,8 +21,10 @@ from sqlalchemy.orm import selectinload
 
 from hub.db import latest_possible_date
 from hub.extensions import db
+from hub.history import services as history
+from hub.history.models import Revision
 from hub.i18n import current_language, fold, languages
-from hub.registry import facts
+from hub.registry import facts, queries
 from hub.registry.models import Country, MembershipEvent, MembershipStatus, Programme
 from hub.registry.regions import territory_name
 from hub.registry.schemas import SeedSchema
@@ -115,6 +118,13 @@ def change_membership(code, status, on, note="", actor=None):
     db.begin_write()
     try:
         event = _record_membership_change(code, status, on, note)
+        history.record(
+            "country",
+            event.country_code,
+            "status",
+            actor,
+            old={"membership_status": str(event.previous_status)},
+        )
         if event.note:
             db.session.flush()
             texts.write(
@@ -142,6 +152,70 @@ def change_membership(code, status, on, note="", actor=None):
     )
     db.session.commit()
     return event
+
+
+class FactVersionNotFound(Exception):
+    """No text revision of this country's facts has that number."""
+
+
+def restore_fact_text(code, revision_id, actor=None):
+    """Set the text of one of country ``code``'s facts, in the language of its revision
+    ``revision_id``, back to what it was right after that revision; the change is a revision
+    of its own ("revert"). A restored translation counts as made from the source text as it is
+    now. Raises ``FactVersionNotFound`` for a revision that is not a text revision of one of the
+    country's facts, and ``RegistryError`` when the version had no text to bring back; nothing
+    changes then. Returns whether the text changed."""
+    db.begin_write()
+    country = queries.get_country(code)
+    revision = db.session.get(Revision, revision_id)
+    if (
+        country is None
+        or revision is None
+        or revision.language is None
+        or revision.subject not in facts.FIELDS
+        or (revision.subject, revision.subject_id) not in facts.country_subjects(country)
+    ):
+        db.session.rollback()
+        raise FactVersionNotFound(revision_id)
+    subject, key, language = revision.subject, revision.subject_id, revision.language
+    versions = texts.load([(subject, key)]).versions(subject, key)
+    state = history.state_at(subject, key, revision_id, texts.history_state(versions))
+    names = facts.FIELDS[subject]
+    wanted = {name: state.get(f"{name}.{language}") for name in names}
+    if not any(wanted.values()):
+        db.session.rollback()
+        raise RegistryError(_("This version has no text to restore."))
+    source_language = texts.source_language(versions)
+    source = None
+    if source_language not in (None, language):
+        source = next(row for row in versions if row.language == source_language)
+    existing = next((row for row in versions if row.language == language), None)
+    _row, changed = texts.write(
+        subject,
+        key,
+        language,
+        wanted,
+        names,
+        source=source,
+        actor=actor,
+        existing=existing,
+        action="revert",
+    )
+    if changed:
+        from hub.accounts.services import record
+
+        record(
+            actor,
+            "country.revert",
+            "country",
+            country.code,
+            country.code,
+            revision=revision_id,
+            fact=f"{subject}.{key}",
+            language=language,
+        )
+    db.session.commit()
+    return changed
 
 
 def _record_membership_change(code, status, on, note):
@@ -338,8 +412,9 @@ def seed_registry(path=SEED_FILE, actor=None):
 
 def _seed_texts(data, programmes, actor):
     """Write the seed's facts' texts: English as the source, each translation made from the
-    current English text unless it did not change (then it stays as old as it was). Returns
-    the number of texts written."""
+    current English text unless it did not change (then it stays as old as it was). Each text
+    written keeps a revision: "create" for a new one, without its values. Returns the number of
+    texts written."""
     translations = facts.seed_translations()
     wanted = {("country", c["code"]): {} for c in data["countries"]}
     wanted.update({("programme", str(p.id)): {} for p in programmes.values()})
@@ -359,17 +434,27 @@ def _seed_texts(data, programmes, actor):
         )
     }
     written = 0
+    revisions = []  # one statement for them all: the first load writes thousands of texts
     for (subject, key), fields in wanted.items():
         source_row = stored.get((subject, key, facts.SEED_LANGUAGE))
         if not fields and source_row is None:
             continue
         names = facts.FIELDS[subject]
         source_row, changed = texts.write(
-            subject, key, facts.SEED_LANGUAGE, fields, names, actor=actor, existing=source_row
+            subject,
+            key,
+            facts.SEED_LANGUAGE,
+            fields,
+            names,
+            actor=actor,
+            existing=source_row,
+            action="create" if source_row is None else None,
+            revisions=revisions,
         )
         written += changed
         for language, found in translated.items():
             if (subject, key) in found:
+                existing = stored.get((subject, key, language))
                 _row, changed = texts.write(
                     subject,
                     key,
@@ -378,9 +463,12 @@ def _seed_texts(data, programmes, actor):
                     names,
                     source=source_row,
                     actor=actor,
-                    existing=stored.get((subject, key, language)),
+                    existing=existing,
+                    action="create" if existing is None else None,
+                    revisions=revisions,
                 )
                 written += changed
+    history.record_many(revisions)
     return written
 
 

@@ -1,5 +1,6 @@
 """Reading and writing the texts of facts (``FactText``): a page's texts in one query, each
-field served by ``hub.texts.core.resolve``, writes that leave unchanged texts alone, and the
+field served by ``hub.texts.core.resolve``, writes that leave unchanged texts alone and keep a
+revision of each change (``hub.history``), a fact's texts as its history keeps them, and the
 facts a translator still has to translate (``untranslated``)."""
 
 import zlib
@@ -11,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.history import services as history
 from hub.texts.core import fingerprint, is_outdated, resolve
 from hub.texts.models import FactText
 
@@ -69,12 +71,31 @@ def load(subjects):
     return FactTexts(rows)
 
 
-def write(subject, key, language, fields, names, *, source=None, actor=None, existing=None):
+def write(
+    subject,
+    key,
+    language,
+    fields,
+    names,
+    *,
+    source=None,
+    actor=None,
+    existing=None,
+    action=None,
+    revisions=None,
+):
     """Set the fact's text in ``language`` to ``fields`` (``{field: text}``, empty texts left
     out), fingerprinted over ``names``. ``source`` is the source-language row this text
     translates, None when it is the source text. A translation whose texts did not change keeps
     the source version it was made from (so it shows as outdated when the source moved on).
     ``existing`` is the row in that language if the caller has it; else it is looked up.
+
+    A change of a text keeps a revision (``hub.history``) of the fact, by ``actor`` (a user, or
+    None for the command line): its ``action`` is "text" for a source text, "translate" for a
+    translation unless the caller names another ("revert", "create"), and it keeps the old
+    values of the fields that changed (keyed ``field.language``; None where there was no text),
+    except a "create", which keeps none. With ``revisions`` (a list), the revision is appended
+    to it as a row for ``history.record_many`` instead of added to the session.
     Returns ``(row, changed)``."""
     key = str(key)
     fields = {name: fields[name] for name in names if fields.get(name)}
@@ -85,6 +106,12 @@ def write(subject, key, language, fields, names, *, source=None, actor=None, exi
             existing.source_fingerprint = None
             return existing, True
         return existing, False
+    before = existing.fields if existing is not None else {}
+    old = {
+        f"{name}.{language}": before.get(name)
+        for name in names
+        if before.get(name) != fields.get(name)
+    }
     row = existing or FactText(subject=subject, subject_key=key, language=language)
     row.fields = fields
     row.fingerprint = fingerprint(fields, names)
@@ -93,6 +120,12 @@ def write(subject, key, language, fields, names, *, source=None, actor=None, exi
     row.updated_by_id = actor.id if actor is not None else None
     if existing is None:
         db.session.add(row)
+    action = action or ("text" if source is None else "translate")
+    old = None if action == "create" else old
+    if revisions is None:
+        history.record(subject, key, action, actor, language, old, now=row.updated_dt)
+    else:
+        revisions.append(history.row(subject, key, action, actor, language, old, row.updated_dt))
     return row, True
 
 
@@ -193,3 +226,11 @@ def untranslated(languages, cursor=None, limit=20):
             )
         )
     return items, (f"{items[-1].subject}:{items[-1].key}" if more else None)
+
+
+def history_state(versions):
+    """A fact's texts in every language as its history keeps them: ``{"field.language": text}``
+    (``versions``: its ``FactText`` rows)."""
+    return {
+        f"{field}.{row.language}": text for row in versions for field, text in row.fields.items()
+    }
