@@ -121,7 +121,14 @@ def test_the_validate_api_says_it_in_japanese_beside_the_stable_field(app, clien
 
 
 def test_a_refusal_without_columns_names_the_field_by_its_label(app):
-    reasons = {"stars": ["x"], "translations.ja.title": ["y"], "id": ["z"], "mystery": ["w"]}
+    reasons = {
+        "stars": ["x"],
+        "translations.ja.title": ["y"],
+        "id": ["z"],
+        "start_date": ["v"],
+        "outcomes-1": ["u"],
+        "mystery": ["w"],
+    }
     record = {"stars": 7, "translations": {"ja": {"title": "柚子"}}}
     with app.test_request_context("/"), force_locale("vi"):
         lines = {r.field: r for r in messages.reason_lines(reasons, None, record)}
@@ -129,6 +136,8 @@ def test_a_refusal_without_columns_names_the_field_by_its_label(app):
     assert lines["translations.ja.title"].name == "Tiêu đề (Tiếng Nhật)"
     assert lines["translations.ja.title"].sent == "柚子"
     assert lines["id"].name == "ID"
+    assert lines["start_date"].name == "Ngày đầu"
+    assert lines["outcomes-1"].name == "Kết quả"
     assert lines["mystery"].name is None
 
 

@@ -11,6 +11,7 @@ the English sentence kept beside it (``SyncRun.error``), marked as English, as i
 runs recorded before messages had codes.
 """
 
+import re
 from datetime import datetime
 from typing import NamedTuple
 
@@ -273,7 +274,23 @@ def _label(field):
         "status": _("Status"),
         "partner_metadata": _("Partner metadata"),
     }
-    return own.get(field)
+    if field in own:
+        return own[field]
+    return _form_label(field)
+
+
+def _form_label(field):
+    """The label a coordinator's form gives ``field`` (a fair's "First day"), or None."""
+    from wtforms.fields.core import UnboundField
+
+    from hub.publishing import forms
+
+    for form in (forms.PolicyForm, forms.ExperienceForm, forms.FairForm, forms.ProductForm):
+        unbound = getattr(form, field, None)
+        if isinstance(unbound, UnboundField):
+            label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
+            return str(label) if label is not None else None
+    return None
 
 
 def field_name(field, columns=None):
@@ -287,7 +304,7 @@ def field_name(field, columns=None):
     if parts[0] == "translations" and len(parts) >= 3:
         language, base = parts[1], parts[2]
     else:
-        base = parts[0]
+        base = re.sub(r"-\d+$", "", parts[0])  # a row of a list: "outcomes-0"
     base = "partner_id" if base == "id" else base
     if base in (columns or {}):
         return str(columns[base]), True
