@@ -159,7 +159,7 @@ def test_a_row_refused_before_columns_were_kept_still_shows(app, client):
         db.session.commit()
     sign_in(client, "admin@hub.test")
     table = _refused(client.get(f"/ja/admin/sources/{source}").get_data(as_text=True))
-    assert "格付け（つ星）: Old. <code>9</code>" in table
+    assert '格付け（つ星）: <span lang="en">Old.</span> <code>9</code>' in table
     table = _refused(client.get(f"/vi/admin/sources/{source}").get_data(as_text=True))
     assert "Cũ. <code>9</code>" in table
 

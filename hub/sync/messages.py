@@ -340,15 +340,15 @@ def _sent(record, field):
 
 
 def stored_reasons(stored):
-    """A refused record's stored reasons in the current language (else the default one, as
-    records refused before every language was kept): ``({field: [messages]}, columns)``."""
+    """A refused record's stored reasons in the current language, else in the default one:
+    ``({field: [messages]}, columns, the language they are in)``."""
     if not isinstance(stored, dict):
-        return {}, {}
-    reasons = stored.get(str(get_locale()))
-    if reasons is None:
-        reasons = stored.get(current_app.config["DEFAULT_LANGUAGE"], {})
+        return {}, {}, None
+    language = str(get_locale())
+    if language not in stored:
+        language = current_app.config["DEFAULT_LANGUAGE"]
     columns = stored.get("columns")
-    return reasons or {}, columns if isinstance(columns, dict) else {}
+    return stored.get(language) or {}, columns if isinstance(columns, dict) else {}, language
 
 
 def reason_lines(reasons, columns=None, record=None):
