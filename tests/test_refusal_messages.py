@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hub.extensions import db
 from hub.publishing.models import Entry
 from hub.sync import messages, pipeline, services
-from hub.sync.models import RejectedRecord
+from hub.sync.models import RejectedRecord, SyncRun
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("loopback_allowed")
@@ -144,7 +144,7 @@ def test_a_refusal_without_columns_names_the_field_by_its_label(app):
 def test_a_row_refused_before_columns_were_kept_still_shows(app, client):
     with app.test_request_context("/"):
         source = services.add_source("VN", "csv", "https://x.example/p.csv", {}).id
-        run = pipeline.SyncRun(source_id=source, status="partial", rejected=1)
+        run = SyncRun(source_id=source, status="partial", rejected=1)
         db.session.add(run)
         db.session.flush()
         db.session.add(
