@@ -397,7 +397,7 @@ def test_an_impossible_date_refuses_its_event_only(app, client, httpserver, time
     sign_in(client, "admin@hub.test")
     page = client.get(f"/en/admin/sources/{source}").get_data(as_text=True)
     assert (
-        "<li><code>start_date</code>: Not a valid date. "
+        '<li data-field="start_date">First day: Not a valid date. '
         "<code>unreadable (DTSTART 20270230 is not a valid date)</code></li>" in page
     )
     # The next run, with the dates mended, takes them; nothing held was deleted meanwhile.

@@ -303,6 +303,7 @@ def test_a_provincial_csv_with_its_own_values_and_a_rating_without_a_date(app, h
                     "せん。格付けの日付を入力してください。"
                 ]
             },
+            "columns": PROVINCE_SETTINGS["mapping"],
         }
     }
 

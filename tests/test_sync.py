@@ -84,6 +84,7 @@ def test_csv_products_come_in_and_invalid_rows_are_quarantined(app, client, http
                     "en": {"stars": ["A rating has 1 to 5 stars."]},
                     "vi": {"stars": ["Kết quả phân hạng có từ 1 đến 5 sao."]},
                     "ja": {"stars": ["格付けは1〜5つ星です。"]},
+                    "columns": CSV_SETTINGS["mapping"],
                 },
             )
         ]

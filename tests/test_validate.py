@@ -226,7 +226,12 @@ def test_reasons_are_in_the_requesters_language(app, client, tokens, lang):
         settings=json.dumps(CSV_SETTINGS),
     )
     assert response.get_json()["rejected"] == [
-        {"id": "P3", "collection": "products", "reasons": {"stars": [STARS[lang]]}}
+        {
+            "id": "P3",
+            "collection": "products",
+            "reasons": {"stars": [STARS[lang]]},
+            "columns": CSV_SETTINGS["mapping"],
+        }
     ]
 
 

@@ -628,7 +628,11 @@ class ValidateResultSchema(Schema):
     rejected = fields.List(
         fields.Dict(),
         required=True,
-        metadata={"description": "The first refused records: id, collection, reasons per field."},
+        metadata={
+            "description": "The first refused records: id, collection, reasons per field (the "
+            "field's name is stable, its messages in the language asked for) and, for a CSV, "
+            "columns: the file's own header of each field."
+        },
     )
     rejected_listed = fields.Int(required=True)
 

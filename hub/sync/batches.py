@@ -196,7 +196,11 @@ def _in_every_language(make):
 
 
 def _reject(source, item, run, reasons):
-    """Quarantine a record; ``reasons`` is ``{language: {field: [messages]}}``."""
+    """Quarantine a record; ``reasons`` is ``{language: {field: [messages]}}``, kept with the
+    partner's own names of the record's fields if it gives them (``"columns"``: a CSV's
+    headers), for the pages to name the fields so (``hub.sync.messages.reason_lines``)."""
+    if columns := getattr(item, "columns", None):
+        reasons = {**reasons, "columns": prepare.storable(dict(columns))}
     data = item.data if isinstance(item.data, dict) else {}
     record = prepare.storable(json.loads(json.dumps(data, default=str)))
     if len(json.dumps(record)) > MAX_REASON_RECORD:

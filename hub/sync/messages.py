@@ -11,9 +11,12 @@ the English sentence kept beside it (``SyncRun.error``), marked as English, as i
 runs recorded before messages had codes.
 """
 
+import re
 from datetime import datetime
+from typing import NamedTuple
 
 from babel.lists import format_list
+from flask import current_app
 from flask_babel import format_datetime, format_number, get_locale, ngettext
 from flask_babel import gettext as _
 
@@ -237,3 +240,123 @@ def _plain(params):
     if isinstance(params, str | int | float | bool):
         return params
     return str(params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Refused records. Their reasons are checked by the hub's rules, whose messages are sentences
+# made at the moment of the check: a run keeps them in each of the hub's languages
+# (``RejectedRecord.reasons``: ``{language: {field: [messages]}}``), a dry run in the language it
+# answers in. What they are about is said here, when they are shown: the partner's own column
+# for a record that named its columns (a CSV's header: ``"columns": {field: column}`` beside
+# the languages), else the field's label in the reader's language.
+
+
+class Reason(NamedTuple):
+    field: str  # the key, as the exchange format names it: "stars", "translations.vi.title"
+    name: str | None  # what the reader knows it by; None: the key is all there is
+    column: bool  # whether ``name`` is the partner's own column
+    text: str  # the messages, in the current language
+    sent: str | int | float | None  # the value the record gave, where it is one
+
+
+def _label(field):
+    from hub.publishing import vocabulary as v
+    from hub.publishing.exports import FIELD_COLUMNS
+
+    if field in FIELD_COLUMNS:
+        return str(FIELD_COLUMNS[field][0])
+    if field in v.TEXT_LABELS:
+        return str(v.TEXT_LABELS[field])
+    own = {
+        "partner_id": _("ID"),
+        "country": _("Country"),
+        "source_language": _("Source language"),
+        "status": _("Status"),
+        "partner_metadata": _("Partner metadata"),
+    }
+    if field in own:
+        return own[field]
+    return _form_label(field)
+
+
+def _form_label(field):
+    """The label a coordinator's form gives ``field`` (a fair's "First day"), or None."""
+    from wtforms.fields.core import UnboundField
+
+    from hub.publishing import forms
+
+    for form in (forms.PolicyForm, forms.ExperienceForm, forms.FairForm, forms.ProductForm):
+        unbound = getattr(form, field, None)
+        if isinstance(unbound, UnboundField):
+            label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
+            return str(label) if label is not None else None
+    return None
+
+
+def field_name(field, columns=None):
+    """How the reader knows ``field`` (a key of a refusal's reasons): ``(name, column)``, the
+    partner's own column (``column`` True) where ``columns`` names it, else the field's label
+    in the current language, else ``(None, False)``."""
+    from hub.i18n import language_name
+
+    parts = str(field).split(".")
+    language = None
+    if parts[0] == "translations" and len(parts) >= 3:
+        language, base = parts[1], parts[2]
+    else:
+        base = re.sub(r"-\d+$", "", parts[0])  # a row of a list: "outcomes-0"
+    base = "partner_id" if base == "id" else base
+    if base in (columns or {}):
+        return str(columns[base]), True
+    label = _label(base)
+    if label is None:
+        return None, False
+    if language in current_app.config["LANGUAGES"]:
+        name = language_name(language, str(get_locale()))
+        label = _("%(field)s (%(language)s)", field=label, language=name)
+    return label, False
+
+
+def _flat(reasons, prefix=""):
+    for key, value in reasons.items():
+        here = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            yield from _flat(value, here)
+        elif isinstance(value, list | tuple):
+            yield here, " ".join(str(m) for m in value)
+        else:
+            yield here, str(value)
+
+
+def _sent(record, field):
+    value = record
+    for part in str(field).split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get("partner_id" if part == "id" and "id" not in value else part)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return value
+
+
+def stored_reasons(stored):
+    """A refused record's stored reasons in the current language, else in the default one:
+    ``({field: [messages]}, columns, the language they are in)``."""
+    if not isinstance(stored, dict):
+        return {}, {}, None
+    language = str(get_locale())
+    if language not in stored:
+        language = current_app.config["DEFAULT_LANGUAGE"]
+    columns = stored.get("columns")
+    return stored.get(language) or {}, columns if isinstance(columns, dict) else {}, language
+
+
+def reason_lines(reasons, columns=None, record=None):
+    """``reasons`` (``{field: [messages]}``, nested as marshmallow nests them) as ``Reason``
+    lines, each field named as the reader knows it, with the value ``record`` gave it."""
+    record = record if isinstance(record, dict) else {}
+    lines = []
+    for field, text in sorted(_flat(reasons or {})):
+        name, column = field_name(field, columns)
+        lines.append(Reason(field, name, column, text, _sent(record, field)))
+    return lines

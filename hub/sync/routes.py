@@ -19,7 +19,7 @@ from hub.publishing.models import Entry, EntryTranslation
 from hub.publishing.routes import COLLECTIONS
 from hub.registry.models import Country
 from hub.registry.regions import country_choices
-from hub.sync import bp, queries, services, validate
+from hub.sync import bp, messages, queries, services, validate
 from hub.sync.figures import activity_chart
 from hub.sync.models import HeldDeletion, PartnerSource, RejectedRecord, SyncRun
 from hub.sync.scheduler import lease_holder, run_if_free
@@ -153,6 +153,8 @@ def source(source_id):
         runs=runs[:RUNS_PAGE],
         older=runs[RUNS_PAGE - 1].id if len(runs) > RUNS_PAGE else None,
         rejected=rejected,
+        stored_reasons=messages.stored_reasons,
+        reason_lines=messages.reason_lines,
         values=values,
         error=error,
         **_entries_section(item.id, entry_filters, entry_errors),
@@ -339,6 +341,11 @@ def try_source(source_id):
             )
         except validate.DocumentError as exc:
             error = " ".join(m for messages in exc.details.values() for m in messages)
-    return render_template("sync/tryit.html", source=item, tryit=report, tryit_error=error), (
-        422 if error else 200
+    page = render_template(
+        "sync/tryit.html",
+        source=item,
+        tryit=report,
+        tryit_error=error,
+        reason_lines=messages.reason_lines,
     )
+    return page, 422 if error else 200

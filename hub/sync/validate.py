@@ -321,6 +321,8 @@ def _refuse(report, item, reasons):
                 "reasons": prepare.storable(reasons),
             }
         )
+        if columns := getattr(item, "columns", None):
+            report.rejected[-1]["columns"] = prepare.storable(dict(columns))
 
 
 def _missing(source, report, kept):
