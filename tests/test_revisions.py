@@ -241,9 +241,9 @@ def test_a_push_keeps_revisions_attributed_to_the_source_in_one_statement(app, c
         }
 
     inserts = []
-    # SQLite: one executemany a batch. PostgreSQL: COPY on the driver's own cursor, as the
-    # entries are written, which no statement event sees.
-    expected = 1 if backend == "sqlite" else 0
+    # A batch's creations: one INSERT … SELECT. Its other revisions: on SQLite one executemany,
+    # on PostgreSQL COPY on the driver's own cursor, which no statement event sees.
+    created, others = 1, (1 if backend == "sqlite" else 0)
 
     def count(_conn, _cursor, statement, *_args):
         if "revision" in statement.lower() and statement.lstrip().upper().startswith(
@@ -259,7 +259,7 @@ def test_a_push_keeps_revisions_attributed_to_the_source_in_one_statement(app, c
             client.post("/api/v1/ingest", json={"records": batch}, headers=headers).status_code
             == 200
         )
-        assert len(inserts) == expected
+        assert len(inserts) == created
         inserts.clear()
         changed = [record("otop-0", "Silk scarf, hand-woven", 5)]
         changed.append({"id": "otop-1", "collection": "products", "deleted": True})
@@ -267,7 +267,7 @@ def test_a_push_keeps_revisions_attributed_to_the_source_in_one_statement(app, c
             client.post("/api/v1/ingest", json={"records": changed}, headers=headers).status_code
             == 200
         )
-        assert len(inserts) == expected
+        assert len(inserts) == others
     finally:
         event.remove(engine, "before_cursor_execute", count)
     with app.app_context():

@@ -104,10 +104,13 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
         elif isinstance(outcome, Entry):
             existing[partner_id] = outcome
     ids = _insert(new.values())
+    if ids:
+        created = select(Entry.id).where(Entry.id.in_(list(ids.values())))
+        actor = {"source_id": source.id, "run_id": run.id}
+        history.record_each(rv.SUBJECT, created, "create", actor, now)
     for entry in new.values():
-        entry_id = ids[entry.row["partner_id"]]
-        tally.revisions.append(_revision(entry_id, "create", source, run, now))
         if entry.deleted_dt is not None:
+            entry_id = ids[entry.row["partner_id"]]
             tally.revisions.append(_revision(entry_id, "delete", source, run, now))
     history.record_many(tally.revisions, insert_rows)
     for name in SyncRun.COUNTS:
