@@ -103,7 +103,7 @@ def build(url):
     from hub.extensions import db
     from hub.publishing.models import ChangeCounter, Entry, EntryTranslation, experience_policy
     from hub.registry.models import Country, Programme
-    from hub.registry.services import seed_registry
+    from hub.registry.seeding import seed_registry
 
     started = clock.perf_counter()
     app = _bench_app(url)

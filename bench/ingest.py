@@ -218,7 +218,7 @@ class SyncTarget:
         from hub import create_app
         from hub.db import upgrade
         from hub.extensions import db
-        from hub.registry.services import seed_registry
+        from hub.registry.seeding import seed_registry
         from hub.sync.services import add_source
 
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": os.urandom(32).hex()})

@@ -18,7 +18,7 @@ import pytest
 from hub.accounts.services import create_user
 from hub.db import upgrade
 from hub.extensions import db, limiter
-from hub.registry.services import seed_registry
+from hub.registry.seeding import seed_registry
 from tests.support import (
     AWKWARD_INSTANTS,
     BACKENDS,

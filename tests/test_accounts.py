@@ -417,7 +417,7 @@ def test_sign_in_limits_can_be_shared_through_redis(tmp_path):
 
     from hub.db import upgrade
     from hub.extensions import limiter
-    from hub.registry.services import seed_registry
+    from hub.registry.seeding import seed_registry
     from tests.support import fresh_database, make_test_app
 
     url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

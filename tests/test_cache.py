@@ -14,7 +14,8 @@ from hub.cache import AnswerCache
 from hub.db import upgrade
 from hub.extensions import db
 from hub.publishing import services
-from hub.registry.services import change_membership, seed_registry
+from hub.registry.seeding import seed_registry
+from hub.registry.services import change_membership
 from tests.support import fresh_database, make_test_app, sample_entries, sign_in
 
 

@@ -12,7 +12,8 @@ from hub.accounts.models import User
 from hub.extensions import db
 from hub.history.models import Revision
 from hub.registry.facts import FIELDS
-from hub.registry.services import change_membership, seed_registry
+from hub.registry.seeding import seed_registry
+from hub.registry.services import change_membership
 from hub.texts import facts as texts
 from hub.texts.models import FactText
 from tests.support import csrf_token, sign_in

@@ -17,7 +17,7 @@ from hub.db import upgrade
 from hub.extensions import db
 from hub.publishing import services as publishing
 from hub.publishing.models import Entry
-from hub.registry.services import seed_registry
+from hub.registry.seeding import seed_registry
 from hub.sync import pipeline, services
 from tests.support import PASSWORD, fresh_database, make_test_app
 

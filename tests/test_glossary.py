@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from hub.publishing.demo import DEMO_FILE
-from hub.registry.services import SEED_FILE
+from hub.registry.seeding import SEED_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 GLOSSARY_FILE = ROOT / "translations" / "glossary.json"

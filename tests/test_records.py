@@ -11,7 +11,7 @@ from hub.extensions import db
 from hub.publishing import services
 from hub.publishing.exchange import dump_record
 from hub.publishing.models import Entry, EntryTranslation
-from hub.registry.services import seed_registry
+from hub.registry.seeding import seed_registry
 from tests.support import fresh_database, make_test_app, sample_entries
 
 

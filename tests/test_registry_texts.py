@@ -12,7 +12,8 @@ from hub.extensions import db
 from hub.registry.facts import FIELDS, country_texts, seed_facts, seed_translations
 from hub.registry.models import Country, MembershipEvent
 from hub.registry.queries import get_country
-from hub.registry.services import change_membership, load_seed
+from hub.registry.seeding import load_seed
+from hub.registry.services import change_membership
 from hub.texts import core
 from hub.texts import facts as texts
 from hub.texts.models import FactText

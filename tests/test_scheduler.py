@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from hub.db import upgrade
 from hub.extensions import db
-from hub.registry.services import seed_registry
+from hub.registry.seeding import seed_registry
 from hub.sync import pipeline, services
 from hub.sync.models import PartnerSource, SyncRun
 from hub.sync.scheduler import SyncScheduler, run_if_free

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from hub.accounts.models import User
 from hub.extensions import db
 from hub.registry.models import Country, MembershipEvent, Programme
-from hub.registry.services import SEED_FILE, change_membership, load_seed, seed_registry
+from hub.registry.seeding import SEED_FILE, load_seed, seed_registry
+from hub.registry.services import change_membership
 
 
 def _snapshot():

@@ -15,7 +15,8 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from hub.api.errors import ERRORS, SPECIFIC
-from hub.api.openapi import COLLECTIONS, RECORD_NAMES, build_spec
+from hub.api.openapi import build_spec
+from hub.api.spec_schemas import COLLECTIONS, RECORD_NAMES
 from hub.i18n import current_language
 from hub.urls import base_url
 

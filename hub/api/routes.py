@@ -153,7 +153,8 @@ def openapi():
 @bp.route("/schemas/<any(policy, experience, fair, product):kind>.json")
 def record_schema(kind):
     """The JSON Schema of one kind of record in the exchange format."""
-    from hub.api.openapi import RECORD_NAMES, build_spec, spec_modified
+    from hub.api.openapi import build_spec, spec_modified
+    from hub.api.spec_schemas import RECORD_NAMES
 
     components = build_spec()["components"]["schemas"]
     response = jsonify({**components[RECORD_NAMES[kind]], "components": {"schemas": components}})

@@ -11,7 +11,7 @@ from hub.extensions import db
 from hub.publishing import trash
 from hub.publishing.demo import remove_demo, seed_demo
 from hub.registry.models import Country
-from hub.registry.services import seed_registry
+from hub.registry.seeding import seed_registry
 
 
 @hub_cli.command("seed")

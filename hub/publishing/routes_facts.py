@@ -10,15 +10,15 @@ from flask_login import current_user
 from hub.accounts.auth import admin_required
 from hub.i18n import languages
 from hub.publishing import forms, manage_bp
-from hub.registry import facts, services
+from hub.registry import fact_texts, facts
 
 FACT_RULE = f"/facts/<any({', '.join(facts.FIELDS)}):subject>/<key>/translations/<text_lang>"
 
 
 def _fact_or_404(subject, key, text_lang):
     try:
-        return services.fact_translation(current_user, subject, key, text_lang)
-    except services.FactNotFound:
+        return fact_texts.fact_translation(current_user, subject, key, text_lang)
+    except fact_texts.FactNotFound:
         abort(404)
 
 
@@ -33,8 +33,8 @@ def fact_translation(subject, key, text_lang):
             abort(400)
         values = {name: request.form.get(name, "") for name in facts.FIELDS[subject]}
         try:
-            services.translate_fact(current_user, subject, key, text_lang, values)
-        except services.FactInvalid as exc:
+            fact_texts.translate_fact(current_user, subject, key, text_lang, values)
+        except fact_texts.FactInvalid as exc:
             errors = exc.errors
         else:
             flash(_("The translation is saved."), "success")
@@ -43,7 +43,7 @@ def fact_translation(subject, key, text_lang):
             )
     outdated = current is not None and current.source_fingerprint != source.fingerprint
     changes, before = (
-        services.fact_source_changes(subject, key, source, current) if outdated else (None, None)
+        fact_texts.fact_source_changes(subject, key, source, current) if outdated else (None, None)
     )
     return render_template(
         "manage/fact.html",
@@ -69,8 +69,8 @@ def confirm_fact_translation(subject, key, text_lang):
     if not forms.HubForm().validate_on_submit():
         abort(400)
     try:
-        services.confirm_fact_translation(current_user, subject, key, text_lang)
-    except services.FactNotFound:
+        fact_texts.confirm_fact_translation(current_user, subject, key, text_lang)
+    except fact_texts.FactNotFound:
         abort(404)
     flash(_("The translation is marked as up to date with the original."), "success")
     return redirect(url_for(".translation_queue"))

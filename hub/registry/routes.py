@@ -10,11 +10,11 @@ from hub.cache import cached
 from hub.db import ID_RULE, parse_id
 from hub.forms import HubForm
 from hub.history import services as history
-from hub.registry import bp, country_page_parts, facts, figures, queries, services
+from hub.registry import bp, country_page_parts, fact_texts, facts, figures, queries, services
 from hub.registry import revisions as rv
 from hub.registry.models import STATUS_VALUES
 from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT, subregions_of
-from hub.registry.services import network_facts
+from hub.registry.seeding import network_facts
 
 
 @bp.route("/")
@@ -127,8 +127,8 @@ def restore_fact_text(code, revision_id):
         abort(400)
     country = _country_or_404(code)
     try:
-        services.restore_fact_text(country.code, revision_id, current_user)
-    except services.FactVersionNotFound:
+        fact_texts.restore_fact_text(country.code, revision_id, current_user)
+    except fact_texts.FactVersionNotFound:
         abort(404)
     except services.RegistryError as error:
         flash(str(error), "error")

@@ -26,7 +26,7 @@ from hub.accounts.services import create_user
 from hub.db import upgrade
 from hub.extensions import db
 from hub.publishing.demo import seed_demo
-from hub.registry.services import seed_registry
+from hub.registry.seeding import seed_registry
 from tests.support import PASSWORD, USERS, make_test_app, sample_entries
 
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
