@@ -204,19 +204,23 @@ def text(entry_id, text_lang):
             flash(_("The text is saved."), "success")
             return redirect(url_for(".entry", entry_id=item.id))
     source = item.text_in(item.source_language)
-    outdated = current is not None and services.outdated_against(item, current) is not None
-    changes, before = services.source_changes(item, current) if outdated else (None, None)
     return render_template(
         "manage/text.html",
         entry=item,
         form=form,
         text_lang=text_lang,
         source=source if text_lang != item.source_language else None,
-        outdated=outdated,
-        changes=changes,
-        before=before,
         errors=errors,
+        **_what_changed(item, current),
     ), (422 if request.method == "POST" else 200)
+
+
+def _what_changed(item, translation):
+    """What a page shows of a translation's original: whether the translation is outdated and,
+    if so, what changed in the original since (``services.source_changes``)."""
+    outdated = translation is not None and services.outdated_against(item, translation) is not None
+    changes, before = services.source_changes(item, translation) if outdated else (None, None)
+    return {"outdated": outdated, "changes": changes, "before": before}
 
 
 def _translation_or_404(entry_id, text_lang):
@@ -233,17 +237,13 @@ def _translation_or_404(entry_id, text_lang):
 @manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/translations/<text_lang>/changes")
 def source_changes(entry_id, text_lang):
     item, translation = _translation_or_404(entry_id, text_lang)
-    outdated = services.outdated_against(item, translation) is not None
-    changes, before = services.source_changes(item, translation) if outdated else (None, None)
     return render_template(
         "manage/changes.html",
         entry=item,
         translation=translation,
         text_lang=text_lang,
         source=item.text_in(item.source_language),
-        outdated=outdated,
-        changes=changes,
-        before=before,
+        **_what_changed(item, translation),
     )
 
 

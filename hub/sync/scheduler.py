@@ -196,27 +196,14 @@ class SyncScheduler:
 
     def start(self):
         self.refresh()
-        self.scheduler.add_job(
-            self.refresh,
-            "interval",
-            seconds=REFRESH_SECONDS,
-            id="refresh-sources",
-            replace_existing=True,
-        )
-        self.scheduler.add_job(
-            self.deliver_webhooks,
-            "interval",
-            seconds=WEBHOOK_SECONDS,
-            id="deliver-webhooks",
-            replace_existing=True,
-        )
-        self.scheduler.add_job(
-            self.purge_trash,
-            "interval",
-            seconds=TRASH_SECONDS,
-            id="purge-trash",
-            replace_existing=True,
-        )
+        for job, seconds, job_id in (
+            (self.refresh, REFRESH_SECONDS, "refresh-sources"),
+            (self.deliver_webhooks, WEBHOOK_SECONDS, "deliver-webhooks"),
+            (self.purge_trash, TRASH_SECONDS, "purge-trash"),
+        ):
+            self.scheduler.add_job(
+                job, "interval", seconds=seconds, id=job_id, replace_existing=True
+            )
         self.scheduler.start()
 
     def shutdown(self):
