@@ -5,14 +5,18 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import cache, i18n, urls
+from hub import cache, i18n, request_limits, urls
 from hub.config import DEFAULT_BASE_URL, check_secret_key, instance_path, load_settings
+from hub.db import IdConverter
 from hub.extensions import babel, csrf, db, limiter, login_manager
 from hub.sessions import SessionInterface
 
 
 class Hub(Flask):
-    """Flask, with every absolute link made under ``HUB_BASE_URL`` (``hub.urls``)."""
+    """Flask, with every absolute link made under ``HUB_BASE_URL`` (``hub.urls``) and request
+    JSON refused when too deep (``hub.request_limits``)."""
+
+    json_provider_class = request_limits.JSONProvider
 
     def create_url_adapter(self, request):
         base = self.config.get("BASE_URL")
@@ -39,6 +43,7 @@ def create_app(config=None):
     # their \u escapes, and quicker to write and to read.
     app.json.ensure_ascii = False
     app.session_interface = SessionInterface()
+    request_limits.init_app(app)  # the first hook: nothing may read the body before it
     db.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
@@ -50,6 +55,7 @@ def create_app(config=None):
         # Outermost, so that the answer cache sees the client's host and scheme.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _register_template_helpers(app)
+    app.url_map.converters["id"] = IdConverter
 
     from hub import accounts, admin, api, feeds, publishing, registry, search, site, sync
     from hub.accounts.auth import user_language

@@ -118,6 +118,9 @@ def load_settings(app):
             env, "HUB_WEBHOOK_RETRY_DELAYS", (30, 120, 600, 3600, 7200, 14400, 28800)
         ),
         WEBHOOK_MAX_FAILURES=_positive_number(env, "HUB_WEBHOOK_MAX_FAILURES", 9),
+        # The largest request body, in bytes (a 413 beyond); pushed and posted documents have
+        # a limit of their own (hub.request_limits).
+        MAX_CONTENT_LENGTH=_positive_number(env, "HUB_MAX_CONTENT_LENGTH", 4 * 1024 * 1024),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,

@@ -13,6 +13,7 @@ from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
 
 # Stable constraint names, so that Alembic migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -75,7 +76,17 @@ class UTCDateTime(TypeDecorator):
 
 # Ids are 32-bit integers on PostgreSQL; a larger number can name no row.
 MAX_ID = 2**31 - 1
-ID_RULE = f"int(max={MAX_ID})"  # URL rule converter: /entries/<int(max=…):entry_id>
+ID_RULE = "id"  # URL rule converter: /entries/<id:entry_id>
+
+
+class IdConverter(IntegerConverter):
+    """A row id in a URL: ASCII digits, 1 to ``MAX_ID``. (Werkzeug's ``int`` takes any Unicode
+    digit: /policies/١ would be entry 1.) ``create_app`` registers it as ``id``."""
+
+    regex = "[0-9]+"
+
+    def __init__(self, map):
+        super().__init__(map, min=1, max=MAX_ID)
 
 
 def parse_id(value):

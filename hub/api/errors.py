@@ -36,6 +36,7 @@ SPECIFIC = {
         403,
         _l("A partner source brought this entry: it comes back only when the partner sends it."),
     ),
+    "too_deep": (400, _l("The JSON is nested too deeply.")),
     "trash_expired": (
         409,
         _l("This entry was deleted too long ago to be restored: it has left the trash."),

@@ -22,6 +22,7 @@ ERROR_TEXTS = {
         _l("There is no page at this address. It may have moved, or the address may be mistyped."),
     ),
     405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("Too large"), _l("What was sent is larger than the hub accepts.")),
     429: (
         _l("Too many attempts"),
         _l("Too many requests came from you in a short time. Wait a minute, then try again."),
@@ -78,12 +79,15 @@ def unhandled_error(exc):
 
 def _render_error(code, exc):
     title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500 if code >= 500 else 400])
+    message = getattr(exc, "api_message", message)
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         # One error shape for every 4xx and 5xx under /api (hub/api/errors.py).
         from hub.api.errors import api_error
 
         headers = exc.get_headers() if hasattr(exc, "get_headers") else ()
-        return api_error(code, headers=headers)
+        # A refusal of the hub's own (hub.request_limits) has a reason and a message to give.
+        reason, said = getattr(exc, "api_reason", None), getattr(exc, "api_message", None)
+        return api_error(code, said, code=reason, headers=headers)
     if request_ctx.url_adapter is None:
         # The request was refused before routing (an untrusted Host): no page can link anywhere.
         response = current_app.response_class(f"{title}\n{message}\n", mimetype="text/plain")

@@ -12,7 +12,6 @@ Used by ``POST /api/v1/validate`` (hub/api/validate.py) and the "Try it" button 
 """
 
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
@@ -31,6 +30,7 @@ from connectors.base import (
     get_connector,
     incomplete,
 )
+from hub import request_limits
 from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing.exchange import COLLECTION_KINDS
@@ -156,7 +156,7 @@ def exchange_items(body):
 
 def _exchange_reader(content):
     try:
-        body = json.loads(content.decode("utf-8-sig"))
+        body = request_limits.loads(content.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise DocumentError(
             {"document": [_("The document is not UTF-8 text (byte %(at)s).", at=exc.start)]}
@@ -186,8 +186,8 @@ def check_settings(kind, settings):
         raise DocumentError({"kind": [_("Use one of: %(kinds)s.", kinds=", ".join(POSTED_KINDS))]})
     if isinstance(settings, str):
         try:
-            settings = json.loads(settings or "{}")
-        except (ValueError, RecursionError) as exc:
+            settings = request_limits.loads(settings or "{}")
+        except ValueError as exc:
             message = _("The settings are not valid JSON: %(error)s", error=str(exc)[:200])
             raise DocumentError({"settings": [message]}) from None
     if not isinstance(settings, dict):
