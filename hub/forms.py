@@ -1,10 +1,13 @@
 """The base of every form: Flask-WTF (so every form carries a CSRF token) with WTForms' own
-messages translated from the hub's catalogues, since WTForms ships no Vietnamese."""
+messages translated from the hub's catalogues, since WTForms ships no Vietnamese. A form reads
+the request's form fields alone: none of the hub's forms takes a file, so a file sent under a
+field's name is that field's validation error, and a JSON body is no form."""
 
+from flask import has_request_context, request
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form
+from wtforms import FieldList, Form, FormField
 
 # WTForms' messages that our fields can produce, marked here so that they are extracted into the
 # hub's catalogues and translated with everything else.
@@ -36,6 +39,32 @@ class HubForm(FlaskForm):
     class Meta:
         def get_translations(self, form):
             return _Translations()
+
+        def wrap_formdata(self, form, formdata):
+            wrapped = super().wrap_formdata(form, formdata)
+            if wrapped is None or wrapped is formdata or not has_request_context():
+                return wrapped
+            # Flask-WTF's choice from the request: its files beside its form, or its JSON.
+            return request.form or None
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if has_request_context() and request.files:
+            for field in _text_fields(self):
+                if field.name in request.files:
+                    field.errors.append(gettext("Send this as a text field, not as a file."))
+                    valid = False
+        return valid
+
+
+def _text_fields(fields):
+    for field in fields:
+        if isinstance(field, FormField):
+            yield from _text_fields(field.form)
+        elif isinstance(field, FieldList):
+            yield from _text_fields(field.entries)
+        else:
+            yield field
 
 
 class HubSubForm(Form):

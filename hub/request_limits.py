@@ -7,14 +7,14 @@ gets a 4xx in the caller's language rather than a 500 or a worker busy for nothi
   A ``Content-Length`` over the limit is a 413 before a byte is read; a body without one is cut
   off at the limit by Werkzeug, a 413 too.
 * How deeply its JSON nests: ``MAX_JSON_DEPTH``. The app's JSON provider (``request.get_json``)
-  scans the raw text for the depth before parsing it, with regular expressions rather than a
-  recursive parse, so a thousand nested arrays are a 400 (``too_deep``), not a RecursionError.
+  scans the raw text for the depth before parsing it (``too_deep``), with regular expressions
+  rather than a recursive parse, so a thousand nested arrays are a 400 (``too_deep``), not a
+  RecursionError.
   ``loads`` does the same for JSON read outside ``get_json`` (a posted document, settings).
 """
 
 import json
 import re
-from itertools import accumulate
 
 from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
@@ -27,7 +27,8 @@ DOCUMENT_BYTES = 10 * 1024 * 1024  # a pushed or posted document (/api/v1/ingest
 DOCUMENT_ENDPOINTS = frozenset({"api.push", "api.validate"})
 
 _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]++")
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_PAIR = re.compile(rb"\[\]|\{\}")
 
 
 class JsonTooDeep(ValueError):
@@ -60,19 +61,28 @@ class TooLarge(RequestEntityTooLarge):
         super().__init__()
 
 
-def json_depth(data):
-    """How deeply the JSON text ``data`` (str or bytes) nests its arrays and objects, from its
-    brackets outside strings; a malformed text gets some number, which its parse then refuses."""
+def too_deep(data):
+    """Whether the JSON text ``data`` (str or bytes) nests its arrays and objects deeper than
+    ``MAX_JSON_DEPTH``, from its brackets outside strings: each pass takes off the innermost
+    pairs. Brackets that do not pair (a malformed text, which its parse refuses) count as
+    nesting."""
+    brackets = _brackets(data)
+    for level in range(MAX_JSON_DEPTH + 1):
+        inner = _PAIR.sub(b"", brackets)
+        if inner == brackets:
+            return level + inner.count(b"[") + inner.count(b"{") > MAX_JSON_DEPTH
+        brackets = inner
+    return True
+
+
+def _brackets(data):
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
-    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", data))
-    if brackets.count(b"[") + brackets.count(b"{") <= MAX_JSON_DEPTH:
-        return min(len(brackets), MAX_JSON_DEPTH)
-    return max(accumulate(1 if c in b"[{" else -1 for c in brackets))
+    return _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
 
 
 def check_depth(data):
-    if json_depth(data) > MAX_JSON_DEPTH:
+    if too_deep(data):
         raise JsonTooDeep(
             _("The JSON is nested more than %(max)s levels deep.", max=MAX_JSON_DEPTH)
         )
@@ -89,7 +99,7 @@ class JSONProvider(DefaultJSONProvider):
     ``request.get_json(silent=True)`` does not swallow."""
 
     def loads(self, s, **kwargs):
-        if json_depth(s) > MAX_JSON_DEPTH:
+        if too_deep(s):
             raise TooDeep()
         return super().loads(s, **kwargs)
 

@@ -32,6 +32,7 @@ from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.facts import country_texts, programme_texts
 from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Programme
 from hub.registry.queries import get_country
+from hub.sync import prepare
 from hub.sync.batches import ingest
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.validate import DocumentError, exchange_items
@@ -372,6 +373,9 @@ def _record_body(kind, partial_of=None):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiInputError({"_body": [_("Send a JSON object.")]})
+    if found := dict.fromkeys(_lone_surrogates(body)):
+        message = _("This text is not valid Unicode (it has a lone surrogate).")
+        raise ApiInputError({field: [message] for field in found})
     if partial_of is not None:
         merged = dict(partial_of)
         for key, value in body.items():
@@ -384,6 +388,28 @@ def _record_body(kind, partial_of=None):
         return RECORD_SCHEMAS[kind].load(body)
     except ValidationError as exc:
         raise ApiInputError(translate_errors(exc.messages)) from None
+
+
+def _lone_surrogates(value, path=""):
+    """Where in ``value`` (a request's JSON) a text holds a lone surrogate (``"\\ud800"``, or
+    the bytes ED A0 80 that JSON's reading lets through as one): text no database can store.
+    Each place as ``translations.vi.title``, itself made printable."""
+    if isinstance(value, str):
+        if prepare.has_lone_surrogate(value):
+            yield path or "_body"
+        return
+    if isinstance(value, dict):
+        pairs = value.items()
+    elif isinstance(value, list):
+        pairs = enumerate(value)
+    else:
+        return
+    for key, inner in pairs:
+        here = prepare.storable(f"{path}.{key}" if path else str(key))
+        if isinstance(key, str) and prepare.has_lone_surrogate(key):
+            yield here
+        else:
+            yield from _lone_surrogates(inner, here)
 
 
 def _fields_of(kind, data):
@@ -461,7 +487,8 @@ def entry_change(collection, entry_id):
         publishing.delete_entry(actor, entry_id)
         return "", 204
     raw = request.get_json(silent=True)
-    sent = set(raw.get("translations") or {}) if isinstance(raw, dict) else set()
+    sent = raw.get("translations") if isinstance(raw, dict) else None
+    sent = set(sent) if isinstance(sent, dict) else set()  # of another type: refused below
     data = _record_body(kind, partial_of=dump_record(entry))
     if data.get("country") not in (None, entry.country_code):  # an entry stays in its country
         raise ApiInputError({"country": [_("You can publish only for your own country.")]})
@@ -502,7 +529,3 @@ def entry_restore(collection, entry_id):
         return api_error(409, code="trash_expired")
     return jsonify(entry_view(db.session.get(Entry, entry.id), lang))
 
-
-@bp.route("/<path:_rest>")
-def not_found(_rest):
-    abort(404)
