@@ -79,14 +79,26 @@ MAX_ID = 2**31 - 1
 ID_RULE = "id"  # URL rule converter: /entries/<id:entry_id>
 
 
+def _digits_up_to(limit):
+    """A regular expression of the ASCII numbers from 0 to ``limit``."""
+    digits = str(limit)
+    if len(digits) == 1:
+        return f"[0-{digits}]"
+    shorter = [f"[0-9]{{1,{len(digits) - 1}}}"]
+    same_length = [
+        f"{digits[:i]}[{'1' if i == 0 else '0'}-{int(d) - 1}][0-9]{{{len(digits) - i - 1}}}"
+        for i, d in enumerate(digits)
+        if int(d) > (1 if i == 0 else 0)
+    ]
+    return "|".join([*shorter, *same_length, digits])
+
+
 class IdConverter(IntegerConverter):
-    """A row id in a URL: ASCII digits, 1 to ``MAX_ID``. (Werkzeug's ``int`` takes any Unicode
-    digit: /policies/١ would be entry 1.) ``create_app`` registers it as ``id``."""
+    """A row id in a URL: ASCII digits, at most ``MAX_ID``. (Werkzeug's ``int`` takes any
+    Unicode digit, /policies/١ as entry 1, and checks its ``max`` after the method: a DELETE
+    of /policies/9999999999 would be a 405, not a 404.) ``create_app`` registers it as ``id``."""
 
-    regex = "[0-9]+"
-
-    def __init__(self, map):
-        super().__init__(map, min=1, max=MAX_ID)
+    regex = f"(?:{_digits_up_to(MAX_ID)})"
 
 
 def parse_id(value):

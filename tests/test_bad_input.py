@@ -339,3 +339,43 @@ def test_a_method_a_route_does_not_take_is_a_405_with_allow(client):
     response = client.put("/api/v1/policies")
     error_of(response, 405, "method_not_allowed")
     assert {"GET", "POST"} <= set(response.headers["Allow"].split(", "))
+
+
+def test_an_id_past_the_largest_is_a_404_whatever_the_method(client, tokens):
+    for method in ("GET", "PATCH", "DELETE"):
+        for number in (2**31, 10**10, 785091410504792960):
+            response = client.open(
+                f"/api/v1/policies/{number}", method=method, headers=tokens["VN"]
+            )
+            error_of(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("limit", [0, 5, 9, 10, 19, 20, 99, 101, 2047, 12345])
+def test_the_id_pattern_takes_the_numbers_up_to_its_limit(limit):
+    import re
+
+    from hub.db import _digits_up_to
+
+    pattern = re.compile(_digits_up_to(limit))
+    assert [n for n in range(limit * 3 + 20) if pattern.fullmatch(str(n))] == list(range(limit + 1))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "fairs?when=",
+        "fairs?when=soon",
+        "products?valid=",
+        "products?valid=yes",
+        "products?group=",
+        "countries?status=",
+    ],
+)
+def test_a_choice_outside_its_options_is_refused(client, query):
+    name = query.split("?")[1].split("=")[0]
+    assert list(error_of(client.get(f"/api/v1/{query}"), 422, "invalid_input")["details"]) == [name]
+
+
+def test_an_empty_country_is_any_country(client, entries):
+    for url in ("/api/v1/policies", "/api/v1/programmes", "/api/v1/changes"):
+        assert client.get(f"{url}?country=").get_json() == client.get(url).get_json()

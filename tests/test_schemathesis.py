@@ -1,11 +1,13 @@
 """Schemathesis, run against the API's own OpenAPI document (``/api/v1/openapi.json``).
 
 Requests are generated from the document for every operation, with a valid token of Viet Nam
-and a few published entries in the database. No answer may be a server error, and every answer
-must match the document: documented status, content type and response schema; reads that the
-document calls valid must be accepted. (Writes are generated from the record schemas, which cannot
-state the rules across fields — a text in the source language, a fair's end after its start — so
-a refused write is only checked to be a documented 422.)
+and a few published entries in the database, on each database. No answer may be a server error,
+and every answer must match the document: documented status, content type, headers and response
+schema. Requests that fit the document go through every check schemathesis has; reads among them
+must be accepted. (Writes are generated from the record schemas, which cannot state the rules
+across fields — a text in the source language, a fair's end after its start — so a refused write
+is only checked to be a documented 422.) Requests that do not fit it (a non-integer id, an empty
+or unknown choice) must be refused, with a documented status.
 
 Generated cursors are left out: only one the API gave is valid, which a schema cannot say.
 Schemathesis's pytest plugin does not work under pytest 9, so each operation's strategy is
@@ -15,13 +17,28 @@ driven by Hypothesis directly.
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import load_all_checks
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.checks import load_all_checks, not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.support import sample_entries
 
 load_all_checks()
-EXAMPLES = 25
+EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 15}
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @pytest.fixture
@@ -37,35 +54,40 @@ def api(app, monkeypatch):
     return operations, {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
 
 
-def run_operation(operation, headers):
+def run_operation(operation, headers, mode):
     """Every generated request to one operation, called and checked; raises what it finds."""
-    excluded = [] if operation.method == "get" else [positive_data_acceptance]
+    if mode == GenerationMode.NEGATIVE:
+        checks, excluded = [*CONFORMANCE, negative_data_rejection], []
+    else:
+        checks = None  # all of them
+        excluded = [] if operation.method == "get" else [positive_data_acceptance]
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=EXAMPLES[mode],
         deadline=None,
         derandomize=True,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
         # A cursor is opaque: only one the API gave is valid, which no schema can say.
         # (Other tests show that a forged cursor is refused with 422.)
         if case.query:
             case.query.pop("cursor", None)
-        case.call_and_validate(headers=headers, excluded_checks=excluded)
+        case.call_and_validate(headers=headers, checks=checks, excluded_checks=excluded)
 
     check()
 
 
-def test_the_api_answers_every_generated_request_as_documented(api):
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_api_answers_every_generated_request_as_documented(api, mode):
     operations, headers = api
     assert len(operations) == 36  # the collections' restore and revisions, a country's revisions
     failures = []
     for operation in operations:
         try:
-            run_operation(operation, headers)
+            run_operation(operation, headers, mode)
         except (Exception, BaseExceptionGroup) as exc:  # every operation's findings, together
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
     assert not failures, "\n\n".join(failures)

@@ -48,8 +48,8 @@ def _param(name, schema, where="query", **more):
 
 COUNTRY_PARAM = _param(
     "country",
-    {"type": "string", "pattern": COUNTRY_PATTERN},
-    description="ISO 3166 code; a code with no entries gives an empty page",
+    {"type": "string", "pattern": "^([A-Z]{2})?$"},
+    description="ISO 3166 code; a code with no entries gives an empty page; empty: any country",
 )
 LANG_PARAM = _param("lang", {"type": "string", "enum": ["vi", "en", "ja", "all"]})
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
@@ -59,7 +59,9 @@ GET_ERRORS = {
     **_status("429", "Too many requests (see Retry-After)"),
 }
 WRITE_ERRORS = {
+    **_status("400", "The JSON is nested too deeply (too_deep)"),
     **_status("401", "No valid token"),
+    **_status("413", "Larger than the hub takes (too_large)"),
     **_status("422", "Invalid, per field"),
     **_status("429", "Too many requests (see Retry-After)"),
 }
@@ -232,8 +234,9 @@ def build_spec():
                     _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                     _param(
                         "country",
-                        {"type": "string", "pattern": "^[A-Z]{2}(,[A-Z]{2}){0,49}$"},
-                        description="ISO 3166 codes separated by commas (at most 50)",
+                        {"type": "string", "pattern": "^([A-Z]{2}(,[A-Z]{2}){0,49})?$"},
+                        description="ISO 3166 codes separated by commas (at most 50); empty: "
+                        "every country",
                     ),
                     _param(
                         "exclude_origin",
@@ -420,8 +423,8 @@ def _add_validate(spec):
                         "content": _json("ValidateResult"),
                     },
                     **_status("404", "Not one of your country's sources"),
-                    **_status("413", "The document is too large"),
                     **WRITE_ERRORS,
+                    **_status("413", "The document is too large"),
                 },
             }
         },

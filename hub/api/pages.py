@@ -70,7 +70,7 @@ PARAMETERS = {
     "country": (
         _l(
             "A country's ISO 3166 code; the changes feed takes up to 50, separated by commas. A "
-            "code with nothing filed under it gives an empty page."
+            "code with nothing filed under it gives an empty page; an empty value, every country."
         ),
         {},
     ),

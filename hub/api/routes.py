@@ -47,6 +47,7 @@ csrf.exempt(bp)  # bearer tokens, not cookies: there is no cross-site form to fo
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], exempt_when=served_from_cache)(bp)
 
 COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+VALID_CHOICES = {"1": True, "true": True, "0": False, "false": False}  # ?valid= of products
 
 
 class ApiInputError(Exception):
@@ -244,7 +245,7 @@ def _entry_filters(kind):
     if country := _country_arg():
         filters["country"] = country
     if kind == "product":
-        if group := request.args.get("group"):
+        if (group := request.args.get("group")) is not None:
             if group not in PRODUCT_GROUPS:
                 raise ApiInputError(
                     {"group": [_("“%(value)s” is not one of the options.", value=group)]}
@@ -252,10 +253,22 @@ def _entry_filters(kind):
             filters["group"] = group
         if "stars" in request.args:
             filters["stars"] = _int_arg("stars", None, 1, 5)
-        filters["valid"] = request.args.get("valid") in ("1", "true")
+        filters["valid"] = _choice_arg(
+            "valid", {"1": True, "true": True, "0": False, "false": False}
+        )
     if kind == "fair":
-        filters["past"] = request.args.get("when") == "past"
+        filters["past"] = _choice_arg("when", {"upcoming": False, "past": True})
     return filters
+
+
+def _choice_arg(name, choices):
+    """``?name=``: one of ``choices`` (their values; False when absent), else a 422."""
+    raw = request.args.get(name)
+    if raw is None:
+        return False
+    if raw not in choices:
+        raise ApiInputError({name: [_("“%(value)s” is not one of the options.", value=raw)]})
+    return choices[raw]
 
 
 @bp.route("/<any(policies, experiences, fairs, products):collection>")
@@ -288,7 +301,7 @@ def entry_detail(collection, entry_id):
 def country_list():
     lang = _lang()
     stmt = select(Country).options(selectinload(Country.programmes)).order_by(Country.code)
-    if status := request.args.get("status"):
+    if (status := request.args.get("status")) is not None:
         if status not in STATUS_VALUES:
             raise ApiInputError(
                 {"status": [_("“%(value)s” is not a membership status.", value=status)]}
@@ -528,4 +541,3 @@ def entry_restore(collection, entry_id):
     except publishing.TrashExpired:
         return api_error(409, code="trash_expired")
     return jsonify(entry_view(db.session.get(Entry, entry.id), lang))
-
