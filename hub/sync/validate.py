@@ -157,6 +157,8 @@ def exchange_items(body):
 def _exchange_reader(content):
     try:
         body = request_limits.loads(content.decode("utf-8-sig"))
+    except request_limits.JsonTooDeep:
+        raise DocumentError({"document": [_("The document is nested too deeply.")]}) from None
     except UnicodeDecodeError as exc:
         raise DocumentError(
             {"document": [_("The document is not UTF-8 text (byte %(at)s).", at=exc.start)]}
