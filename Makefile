@@ -19,7 +19,8 @@ run: $(VENV)/.runtime compile-catalogues $(SECRET_FILE)
 	$(HUB) migrate
 	$(HUB) seed --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)/ with the sync scheduler (Ctrl-C stops both)"
-	export HUB_BASE_URL="$${HUB_BASE_URL:-http://127.0.0.1:$(PORT)}"; \
+	export HUB_BASE_URL="$${HUB_BASE_URL:-http://127.0.0.1:$(PORT)}" \
+		HUB_TRUSTED_HOSTS="$${HUB_TRUSTED_HOSTS:-127.0.0.1,localhost}"; \
 	$(HUB) scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app

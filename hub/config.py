@@ -98,10 +98,6 @@ def load_settings(app):
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, os.pardir, "translations"),
         RATELIMIT_STORAGE_URI=env.get("HUB_RATELIMIT_STORAGE_URL", "memory://"),
-        # Host names the site answers to; absolute links (hreflang) are built from the request's
-        # Host header, which must not be anything a client cares to send.
-        TRUSTED_HOSTS=[h.strip() for h in env.get("HUB_TRUSTED_HOSTS", "").split(",") if h.strip()]
-        or None,
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         API_RATE_LIMIT=env.get("HUB_API_RATE_LIMIT", "600 per minute"),
@@ -131,6 +127,18 @@ def load_settings(app):
         LANGUAGE_COOKIE="hub_lang",
         LANGUAGE_COOKIE_MAX_AGE=365 * 24 * 3600,
     )
+    # Host names the site answers to, others get a 400 (hub.urls.trusted_hosts): the base URL's
+    # among them, so that listing the loopback names for a local check keeps the public one.
+    app.config["TRUSTED_HOSTS"] = _trusted_hosts(
+        env.get("HUB_TRUSTED_HOSTS", ""), app.config["BASE_URL"]
+    )
+
+
+def _trusted_hosts(value, base):
+    hosts = [host.strip() for host in value.split(",") if host.strip()]
+    if hosts and base and (base_host := urlsplit(base).hostname) not in hosts:
+        hosts.append(base_host)
+    return hosts or None
 
 
 def instance_path():
