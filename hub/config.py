@@ -82,6 +82,11 @@ def load_settings(app):
     default_db = "sqlite:///" + os.path.join(app.instance_path, "hub.sqlite3")
     app.config.update(
         SECRET_KEY=env.get("HUB_SECRET_KEY") or _instance_file(app, SECRET_KEY_FILE),
+        # Keys signed with before the current one, still accepted while visitors' cookies and
+        # open forms move to the new key (docs/security.md, "Changing the secret key").
+        SECRET_KEY_FALLBACKS=_list(env, "HUB_SECRET_KEY_PREVIOUS"),
+        # Where to report a vulnerability, for /.well-known/security.txt (none: no such file).
+        SECURITY_CONTACT=check_security_contact(env.get("HUB_SECURITY_CONTACT")),
         DATABASE_URL=env.get("HUB_DATABASE_URL") or default_db,
         # Seconds a writer waits for SQLite's write lock before giving up ("database is locked").
         SQLITE_BUSY_TIMEOUT=_positive_number(env, "HUB_SQLITE_BUSY_TIMEOUT", 30),
@@ -191,6 +196,37 @@ def check_base_url(value):
     return value
 
 
+def _list(env, name):
+    return [part.strip() for part in env.get(name, "").split(",") if part.strip()]
+
+
+def check_security_contact(value):
+    """The ``Contact`` lines of security.txt: each ``mailto:``, ``https://`` or a bare e-mail
+    address (made a ``mailto:``), comma-separated; an empty list when unset."""
+    contacts = []
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "@" in part and ":" not in part and " " not in part:
+            part = "mailto:" + part
+        scheme, _, rest = part.partition(":")
+        if (
+            scheme.lower() not in ("mailto", "https")
+            or not rest.strip("/")
+            or any(c.isspace() for c in part)
+        ):
+            raise ConfigError(
+                N_(
+                    "HUB_SECURITY_CONTACT must be e-mail addresses or https:// addresses, "
+                    "separated by commas, not “%(value)s”."
+                ),
+                value=part,
+            )
+        contacts.append(part)
+    return contacts
+
+
 def _positive_number(env, name, default):
     value = env.get(name, "").strip()
     if not value:
@@ -234,12 +270,21 @@ def _records_or_off(value):
 
 
 def check_secret_key(app):
-    """Refuse to run outside debug and test mode with a missing, short or well-known secret key."""
+    """Refuse to run outside debug and test mode with a missing, short or well-known secret key,
+    current or previous (a previous key still signs in whoever holds a cookie made with it)."""
     if app.debug or app.testing:
         if not app.config.get("SECRET_KEY"):
             # A throwaway key keeps sessions working in debug runs; it dies with the process.
             app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
         return
+    for key in app.config.get("SECRET_KEY_FALLBACKS") or ():
+        if _weak(key):
+            raise ConfigError(
+                N_(
+                    "HUB_SECRET_KEY_PREVIOUS holds a key that is short, well-known or trivial, "
+                    "with which anyone could make a session cookie: remove it."
+                )
+            )
     key = app.config.get("SECRET_KEY")
     if not key:
         raise ConfigError(
@@ -251,7 +296,7 @@ def check_secret_key(app):
             min=MIN_SECRET_KEY_LENGTH,
             hint=SECRET_KEY_HINT,
         )
-    if key.strip().lower() in WELL_KNOWN_SECRET_KEYS or len(set(key)) < 8:
+    if _guessable(key):
         raise ConfigError(
             N_(
                 "HUB_SECRET_KEY is a well-known or trivial value that anyone can guess: replace "
@@ -269,3 +314,11 @@ def check_secret_key(app):
             min=MIN_SECRET_KEY_LENGTH,
             hint=SECRET_KEY_HINT,
         )
+
+
+def _guessable(key):
+    return key.strip().lower() in WELL_KNOWN_SECRET_KEYS or len(set(key)) < 8
+
+
+def _weak(key):
+    return _guessable(key) or len(key) < MIN_SECRET_KEY_LENGTH
