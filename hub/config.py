@@ -119,6 +119,9 @@ def load_settings(app):
             env, "HUB_WEBHOOK_RETRY_DELAYS", (30, 120, 600, 3600, 7200, 14400, 28800)
         ),
         WEBHOOK_MAX_FAILURES=_positive_number(env, "HUB_WEBHOOK_MAX_FAILURES", 9),
+        # A signed-in session ends after this long unused, and this long after signing in.
+        SESSION_IDLE_HOURS=_positive_number(env, "HUB_SESSION_IDLE_HOURS", 12),
+        SESSION_MAX_DAYS=_positive_number(env, "HUB_SESSION_MAX_DAYS", 30),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
