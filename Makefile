@@ -9,7 +9,7 @@ PORT ?= 5000
 INSTANCE := $(or $(HUB_INSTANCE_PATH),instance)
 SECRET_FILE := $(INSTANCE)/secret_key
 
-.PHONY: run test bench lint format migrate seed catalogues extract-messages update-catalogues compile-catalogues vendor clean
+.PHONY: run test bench lint format lock migrate seed catalogues extract-messages update-catalogues compile-catalogues vendor clean
 
 ## run: install, compile the catalogues, migrate, seed on first run, serve on http://127.0.0.1:$(PORT)
 ##      with the sync scheduler beside the web server. Links point at HUB_BASE_URL, else at
@@ -19,10 +19,11 @@ run: $(VENV)/.runtime compile-catalogues $(SECRET_FILE)
 	$(HUB) migrate
 	$(HUB) seed --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)/ with the sync scheduler (Ctrl-C stops both)"
-	export HUB_BASE_URL="$${HUB_BASE_URL:-http://127.0.0.1:$(PORT)}"; \
+	export HUB_BASE_URL="$${HUB_BASE_URL:-http://127.0.0.1:$(PORT)}" \
+		HUB_TRUSTED_HOSTS="$${HUB_TRUSTED_HOSTS:-127.0.0.1,localhost}"; \
 	$(HUB) scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --timeout 120 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 ## test: the whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, database test)
 test: $(VENV)/.dev compile-catalogues
@@ -45,16 +46,33 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# The project itself is installed editable and without dependencies, for its `hub` command.
-$(VENV)/.runtime: requirements.txt pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# Every package, dependencies of dependencies too, at the version and with the file hashes of
+# the lock files (make lock); the project itself then editable and without dependencies, for
+# its `hub` command.
+$(VENV)/.runtime: requirements.lock pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet --no-deps --editable .  # setuptools warns of editable installs
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev: requirements.lock requirements-dev.lock pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet --no-deps --editable .  # setuptools warns of editable installs
 	touch $@ $(VENV)/.runtime
+
+## lock: pin requirements.txt and requirements-dev.txt, with everything they pull in, in
+##       requirements.lock and requirements-dev.lock (hashes included), with pip-tools in a
+##       throwaway venv. Run it after changing a pin, and commit the four files together.
+PIP_TOOLS_VERSION := 7.7.0
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links
+lock:
+	tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && \
+	$(PYTHON) -m venv "$$tools" && \
+	"$$tools/bin/pip" install --quiet pip-tools==$(PIP_TOOLS_VERSION) && \
+	export CUSTOM_COMPILE_COMMAND="make lock" && \
+	"$$tools/bin/pip-compile" $(LOCK_FLAGS) --output-file requirements.lock requirements.txt && \
+	"$$tools/bin/pip-compile" $(LOCK_FLAGS) --constraint requirements.lock \
+		--output-file requirements-dev.lock requirements-dev.txt
 
 $(SECRET_FILE):
 	mkdir -p $(INSTANCE)

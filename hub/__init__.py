@@ -21,7 +21,8 @@ class Hub(Flask):
     def create_url_adapter(self, request):
         base = self.config.get("BASE_URL")
         if request is not None:
-            adapter = super().create_url_adapter(request)  # checks the trusted hosts too
+            request.trusted_hosts = urls.trusted_hosts(self.config)
+            adapter = super().create_url_adapter(request)  # refuses a host not trusted (400)
             return urls.bind(self.url_map, base, adapter) if base and adapter else adapter
         return urls.bind(self.url_map, base or DEFAULT_BASE_URL)
 

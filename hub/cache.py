@@ -1,13 +1,14 @@
 """A per-process cache of public answers: the API's reads, the feeds and the visitors' pages.
 
-An answer is kept under its URL, its language and the *data version*: the last change sequence
-number given to an entry and the registry's newest change, read in one small query. Every write
-to an entry takes a new sequence number and every change to the registry moves its stamps, so an
-answer is served from the cache only while nothing it could show has changed. A process reads
-the version again after every commit of its own and otherwise at most once per
-``ANSWER_CACHE_FRESH_MS`` (a second by default): a write in another process — another worker,
-the scheduler — shows within that time. The minute is part of the key too, for what depends on
-the clock (upcoming fairs, ratings still valid).
+An answer is kept under its whole URL (scheme, host and root path included: a page for one host is
+never served for another, nor an http page over https), its language and the *data version*: the
+last change sequence number given to an entry and the registry's newest change, read in one small
+query. Every write to an entry takes a new sequence number and every change to the registry moves
+its stamps, so an answer is served from the cache only while nothing it could show has changed. A
+process reads the version again after every commit of its own and otherwise at most once per
+``ANSWER_CACHE_FRESH_MS`` (a second by default): a write in another process — another worker, the
+scheduler — shows within that time. The minute is part of the key too, for what depends on the clock
+(upcoming fairs, ratings still valid).
 
 Signed-in users (whose pages show their own menus and forms), requests with messages waiting to
 be shown, and anything but a 200 are never cached. The cache is bounded in entries and bytes and
@@ -129,20 +130,28 @@ REPLAYABLE = "hub.replayable"
 class AnswerReplay:
     """WSGI middleware: finished answers to anonymous GETs, replayed without Flask.
 
-    Only requests without a cookie, credentials, ``If-Match`` or a range are looked up, under
-    their path, query and every request header an answer may depend on (host, scheme, the
-    accepted types, languages and encodings). Only answers that ``cached`` marked as cacheable,
-    made for a GET with status 200 and setting no cookie, are kept, with the minute and the data
-    version they were made at, and without the headers of the moment (``Date``, left to the
-    server as for every answer, and the rate limit's counts). A kept answer is replayed while
-    the minute and the version are the same; the version is read only then, so a path that
-    never had a cacheable answer (``/healthz``, static files) never touches the database.
+    Only requests without a cookie, credentials, ``If-Match`` or a range are looked up, under their
+    path, query and everything in the request an answer may depend on (host, scheme and the server's
+    address, the ``X-Forwarded-*`` and ``Forwarded`` headers even when no proxy is trusted, the
+    accepted types, languages and encodings). Only answers that ``cached`` marked as cacheable, made
+    for a GET with status 200 and setting no cookie, are kept, with the minute and the data version
+    they were made at, and without the headers of the moment (``Date``, left to the server as for
+    every answer, and the rate limit's counts). A kept answer is replayed while the minute and the
+    version are the same; the version is read only then, so a path that never had a cacheable answer
+    (``/healthz``, static files) never touches the database.
     """
 
     VARY = (
         "HTTP_HOST",
         "wsgi.url_scheme",
+        "SERVER_NAME",
+        "SERVER_PORT",
         "SCRIPT_NAME",
+        "HTTP_X_FORWARDED_HOST",
+        "HTTP_X_FORWARDED_PROTO",
+        "HTTP_X_FORWARDED_PORT",
+        "HTTP_X_FORWARDED_PREFIX",
+        "HTTP_FORWARDED",
         "HTTP_ACCEPT",
         "HTTP_ACCEPT_LANGUAGE",
         "HTTP_ACCEPT_ENCODING",
@@ -274,6 +283,7 @@ def _lookup():
     if cache is not None and getattr(view, "answer_cache", False) and _cacheable():
         key = (
             request.endpoint,
+            request.root_url,
             request.full_path,
             str(get_locale()),
             int(time.time() // 60),

@@ -82,6 +82,11 @@ def load_settings(app):
     default_db = "sqlite:///" + os.path.join(app.instance_path, "hub.sqlite3")
     app.config.update(
         SECRET_KEY=env.get("HUB_SECRET_KEY") or _instance_file(app, SECRET_KEY_FILE),
+        # Keys signed with before the current one, still accepted while visitors' cookies and
+        # open forms move to the new key (docs/security.md, "Changing the secret key").
+        SECRET_KEY_FALLBACKS=_list(env, "HUB_SECRET_KEY_PREVIOUS"),
+        # Where to report a vulnerability, for /.well-known/security.txt (none: no such file).
+        SECURITY_CONTACT=check_security_contact(env.get("HUB_SECURITY_CONTACT")),
         DATABASE_URL=env.get("HUB_DATABASE_URL") or default_db,
         # Seconds a writer waits for SQLite's write lock before giving up ("database is locked").
         SQLITE_BUSY_TIMEOUT=_positive_number(env, "HUB_SQLITE_BUSY_TIMEOUT", 30),
@@ -98,10 +103,6 @@ def load_settings(app):
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, os.pardir, "translations"),
         RATELIMIT_STORAGE_URI=env.get("HUB_RATELIMIT_STORAGE_URL", "memory://"),
-        # Host names the site answers to; absolute links (hreflang) are built from the request's
-        # Host header, which must not be anything a client cares to send.
-        TRUSTED_HOSTS=[h.strip() for h in env.get("HUB_TRUSTED_HOSTS", "").split(",") if h.strip()]
-        or None,
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         API_RATE_LIMIT=env.get("HUB_API_RATE_LIMIT", "600 per minute"),
@@ -121,6 +122,9 @@ def load_settings(app):
         # The largest request body, in bytes (a 413 beyond); pushed and posted documents have
         # a limit of their own (hub.request_limits).
         MAX_CONTENT_LENGTH=_positive_number(env, "HUB_MAX_CONTENT_LENGTH", 4 * 1024 * 1024),
+        # A signed-in session ends after this long unused, and this long after signing in.
+        SESSION_IDLE_HOURS=_positive_number(env, "HUB_SESSION_IDLE_HOURS", 12),
+        SESSION_MAX_DAYS=_positive_number(env, "HUB_SESSION_MAX_DAYS", 30),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -134,6 +138,18 @@ def load_settings(app):
         LANGUAGE_COOKIE="hub_lang",
         LANGUAGE_COOKIE_MAX_AGE=365 * 24 * 3600,
     )
+    # Host names the site answers to, others get a 400 (hub.urls.trusted_hosts): the base URL's
+    # among them, so that listing the loopback names for a local check keeps the public one.
+    app.config["TRUSTED_HOSTS"] = _trusted_hosts(
+        env.get("HUB_TRUSTED_HOSTS", ""), app.config["BASE_URL"]
+    )
+
+
+def _trusted_hosts(value, base):
+    hosts = [host.strip() for host in value.split(",") if host.strip()]
+    if hosts and base and (base_host := urlsplit(base).hostname) not in hosts:
+        hosts.append(base_host)
+    return hosts or None
 
 
 def instance_path():
@@ -186,6 +202,37 @@ def check_base_url(value):
     return value
 
 
+def _list(env, name):
+    return [part.strip() for part in env.get(name, "").split(",") if part.strip()]
+
+
+def check_security_contact(value):
+    """The ``Contact`` lines of security.txt: each ``mailto:``, ``https://`` or a bare e-mail
+    address (made a ``mailto:``), comma-separated; an empty list when unset."""
+    contacts = []
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "@" in part and ":" not in part and " " not in part:
+            part = "mailto:" + part
+        scheme, _, rest = part.partition(":")
+        if (
+            scheme.lower() not in ("mailto", "https")
+            or not rest.strip("/")
+            or any(c.isspace() for c in part)
+        ):
+            raise ConfigError(
+                N_(
+                    "HUB_SECURITY_CONTACT must be e-mail addresses or https:// addresses, "
+                    "separated by commas, not “%(value)s”."
+                ),
+                value=part,
+            )
+        contacts.append(part)
+    return contacts
+
+
 def _positive_number(env, name, default):
     value = env.get(name, "").strip()
     if not value:
@@ -229,12 +276,21 @@ def _records_or_off(value):
 
 
 def check_secret_key(app):
-    """Refuse to run outside debug and test mode with a missing, short or well-known secret key."""
+    """Refuse to run outside debug and test mode with a missing, short or well-known secret key,
+    current or previous (a previous key still signs in whoever holds a cookie made with it)."""
     if app.debug or app.testing:
         if not app.config.get("SECRET_KEY"):
             # A throwaway key keeps sessions working in debug runs; it dies with the process.
             app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
         return
+    for key in app.config.get("SECRET_KEY_FALLBACKS") or ():
+        if _weak(key):
+            raise ConfigError(
+                N_(
+                    "HUB_SECRET_KEY_PREVIOUS holds a key that is short, well-known or trivial, "
+                    "with which anyone could make a session cookie: remove it."
+                )
+            )
     key = app.config.get("SECRET_KEY")
     if not key:
         raise ConfigError(
@@ -246,7 +302,7 @@ def check_secret_key(app):
             min=MIN_SECRET_KEY_LENGTH,
             hint=SECRET_KEY_HINT,
         )
-    if key.strip().lower() in WELL_KNOWN_SECRET_KEYS or len(set(key)) < 8:
+    if _guessable(key):
         raise ConfigError(
             N_(
                 "HUB_SECRET_KEY is a well-known or trivial value that anyone can guess: replace "
@@ -264,3 +320,11 @@ def check_secret_key(app):
             min=MIN_SECRET_KEY_LENGTH,
             hint=SECRET_KEY_HINT,
         )
+
+
+def _guessable(key):
+    return key.strip().lower() in WELL_KNOWN_SECRET_KEYS or len(set(key)) < 8
+
+
+def _weak(key):
+    return _guessable(key) or len(key) < MIN_SECRET_KEY_LENGTH

@@ -4,9 +4,9 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_wtf import CSRFProtect
 
 from hub.db import Database
+from hub.sessions import CSRFProtect
 
 babel = Babel()
 db = Database()

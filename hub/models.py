@@ -12,6 +12,8 @@ from hub.publishing.models import (
     Product,
 )
 from hub.registry.models import Country, MembershipEvent, Programme
+from hub.sessions import UserSession
+from hub.signin_limits import SignInFailure
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.texts.models import FactText
 from hub.texts.snapshots import TextSnapshot
@@ -35,9 +37,11 @@ __all__ = [
     "Programme",
     "RejectedRecord",
     "Revision",
+    "SignInFailure",
     "SyncRun",
     "TextSnapshot",
     "User",
+    "UserSession",
     "Webhook",
     "WebhookDelivery",
 ]

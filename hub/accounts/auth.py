@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from hub import sessions
 from hub.accounts.models import User
 from hub.extensions import db, login_manager
 
@@ -14,7 +15,7 @@ from hub.extensions import db, login_manager
 @login_manager.user_loader
 def load_user(user_id):
     user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user is not None and user.active else None
+    return user if user is not None and user.active and sessions.live(user) else None
 
 
 @login_manager.unauthorized_handler

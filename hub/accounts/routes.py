@@ -1,26 +1,18 @@
 """Sign-in, sign-out, accepting an invitation, and one's own preferences."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
+from hub import signin_limits
 from hub.accounts import bp, services
 from hub.accounts.auth import safe_next
 from hub.accounts.forms import LoginForm, PasswordForm, PreferencesForm
-from hub.extensions import limiter
 from hub.i18n import language_name, languages
 
 
-def _login_key():
-    # Counted per address asked for, so that spreading guesses over many IPs does not help.
-    return "login:" + services.normalize_email(request.form.get("email"))
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_key, methods=["POST"]
-)
 def login():
     target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
@@ -28,8 +20,20 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
+        address = request.remote_addr
+        if wait := signin_limits.wait(form.email.data, address):
+            error = ngettext(
+                "Too many attempts: wait %(num)s second, then try again.",
+                "Too many attempts: wait %(num)s seconds, then try again.",
+                wait,
+            )
+            page = render_template("accounts/login.html", form=form, error=error)
+            return page, 429, {"Retry-After": str(wait)}
         user = services.authenticate(form.email.data, form.password.data)
-        if user is not None:
+        if user is None:
+            signin_limits.failed(form.email.data, address)
+        else:
+            signin_limits.succeeded(form.email.data, address)
             login_user(user)
             flash(_("Signed in as %(email)s.", email=user.email), "success")
             lang = user.preferred_language or None

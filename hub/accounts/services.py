@@ -513,6 +513,15 @@ def set_active(actor, user_id, active):
     return user
 
 
+def set_password(user, password, actor=None):
+    """Give the account a new password; every session of the account ends (hub.sessions)."""
+    check_password(password)
+    user.password_hash = generate_password_hash(password)
+    record(actor or user, "user.password", "user", user.id, user.country_code)
+    db.session.commit()
+    return user
+
+
 def set_preferred_language(user, language, languages):
     if not language:
         raise AccountError(_("This field is required."), "language")

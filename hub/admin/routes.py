@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from hub import sessions
 from hub.accounts import services
 from hub.accounts.auth import admin_required
 from hub.accounts.forms import InviteForm
@@ -50,6 +51,10 @@ ACTION_VERBS = {
     "enable": _l("enabled"),
     "disable": _l("disabled"),
     "revoke": _l("revoked"),
+    "sign_in": _l("signed in"),
+    "sign_in_limited": _l("sign-in slowed down after too many wrong passwords"),
+    "sign_out_everywhere": _l("signed out everywhere"),
+    "password": _l("password changed"),
     "seed": _l("loaded from the seed file"),
     "pause": _l("paused"),
     # Membership changes ("country.member"): the new status.
@@ -200,6 +205,22 @@ def set_active(user_id, change):
             flash(_("%(email)s can sign in again.", email=user.email), "success")
         else:
             flash(_("%(email)s can no longer sign in.", email=user.email), "success")
+    return redirect(url_for(".users"))
+
+
+@bp.route(f"/users/<{ID_RULE}:user_id>/sign-out", methods=["POST"])
+@admin_required
+def sign_out_everywhere(user_id):
+    """End every session of the account: each browser it is signed in on has to sign in again."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    ended = sessions.end_all(user.id)
+    services.record(
+        current_user, "user.sign_out_everywhere", "user", user.id, user.country_code, ended=ended
+    )
+    db.session.commit()
+    flash(_("%(email)s is signed out everywhere.", email=user.email), "success")
     return redirect(url_for(".users"))
 
 

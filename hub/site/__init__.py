@@ -1,6 +1,18 @@
-"""Site-wide routes and error pages: the language redirect at ``/`` and the error handlers."""
+"""Site-wide routes and error pages: the language redirect at ``/``, ``security.txt``, the
+headers every answer carries and the error handlers."""
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from datetime import UTC, datetime, timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -9,6 +21,12 @@ from hub.extensions import db
 from hub.i18n import current_language
 
 bp = Blueprint("site", __name__)
+
+# Browsers that saw the hub over https keep to https for this long (a year).
+HSTS_MAX_AGE = 365 * 24 * 3600
+# How far ahead security.txt's Expires lies, from the day it is served (RFC 9116 asks for less
+# than a year).
+SECURITY_TXT_DAYS = 180
 
 ERROR_TEXTS = {
     400: (
@@ -51,9 +69,26 @@ def health():
     return jsonify(status="ok")
 
 
+@bp.route("/.well-known/security.txt")
+def security_txt():
+    """Where to report a vulnerability (RFC 9116), from ``HUB_SECURITY_CONTACT``; 404 unset."""
+    contacts = current_app.config["SECURITY_CONTACT"]
+    if not contacts:
+        abort(404)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    expires = today + timedelta(days=SECURITY_TXT_DAYS)
+    lines = [f"Contact: {contact}" for contact in contacts]
+    lines.append(f"Expires: {expires:%Y-%m-%dT%H:%M:%SZ}")
+    lines.append("Preferred-Languages: vi, en, ja")
+    if base := current_app.config["BASE_URL"]:
+        lines.append(f"Canonical: {base}/.well-known/security.txt")
+    return current_app.response_class("\n".join(lines) + "\n", mimetype="text/plain")
+
+
 @bp.after_app_request
 def security_headers(response):
-    """Pages load nothing from elsewhere and run no inline code; say so to the browser."""
+    """Pages load nothing from elsewhere and run no inline code; say so to the browser. Over
+    https, or when the hub's address is https, browsers are told to keep to https."""
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -61,6 +96,9 @@ def security_headers(response):
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    base = current_app.config["BASE_URL"] or ""
+    if request.is_secure or base.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
     return response
 
 
