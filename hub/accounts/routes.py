@@ -4,7 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from hub.accounts import bp, services
+from hub.accounts import bp, routes_totp, services
 from hub.accounts.auth import safe_next
 from hub.accounts.forms import LoginForm, PasswordForm, PreferencesForm
 from hub.extensions import limiter
@@ -29,6 +29,8 @@ def login():
     error = None
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
+        if user is not None and user.totp_enabled:
+            return routes_totp.ask_for_code(user, target)
         if user is not None:
             login_user(user)
             flash(_("Signed in as %(email)s.", email=user.email), "success")

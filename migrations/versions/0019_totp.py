@@ -18,9 +18,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("user_account") as batch_op:
         batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
-        batch_op.add_column(
-            sa.Column("totp_enabled_dt", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("totp_enabled_dt", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
     op.create_table(
         "recovery_code",
