@@ -35,6 +35,7 @@ DOWNLOADS = {"publishing.export", "registry.countries_export"}
 # Pages only a signed-in administrator sees (the invitation page: anyone with its link).
 ADMIN_PAGES = (
     "/{lang}/account",
+    "/{lang}/account/two-step",
     "/{lang}/admin/users",
     "/{lang}/admin/audit",
     "/{lang}/invitations/{token}",

@@ -30,7 +30,9 @@ class InviteForm(HubForm):
 
 
 class CodeForm(HubForm):
-    code = StringField(_l("Code"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    code = StringField(
+        _l("Code from your app"), validators=[DataRequired(REQUIRED), Length(max=64)]
+    )
 
 
 class TwoStepProofForm(HubForm):
