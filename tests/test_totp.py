@@ -184,3 +184,13 @@ def test_an_unknown_setting_is_refused(monkeypatch):
     monkeypatch.setenv("HUB_ADMIN_TOTP", "sometimes")
     with pytest.raises(ConfigError):
         load_settings(Flask(__name__))
+
+
+def test_wrong_codes_count_toward_the_sign_in_limit(app, clock):
+    secret, _ = enrol(signed_in_client(app, COORDINATOR))
+    client = app.test_client()
+    sign_in(client, COORDINATOR)
+    for _ in range(10):
+        assert send_code(client, "000000").status_code == 422
+    clock.shift(timedelta(seconds=30))
+    assert send_code(client, code(secret, MOMENT + timedelta(seconds=30))).status_code == 429

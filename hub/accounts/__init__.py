@@ -1,4 +1,5 @@
-"""Accounts: sign-in and sign-out, invitations, preferences; users and the audit log."""
+"""Accounts: sign-in (in two steps where turned on) and sign-out, invitations, preferences; users
+and the audit log."""
 
 from flask import Blueprint
 
