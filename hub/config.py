@@ -105,6 +105,9 @@ def load_settings(app):
         RATELIMIT_STORAGE_URI=env.get("HUB_RATELIMIT_STORAGE_URL", "memory://"),
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        # "required": administrators sign in in two steps (hub.accounts.totp), and one without
+        # it turns it on before any page; "optional": each account chooses.
+        ADMIN_TOTP=_choice(env, "HUB_ADMIN_TOTP", ("optional", "required")),
         API_RATE_LIMIT=env.get("HUB_API_RATE_LIMIT", "600 per minute"),
         # How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto:
         # the rate limits then count the client's address, and cookies are Secure over https.
@@ -244,6 +247,19 @@ def _positive_number(env, name, default):
             value=value,
         )
     return int(value)
+
+
+def _choice(env, name, choices):
+    """The variable's value, one of ``choices`` (the first when it is not set)."""
+    value = env.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise ConfigError(
+            N_("%(name)s must be one of %(choices)s, not “%(value)s”."),
+            name=name,
+            choices=", ".join(choices),
+            value=value,
+        )
+    return value
 
 
 def _seconds(env, name, default):

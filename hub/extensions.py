@@ -5,8 +5,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 
+from hub.csrf import CSRFProtect
 from hub.db import Database
-from hub.sessions import CSRFProtect
 
 babel = Babel()
 db = Database()

@@ -10,8 +10,7 @@ of the account's rows, so a copied cookie stops working on every process at once
 
 A cookie signed with a previous key (``HUB_SECRET_KEY_PREVIOUS``) is accepted and signed again
 with the current one in the same answer, so that whoever uses the hub while both keys are set
-keeps their session once the previous key is removed. Forms' CSRF tokens signed with a previous
-key are accepted the same way (``CSRFProtect``).
+keeps their session once the previous key is removed (forms' CSRF tokens: ``hub.csrf``).
 """
 
 import hashlib
@@ -21,7 +20,6 @@ from datetime import datetime, timedelta
 from flask import current_app, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import user_logged_in, user_logged_out
-from flask_wtf import csrf
 from itsdangerous import BadSignature
 from sqlalchemy import ForeignKey, String, delete, event, inspect, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -59,28 +57,6 @@ class SessionInterface(SecureCookieSessionInterface):
         except BadSignature:
             return False
         return True
-
-
-class CSRFProtect(csrf.CSRFProtect):
-    """Flask-WTF's, also accepting a form's token signed with a previous key: one that is good
-    under a previous key (in time, for this session) counts as the current key's token."""
-
-    def _get_csrf_token(self):
-        token = super()._get_csrf_token()
-        fallbacks = current_app.config["SECRET_KEY_FALLBACKS"]
-        if not token or not fallbacks or _valid_csrf(token):
-            return token
-        if any(_valid_csrf(token, key) for key in fallbacks):
-            return csrf.generate_csrf()
-        return token
-
-
-def _valid_csrf(token, key=None):
-    try:
-        csrf.validate_csrf(token, secret_key=key)
-    except csrf.ValidationError:
-        return False
-    return True
 
 
 class UserSession(Base):

@@ -12,11 +12,13 @@ fast.
 
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urldefrag, urlsplit
 
+import pyotp
 import pytest
 from babel import Locale
 from babel.messages.pofile import read_po
@@ -340,6 +342,29 @@ def test_an_administrator_sees_no_english(site, lang):
     walk.check(url, client.get(url))
     _post_invalid(client, walk, f"/{lang}/account", {"language": "xx"})
     _post_invalid(client, walk, f"/{lang}/account", {})
+    assert not walk.found, _report(walk)
+
+
+@pytest.mark.parametrize("lang", ["vi", "ja"])
+def test_two_step_sign_in_reads_in_the_language(site, lang, time_machine):
+    time_machine.move_to(datetime(2027, 3, 28, 1, 30, 10, tzinfo=UTC), tick=False)
+    client = site.app.test_client()
+    sign_in(client, "admin@hub.test", lang=lang)
+    walk = Walk(site, client, lang)
+    url = f"/{lang}/account/two-step"
+    page = walk.check(url, client.get(url))
+    secret = re.search(r"<code>([A-Z2-7]{32})</code>", page).group(1)
+    _post_invalid(client, walk, url, {"code": "1"})
+    token = csrf_token(client, url)
+    response = client.post(url, data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
+    walk.check(url, response)
+    walk.check(url, client.get(url))
+    _post_invalid(client, walk, f"/{lang}/account/two-step/off", {"off-proof": "x"})
+    client = site.app.test_client()
+    sign_in(client, "admin@hub.test", lang=lang)
+    url = f"/{lang}/login/code"
+    walk.check(url, client.get(url))
+    _post_invalid(client, walk, url, {"code": "000000"})
     assert not walk.found, _report(walk)
 
 

@@ -3,10 +3,15 @@
 import re
 
 import html5lib
+import pyotp
 import pytest
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from hub.accounts import totp
+from hub.accounts.models import User
+from hub.extensions import db
 from hub.registry.regions import sort_key
 from hub.registry.services import change_membership
 from tests.support import sample_entries, sign_in
@@ -35,6 +40,7 @@ DOWNLOADS = {"publishing.export", "registry.countries_export"}
 # Pages only a signed-in administrator sees (the invitation page: anyone with its link).
 ADMIN_PAGES = (
     "/{lang}/account",
+    "/{lang}/account/two-step",
     "/{lang}/admin/users",
     "/{lang}/admin/audit",
     "/{lang}/invitations/{token}",
@@ -62,6 +68,8 @@ ADMIN_PAGES = (
     "/{lang}/admin/webhooks",
     "/{lang}/admin/webhooks/{webhook}",
 )
+# Pages shown only in the middle of a sign-in: the code asked after the password.
+SIGN_IN_STEPS = ("/{lang}/login/code",)
 
 
 @pytest.fixture
@@ -454,11 +462,25 @@ def test_programmes_of_one_family_are_listed_once_per_country(client):
     assert abbrs[0].get("title").count("One District One Product") == 2
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_two_step_code_page_is_valid_html_in_its_language(app, lang):
+    with app.test_request_context("/"):
+        user = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+        secret = totp.new_secret()
+        totp.enrol(user, secret, pyotp.TOTP(secret).now())
+    client = app.test_client()
+    sign_in(client, "coordinator.vn@hub.test", lang=lang)
+    tree = parse(get(client, SIGN_IN_STEPS[0].format(lang=lang)))
+    assert tree.get("lang") == lang
+    if lang == "ja":
+        assert all(JAPANESE.search(h) for h in headings_in(tree, lang))
+
+
 def test_the_language_checks_cover_every_page(app):
     """Every page under /<lang>/ is among PAGES, so a new page cannot escape the checks above."""
     covered = set()
     adapter = app.url_map.bind("localhost")
-    for path in PAGES + ADMIN_PAGES:
+    for path in PAGES + ADMIN_PAGES + SIGN_IN_STEPS:
         sample = path.format(
             lang="en",
             token="t",

@@ -1,7 +1,7 @@
 """Account forms (Flask-WTF: every form carries a CSRF token)."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from hub.forms import HubForm
@@ -27,3 +27,16 @@ class InviteForm(HubForm):
     role = SelectField(_l("Role"), validate_choice=False)
     country = SelectField(_l("Country (for a coordinator)"), validate_choice=False)
     language = SelectField(_l("Language of the link"), validate_choice=False)
+
+
+class CodeForm(HubForm):
+    code = StringField(
+        _l("Code from your app"), validators=[DataRequired(REQUIRED), Length(max=64)]
+    )
+
+
+class TwoStepProofForm(HubForm):
+    proof = PasswordField(
+        _l("A code from your app, or your password"),
+        validators=[DataRequired(REQUIRED), Length(max=1024)],
+    )

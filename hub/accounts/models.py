@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Base, UTCDateTime, utcnow
@@ -39,6 +39,12 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-step sign-in (hub.accounts.totp): the TOTP secret (base32, as the authenticator app
+    # has it), when it was turned on, and the last time step whose code was accepted (a code is
+    # good once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def is_active(self):  # Flask-Login refuses sessions of disabled accounts
@@ -48,8 +54,25 @@ class User(UserMixin, Base):
     def is_admin(self):
         return self.role == Role.ADMIN
 
+    @property
+    def totp_enabled(self):
+        return self.totp_enabled_dt is not None
+
     def __repr__(self):
         return f"<User {self.email} {self.role} {self.country_code or ''}>"
+
+
+class RecoveryCode(Base):
+    """One of the one-time codes that sign in with two-step sign-in when the authenticator app
+    is lost; only its hash is stored, and it is good once."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # An invitation is live until it is used or revoked; only one live invitation per address, so

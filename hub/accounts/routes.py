@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from hub import signin_limits
-from hub.accounts import bp, services
+from hub.accounts import bp, routes_totp, services
 from hub.accounts.auth import safe_next
 from hub.accounts.forms import LoginForm, PasswordForm, PreferencesForm
 from hub.i18n import language_name, languages
@@ -34,6 +34,8 @@ def login():
             signin_limits.failed(form.email.data, address)
         else:
             signin_limits.succeeded(form.email.data, address)
+            if user.totp_enabled:
+                return routes_totp.ask_for_code(user, target)
             login_user(user)
             flash(_("Signed in as %(email)s.", email=user.email), "success")
             lang = user.preferred_language or None

@@ -57,6 +57,10 @@ ACTION_VERBS = {
     "password": _l("password changed"),
     "seed": _l("loaded from the seed file"),
     "pause": _l("paused"),
+    "totp_enable": _l("two-step sign-in turned on"),
+    "totp_disable": _l("two-step sign-in turned off"),
+    "recovery_code_use": _l("signed in with a recovery code"),
+    "recovery_codes_renew": _l("new recovery codes made"),
     # Membership changes ("country.member"): the new status.
     **{status: label for status, label in STATUS_LABELS.items()},
 }
