@@ -205,8 +205,8 @@ def _state(app, entry_id):
 
 
 def test_another_countrys_coordinator_gets_404_and_nothing_changes(app, client, policy):
-    before = _state(app, policy)
     sign_in(client, TH)
+    before = _state(app, policy)  # signing in is in the audit log: counted from here
     assert client.get(f"/en/manage/entries/{policy}/translations/en/changes").status_code == 404
     response = client.post(
         f"/en/manage/entries/{policy}/translations/en/confirm",
@@ -217,8 +217,8 @@ def test_another_countrys_coordinator_gets_404_and_nothing_changes(app, client, 
 
 
 def test_confirming_needs_the_csrf_token_and_a_translation(app, client, policy):
-    before = _state(app, policy)
     sign_in(client, VN)
+    before = _state(app, policy)
     confirm = f"/en/manage/entries/{policy}/translations/%s/confirm"
     assert client.post(confirm % "en", data={}).status_code == 400
     token = csrf_token(client, "/en/manage/translations")
