@@ -134,7 +134,8 @@ class AnswerReplay:
     path, query and everything in the request an answer may depend on (host, scheme and the server's
     address, the ``X-Forwarded-*`` and ``Forwarded`` headers even when no proxy is trusted, the
     accepted types, languages and encodings). Only answers that ``cached`` marked as cacheable, made
-    for a GET with status 200 and setting no cookie, are kept, with the minute and the data version
+    for a GET with status 200 and setting no cookie but the page's language (``LANGUAGE_COOKIE``,
+    the same for every visitor without cookies), are kept, with the minute and the data version
     they were made at, and without the headers of the moment (``Date``, left to the server as for
     every answer, and the rate limit's counts). A kept answer is replayed while the minute and the
     version are the same; the version is read only then, so a path that never had a cacheable answer
@@ -202,7 +203,10 @@ class AnswerReplay:
         made_at = inner.get(REPLAYABLE)
         kept = made_at is not None and started and started[0].startswith("200 ")
         headers = [(k, v) for k, v in started[1] if k.lower() not in self.OWN] if kept else []
-        if not kept or any(name.lower() == "set-cookie" for name, _ in headers):
+        if not kept or any(
+            name.lower() == "set-cookie" and not self._language_cookie(value)
+            for name, value in headers
+        ):
             if refresh:  # the whole answer: a server may always ignore a validator
                 start_response(*started)
             return answer
@@ -219,6 +223,12 @@ class AnswerReplay:
         if refresh:
             return self._replay(item, environ, start_response)
         return [body]
+
+    def _language_cookie(self, header):
+        """Whether ``header`` (a Set-Cookie value) only remembers the page's language, as every
+        page does for a visitor without cookies: the same for everyone asking that path without
+        a cookie (only those are looked up), so such an answer is kept all the same."""
+        return header.startswith(self.app.config["LANGUAGE_COOKIE"] + "=")
 
     def _version(self):
         version = self.cache.fresh_version()
