@@ -137,6 +137,7 @@ def live(user):
     if row is not None and (
         now - row.last_seen_dt > idle_limit() or now - row.created_dt > age_limit()
     ):
+        db.begin_write()
         db.session.execute(delete(UserSession).where(UserSession.id == row.id))
         db.session.commit()
         row = None
@@ -145,6 +146,7 @@ def live(user):
             session.pop(key, None)
         return False
     if now - row.last_seen_dt >= TOUCH_EVERY:
+        db.begin_write()
         db.session.execute(
             update(UserSession).where(UserSession.id == row.id).values(last_seen_dt=now)
         )
@@ -160,6 +162,7 @@ def _address():
 def _signed_in(app, user, **extra):
     from hub.accounts.services import record
 
+    db.begin_write()  # SQLite: wait for the write lock now, not fail on a read's stale snapshot
     start(user)
     record(user, "user.sign_in", "user", user.id, user.country_code, address=_address())
     db.session.commit()
@@ -167,6 +170,7 @@ def _signed_in(app, user, **extra):
 
 @user_logged_out.connect
 def _signed_out(app, user, **extra):
+    db.begin_write()
     end()
     db.session.commit()
 
