@@ -23,7 +23,7 @@ run: $(VENV)/.runtime compile-catalogues $(SECRET_FILE)
 		HUB_TRUSTED_HOSTS="$${HUB_TRUSTED_HOSTS:-127.0.0.1,localhost}"; \
 	$(HUB) scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --timeout 120 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 ## test: the whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, database test)
 test: $(VENV)/.dev compile-catalogues

@@ -73,12 +73,13 @@ class Servers:
         raise ServerFailed(f"{name} did not answer within {timeout}s; see {log.name}")
 
     def gunicorn(self, name, app_spec, env=None, workers=2):
-        """A gunicorn with the settings ``make run`` uses (sync workers), less the access log."""
+        """A gunicorn with the settings ``make run`` uses (deploy/gunicorn.conf.py), less the
+        access log."""
         argv = [
             BIN / "gunicorn",
+            "--config", ROOT / "deploy" / "gunicorn.conf.py",
             "--bind", "127.0.0.1:{port}",
             "--workers", str(workers),
-            "--timeout", "120",
             "--log-level", "warning",
             app_spec,
         ]  # fmt: skip

@@ -163,10 +163,16 @@ class AnswerReplay:
         ("date", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after")
     )
 
+    # A kept answer gone stale is made again by one thread of the process while the others asking
+    # for it wait and replay it (the minute turns, and every thread would otherwise make the
+    # same search at once). Locks by stripe: bounded, whatever the number of paths.
+    STRIPES = 64
+
     def __init__(self, app, wsgi_app, cache):
         self.app = app
         self.wsgi_app = wsgi_app
         self.cache = cache
+        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
@@ -179,10 +185,23 @@ class AnswerReplay:
             *(environ.get(name) for name in self.VARY),
         )
         hit = self.cache.get(key)
-        if hit is not None and hit[0][0] == (int(time.time() // 60), self._version()):
+        if hit is not None and hit[0][0] == self._moment():
             return self._replay(hit[0], environ, start_response)
         if method != "GET":
             return self.wsgi_app(environ, start_response)
+        if hit is None:
+            return self._make(environ, start_response, key, hit)
+        with self._stripes[hash(key) % self.STRIPES]:
+            again = self.cache.get(key)
+            if again is not None and again is not hit and again[0][0] == self._moment():
+                return self._replay(again[0], environ, start_response)
+            return self._make(environ, start_response, key, hit)
+
+    def _moment(self):
+        return (int(time.time() // 60), self._version())
+
+    def _make(self, environ, start_response, key, hit):
+        """Flask's answer, kept when it may be."""
         # A kept answer gone stale (a new minute, new data) and asked for with a validator: a
         # partner polling a list each minute. Flask makes the whole answer again, to keep, and
         # the validator is checked against it here; else its 304 would keep nothing, and every

@@ -3,7 +3,8 @@ stale — not after a write in this process, nor after one in another process sh
 database, nor to a signed-in user."""
 
 import gzip
-from datetime import date
+import threading
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import request_started
@@ -282,3 +283,29 @@ def test_what_is_never_cached_does_not_touch_the_database(app, client):
         with client.get("/static/hub.css") as style:
             assert style.status_code == 200
     assert statements.count == 0
+
+
+def test_a_stale_answer_is_made_once_while_the_others_asking_for_it_wait(
+    deployed_app, time_machine
+):
+    """The minute turns with many visitors on one page: one thread makes it again and the
+    others replay it, instead of every thread making the same page at once."""
+    app, url = deployed_app, "/en/countries/VN"
+    time_machine.move_to(datetime(2026, 5, 4, 10, 0, 5, tzinfo=UTC), tick=False)
+    assert app.test_client(use_cookies=False).get(url).status_code == 200
+    time_machine.move_to(datetime(2026, 5, 4, 10, 1, 5, tzinfo=UTC), tick=False)
+    start, statuses = threading.Barrier(8), []
+
+    def visit():
+        visitor = app.test_client(use_cookies=False)
+        start.wait(timeout=10)
+        statuses.append(visitor.get(url).status_code)
+
+    with Dispatches(app) as dispatches:
+        threads = [threading.Thread(target=visit) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert statuses == [200] * 8
+    assert dispatches.count == 1
