@@ -58,7 +58,7 @@ def create_app(config=None):
     _register_template_helpers(app)
     app.url_map.converters["id"] = IdConverter
 
-    from hub import accounts, admin, api, feeds, publishing, registry, search, site, sync
+    from hub import accounts, admin, api, feeds, media, publishing, registry, search, site, sync
     from hub.accounts.auth import user_language
     from hub.cli import hub_cli
 
@@ -73,6 +73,7 @@ def create_app(config=None):
     app.register_blueprint(sync.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(media.bp)
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)

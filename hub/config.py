@@ -80,6 +80,7 @@ def load_settings(app):
     """Apply the ``HUB_*`` environment variables, with embedded-mode defaults, to ``app.config``."""
     env = os.environ
     default_db = "sqlite:///" + os.path.join(app.instance_path, "hub.sqlite3")
+    media_max = _positive_number(env, "HUB_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
     app.config.update(
         SECRET_KEY=env.get("HUB_SECRET_KEY") or _instance_file(app, SECRET_KEY_FILE),
         # Keys signed with before the current one, still accepted while visitors' cookies and
@@ -125,6 +126,19 @@ def load_settings(app):
         # The largest request body, in bytes (a 413 beyond); pushed and posted documents have
         # a limit of their own (hub.request_limits).
         MAX_CONTENT_LENGTH=_positive_number(env, "HUB_MAX_CONTENT_LENGTH", 4 * 1024 * 1024),
+        # Photos and documents (hub.media, docs/media.md): where they are stored (None: the
+        # instance folder's media/; a folder; s3://bucket/prefix), where a public copy of the
+        # variants is reached (a CDN, a public bucket), the largest file, the most pixels an
+        # image may declare (Pillow's MAX_IMAGE_PIXELS), the largest upload request, and how
+        # long a failed upload stays visible before the cleanup removes it.
+        MEDIA_URL=check_media_url(env.get("HUB_MEDIA_URL")),
+        MEDIA_PUBLIC_URL=(env.get("HUB_MEDIA_PUBLIC_URL") or "").strip().rstrip("/") or None,
+        MEDIA_MAX_BYTES=media_max,
+        MEDIA_MAX_PIXELS=_positive_number(env, "HUB_MEDIA_MAX_PIXELS", 50_000_000),
+        MEDIA_MAX_REQUEST_BYTES=_positive_number(
+            env, "HUB_MEDIA_MAX_REQUEST_BYTES", media_max + 1024 * 1024
+        ),
+        MEDIA_FAILED_DAYS=_positive_number(env, "HUB_MEDIA_FAILED_DAYS", 7),
         # A signed-in session ends after this long unused, and this long after signing in.
         SESSION_IDLE_HOURS=_positive_number(env, "HUB_SESSION_IDLE_HOURS", 12),
         SESSION_MAX_DAYS=_positive_number(env, "HUB_SESSION_MAX_DAYS", 30),
@@ -198,6 +212,24 @@ def check_base_url(value):
         raise ConfigError(
             N_(
                 "HUB_BASE_URL must be where the hub is reached, as http(s)://host[:port][/path], "
+                "not “%(value)s”."
+            ),
+            value=value,
+        )
+    return value
+
+
+def check_media_url(value):
+    """``HUB_MEDIA_URL``: None (the instance folder's ``media/``), ``s3://bucket[/prefix]``, a
+    ``file://`` URL or a folder's path."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if (parts.scheme == "s3" and not parts.netloc) or parts.scheme not in ("", "s3", "file"):
+        raise ConfigError(
+            N_(
+                "HUB_MEDIA_URL must be s3://bucket/prefix, file:///folder or a folder's path, "
                 "not “%(value)s”."
             ),
             value=value,

@@ -2,6 +2,7 @@
 
 from hub.accounts.models import ApiToken, AuditEvent, Invitation, User
 from hub.history.models import Revision
+from hub.media.models import Media
 from hub.publishing.models import (
     ChangeCounter,
     Entry,
@@ -30,6 +31,7 @@ __all__ = [
     "FactText",
     "Fair",
     "Invitation",
+    "Media",
     "MembershipEvent",
     "PartnerSource",
     "Policy",

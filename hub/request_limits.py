@@ -6,6 +6,10 @@ gets a 4xx in the caller's language rather than a 500 or a worker busy for nothi
   (``document_limit``, 10 MiB).
   A ``Content-Length`` over the limit is a 413 before a byte is read; a body without one is cut
   off at the limit by Werkzeug, a 413 too.
+* Media uploads (the views marked ``@media_upload``: the API's and the manage page's) have a
+  larger one, ``HUB_MEDIA_MAX_REQUEST_BYTES`` (by default ``HUB_MEDIA_MAX_BYTES``, 20 MiB, and
+  1 MiB for the form around the file); ``hub.media`` checks each file against
+  ``HUB_MEDIA_MAX_BYTES`` again.
 * How deeply its JSON nests: ``MAX_JSON_DEPTH``. The app's JSON provider (``request.get_json``)
   scans the raw text for the depth before parsing it (``too_deep``), with regular expressions
   rather than a recursive parse, so a thousand nested arrays are a 400 (``too_deep``), not a
@@ -50,9 +54,15 @@ class TooDeep(BadRequest):
 class TooLarge(RequestEntityTooLarge):
     """A request over its size limit: 413 ``too_large``, its message saying the limit."""
 
-    def __init__(self, limit, document=False):
+    def __init__(self, limit, document=False, media=False):
         size = format_number(limit)
-        if document:
+        if media:
+            self.api_message = _(
+                "The upload is larger than %(max)s bytes, the most the hub accepts for photos "
+                "and documents sent at once.",
+                max=size,
+            )
+        elif document:
             self.api_message = _("The document is larger than %(max)s bytes.", max=size)
         else:
             self.api_message = _(
@@ -108,13 +118,32 @@ def document_limit(app):
     return app.config.get("VALIDATE_MAX_BYTES", DOCUMENT_BYTES)
 
 
+def media_upload(view):
+    """Mark ``view`` as one that receives photos and documents: its requests may be as large
+    as ``media_limit``."""
+    view.media_upload = True
+    return view
+
+
+def media_limit(app):
+    """The most a media upload request may send (``HUB_MEDIA_MAX_REQUEST_BYTES``)."""
+    return max(app.config.get("MEDIA_MAX_REQUEST_BYTES", 0), app.config["MAX_CONTENT_LENGTH"])
+
+
 def limit_body():
     """The request's size limit, enforced before anything reads the body."""
     document = request.endpoint in DOCUMENT_ENDPOINTS
-    limit = document_limit(current_app) if document else current_app.config["MAX_CONTENT_LENGTH"]
+    view = current_app.view_functions.get(request.endpoint)
+    media = getattr(view, "media_upload", False)
+    if media:
+        limit = media_limit(current_app)
+    elif document:
+        limit = document_limit(current_app)
+    else:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(limit, document)
+        raise TooLarge(limit, document, media)
 
 
 def init_app(app):

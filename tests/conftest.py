@@ -143,3 +143,48 @@ def instant(request, time_machine):
     moment = awkward_instant(*request.param)
     time_machine.move_to(moment, tick=False)
     return moment.astimezone(UTC)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on loopback, once per run, with the AWS variables boto3 reads set for
+    the run (and only while the server runs); yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", endpoint)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        try:
+            yield endpoint
+        finally:
+            server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def media_storage(request, app, tmp_path, monkeypatch):
+    """The media stored in a folder of the test's own, then in a bucket of the test's own on
+    moto's S3 server (each storage test runs on both); yields the storage."""
+    from hub.media.storage import storage
+
+    if request.param == "local":
+        monkeypatch.setitem(app.config, "MEDIA_URL", str(tmp_path / "media"))
+    else:
+        import uuid
+
+        import boto3
+
+        request.getfixturevalue("s3_server")
+        bucket = f"hub-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3").create_bucket(Bucket=bucket)
+        monkeypatch.setitem(app.config, "MEDIA_URL", f"s3://{bucket}/hub")
+    monkeypatch.setitem(app.config, "MEDIA_PUBLIC_URL", None)
+    return storage(app)

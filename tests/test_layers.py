@@ -1,6 +1,7 @@
 """The packages' layers: a package imports only the ones below it.
 
-texts and history hold what every feature builds on (per-language texts, revisions); the
+texts, history and media hold what every feature builds on (per-language texts, revisions,
+photos and documents); the
 registry comes next; publishing builds on the registry; sync, the API, feeds, search, webhooks
 and the admin pages build on both. Nothing below reaches up: a country's page gets its entries
 from publishing through ``hub.registry.country_page_part``, not by importing publishing.
@@ -16,6 +17,7 @@ ABOVE_ALL = {"publishing", "sync", "api", "feeds", "search", "webhooks", "admin"
 FORBIDDEN = {
     "texts": ABOVE_ALL | {"registry", "accounts"},
     "history": ABOVE_ALL | {"registry"},
+    "media": ABOVE_ALL | {"registry"},
     "registry": ABOVE_ALL,
     "publishing": ABOVE_ALL - {"publishing"},
 }

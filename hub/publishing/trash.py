@@ -18,6 +18,7 @@ from sqlalchemy import delete, exists, select, update
 from hub.accounts.services import record
 from hub.db import utcnow
 from hub.extensions import db
+from hub.media.services import detach
 from hub.publishing.models import Entry, EntryTranslation, experience_policy
 from hub.publishing.services import trash_days
 
@@ -66,7 +67,8 @@ def purgeable(now=None):
 def purge(now=None, batch=BATCH, max_batches=MAX_BATCHES):
     """Purge what the trash no longer keeps (``purgeable``), ``batch`` entries per transaction,
     at most ``max_batches`` transactions; returns how many entries were purged. Each batch is
-    four statements, whatever its size, and one audit event with its count."""
+    five statements, whatever its size, and one audit event with its count. The entries' media
+    become orphans (``hub.media.services.detach``), removed with their files by the cleanup."""
     emptied = {
         column.name: None
         for column in Entry.__table__.c
@@ -89,6 +91,7 @@ def purge(now=None, batch=BATCH, max_batches=MAX_BATCHES):
             )
         )
         db.session.execute(update(entry).where(entry.c.id.in_(ids)).values(**emptied))
+        detach(ids)
         record(None, "trash.purge", "trash", "entries", count=len(ids))
         db.session.commit()
         db.session.expire_all()  # entries loaded before still hold what was emptied

@@ -20,7 +20,9 @@ A source's ``next_run_dt`` is when it is due: its job runs it no earlier (a part
 
 A job of its own runs the webhooks' dispatcher every minute (``hub.webhooks.delivery``), and
 another purges the trash every hour (``hub.publishing.trash``: entries deleted ``HUB_TRASH_DAYS``
-days ago or more, in bounded batches).
+days ago or more, in bounded batches). Two more look after the media (``hub.media.services``):
+``process-media`` makes the variants of pending uploads every few seconds (each claimed first,
+so two schedulers never process one twice), and ``clean-media`` removes orphans every hour.
 """
 
 import contextlib
@@ -45,6 +47,8 @@ from hub.sync.pipeline import LeaseLost
 REFRESH_SECONDS = 60
 WEBHOOK_SECONDS = 60  # the webhooks' dispatcher runs this often
 TRASH_SECONDS = 3600  # the trash is purged this often
+MEDIA_SECONDS = 5  # pending uploads are looked for this often (their variants appear soon after)
+MEDIA_CLEANUP_SECONDS = 3600  # orphan media and files are removed this often
 RUN_DEADLINE = timedelta(minutes=15)  # a run stops fetching and writing after this
 # The lease outlives the run's deadline by this much: enough for the fetch or the batch under
 # way when the deadline passes to end (a fetch has a deadline of its own, the fetcher's).
@@ -200,6 +204,8 @@ class SyncScheduler:
             (self.refresh, REFRESH_SECONDS, "refresh-sources"),
             (self.deliver_webhooks, WEBHOOK_SECONDS, "deliver-webhooks"),
             (self.purge_trash, TRASH_SECONDS, "purge-trash"),
+            (self.process_media, MEDIA_SECONDS, "process-media"),
+            (self.clean_media, MEDIA_CLEANUP_SECONDS, "clean-media"),
         ):
             self.scheduler.add_job(
                 job, "interval", seconds=seconds, id=job_id, replace_existing=True
@@ -271,6 +277,20 @@ class SyncScheduler:
 
         with self.app.app_context():
             trash.purge()
+
+    def process_media(self):
+        """One bounded run of the media processing (hub.media.services.process_pending)."""
+        from hub.media import services as media
+
+        with self.app.app_context():
+            media.process_pending(owner=self.owner)
+
+    def clean_media(self):
+        """Remove orphan media and files (hub.media.services.cleanup_orphans)."""
+        from hub.media import services as media
+
+        with self.app.app_context():
+            media.cleanup_orphans()
 
 
 def run_scheduler():
