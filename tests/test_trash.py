@@ -138,7 +138,9 @@ def test_restore_through_the_page(app, client, entries):
         entry = db.session.get(Entry, policy)
         assert entry.deleted_dt is None and entry.change_seq > deleted
         actions = db.session.scalars(
-            select(AuditEvent.action).where(AuditEvent.object_id == str(policy))
+            select(AuditEvent.action)
+            .where(AuditEvent.object_id == str(policy))
+            .order_by(AuditEvent.id)
         ).all()
         assert actions[-2:] == ["policy.delete", "policy.restore"]
     assert "The trash is empty." in client.get("/en/manage/trash").get_data(as_text=True)
