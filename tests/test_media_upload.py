@@ -360,3 +360,15 @@ def test_a_media_upload_may_be_larger_than_other_requests(
         ).status_code
         == 413
     )
+
+
+def test_another_countrys_coordinator_uploads_nothing(app, client, product, local_media):
+    sign_in(client, TH)
+    token = csrf_token(client, "/en/manage/")
+    response = client.post(
+        f"/en/manage/entries/{product}/media",
+        data={"csrf_token": token, "files": [(io.BytesIO(small_jpeg()), "tea.jpg")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 404
+    assert count(app) == 0
