@@ -11,6 +11,7 @@ from hub.accounts.models import AuditEvent
 from hub.db import utctoday
 from hub.extensions import db
 from hub.history.models import Revision
+from hub.media.models import Media
 from hub.publishing.models import Entry, EntryTranslation
 from tests.support import csrf_token, sample_entries, sign_in
 
@@ -31,7 +32,11 @@ def state(app):
         )
         audit = db.session.scalar(select(func.count()).select_from(AuditEvent))
         revisions = db.session.scalar(select(func.count()).select_from(Revision))
-    return entries, texts, audit, revisions
+        media = [
+            (m.id, m.entry_id, m.position, m.status, m.alts)
+            for m in db.session.scalars(select(Media).order_by(Media.id))
+        ]
+    return entries, texts, audit, revisions, media
 
 
 def test_a_coordinator_writes_translates_publishes_and_visitors_read_it(app, client):
@@ -219,6 +224,15 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
             )
             for entry in entries.values()
         }
+        # Two media on each entry, so that the media routes have one to aim at and an order.
+        from hub.media import services as media
+        from tests.test_media import jpeg
+
+        photo = jpeg(size=(40, 30))
+        media_of = {}
+        for entry in entries.values():
+            media_of[entry.id] = media.add(entry.id, "a.jpg", photo).id
+            media.add(entry.id, "b.jpg", photo, alts={"en": "Tea"})
     sign_in(client, TH)
     token = csrf_token(client, "/en/manage/")
     before = state(app)
@@ -234,6 +248,7 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
                 "text_lang": "vi",
                 "collection": COLLECTION_OF[entry.kind],
                 "revision_id": first_revision[entry.id],
+                "media_id": media_of[entry.id],
             }
             url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
             for method in methods:
@@ -241,13 +256,17 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
                     response = client.open(
                         url,
                         method=method,
-                        json={"stars": 1, "translations": {"vi": {"title": "Taken over"}}},
+                        json={
+                            "stars": 1,
+                            "translations": {"vi": {"title": "Taken over"}},
+                            "cover": True,
+                        },
                         headers=bearer,
                     )
                 else:
                     response = client.open(
                         url, method=method,
-                        data={"csrf_token": token, "status": "published", "title": "Taken over", "language": "vi"},
+                        data={"csrf_token": token, "status": "published", "title": "Taken over", "language": "vi", "direction": "down", "alt-en": "Taken over"},
                     )  # fmt: skip
                 assert response.status_code == 404, (method, url, response.status_code)
         checked.add(rule.endpoint)
@@ -259,6 +278,13 @@ def test_every_write_route_refuses_another_countrys_coordinator(app, client):
         "manage.confirm_translation",
         "manage.restore_version",
         "api.entry_change",
+        "manage.media_upload_files",
+        "manage.media_alts",
+        "manage.media_move",
+        "manage.media_cover",
+        "manage.media_remove",
+        "api.media_add",
+        "api.media_change",
     }
     assert state(app) == before
     # And nothing of theirs is listed for editing.

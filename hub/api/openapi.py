@@ -17,6 +17,8 @@ from hub.api.spec_schemas import (
     CountryDetailSchema,
     CountryViewSchema,
     ErrorSchema,
+    MediaListSchema,
+    MediaViewSchema,
     ProgrammeViewSchema,
     PushResultSchema,
     PushSchema,
@@ -349,6 +351,7 @@ def build_spec():
         },
     )
     _add_validate(spec)
+    _add_media(spec)
     return spec.to_dict()
 
 
@@ -429,3 +432,124 @@ def _add_validate(spec):
             }
         },
     )
+
+
+ALT_TEXT = {"type": "string", "maxLength": 1000}
+
+
+def _add_media(spec):
+    """An entry's photos and documents (hub/api/media.py, docs/media.md)."""
+    spec.components.schema("Media", schema=MediaViewSchema)
+    spec.components.schema("MediaList", schema=MediaListSchema)
+    alts = {lang: ALT_TEXT for lang in ("vi", "en", "ja")}
+    upload = {
+        "type": "object",
+        "properties": {
+            "file": {"type": "string", "format": "binary"},
+            **{f"alt.{lang}": text for lang, text in alts.items()},
+        },
+        "required": ["file"],
+        "additionalProperties": False,
+    }
+    patch = {
+        "type": "object",
+        "properties": {
+            "alts": {
+                "type": "object",
+                "description": "The languages sent are replaced; an empty text or null removes one",
+                "properties": {lang: {**ALT_TEXT, "nullable": True} for lang in alts},
+                "additionalProperties": False,
+            },
+            "position": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_ID,
+                "description": "0 is the cover; past the last: last",
+            },
+            "cover": {"type": "boolean", "description": "true: make it the cover"},
+        },
+        "additionalProperties": False,
+    }
+    ids = [_param("id", ID_SCHEMA, "path", required=True)]
+    one = {"description": "The medium", "content": _json("Media")}
+    for collection in COLLECTIONS:
+        spec.path(
+            path=f"/api/v1/{collection}/{{id}}/media",
+            parameters=ids,
+            operations={
+                "get": {
+                    "summary": "The entry's photos and documents, the cover first",
+                    "description": "Anyone reads the ready media of a published entry; a "
+                    "token of its country also its drafts' and the pending and failed ones.",
+                    "security": [{}, {"bearer": []}],
+                    "parameters": [LANG_PARAM],
+                    "responses": {
+                        "200": {"description": "Every medium", "content": _json("MediaList")},
+                        **_status("401", "A token was sent but is not valid"),
+                        **_status("404", "No such entry, or not one the caller may read"),
+                        **GET_ERRORS,
+                    },
+                },
+                "post": {
+                    "summary": "Upload a photo (JPEG, PNG, WebP, HEIC) or a PDF",
+                    "description": "The type is read from the bytes. The answer comes at once, "
+                    "status pending: the variants follow within seconds (GET the Location).",
+                    "security": [{"bearer": []}],
+                    "parameters": [LANG_PARAM],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"multipart/form-data": {"schema": upload}},
+                    },
+                    "responses": {
+                        "202": {
+                            **one,
+                            "headers": {
+                                "Location": {
+                                    "description": "The medium's address",
+                                    "schema": {"type": "string"},
+                                }
+                            },
+                        },
+                        **_status("404", "Not one of your country's entries"),
+                        **WRITE_ERRORS,
+                    },
+                },
+            },
+        )
+        spec.path(
+            path=f"/api/v1/{collection}/{{id}}/media/{{media_id}}",
+            parameters=[*ids, _param("media_id", ID_SCHEMA, "path", required=True)],
+            operations={
+                "get": {
+                    "summary": "One photo or document (its status says when it is ready)",
+                    "security": [{}, {"bearer": []}],
+                    "parameters": [LANG_PARAM],
+                    "responses": {
+                        "200": one,
+                        **_status("401", "A token was sent but is not valid"),
+                        **_status("404", "No such medium, or not one the caller may read"),
+                        **GET_ERRORS,
+                    },
+                },
+                "patch": {
+                    "summary": "Change its alternative texts, its position or make it the cover",
+                    "security": [{"bearer": []}],
+                    "parameters": [LANG_PARAM],
+                    "requestBody": {"required": True, "content": _json(patch)},
+                    "responses": {
+                        "200": {"description": "Changed", "content": _json("Media")},
+                        **_status("404", "Not one of your country's entries' media"),
+                        **WRITE_ERRORS,
+                    },
+                },
+                "delete": {
+                    "summary": "Remove it, with its files (final: there is no trash)",
+                    "security": [{"bearer": []}],
+                    "responses": {
+                        "204": {"description": "Removed"},
+                        **_status("404", "Not one of your country's entries' media"),
+                        **WRITE_ERRORS,
+                    },
+                },
+            },
+        )

@@ -26,8 +26,10 @@ ENTRY_LIST = "/api/v1/{collection}"
 ENTRY = "/api/v1/{collection}/{id}"
 ENTRY_RESTORE = ENTRY + "/restore"
 ENTRY_REVISIONS = ENTRY + "/revisions"
-# (method, path): what it does. The four collections share ENTRY_LIST, ENTRY, ENTRY_RESTORE
-# and ENTRY_REVISIONS.
+ENTRY_MEDIA = ENTRY + "/media"
+ENTRY_MEDIUM = ENTRY_MEDIA + "/{media_id}"
+# (method, path): what it does. The four collections share ENTRY_LIST, ENTRY, ENTRY_RESTORE,
+# ENTRY_REVISIONS, ENTRY_MEDIA and ENTRY_MEDIUM.
 SUMMARIES = {
     ("get", ENTRY_LIST): _l("The published entries of this kind, newest first"),
     ("post", ENTRY_LIST): _l("Create an entry of this kind for your country"),
@@ -40,6 +42,16 @@ SUMMARIES = {
     ("get", ENTRY_REVISIONS): _l(
         "An entry's revisions, newest first: who changed what, when, with the old and new values"
     ),
+    ("get", ENTRY_MEDIA): _l("An entry's photos and documents, the cover first"),
+    ("post", ENTRY_MEDIA): _l(
+        "Upload a photo or a PDF to an entry of your country (the answer comes at once; the "
+        "variants follow)"
+    ),
+    ("get", ENTRY_MEDIUM): _l("One photo or document, with its status"),
+    ("patch", ENTRY_MEDIUM): _l(
+        "Change a photo's or document's alternative texts, its position, or make it the cover"
+    ),
+    ("delete", ENTRY_MEDIUM): _l("Remove a photo or document (final: there is no trash)"),
     ("get", "/api/v1/changes"): _l("Every change to every entry ever published, in order"),
     ("post", "/api/v1/ingest"): _l("Push a batch of records for your token's country"),
     ("get", "/api/v1/countries"): _l("The registry's countries"),
@@ -98,6 +110,7 @@ PARAMETERS = {
     ),
     "id": (_l("The number of the entry or programme."), {}),
     "code": (_l("The country's ISO 3166 code."), {}),
+    "media_id": (_l("The number of the photo or document."), {}),
     "kind": (
         _l("The document's kind: %(default)s (the default), %(others)s."),
         {"default": "exchange", "others": "jsonfeed, ical, csv"},
@@ -115,7 +128,14 @@ PARAMETERS = {
 
 def _generic_path(path):
     for collection in COLLECTIONS:
-        for generic in (ENTRY_LIST, ENTRY, ENTRY_RESTORE, ENTRY_REVISIONS):
+        for generic in (
+            ENTRY_LIST,
+            ENTRY,
+            ENTRY_RESTORE,
+            ENTRY_REVISIONS,
+            ENTRY_MEDIA,
+            ENTRY_MEDIUM,
+        ):
             if path == generic.replace("{collection}", collection):
                 return generic
     return path

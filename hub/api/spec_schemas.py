@@ -301,3 +301,62 @@ class ValidateResultSchema(Schema):
         },
     )
     rejected_listed = fields.Int(required=True)
+
+
+class MediaVariantSchema(Schema):
+    url = fields.Str(required=True)
+    mime = fields.Str(
+        required=True, metadata={"enum": ["image/webp", "image/jpeg", "application/pdf"]}
+    )
+    width = fields.Int(allow_none=True, metadata={"description": "null for the PDF itself"})
+    height = fields.Int(allow_none=True)
+    size = fields.Int(required=True, metadata={"description": "Bytes"})
+    sha256 = fields.Str(required=True, metadata={"pattern": "^[0-9a-f]{64}$"})
+
+
+class MediaViewSchema(Schema):
+    """A photo or a document of an entry (``hub.media.services.describe``)."""
+
+    id = fields.Int(required=True)
+    type = fields.Str(required=True, metadata={"enum": ["image", "pdf"]})
+    mime = fields.Str(
+        required=True, metadata={"description": "Of the upload, sniffed from its bytes"}
+    )
+    status = fields.Str(
+        required=True,
+        metadata={
+            "enum": ["pending", "ready", "failed"],
+            "description": "pending while the variants are made (seconds), then ready or failed",
+        },
+    )
+    failure = fields.Str(allow_none=True, metadata={"description": "Why it failed: a code"})
+    failure_message = fields.Str(allow_none=True, metadata={"description": "The same, in words"})
+    cover = fields.Bool(required=True, metadata={"description": "The first: the entry's cover"})
+    position = fields.Int(required=True, metadata={"description": "0, 1, 2…: the order"})
+    filename = fields.Str(allow_none=True)
+    sha256 = fields.Str(required=True, metadata={"description": "Of the uploaded bytes"})
+    size = fields.Int(required=True, metadata={"description": "Of the upload, in bytes"})
+    width = fields.Int(allow_none=True)
+    height = fields.Int(allow_none=True)
+    url = fields.Str(
+        allow_none=True,
+        metadata={"description": "The largest JPEG, or the PDF without metadata; null until ready"},
+    )
+    alt = fields.Str(allow_none=True, metadata={"description": "The alternative text in lang"})
+    alt_language = fields.Str(allow_none=True)
+    alt_fallback = fields.Bool(
+        required=True, metadata={"description": "True when alt is in another language"}
+    )
+    alts = fields.Dict(
+        keys=fields.Str(), values=fields.Str(), required=True,
+        metadata={"description": "Every alternative text, by language"},
+    )  # fmt: skip
+    variants = fields.List(
+        fields.Nested(MediaVariantSchema),
+        required=True,
+        metadata={"description": "What is served, largest first"},
+    )
+
+
+class MediaListSchema(Schema):
+    items = fields.List(fields.Nested(MediaViewSchema), required=True)

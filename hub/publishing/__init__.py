@@ -15,4 +15,5 @@ from hub.publishing import (  # noqa: E402,F401
     routes,
     routes_facts,
     routes_manage,
+    routes_media,
 )
