@@ -234,6 +234,34 @@ def test_a_photo_is_turned_upright_stripped_and_made_in_three_widths(product, me
         assert variant["bytes"] == len(media_storage.get(variant["key"]))
 
 
+def heic(size=(1800, 1200), orientation=None):
+    """A HEIC photo (an iPhone's format), red on the left and blue on the right, with EXIF."""
+    image = Image.new("RGB", size, (0, 0, 255))
+    image.paste((255, 0, 0), (0, 0, size[0] // 2, size[1]))
+    exif = Image.Exif()
+    exif[0x010F] = "Phone"  # Make
+    if orientation:
+        exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, "HEIF", quality=90, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def test_a_heic_photo_is_accepted_and_made_into_webp_and_jpeg(product, media_storage):
+    data = heic(orientation=6)
+    assert data[4:12] == b"ftypheic"
+    media = ready(product.id, "IMG_0001.HEIC", data)
+    assert media.mime == "image/heic"
+    assert (media.width, media.height) == (1200, 1800)  # turned upright
+    assert {v["format"] for v in media.variants} == {"webp", "jpeg"}
+    for variant in media.variants:
+        image = opened(media_storage, variant)
+        assert image.format == variant["format"].upper() and not image.getexif()
+        rgb = image.convert("RGB")
+        top = rgb.getpixel((rgb.width // 2, 5))
+        assert top[0] > 200 and top[2] < 60  # the left half, red, is on top once turned
+
+
 def test_a_wide_photo_gets_the_three_widths(product, media_storage):
     media = ready(product.id, "wide.jpg", jpeg((3000, 1500)))
     assert sorted({v["width"] for v in media.variants}) == [320, 800, 1600]
