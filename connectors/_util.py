@@ -107,3 +107,29 @@ def title_from_text(*texts, limit=80):
             cut = cut[: cut.rindex(" ")]
         return cut.rstrip(" ,;:.-–—") + "…"
     return ""
+
+
+MAX_MEDIA = 20  # a record's photos and documents (the exchange format's limit)
+MEDIA_MIME = ("image/", "application/pdf")
+
+
+def media_list(candidates, language=None):
+    """A record's ``media`` (the exchange format's list) from a partner's ``(url, mime type or
+    None, title or None)``, the cover first: http(s) URLs only, each once, a type the hub takes
+    or none given (the hub sniffs the bytes anyway), at most ``MAX_MEDIA``; a title is taken
+    as the alternative text in ``language``. None when there is nothing (the record then says
+    nothing of media, and what the hub holds is kept)."""
+    found, seen = [], set()
+    for url, mime, title in candidates:
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            continue
+        if url in seen or (mime and not str(mime).lower().startswith(MEDIA_MIME)):
+            continue
+        seen.add(url)
+        item = {"url": url}
+        if title and language and isinstance(title, str) and title.strip():
+            item["alts"] = {language: " ".join(title.split())}
+        found.append(item)
+        if len(found) >= MAX_MEDIA:
+            break
+    return found or None

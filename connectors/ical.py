@@ -6,6 +6,11 @@ Settings: ``{"language": "en", "timezone": "Asia/Ho_Chi_Minh", "past_days": 30,
 (no zone) or in a zone with no IANA name; and the window over which recurring events are
 expanded, from ``past_days`` before today (UTC) to ``future_days`` after it.
 
+Photos and documents
+    An event's ``IMAGE`` (RFC 7986, by URI) and its ``ATTACH`` files given by URI that are
+    photos or PDFs (FMTTYPE, or no type) become the fair's ``media``, the image first; the hub
+    fetches them after the run. Files inlined as BASE64 are left aside.
+
 Fairs and their ids
     An event that does not recur is one fair, whatever its date, with its UID as id. A recurring
     event (RRULE, RDATE, less its EXDATEs) is expanded over the window, and each occurrence is a
@@ -74,7 +79,7 @@ import x_wr_timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from connectors._util import check_keys, check_language
+from connectors._util import check_keys, check_language, media_list
 from connectors.base import Connector, ConnectorError, Record, keep, register
 
 PAST_DAYS, FUTURE_DAYS = 30, 365  # the window's defaults
@@ -339,6 +344,26 @@ class ICalConnector(Connector):
         return {**run.state(), **kept}
 
 
+def _uris(event, name):
+    """The property's values given by URI (``ATTACH`` may also be inline BASE64: left
+    aside), each with its FMTTYPE."""
+    values = event.get(name)
+    values = values if isinstance(values, list) else [values] if values is not None else []
+    for value in values:
+        params = getattr(value, "params", {}) or {}
+        if str(params.get("ENCODING", "")).upper() == "BASE64" or params.get("VALUE") == "BINARY":
+            continue
+        yield str(value), params.get("FMTTYPE")
+
+
+def _media(event):
+    """An event's pictures and documents: its ``IMAGE`` (RFC 7986) first, then its
+    ``ATTACH`` files that are photos or PDFs (or say no type)."""
+    candidates = [(url, mime, None) for url, mime in _uris(event, "IMAGE")]
+    candidates += [(url, mime, None) for url, mime in _uris(event, "ATTACH")]
+    return media_list(candidates)
+
+
 class _Run:
     """One run's records, and what it yields and remembers (see "Deletions" above)."""
 
@@ -378,6 +403,8 @@ class _Run:
             else "scheduled",
             **fields,
         }
+        if media := _media(event):
+            data["media"] = media
         return Record(partner_id=partner_id, collection="fairs", data=data)
 
     def unreadable(self, partner_id, event, problem, remember=True):

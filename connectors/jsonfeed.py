@@ -15,7 +15,9 @@ Read as the feed's authors meant it:
 * ``content_html`` becomes Markdown (links, lists, emphasis, headings, quotes, tables kept);
   ``content_text`` is taken as it is;
 * ``date_published``, ``date_modified``, ``authors`` (1.1; ``author`` in version 1; the feed's
-  when the item has none), ``tags`` and ``external_url`` travel in ``partner_metadata``.
+  when the item has none), ``tags`` and ``external_url`` travel in ``partner_metadata``;
+* ``image`` (the cover) and the ``attachments`` that are photos or PDFs become the record's
+  ``media`` (an attachment's ``title`` its alternative text), which the hub fetches.
 """
 
 import json
@@ -28,6 +30,7 @@ from connectors._util import (
     html_to_text,
     language_of,
     language_tag,
+    media_list,
     title_from_text,
 )
 from connectors.base import Connector, ConnectorError, Record, incomplete, register
@@ -56,6 +59,18 @@ def _authors(container):
 
 def _text(value):
     return value if isinstance(value, str) else ""
+
+
+def _media(item, language):
+    """The item's ``image`` and its photo and PDF ``attachments``, the image first."""
+    candidates = [(item.get("image"), None, None)]
+    attachments = item.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else ():
+        if isinstance(attachment, dict):
+            candidates.append(
+                (attachment.get("url"), attachment.get("mime_type"), attachment.get("title"))
+            )
+    return media_list(candidates, language)
 
 
 def item_record(item, settings, feed_language, feed_authors):
@@ -92,6 +107,8 @@ def item_record(item, settings, feed_language, feed_authors):
         data["link"] = link
     if metadata:
         data["partner_metadata"] = metadata
+    if media := _media(item, language):
+        data["media"] = media
     return Record(
         partner_id=str(item.get("id") or ""), collection=settings["collection"], data=data
     )

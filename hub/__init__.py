@@ -74,6 +74,9 @@ def create_app(config=None):
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(media.bp)
+    from hub.publishing import media_changes
+
+    media_changes.init_app(app)  # a media change gives its entry a new change number
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)

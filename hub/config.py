@@ -139,6 +139,8 @@ def load_settings(app):
             env, "HUB_MEDIA_MAX_REQUEST_BYTES", media_max + 1024 * 1024
         ),
         MEDIA_FAILED_DAYS=_positive_number(env, "HUB_MEDIA_FAILED_DAYS", 7),
+        # Partners' photos and documents a sync run fetches at most (the rest on later runs).
+        SYNC_MEDIA_PER_RUN=_positive_number(env, "HUB_SYNC_MEDIA_PER_RUN", 200),
         # A signed-in session ends after this long unused, and this long after signing in.
         SESSION_IDLE_HOURS=_positive_number(env, "HUB_SESSION_IDLE_HOURS", 12),
         SESSION_MAX_DAYS=_positive_number(env, "HUB_SESSION_MAX_DAYS", 30),

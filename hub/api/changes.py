@@ -12,6 +12,7 @@ from hub.api import bp
 from hub.api.routes import COUNTRY_CODE, ApiInputError, _int_arg, _last_modified
 from hub.cache import cached
 from hub.extensions import db
+from hub.media import services as media_services
 from hub.publishing import records
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.publishing.queries import newest_change_dt
@@ -85,7 +86,7 @@ def feed_items(rows):
         for entry_id, row in entries.items():
             item = records.item_of_rows(row, texts.get(entry_id, [])).encode()
             made[entry_id] = records.with_id(entry_id, item)
-    return [
+    items = [
         made[entry_id]
         if item is None
         else item
@@ -93,6 +94,26 @@ def feed_items(rows):
         else records.with_id(entry_id, item.encode())
         for entry_id, _seq, item in rows
     ]
+    return with_media(rows, items)
+
+
+RECORD_END = b'},"seq":'  # where an item's record closes (tombstones have none)
+
+
+def with_media(rows, items):
+    """Each live item with its record's ``media`` (``hub.media.services.record_item``, the
+    ready ones, an empty list for none), read for the whole page in one query. The stored
+    items leave them out: a medium that becomes ready, is removed or reordered gives its entry
+    a new change number (``hub.publishing.media_changes``), so the item comes again with them."""
+    media = media_services.for_records([entry_id for entry_id, _seq, _item in rows])
+    out = []
+    for (entry_id, _seq, _item), item in zip(rows, items, strict=True):
+        end = item.rfind(RECORD_END)
+        if end != -1:
+            listed = records.dumps_bytes(media.get(entry_id, []))
+            item = b'%s,"media":%s%s' % (item[:end], listed, item[end:])
+        out.append(item)
+    return out
 
 
 def changes_after(since, limit, country=None):

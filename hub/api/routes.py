@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from hub.api import bp
 from hub.api.auth import token_required
 from hub.api.errors import api_error
-from hub.api.views import country_view, entry_view, programme_view
+from hub.api.views import country_view, entries_media, entry_view, programme_view
 from hub.cache import cached, served_from_cache
 from hub.db import ID_RULE, utcnow
 from hub.extensions import csrf, db, limiter
@@ -280,8 +280,9 @@ def entry_list(collection):
     limit = _int_arg("limit", 50, 1, 200)
     filters = _entry_filters(kind)
     page = public_list(kind, cursor=_cursor(), limit=limit, **filters)
+    media = entries_media(page.items)  # one query for the page
     response = jsonify(
-        items=[entry_view(e, lang) for e in page.items],
+        items=[entry_view(e, lang, media) for e in page.items],
         next_cursor=_encode(page.next_cursor),
     )
     return _last_modified(response, [newest_change_dt(), list_turned_dt(kind, **filters)])
@@ -431,7 +432,8 @@ def _fields_of(kind, data):
     fields = {
         k: v
         for k, v in data.items()
-        if k not in ("source_language", "status", "translations", "origin", "country")
+        # Media are added through /media (hub.media): a record's list is not written here.
+        if k not in ("source_language", "status", "translations", "origin", "country", "media")
     }
     if kind == "experience":
         fields["outcomes"] = [dict(o) for o in fields.get("outcomes", [])]

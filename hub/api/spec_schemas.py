@@ -9,7 +9,12 @@ from marshmallow import Schema, fields
 
 from hub.api.errors import ERROR_CODES
 from hub.history.models import ACTIONS
-from hub.publishing.exchange import COUNTRY_PATTERN, KIND_FIELDS, RECORD_SCHEMAS
+from hub.publishing.exchange import (
+    COUNTRY_PATTERN,
+    KIND_FIELDS,
+    RECORD_SCHEMAS,
+    MediaItemSchema,
+)
 from hub.registry.models import STATUS_VALUES
 
 RECORD_NAMES = {
@@ -50,6 +55,20 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
+class MediaViewSchema(MediaItemSchema):
+    """A medium in an entry's view (``lang=vi|en|ja``): as the exchange format carries it, with
+    the alternative text in the language served."""
+
+    alt = fields.Str(
+        allow_none=True,
+        metadata={"description": "The alternative text in the language asked, else another."},
+    )
+    alt_language = fields.Str(allow_none=True, metadata={"description": "The alt's language."})
+    alt_fallback = fields.Bool(
+        metadata={"description": "True when the alt is in another language."}
+    )
+
+
 class EntryViewSchema(Schema):
     id = fields.Int(required=True)
     collection = fields.Str(required=True)
@@ -84,6 +103,12 @@ class EntryViewSchema(Schema):
     summary = fields.Str()
     body = fields.Str(metadata={"description": "Markdown."})
     lessons = fields.Str()
+    media = fields.List(
+        fields.Nested(MediaViewSchema),
+        metadata={
+            "description": "The ready photos and documents, the cover first (lang=vi|en|ja)."
+        },
+    )
 
 
 def _view_schema(kind, name):

@@ -1,6 +1,7 @@
 """What the API answers for each kind of thing: the resolved view in one language, or the
 exchange format with every translation (``lang=all``)."""
 
+from hub.media import services as media_services
 from hub.publishing import services as publishing
 from hub.publishing.exchange import KIND_FIELDS, dump_record
 from hub.publishing.routes import COLLECTION_OF
@@ -10,7 +11,18 @@ from hub.registry.regions import territory_name
 LANGS = ("vi", "en", "ja")
 
 
-def entry_view(entry, lang):
+def entries_media(entries):
+    """The ready media of a page of ``entries``, in one query: ``{entry_id: [item, …]}``."""
+    return media_services.for_records([e.id for e in entries])
+
+
+def entry_view(entry, lang, media=None):
+    """The entry in ``lang`` (its media's alternative texts too), or in the exchange format
+    with every translation (``all``). ``media``: ``entries_media`` of the page it is on (read
+    for this entry alone when not given)."""
+    if media is None:
+        media = entries_media([entry])
+    items = media.get(entry.id, [])
     head = {
         "id": entry.id,
         "collection": COLLECTION_OF[entry.kind],
@@ -20,7 +32,7 @@ def entry_view(entry, lang):
         "updated_dt": entry.updated_dt.isoformat(),
     }
     if lang == "all":
-        return {**head, "record": dump_record(entry)}
+        return {**head, "record": dump_record(entry, items)}
     shown = publishing.shown(entry, lang)
     translation, source = shown.text, shown.outdated_against
     record = dump_record(entry)
@@ -43,6 +55,7 @@ def entry_view(entry, lang):
         "body": translation.body if translation else "",
         "lessons": translation.lessons if translation else "",
         **fields,
+        "media": [media_services.with_alt(item, lang, entry.source_language) for item in items],
     }
 
 

@@ -15,6 +15,7 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.feeds import bp
 from hub.i18n import current_language
+from hub.media import services as media_services
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import EntryStatus, Fair
@@ -83,6 +84,30 @@ def _outdated_extension(source):
     }
 
 
+def _cover_image(items):
+    """The URL of the image that stands for an entry: its cover, or its first photo when the
+    cover is a document (then the document's preview is not taken for a photo); None."""
+    for item in items:
+        if item["type"] == "image":
+            return item["url"]
+    return None
+
+
+def _attachments(items, lang, source_language):
+    """An item's media as JSON Feed ``attachments``: url, mime_type, size_in_bytes, and as
+    title the alternative text in ``lang`` (else in another language; left out when none)."""
+    attachments = []
+    for item in items:
+        attachment = {"url": item["url"], "mime_type": item["mime"]}
+        if item["size"] is not None:
+            attachment["size_in_bytes"] = item["size"]
+        alt = media_services.with_alt(item, lang, source_language)["alt"]
+        if alt:
+            attachment["title"] = alt
+        attachments.append(attachment)
+    return attachments
+
+
 def _json_feed(collection, country=None):
     kind = COLLECTION_KINDS[collection]
     lang = _feed_language()
@@ -97,6 +122,7 @@ def _json_feed(collection, country=None):
                 country=territory_name(country, lang),
             )
     items = []
+    media = media_services.for_records([e.id for e in page.items])  # one query for the page
     for entry in page.items:
         shown = publishing.shown(entry, lang)
         text = shown.text
@@ -115,6 +141,10 @@ def _json_feed(collection, country=None):
         }
         if text.summary:  # JSON Feed has no null: a missing summary is left out
             item["summary"] = text.summary
+        if entry_media := media.get(entry.id):
+            if image := _cover_image(entry_media):
+                item["image"] = image
+            item["attachments"] = _attachments(entry_media, lang, entry.source_language)
         if kind == "fair" and entry.starts_local is not None:
             item["_hub"] = _fair_extension(entry)
         if shown.outdated_against is not None:
@@ -177,6 +207,7 @@ def _calendar(country=None):
         calendar.add("x-wr-calname", _("OCOP trade fairs"))
     host = base_host()  # HUB_BASE_URL's: a fair's UID is the same whatever host was asked
     fairs = db.session.scalars(stmt).all()
+    media = media_services.for_records([f.id for f in fairs])  # one query for the calendar
     for fair in fairs:
         text = publishing.shown(fair, lang).text
         event = icalendar.Event()
@@ -214,6 +245,7 @@ def _calendar(country=None):
                 "publishing.detail", lang=lang, collection="fairs", entry_id=fair.id, _external=True
             ),
         )
+        _add_media(event, media.get(fair.id, ()))
         calendar.add_component(event)
     if fairs:
         # Each zone's rules over the days the fairs span (icalendar's default stops in 2038).
@@ -225,6 +257,20 @@ def _calendar(country=None):
     response.mimetype = "text/calendar"
     response.charset = "utf-8"
     return _conditional(response, list_turned_dt("fair", keep=CALENDAR_PAST))
+
+
+def _add_media(event, items):
+    """A fair's media: each as ``ATTACH;FMTTYPE=…`` (RFC 5545), and its cover photo as
+    ``IMAGE;VALUE=URI;DISPLAY=FULLSIZE`` (RFC 7986)."""
+    for item in items:
+        event.add("attach", item["url"], parameters={"FMTTYPE": item["mime"]})
+    if image := _cover_image(items):
+        mime = next(i["mime"] for i in items if i["url"] == image)
+        event.add(
+            "image",
+            icalendar.vUri(image),
+            parameters={"VALUE": "URI", "DISPLAY": "FULLSIZE", "FMTTYPE": mime},
+        )
 
 
 @bp.route("/fairs.ics")

@@ -62,13 +62,16 @@ __all__ = [
     "failure_message",
     "file_url",
     "for_entries",
+    "for_records",
     "get",
     "on_change",
     "process_pending",
+    "record_item",
     "remove",
     "reorder",
     "set_cover",
     "update",
+    "with_alt",
 ]
 
 log = logging.getLogger(__name__)
@@ -376,6 +379,78 @@ def describe(media, lang, source_language=None):
         "alt_fallback": shown.fallback,
         "alts": dict(media.alts or {}),
         "variants": variants,
+    }
+
+
+def _main_variant(media):
+    """The variant a medium travels as: the largest JPEG of an image, the PDF of a document."""
+    wanted = "pdf" if media.kind == "pdf" else "jpeg"
+    for v in media.variants or ():
+        if v["format"] == wanted:
+            return v
+    return None
+
+
+def record_item(media):
+    """A ready medium as records carry it (the exchange format, the changes feed, the API's
+    entries, the feeds): plain JSON values, the same in every language::
+
+    {"type": "image"|"pdf", "url": the largest JPEG or the PDF without metadata (absolute),
+     "mime", "size", "sha256", "width", "height": of the file at ``url`` (a PDF: its
+     preview's width and height), "cover": bool, "alts": {language: text},
+     "variants": [{"url", "mime", "width", "height", "size", "sha256"}, …] largest first}
+
+    ``sha256`` and ``size`` are those of the bytes at ``url``: a hub that follows this one
+    fetches them, checks them and keeps them as its original (byte for byte). None for a
+    medium that is not ready."""
+    main = _main_variant(media)
+    if media.status != "ready" or main is None:
+        return None
+    preview = main if main.get("width") else next(iter(media.variants or ()), {})
+    return {
+        "type": media.kind,
+        "url": file_url(main["key"]),
+        "mime": MIME_TYPES[main["format"]],
+        "size": main["bytes"],
+        "sha256": main["sha256"],
+        "width": preview.get("width") or media.width,
+        "height": preview.get("height") or media.height,
+        "cover": media.position == 0,
+        "alts": dict(media.alts or {}),
+        "variants": [
+            {
+                "url": file_url(v["key"]),
+                "mime": MIME_TYPES[v["format"]],
+                "width": v.get("width"),
+                "height": v.get("height"),
+                "size": v["bytes"],
+                "sha256": v["sha256"],
+            }
+            for v in media.variants or ()
+        ],
+    }
+
+
+def for_records(entry_ids):
+    """``{entry_id: [record_item, …]}`` of the ready media of ``entry_ids``, in order (the
+    cover first), in one query (``for_entries``): what a page of records carries."""
+    return {
+        entry_id: [item for item in map(record_item, items) if item is not None]
+        for entry_id, items in for_entries(entry_ids, ready_only=True).items()
+    }
+
+
+def with_alt(item, media_alts_language, source_language=None):
+    """``record_item`` with the alternative text for a reader of ``media_alts_language``:
+    ``alt``, ``alt_language`` and ``alt_fallback`` (as ``describe`` gives them)."""
+    shown = alt_text(
+        SimpleNamespace(alts=item["alts"], updated_dt=None), media_alts_language, source_language
+    )
+    return {
+        **item,
+        "alt": shown.text,
+        "alt_language": shown.language,
+        "alt_fallback": shown.fallback,
     }
 
 

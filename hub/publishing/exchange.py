@@ -9,7 +9,7 @@ its kind's own fields. marshmallow checks the shapes and types here; the rules o
 from flask import has_app_context
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from hub.publishing import vocabulary as v
 from hub.texts.core import is_outdated, version_in
@@ -17,6 +17,11 @@ from hub.urls import origin_url
 
 LANGUAGES = ("vi", "en", "ja")
 COUNTRY_PATTERN = "^[A-Z]{2}$"
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+
+
+def _size_field():
+    return fields.Int(load_default=None, allow_none=True, metadata={"minimum": 1})
 
 
 def _doc(values, **more):
@@ -97,6 +102,60 @@ class OriginSchema(Schema):
     id = fields.Str(required=True, validate=validate.Length(min=1, max=200))
 
 
+MEDIA_TYPES = ("image", "pdf")
+MAX_RECORD_MEDIA = 20  # photos and documents a record may bring
+
+
+class MediaVariantSchema(Schema):
+    """One of the files a medium is served as (a width of the photo, in a format)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    url = fields.Str(required=True, metadata={"format": "uri"})
+    mime = fields.Str(load_default=None, allow_none=True)
+    width = _size_field()
+    height = _size_field()
+    size = fields.Int(load_default=None, allow_none=True, metadata={"minimum": 0})
+    sha256 = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Regexp(SHA256_PATTERN)
+    )
+
+
+class MediaItemSchema(Schema):
+    """A photo or a document of the entry (docs/media.md, "How media travel"): the file at
+    ``url``, its type, size in bytes and pixels, SHA-256, and alternative texts per
+    language. Only ``url`` is required of a partner."""
+
+    class Meta:
+        unknown = EXCLUDE  # what a newer hub adds is left aside, not refused
+
+    type = fields.Str(load_default=None, allow_none=True, metadata=_doc([*MEDIA_TYPES, None]))
+    url = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"format": "uri", "description": "Absolute http(s) URL of the file."},
+    )
+    mime = fields.Str(load_default=None, allow_none=True)
+    size = fields.Int(load_default=None, allow_none=True, metadata={"minimum": 0})
+    sha256 = fields.Str(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(SHA256_PATTERN),
+        metadata={"description": "SHA-256 of the bytes at url (lowercase hex)."},
+    )
+    width = _size_field()
+    height = _size_field()
+    cover = fields.Bool(load_default=False)
+    alts = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(LANGUAGES)),
+        values=fields.Str(),
+        load_default=dict,
+        metadata={"description": "The alternative text in each language."},
+    )
+    variants = fields.List(fields.Nested(MediaVariantSchema), load_default=list)
+
+
 class RecordSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -122,6 +181,15 @@ class RecordSchema(Schema):
         validate=validate.Length(min=1),
     )
     partner_metadata = fields.Nested(PartnerMetadataSchema, load_default=None, allow_none=True)
+    # The entry's photos and documents, the cover first (only ready ones travel). Absent or
+    # null: the record says nothing of them (what the hub holds is kept); a list, even empty,
+    # is the partner's whole set.
+    media = fields.List(
+        fields.Nested(MediaItemSchema),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_RECORD_MEDIA),
+    )
 
 
 def _opt(field_class, **kwargs):
@@ -223,9 +291,11 @@ KIND_FIELDS = {
 }
 
 
-def dump_record(entry):
+def dump_record(entry, media=None):
     """An entry in the exchange format: what ``RECORD_SCHEMAS[kind]`` loads back. Each
-    translation says whether it was made from an older version of the source text."""
+    translation says whether it was made from an older version of the source text.
+    ``media``: the entry's ready media as ``hub.media.services.record_item`` gives them (a
+    list, read for a whole page at once by ``for_records``); None leaves ``media`` out."""
     source = version_in(entry.translations, entry.source_language)
 
     def outdated(t):
@@ -259,6 +329,8 @@ def dump_record(entry):
         timed = not entry.all_day
         data["start_time"] = entry.starts_local.strftime("%H:%M") if timed else None
         data["end_time"] = entry.ends_local.strftime("%H:%M") if timed else None
+    if media is not None:
+        data["media"] = list(media)
     return data
 
 

@@ -36,6 +36,11 @@ def _dumps(value):
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def dumps_bytes(value):
+    """``value`` as compact UTF-8 JSON bytes with sorted keys."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def change_json(entry, deleted=False):
     """The entry's item in the changes feed, without its ``id``: compact UTF-8 JSON with sorted
     keys, the record in the exchange format unless ``deleted``."""

@@ -205,6 +205,70 @@ def _place(p):
     return url
 
 
+def _media_refused(p):
+    from hub.media.services import failure_message
+
+    return _(
+        "The file is not one the hub takes (%(reason)s)", reason=failure_message(p.get("reason"))
+    )
+
+
+def _media_fetch(p):
+    return _(
+        "The file could not be fetched: %(error)s",
+        error=describe(p.get("error") or {}) or (p.get("error") or {}).get("text") or "?",
+    )
+
+
+# A partner's photo or document that a run could not take (hub.sync.media): the record is kept.
+MEDIA_MESSAGES = {
+    "media_unreadable": lambda p: _("The record's list of photos and documents cannot be read"),
+    "media_fetch": _media_fetch,
+    "media_sha256": lambda p: _("The file fetched does not have the SHA-256 the partner gave"),
+    "media_refused": _media_refused,
+}
+MESSAGES.update(MEDIA_MESSAGES)
+
+
+def media_report(facts):
+    """A run's account of its partner media (``SyncRun.detail["media"]``) in the reader's
+    language: a sentence of counts, then one line a failed file (record, URL, why)."""
+    facts = facts if isinstance(facts, dict) else {}
+    lines = []
+    if failures := facts.get("failures"):
+        lines.append(
+            ngettext(
+                "%(count)s photo or document of the partner could not be taken; its record "
+                "was kept as it is.",
+                "%(count)s photos or documents of the partner could not be taken; their "
+                "records were kept as they are.",
+                failures,
+                count=_n(failures),
+            )
+        )
+    if left := facts.get("left"):
+        lines.append(
+            ngettext(
+                "%(count)s photo or document is left for the next run.",
+                "%(count)s photos or documents are left for the next run.",
+                left,
+                count=_n(left),
+            )
+        )
+    for failed in facts.get("failed") or ():
+        said = MEDIA_MESSAGES.get(failed.get("code"), lambda p: None)(failed)
+        if said:
+            lines.append(
+                _(
+                    "Record %(id)s, %(url)s: %(reason)s",
+                    id=failed.get("id"),
+                    url=failed.get("url") or "?",
+                    reason=said,
+                )
+            )
+    return lines
+
+
 def describe(message):
     """``message`` (``{"code": …, facts…}``) as a sentence in the current language, with the
     document and line it is about; None for a message without a code this catalogue knows."""

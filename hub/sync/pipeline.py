@@ -29,6 +29,7 @@ from connectors.base import (
 from hub.db import utcnow
 from hub.extensions import db
 from hub.sync import batches, messages, prepare, snapshots
+from hub.sync import media as partner_media
 from hub.sync.fetcher import Fetcher, FetchError
 from hub.sync.lookups import stored_fingerprints
 from hub.sync.models import PartnerSource, SyncRun
@@ -122,6 +123,7 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         fetcher, source, stop_at=None if deadline is None else utcnow() + deadline
     )
     seen = set()
+    wanted = partner_media.Wanted()
     preparer = prepare.Preparer(source.country_code, prepare.worker_after())
     try:
         connector = get_connector(source.kind)
@@ -133,7 +135,16 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         # A snapshot is all or nothing: it is read to its end before a record is written, so
         # a document that breaks half-way (not UTF-8 after 3 000 rows) changes nothing.
         new_state = _consume(
-            reader, source, run, seen, client, keep_lease, preparer, alive_before > 0, snapshot
+            reader,
+            source,
+            run,
+            seen,
+            client,
+            keep_lease,
+            preparer,
+            alive_before > 0,
+            snapshot,
+            wanted,
         )
         cut_short = new_state.pop(INCOMPLETE, None)
         if cut_short is not None:
@@ -163,6 +174,7 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
             source, run, f"internal error: {name}", said={"code": "internal_error", "error": name}
         )
     else:
+        _fetch_media(source, run, wanted, fetcher)
         if run.status == "running":
             run.status = "partial" if run.rejected else "ok"
         succeeded(source, run, new_state, client.validators)
@@ -172,6 +184,18 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         if own_fetcher:
             fetcher.close()
     return run
+
+
+def _fetch_media(source, run, wanted, fetcher):
+    """The partner's media the run's records name (``hub.sync.media``), once every record is
+    written: a file that fails is reported with the run, never fails it."""
+    if not wanted:
+        return
+    try:
+        partner_media.fetch(source, run, wanted, fetcher)
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("media of source %s could not be fetched", source.id)
 
 
 def _said(exc, kind):
@@ -193,12 +217,15 @@ def _facts(value):
     return {str(k): v for k, v in value.items() if isinstance(v, str | int | float | bool)}
 
 
-def _consume(reader, source, run, seen, client, keep_lease, preparer, held=True, whole=False):
+def _consume(
+    reader, source, run, seen, client, keep_lease, preparer, held=True, whole=False, wanted=None
+):
     """Read the connector's records in batches and write them; while one batch is written, the
     next is read and (in the worker, if the run has one) prepared. ``held``: whether the hub
     held anything alive of the source when the run began (else there is nothing for the
     worker to leave unchecked, and no need to ask). ``whole``: the document is read to its
-    end before anything is written (``snapshots.read_whole``)."""
+    end before anything is written (``snapshots.read_whole``). ``wanted``: notes the records'
+    media (``hub.sync.media.Wanted``), fetched once every batch is written."""
     batch, pending = [], deque()  # (batch, its preparation) in the order they were read
 
     def submit(batch):
@@ -227,6 +254,8 @@ def _consume(reader, source, run, seen, client, keep_lease, preparer, held=True,
         except StopIteration as stop:
             new_state = stop.value or {}
             break
+        if wanted is not None:
+            wanted.note(item)
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
             submit(batch)

@@ -131,6 +131,7 @@ def check(country_code, kind, item):
     # it was first published; the pipeline checks the source may carry that country.
     country_code = data.pop("country", None) or country_code
     origin = data.pop("origin", None)
+    data.pop("media", None)  # fetched after the run's records are written (hub.sync.media)
     translations = data.pop("translations")
     stale = {language for language, text in translations.items() if text.get("outdated")}
     for language, text in translations.items():

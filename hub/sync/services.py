@@ -37,9 +37,11 @@ def status_label(status):
 
 def run_detail(run):
     """What a run's counts do not say, in the reader's language (``hub.sync.messages``): why it
-    failed, was interrupted, cut short or held; None for other runs, and for a failure recorded
-    before runs kept its facts (its ``error``, in English, says it then)."""
+    failed, was interrupted, cut short or held, and which of the partner's photos and
+    documents it could not take (``hub.sync.media``); None for other runs, and for a failure
+    recorded before runs kept its facts (its ``error``, in English, says it then)."""
     facts = dict(run.detail or {})
+    media = " ".join(messages.media_report(facts.pop("media", None))) or None
     if run.status in ("failed", "interrupted"):
         return messages.describe(facts)
     if run.status == "incomplete":
@@ -48,8 +50,9 @@ def run_detail(run):
     elif run.status == "held":
         code = "shrink" if facts.get("taken") else "held_nothing_taken"
     else:
-        return None
-    return messages.describe({**facts, "code": code})
+        return media  # a partner's files the run could not take, if any
+    said = messages.describe({**facts, "code": code})
+    return " ".join(part for part in (said, media) if part) or None
 
 
 def last_failure(source):
