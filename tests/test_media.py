@@ -339,7 +339,11 @@ def test_order_cover_alts_and_removal(app, product, media_storage):
         assert services.describe(first, "en")["alt_fallback"] is False
         assert described["cover"] is False and described["position"] == 1
         assert described["url"].startswith("http") and "/media/v/" in described["url"]
-        assert described["sha256"] == first.sha256 and described["size"] == first.size
+        main = next(v for v in first.variants if v["format"] == "jpeg")  # the largest JPEG
+        assert (described["sha256"], described["size"]) == (main["sha256"], main["bytes"])
+        assert described["original"] == {
+            "mime": first.mime, "size": first.size, "sha256": first.sha256
+        }  # fmt: skip
         assert {v["mime"] for v in described["variants"]} == {"image/webp", "image/jpeg"}
         pdf_described = services.describe(third, "en")
         assert pdf_described["url"].endswith(".pdf")

@@ -18,7 +18,7 @@ from hub.api.spec_schemas import (
     CountryViewSchema,
     ErrorSchema,
     MediaListSchema,
-    MediaViewSchema,
+    MediaSchema,
     ProgrammeViewSchema,
     PushResultSchema,
     PushSchema,
@@ -439,7 +439,7 @@ ALT_TEXT = {"type": "string", "maxLength": 1000}
 
 def _add_media(spec):
     """An entry's photos and documents (hub/api/media.py, docs/media.md)."""
-    spec.components.schema("Media", schema=MediaViewSchema)
+    spec.components.schema("Media", schema=MediaSchema)
     spec.components.schema("MediaList", schema=MediaListSchema)
     alts = {lang: ALT_TEXT for lang in ("vi", "en", "ja")}
     upload = {

@@ -328,24 +328,21 @@ class ValidateResultSchema(Schema):
     rejected_listed = fields.Int(required=True)
 
 
-class MediaVariantSchema(Schema):
-    url = fields.Str(required=True)
-    mime = fields.Str(
-        required=True, metadata={"enum": ["image/webp", "image/jpeg", "application/pdf"]}
-    )
-    width = fields.Int(allow_none=True, metadata={"description": "null for the PDF itself"})
-    height = fields.Int(allow_none=True)
+class MediaOriginalSchema(Schema):
+    mime = fields.Str(required=True, metadata={"description": "Sniffed from its bytes"})
     size = fields.Int(required=True, metadata={"description": "Bytes"})
     sha256 = fields.Str(required=True, metadata={"pattern": "^[0-9a-f]{64}$"})
 
 
-class MediaViewSchema(Schema):
-    """A photo or a document of an entry (``hub.media.services.describe``)."""
+class MediaSchema(MediaViewSchema):
+    """A photo or a document as its entry's owners see it (``hub.media.services.describe``):
+    the item entries carry, with its processing state and the upload it was made from. While
+    it is not ready, ``url``, ``mime``, ``size`` and ``sha256`` are null and ``variants`` empty."""
 
     id = fields.Int(required=True)
-    type = fields.Str(required=True, metadata={"enum": ["image", "pdf"]})
-    mime = fields.Str(
-        required=True, metadata={"description": "Of the upload, sniffed from its bytes"}
+    url = fields.Str(
+        allow_none=True,
+        metadata={"format": "uri", "description": "null until the medium is ready"},
     )
     status = fields.Str(
         required=True,
@@ -356,32 +353,14 @@ class MediaViewSchema(Schema):
     )
     failure = fields.Str(allow_none=True, metadata={"description": "Why it failed: a code"})
     failure_message = fields.Str(allow_none=True, metadata={"description": "The same, in words"})
-    cover = fields.Bool(required=True, metadata={"description": "The first: the entry's cover"})
     position = fields.Int(required=True, metadata={"description": "0, 1, 2…: the order"})
     filename = fields.Str(allow_none=True)
-    sha256 = fields.Str(required=True, metadata={"description": "Of the uploaded bytes"})
-    size = fields.Int(required=True, metadata={"description": "Of the upload, in bytes"})
-    width = fields.Int(allow_none=True)
-    height = fields.Int(allow_none=True)
-    url = fields.Str(
-        allow_none=True,
-        metadata={"description": "The largest JPEG, or the PDF without metadata; null until ready"},
-    )
-    alt = fields.Str(allow_none=True, metadata={"description": "The alternative text in lang"})
-    alt_language = fields.Str(allow_none=True)
-    alt_fallback = fields.Bool(
-        required=True, metadata={"description": "True when alt is in another language"}
-    )
-    alts = fields.Dict(
-        keys=fields.Str(), values=fields.Str(), required=True,
-        metadata={"description": "Every alternative text, by language"},
-    )  # fmt: skip
-    variants = fields.List(
-        fields.Nested(MediaVariantSchema),
+    original = fields.Nested(
+        MediaOriginalSchema,
         required=True,
-        metadata={"description": "What is served, largest first"},
+        metadata={"description": "The upload, kept privately: never served"},
     )
 
 
 class MediaListSchema(Schema):
-    items = fields.List(fields.Nested(MediaViewSchema), required=True)
+    items = fields.List(fields.Nested(MediaSchema), required=True)

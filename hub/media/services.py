@@ -328,57 +328,36 @@ MIME_TYPES = {"webp": "image/webp", "jpeg": "image/jpeg", "pdf": "application/pd
 
 
 def describe(media, lang, source_language=None):
-    """The medium as the API and the feeds carry it (plain JSON values)::
+    """The medium as its entry's owners see it through the API and the manage page: the item
+    records carry (``record_item``: ``url``, ``mime``, ``size`` and ``sha256`` of the file at
+    ``url``, ``variants``…; while it is not ready, ``url``, ``mime``, ``size`` and ``sha256`` are
+    None and ``variants`` empty) with the alternative text in ``lang`` (``with_alt``), and::
 
-    {"id", "type": "image"|"pdf", "mime", "status": "pending"|"ready"|"failed",
-     "failure": code or None, "failure_message": translated or None,
-     "cover": bool, "position", "filename",
-     "sha256": of the original upload, "size": its bytes,
-     "width", "height": the oriented image's (a PDF: its preview's),
-     "url": the largest JPEG (an image) or the PDF without metadata; None until ready,
-     "alt": the alternative text in ``lang`` (or its fallback), "alt_language",
-     "alt_fallback": bool, "alts": {language: text},
-     "variants": [{"url", "mime", "width", "height", "size", "sha256"}, …] (the PDF among
-     them, without width and height), largest first}
+    {"id", "status": "pending"|"ready"|"failed", "failure": code or None,
+     "failure_message": translated or None, "position", "filename",
+     "original": {"mime", "size", "sha256"} of the upload, which is never served}
     """
-    shown = alt_text(media, lang, source_language)
-    variants = [
-        {
-            "url": file_url(v["key"]),
-            "mime": MIME_TYPES[v["format"]],
-            "width": v.get("width"),
-            "height": v.get("height"),
-            "size": v["bytes"],
-            "sha256": v["sha256"],
-        }
-        for v in media.variants or ()
-    ]
-    main = None
-    wanted = "pdf" if media.kind == "pdf" else "jpeg"
-    for v in media.variants or ():
-        if v["format"] == wanted:
-            main = file_url(v["key"])
-            break
+    item = record_item(media) or {
+        "type": media.kind,
+        "url": None,
+        "mime": None,
+        "size": None,
+        "sha256": None,
+        "width": media.width,
+        "height": media.height,
+        "cover": media.position == 0,
+        "alts": dict(media.alts or {}),
+        "variants": [],
+    }
     return {
         "id": media.id,
-        "type": media.kind,
-        "mime": media.mime,
         "status": media.status,
         "failure": media.failure,
         "failure_message": failure_message(media.failure) if media.failure else None,
-        "cover": media.position == 0,
         "position": media.position,
         "filename": media.filename,
-        "sha256": media.sha256,
-        "size": media.size,
-        "width": media.width,
-        "height": media.height,
-        "url": main,
-        "alt": shown.text,
-        "alt_language": shown.language,
-        "alt_fallback": shown.fallback,
-        "alts": dict(media.alts or {}),
-        "variants": variants,
+        "original": {"mime": media.mime, "size": media.size, "sha256": media.sha256},
+        **with_alt(item, lang, source_language),
     }
 
 
