@@ -125,7 +125,7 @@ def photo_credits(gallery):
         return None
     return _(
         "The photos and documents of the sample entries are illustrations made for the "
-        "OVOP/OCOP Exchange Hub, dedicated to the public domain (CC0 1.0)."
+        "OCOP Exchange Hub, dedicated to the public domain (CC0 1.0)."
     )
 
 
