@@ -4,19 +4,24 @@ Sample entries are marked as such (``origin = "sample"``) on every page, belong 
 and are read-only for coordinators; ``flask --app wsgi hub remove-demo`` takes them away.
 """
 
+import functools
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub.accounts.services import record
 from hub.db import utcnow
 from hub.extensions import db
+from hub.media import services as media
 from hub.publishing import services
 from hub.publishing.models import Entry, EntryStatus
 
 DEMO_FILE = Path(__file__).parent / "seed" / "demo.json"
+PHOTOS = Path(__file__).parent / "seed" / "photos"  # and their manifest.json (licences)
 SAMPLE = "sample"
 DATE_FIELDS = (
     "issued_on",
@@ -32,15 +37,18 @@ def _fields(raw):
     return {k: date.fromisoformat(v) if k in DATE_FIELDS and v else v for k, v in raw.items()}
 
 
-def seed_demo(path=DEMO_FILE, actor=None):
+def seed_demo(path=DEMO_FILE, actor=None, photos=PHOTOS):
     """Add the sample entries that are not there yet (published, in their languages); returns
     how many were added (and the audit log says so). Each sample is checked by the same rules
-    as a coordinator's entry."""
+    as a coordinator's entry. The new samples get their photos and documents (``photos``'s
+    manifest.json, None for none) through ``hub.media.services``, processed there and then: the
+    pages show them at once."""
     with open(path, encoding="utf-8") as f:
         rows = json.load(f)["entries"]
     db.begin_write()
     present = set(db.session.scalars(select(Entry.partner_id).where(Entry.origin == SAMPLE)))
     added = 0
+    new = {}
     for row in rows:
         key = f"demo:{row['key']}"
         if key in present:
@@ -69,11 +77,56 @@ def seed_demo(path=DEMO_FILE, actor=None):
         source_text = services.apply_text(entry, source, texts.pop(source), None, None)
         for language, text in texts.items():
             services.apply_text(entry, language, text, None, source_text.fingerprint)
+        new[row["key"]] = entry
         added += 1
     if added:
         record(actor, "sample.create", "sample", "demo", count=added)
     db.session.commit()
+    if photos is not None and new:
+        _seed_photos(photos, {key: entry.id for key, entry in new.items()})
     return added
+
+
+def _manifest(folder):
+    with open(Path(folder) / "manifest.json", encoding="utf-8") as f:
+        return json.load(f)["files"]
+
+
+def _seed_photos(folder, entry_ids):
+    """Attach the manifest's files to the new sample entries (``{key: id}``), in order, and
+    process them now, synchronously (a dozen small illustrations: well under a second)."""
+    added = []
+    for item in _manifest(folder):
+        entry_id = entry_ids.get(item["entry"])
+        if entry_id is not None:
+            data = (Path(folder) / item["file"]).read_bytes()
+            added.append(media.add(entry_id, item["file"], data, alts=item.get("alts")))
+    if added:
+        media.process_pending(limit=len(added))
+
+
+@functools.cache
+def _licences(folder=PHOTOS):
+    """``{sha256: manifest item}`` of the sample photos: the licence is kept with the file's
+    content, whatever entry or copy holds it."""
+    found = {}
+    for item in _manifest(folder):
+        data = (Path(folder) / item["file"]).read_bytes()
+        found[hashlib.sha256(data).hexdigest()] = item
+    return found
+
+
+def photo_credits(gallery):
+    """What the entry page says of the sample photos it shows (``hub.media.display.Gallery``):
+    who made them and under what licence, or None when it shows none of them."""
+    licences = _licences()
+    shown = [p for p in (*gallery.images, *gallery.documents) if p.sha256 in licences]
+    if not shown:
+        return None
+    return _(
+        "The photos and documents of the sample entries are illustrations made for the "
+        "OCOP Exchange Hub, dedicated to the public domain (CC0 1.0)."
+    )
 
 
 def remove_demo(actor=None):

@@ -13,7 +13,8 @@ from hub.cache import cached
 from hub.db import ID_RULE, utctoday
 from hub.extensions import db
 from hub.i18n import current_language
-from hub.publishing import bp, partner_metadata, queries, services
+from hub.media import display as media_display
+from hub.publishing import bp, demo, partner_metadata, queries, services
 from hub.publishing import vocabulary as v
 from hub.publishing.figures import product_charts
 from hub.registry import country_page_part
@@ -67,6 +68,7 @@ def collection(collection):
         kind=kind,
         collection=collection,
         page=page,
+        covers=media_display.covers(page.items, current_language()),
         filters=values,
         errors=errors,
         today=utctoday(),
@@ -85,8 +87,15 @@ def detail(collection, entry_id):
     entry = queries.public_entry(kind, entry_id)
     if entry is None:
         abort(404)
+    gallery = media_display.for_entry(entry.id, current_language(), entry.source_language)
     return render_template(
-        "publishing/detail.html", entry=entry, kind=kind, collection=collection, today=utctoday()
+        "publishing/detail.html",
+        entry=entry,
+        kind=kind,
+        collection=collection,
+        today=utctoday(),
+        media=gallery,
+        photo_credits=demo.photo_credits(gallery),
     )
 
 
@@ -149,7 +158,11 @@ bp.add_app_template_global(partner_metadata.published_moment, "partner_moment")
 @country_page_part
 def country_entries(code):
     """A country's page shows its latest entries and charts of its published products."""
+    entries = queries.latest_for_country(code)
     return {
-        "entries": queries.latest_for_country(code),
+        "entries": entries,
+        "covers": media_display.covers(
+            [entry for items in entries.values() for entry in items], current_language()
+        ),
         "product_charts": product_charts(*queries.product_counts(code)),
     }

@@ -20,12 +20,14 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale, gettext
 from playwright.sync_api import sync_playwright
+from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from hub.accounts.services import create_user
 from hub.db import upgrade
 from hub.extensions import db
 from hub.publishing.demo import seed_demo
+from hub.publishing.models import Entry
 from hub.registry.seeding import seed_registry
 from tests.support import PASSWORD, USERS, make_test_app, sample_entries
 
@@ -66,6 +68,10 @@ def site(chromium_path, tmp_path_factory):
 
             invitation = invite(None, "invited@hub.test", "coordinator", "MW")
             entries = {kind: entry.id for kind, entry in sample_entries().items()}
+            # A sample product with photos (the seed's illustrations, processed at once).
+            entries["photo_product"] = db.session.scalar(
+                select(Entry.id).where(Entry.partner_id == "demo:vn-thai-nguyen-tea")
+            )
             source = add_source(
                 "VN",
                 "csv",

@@ -15,6 +15,7 @@ PUBLIC_PAGES = (
     "/{lang}/fairs/{fair}",
     "/{lang}/products?group=beverages",
     "/{lang}/products/{product}",
+    "/{lang}/products/{photo_product}",
     "/{lang}/search?q=ocop",
     "/{lang}/login",
     "/{lang}/invitations/{invitation}",
