@@ -188,7 +188,8 @@ def processing_figures(env, rounds, log):
                 stored = outcome.pop("stored")
             results[mode].append(outcome)
             log(
-                f"  {mode:12} {outcome['seconds'] * 1000:7.0f} ms, peak {outcome['peak_mb']:.0f} MB"
+                f"  {mode:12} {outcome['seconds'] * 1000:7.0f} ms "
+                f"(CPU {outcome['cpu_s'] * 1000:.0f} ms), peak {outcome['peak_mb']:.0f} MB"
             )
     summary = {
         "photo": {
@@ -205,6 +206,7 @@ def processing_figures(env, rounds, log):
         summary[mode] = {
             "rounds": rounds_,
             "median_s": statistics.median(o["seconds"] for o in good) if good else None,
+            "median_cpu_s": statistics.median(o["cpu_s"] for o in good) if good else None,
             "peak_mb": max(o["peak_mb"] for o in good) if good else None,
             "failed": len(rounds_) - len(good),
         }

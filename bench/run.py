@@ -143,6 +143,7 @@ def _scenarios(datasette_db, media_path=None, only=None):
     ]
     if media_path:
         scenarios.append(("media", "hub", media_path, None, 200))
+        scenarios.append(("bare_media", "bare", media_path, None, 200))  # for information
     return [s for s in scenarios if only is None or s[0] in only]
 
 
@@ -413,12 +414,16 @@ def main(argv=None):
                 )
                 bases = {
                     "hub": servers.gunicorn("hub", "wsgi:app", env=hub_env),
-                    "bare": servers.gunicorn("bare", "bench.bare_app:app"),
+                    "bare": servers.gunicorn(
+                        "bare",
+                        "bench.bare_app:app",
+                        env={"BENCH_MEDIA_DIR": str(instance / "media")},
+                    ),
                 }
                 if not args.skip_http:
                     bases["datasette"] = servers.datasette(peer_db)
                 if not args.skip_http or serve_media:
-                    only = ("bare", "media") if args.skip_http else None
+                    only = ("bare", "media", "bare_media") if args.skip_http else None
                     http = http_figures(
                         bases, peer_db.stem, args.rounds, args.seconds, media_path, only
                     )

@@ -264,6 +264,18 @@ def _media_figures(media, http, bare):
             t is not None and t <= 1500,
         )
     )
+    cpu = hub.get("median_cpu_s")
+    figures.append(
+        _figure(
+            "  … its CPU time (less disturbed by a shared machine)",
+            cpu * 1000 if cpu else None,
+            "ms",
+            "info",
+            cpu / pillow["median_cpu_s"] if cpu and pillow.get("median_cpu_s") else None,
+            None,
+            "pillow's CPU time",
+        )
+    )
     r = t / ms["pillow"] if t is not None and ms.get("pillow") else None
     figures.append(
         _figure(
@@ -298,7 +310,35 @@ def _media_figures(media, http, bare):
         figures.append(
             _figure(label, value, "req/s", "≥ 0.5 × bare", r, r is not None and r >= 0.5, "bare")
         )
+        same = rps_of(http, "bare_media")
+        if same is not None:
+            figures.append(
+                _figure(
+                    "  … bare Flask sending the same file (send_file)",
+                    same,
+                    "req/s",
+                    "info",
+                    same / bare if bare else None,
+                    None,
+                    "bare",
+                )
+            )
+            figures.append(
+                _figure(
+                    "  … the hub vs bare Flask sending it",
+                    value,
+                    "req/s",
+                    "info",
+                    value / same if value is not None and same else None,
+                    None,
+                    "bare send_file",
+                )
+            )
     return figures
+
+
+def rps_of(http, name):
+    return http[name]["median_rps"] if http and name in http else None
 
 
 def _fmt(value, unit):
