@@ -15,6 +15,13 @@ Targets (all by default except the slow ``sync_memory``):
     the first sync and the re-sync of ``--records`` records under tracemalloc: the peak of
     Python allocations in each phase (fetch and parse, the batches, deleting what the
     partner no longer lists, saving the run).
+``media``
+    the bench's 12 MP photo (bench/media.py) processed by ``hub.media.process.process_image``
+    ``--photos`` times (default 3) under pyinstrument, then the time of each step of the same
+    work done with Pillow alone (decode, orientation, sRGB, each resize and encoding).
+``media_serve``
+    ``/media/<key>`` of the photo's 800 px WebP, ``--requests`` times through Flask's test
+    client (the variants stored in a temporary folder).
 
 Run ``python -m bench`` once first: it installs the tools and builds the data set.
 """
@@ -44,7 +51,8 @@ HTTP_TARGETS = {
     "changes": ("/api/v1/changes?since=0&limit=1000", None),
 }
 SYNC_TARGETS = ("sync", "resync")
-ALL = (*HTTP_TARGETS, *SYNC_TARGETS)
+MEDIA_TARGETS = ("media", "media_serve")
+ALL = (*HTTP_TARGETS, *SYNC_TARGETS, *MEDIA_TARGETS)
 
 
 def _profiler():
@@ -203,11 +211,122 @@ def profile_sync_memory(records, workdir):
         servers.close()
 
 
+def _media_app(workdir, database=None):
+    from hub import create_app
+
+    return create_app(
+        {
+            "DATABASE_URL": database or "sqlite://",
+            "SECRET_KEY": os.urandom(32).hex(),
+            "MEDIA_URL": str(Path(workdir) / "media"),
+        }
+    )
+
+
+def _steps(data):
+    """The time of each step of the processing, done with Pillow alone (as bench.media_child
+    does it), in ms."""
+    import io
+
+    from PIL import Image, ImageCms, ImageOps
+
+    from bench.media_child import JPEG_QUALITY, WEBP_QUALITY, WIDTHS
+
+    steps = {}
+
+    def step(name, function):
+        started = time.perf_counter()
+        result = function()
+        steps[name] = steps.get(name, 0) + (time.perf_counter() - started) * 1000
+        return result
+
+    image = step("open", lambda: Image.open(io.BytesIO(data)))
+    step("decode (JPEG)", image.load)
+    image = step("orientation (exif_transpose)", lambda: ImageOps.exif_transpose(image))
+    source = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    image = step(
+        "to sRGB (ImageCms, full size)",
+        lambda: ImageCms.profileToProfile(image, source, srgb, outputMode="RGB"),
+    )
+    image.info = {}
+    current = image
+    for width in WIDTHS:
+        size = (width, round(image.height * width / image.width))
+        current = step(
+            f"resize to {width}",
+            lambda c=current, s=size: c.resize(s, Image.Resampling.LANCZOS, reducing_gap=3.0),
+        )
+        for fmt, options in (
+            ("WEBP", {"quality": WEBP_QUALITY, "method": 4}),
+            ("JPEG", {"quality": JPEG_QUALITY, "progressive": True}),
+        ):
+            step(f"{fmt} {width}", lambda c=current, f=fmt, o=options: c.save(io.BytesIO(), f, **o))
+    return steps
+
+
+def profile_media(photos, workdir):
+    from bench import media
+    from hub.media.process import process_image
+
+    data = media.photo_file().read_bytes()
+    app = _media_app(workdir)
+    with app.app_context():
+        process_image(data, "image/jpeg")  # the plugins loaded, as in a long-lived process
+        profiler = _profiler()
+        started = time.perf_counter()
+        profiler.start()
+        for _ in range(photos):
+            process_image(data, "image/jpeg")
+        profiler.stop()
+        _print(
+            "media: process_image of the 12 MP photo",
+            profiler,
+            time.perf_counter() - started,
+            photos,
+        )
+    steps = _steps(data)
+    total = sum(steps.values())
+    print("\nThe same work with Pillow alone, step by step:")
+    for name, ms in steps.items():
+        print(f"  {name:32} {ms:7.0f} ms  {ms / total:5.1%}")
+    print(f"  {'total':32} {total:7.0f} ms")
+
+
+def profile_media_serve(requests, workdir):
+    from bench import media
+    from hub.media.process import process_image
+    from hub.media.services import MIME_TYPES
+    from hub.media.storage import storage, variant_key
+
+    copy = dataset.copy_sqlite(dataset.sqlite_dataset(), Path(workdir) / "profile.sqlite3")
+    app = _media_app(workdir, f"sqlite:///{copy}")
+    with app.app_context():
+        stored = []
+        for variant in process_image(media.photo_file().read_bytes(), "image/jpeg").variants:
+            key = variant_key(variant.sha256, variant.extension)
+            storage().put(key, variant.data, MIME_TYPES[variant.format])
+            stored.append({"key": key, "format": variant.format, "width": variant.width,
+                           "bytes": len(variant.data)})  # fmt: skip
+    path = "/media/" + media.served_variant(stored)["key"]
+    client = app.test_client()
+    first = client.get(path)
+    print(f"\nmedia_serve: GET {path} → {first.status_code}, {len(first.data)} bytes")
+    profiler = _profiler()
+    started = time.perf_counter()
+    profiler.start()
+    for _ in range(requests):
+        client.get(path).close()
+    profiler.stop()
+    _print("media_serve", profiler, time.perf_counter() - started, requests)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("targets", nargs="*", default=list(ALL), help=", ".join(ALL))
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--photos", type=int, default=3)
     args = parser.parse_args(argv)
     unknown = set(args.targets) - set(ALL) - {"sync_memory"}
     if unknown:
@@ -222,6 +341,10 @@ def main(argv=None):
             profile_sync(sync, args.records, workdir)
         if "sync_memory" in args.targets:
             profile_sync_memory(args.records, workdir)
+        if "media" in args.targets:
+            profile_media(args.photos, workdir)
+        if "media_serve" in args.targets:
+            profile_media_serve(args.requests, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

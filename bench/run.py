@@ -114,7 +114,9 @@ def ensure_catalogues():
 # HTTP figures.
 
 
-def _scenarios(datasette_db):
+def _scenarios(datasette_db, media_path=None, only=None):
+    """The HTTP figures: ``(name, server, path, headers, expected status)``; with
+    ``media_path``, a stored variant served by the hub; ``only``: those names alone."""
     from bench.targets import COUNTRY, PAGE_COUNTRY
 
     # Newest first like the hub; no total count (the hub gives none, and Datasette's count of
@@ -125,7 +127,7 @@ def _scenarios(datasette_db):
         "&_nocount=1&_nofacet=1&_nosuggest=1"
     )
     api = "/api/v1/products?limit=50&lang=ja"
-    return [
+    scenarios = [
         # name, server, path, headers, expected status
         ("bare", "bare", "/", None, 200),
         ("api", "hub", api, None, 200),
@@ -139,6 +141,10 @@ def _scenarios(datasette_db):
         ("search_en", "hub", "/en/search?q=honey", None, 200),
         ("search_ja", "hub", "/ja/search?q=" + quote("はちみつ"), None, 200),
     ]
+    if media_path:
+        scenarios.append(("media", "hub", media_path, None, 200))
+        scenarios.append(("bare_media", "bare", media_path, None, 200))  # for information
+    return [s for s in scenarios if only is None or s[0] in only]
 
 
 DRAIN_PATHS = {"bare": "/", "hub": "/api/v1/programmes?country=VN", "datasette": "/-/versions.json"}
@@ -152,11 +158,14 @@ def _get(url, headers=None, timeout=120):
     )
 
 
-def http_figures(bases, datasette_db, rounds, seconds):
+def http_figures(bases, datasette_db, rounds, seconds, media_path=None, only=None):
     from bench import load
 
-    scenarios = _scenarios(datasette_db)
-    etag = _get(bases["hub"] + scenarios[1][2]).headers["ETag"]
+    scenarios = _scenarios(datasette_db, media_path, only)
+    etag = None
+    if any(headers == "etag" for _n, _s, _p, headers, _st in scenarios):
+        api = next(path for name, _s, path, _h, _st in scenarios if name == "api")
+        etag = _get(bases["hub"] + api).headers["ETag"]
     resolved = []
     for name, server, path, headers, status in scenarios:
         headers = {"If-None-Match": etag} if headers == "etag" else headers
@@ -329,6 +338,12 @@ def parse_args(argv):
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-changes", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument(
+        "--skip-media", action="store_true", help="neither processing nor serving the photo"
+    )
+    parser.add_argument(
+        "--media-rounds", type=int, default=5, help="photo processing rounds (default 5)"
+    )
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
     parser.add_argument(
         "--report",
@@ -344,7 +359,9 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.report:
         report = json.loads(Path(args.report).read_text())
-        report["figures"] = evaluate(report["http"], report["changes"], report["ingest"])
+        report["figures"] = evaluate(
+            report["http"], report["changes"], report["ingest"], report.get("media")
+        )
         print_report(report)
         return 0
     if not _in_venv():
@@ -355,6 +372,7 @@ def main(argv=None):
     ensure_catalogues()
 
     from bench import dataset
+    from bench import media as media_bench
     from bench.servers import Servers
 
     started = time.perf_counter()
@@ -363,26 +381,52 @@ def main(argv=None):
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     secret = os.urandom(32).hex()
     env = {"HUB_SECRET_KEY": secret, "HUB_FETCH_ALLOW": "127.0.0.0/8"}
-    http = changes = ingest = None
+    http = changes = ingest = media = None
+    # The hub's instance folder: its media folder holds the photo's variants (local storage,
+    # the default), which the hub's server serves.
+    instance = workdir / "instance"
     try:
         peer_db = dataset.copy_sqlite(sqlite_cache, workdir / "bench.sqlite3")
         hub_url = dataset.postgres_dataset(postgres) if postgres else f"sqlite:///{peer_db}"
         hub_env = {
             **env,
             "HUB_DATABASE_URL": hub_url,
+            "HUB_INSTANCE_PATH": str(instance),
             # High enough never to answer 429 to the load; the limiter still runs.
             "HUB_API_RATE_LIMIT": "100000000 per minute",
         }
-        if not (args.skip_http and args.skip_changes):
+        media_path = None
+        if not args.skip_media:
+            # Before any server starts: the processing is measured on a quieter machine, and
+            # its first round stores the variants the hub's server then serves.
+            media = media_bench.processing_figures(
+                {**env, "HUB_INSTANCE_PATH": str(instance)}, args.media_rounds, log
+            )
+            if media["stored"]:
+                media["served"] = media_bench.served_variant(media["stored"])
+                media_path = "/media/" + media["served"]["key"]
+        serve_media = media_path is not None
+        if not (args.skip_http and args.skip_changes and not serve_media):
             with Servers(workdir) as servers:
-                log("starting gunicorn (hub, bare Flask) and Datasette")
+                log(
+                    "starting gunicorn (hub, bare Flask)"
+                    + ("" if args.skip_http else " and Datasette")
+                )
                 bases = {
                     "hub": servers.gunicorn("hub", "wsgi:app", env=hub_env),
-                    "bare": servers.gunicorn("bare", "bench.bare_app:app"),
-                    "datasette": servers.datasette(peer_db),
+                    "bare": servers.gunicorn(
+                        "bare",
+                        "bench.bare_app:app",
+                        env={"BENCH_MEDIA_DIR": str(instance / "media")},
+                    ),
                 }
                 if not args.skip_http:
-                    http = http_figures(bases, peer_db.stem, args.rounds, args.seconds)
+                    bases["datasette"] = servers.datasette(peer_db)
+                if not args.skip_http or serve_media:
+                    only = ("bare", "media", "bare_media") if args.skip_http else None
+                    http = http_figures(
+                        bases, peer_db.stem, args.rounds, args.seconds, media_path, only
+                    )
                 if not args.skip_changes:
                     log("changes feed: following from 0 to the end")
                     changes = follow_changes(bases["hub"])
@@ -403,17 +447,19 @@ def main(argv=None):
             "load_tool": "wrk" if have_wrk else "python",
             "rounds": args.rounds,
             "seconds": args.seconds,
+            "media_rounds": None if args.skip_media else args.media_rounds,
             "cores": os.cpu_count(),
             "elapsed_s": round(time.perf_counter() - started, 1),
         },
         "http": http,
         "changes": changes,
         "ingest": ingest,
+        "media": media,
     }
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     _save(out, report)  # the measurements first: a failure below must not lose them
-    report["figures"] = evaluate(http, changes, ingest)
+    report["figures"] = evaluate(http, changes, ingest, media)
     _save(out, report)
     print_report(report)
     log(f"results written to {out} ({report['meta']['elapsed_s']:.0f}s in all)")

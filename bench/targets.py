@@ -21,7 +21,7 @@ def _figure(name, value, unit, target, ratio=None, met=None, reference=None):
     }
 
 
-def evaluate(http, changes, ingest):
+def evaluate(http, changes, ingest, media=None):
     figures = []
 
     def rps(name):
@@ -30,9 +30,10 @@ def evaluate(http, changes, ingest):
     def ratio(a, b):
         return a / b if a is not None and b else None
 
+    bare = rps("bare")
     if http:
-        bare = rps("bare")
         figures.append(_figure("bare Flask, fixed JSON (the limit)", bare, "req/s", "reference"))
+    if http and "api" in http:  # not with --skip-http (then only the media's figure ran)
         figures.append(
             _figure(
                 "Datasette, 50-row JSON page (the peer)", rps("datasette"), "req/s", "reference"
@@ -202,6 +203,8 @@ def evaluate(http, changes, ingest):
                         f"{small['max_rss_mb']:.0f} MB",
                     )
                 )
+    if media:
+        figures.extend(_media_figures(media, http, bare))
     if changes:
         rate = changes["records_per_s"]
         label = "following the changes feed from 0"
@@ -218,6 +221,124 @@ def evaluate(http, changes, ingest):
             )
         )
     return figures
+
+
+def _media_figures(media, http, bare):
+    figures = []
+    hub, pillow, full = media.get("hub", {}), media.get("pillow", {}), media.get("pillow_full", {})
+    ms = {k: (v.get("median_s") * 1000 if v.get("median_s") else None) for k, v in media.items()
+          if k in ("hub", "pillow", "pillow_full")}  # fmt: skip
+    photo = media.get("photo", {})
+    size = f"{photo.get('width', '?')}×{photo.get('height', '?')}"
+    figures.append(
+        _figure(
+            f"Pillow alone, {size} JPEG, the same work (the reference)",
+            ms.get("pillow"),
+            "ms",
+            "reference",
+        )
+    )
+    figures.append(
+        _figure(
+            "  … the straightforward way (full decode, each width from it)",
+            ms.get("pillow_full"),
+            "ms",
+            "info",
+        )
+    )
+    for name, value in (("hub", hub), ("pillow", pillow), ("pillow_full", full)):
+        if value.get("failed"):
+            figures.append(
+                _figure(
+                    f"media {name}: {value['failed']} round(s) FAILED", None, "", "—", met=False
+                )
+            )
+    t = ms.get("hub")
+    figures.append(
+        _figure(
+            f"photo processed, {size} JPEG → 6 variants",
+            t,
+            "ms",
+            "≤ 1.5 s",
+            None,
+            t is not None and t <= 1500,
+        )
+    )
+    cpu = hub.get("median_cpu_s")
+    figures.append(
+        _figure(
+            "  … its CPU time (less disturbed by a shared machine)",
+            cpu * 1000 if cpu else None,
+            "ms",
+            "info",
+            cpu / pillow["median_cpu_s"] if cpu and pillow.get("median_cpu_s") else None,
+            None,
+            "pillow's CPU time",
+        )
+    )
+    r = t / ms["pillow"] if t is not None and ms.get("pillow") else None
+    figures.append(
+        _figure(
+            "  … vs Pillow alone",
+            t,
+            "ms",
+            "≤ 1.3 × Pillow",
+            r,
+            r is not None and r <= 1.3,
+            "pillow",
+        )
+    )
+    peak = hub.get("peak_mb")
+    figures.append(
+        _figure(
+            "peak memory, processing the photo (with the app)",
+            peak,
+            "MB",
+            "≤ 300 MB",
+            None,
+            peak is not None and peak <= 300,
+            f"Pillow alone {pillow['peak_mb']:.0f} MB" if pillow.get("peak_mb") else None,
+        )
+    )
+    served = media.get("served")
+    if served is not None or (http and "media" in http):
+        value = http["media"]["median_rps"] if http and "media" in http else None
+        label = "serving a variant, /media/<key>"
+        if served:
+            label += f" ({served['width']} px {served['format']}, {served['bytes'] / 1024:.0f} KB)"
+        r = value / bare if value is not None and bare else None
+        figures.append(
+            _figure(label, value, "req/s", "≥ 0.5 × bare", r, r is not None and r >= 0.5, "bare")
+        )
+        same = rps_of(http, "bare_media")
+        if same is not None:
+            figures.append(
+                _figure(
+                    "  … bare Flask sending the same file (send_file)",
+                    same,
+                    "req/s",
+                    "info",
+                    same / bare if bare else None,
+                    None,
+                    "bare",
+                )
+            )
+            figures.append(
+                _figure(
+                    "  … the hub vs bare Flask sending it",
+                    value,
+                    "req/s",
+                    "info",
+                    value / same if value is not None and same else None,
+                    None,
+                    "bare send_file",
+                )
+            )
+    return figures
+
+
+def rps_of(http, name):
+    return http[name]["median_rps"] if http and name in http else None
 
 
 def _fmt(value, unit):
