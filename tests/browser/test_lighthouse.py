@@ -33,9 +33,11 @@ MINIMUM = 0.95
 
 # (name, path): one Lighthouse run each. A product page with photos joins by adding one line.
 PAGES = [
-    ("product-vi", "/vi/products/{product}"),
+    # The demo's tea, with its photos (issue 19: "a product page with photos").
+    ("photo-product-vi", "/vi/products/{photo_product}"),
+    ("photo-product-en", "/en/products/{photo_product}"),
+    ("photo-product-ja", "/ja/products/{photo_product}"),
     ("product-en", "/en/products/{product}"),
-    ("product-ja", "/ja/products/{product}"),
     ("products-en", "/en/products"),
     ("home-vi", "/vi/"),
 ]
