@@ -126,22 +126,29 @@ def process_image(data, mime):
     """``Processed`` for an uploaded image (already validated); its width and height are the
     oriented original's."""
     try:
-        with open_image(data, PILLOW_FORMATS[mime]) as opened:
-            width, height = opened.size
-            turned = opened.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # a quarter turn
-            if turned:
-                width, height = height, width
-            if opened.format == "JPEG" and width > max(WIDTHS):
-                # Decode no larger than the widest variant needs: JPEG's DCT scaling is
-                # nearly free, and a 12 MP photo is then a quarter of the work.
-                wanted = max(WIDTHS), max(1, height * max(WIDTHS) // width)
-                opened.draft("RGB", wanted[::-1] if turned else wanted)
-            opened.load()
-            image = ImageOps.exif_transpose(opened)
-            image = to_srgb(image)
+        image, width, height = _decoded(data, mime)
     except OSError as exc:
         raise ProcessingFailed("corrupt") from exc
+    image = to_srgb(image)  # the only reference to the decoded pixels goes here
     return Processed(image_variants(image), width, height)
+
+
+def _decoded(data, mime):
+    """The image in ``data``, decoded and turned upright in place, so that no other full-size
+    copy stays in memory beside it; and the upright image's width and height."""
+    image = open_image(data, PILLOW_FORMATS[mime])
+    width, height = image.size
+    turned = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # a quarter turn
+    if turned:
+        width, height = height, width
+    if image.format == "JPEG" and width > max(WIDTHS):
+        # Decode no larger than the widest variant needs: JPEG's DCT scaling is nearly free,
+        # and a 12 MP photo is then a quarter of the work.
+        wanted = max(WIDTHS), max(1, height * max(WIDTHS) // width)
+        image.draft("RGB", wanted[::-1] if turned else wanted)
+    image.load()  # reads the whole file (from memory) and lets go of it
+    ImageOps.exif_transpose(image, in_place=True)
+    return image, width, height
 
 
 def strip_pdf(data):
