@@ -52,6 +52,9 @@ def create_app(config=None):
     login_manager.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
+    from hub.media.routes import init_app as serve_media_files
+
+    serve_media_files(app)  # in front of the answer cache: immutable files need none
     if proxies := app.config["PROXY_COUNT"]:
         # Outermost, so that the answer cache sees the client's host and scheme.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pikepdf
 import pytest
 import requests
+from flask import request_started
 from PIL import Image, ImageCms
 from sqlalchemy import event, func, select
 
@@ -18,7 +19,7 @@ from hub.extensions import db
 from hub.media import services
 from hub.media.models import Media
 from hub.media.services import MediaRefused
-from hub.media.storage import LocalStorage
+from hub.media.storage import LocalStorage, storage
 from tests.support import sample_entries
 
 ORIENTATION, GPS_IFD = 0x0112, 0x8825
@@ -532,3 +533,35 @@ def test_the_media_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("HUB_MEDIA_URL", "ftp://host/x")
     with pytest.raises(ConfigError):
         load_settings(app)
+
+
+def test_a_local_variant_is_sent_before_flask_with_its_etag(app, client, product):
+    """Whole variants from local storage are answered in front of Flask (no hook, the
+    server's sendfile); a range, a missing file or another path still go through Flask."""
+    media = ready(product.id, "tea.jpg", jpeg((400, 300)))
+    jpg = next(v for v in media.variants if v["format"] == "jpeg")
+    url, body = f"/media/{jpg['key']}", storage().get(jpg["key"])
+    dispatched = []
+    record = lambda *_a, **_k: dispatched.append(1)  # noqa: E731
+    request_started.connect(record, app)
+    try:
+        answer = client.get(url)
+        assert answer.status_code == 200 and answer.data == body
+        assert answer.headers["ETag"] == f'"{jpg["sha256"]}"'
+        assert answer.headers["Content-Length"] == str(len(body))
+        assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        head = client.head(url)
+        assert head.status_code == 200 and head.data == b""
+        again = client.get(url, headers={"If-None-Match": answer.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b""
+        assert dispatched == []
+        part = client.get(url, headers={"Range": "bytes=0-9"})
+        assert part.status_code == 206 and part.data == body[:10]
+        missing = client.get("/media/v/" + "0" * 64 + ".jpg")
+        assert missing.status_code == 404
+        assert len(dispatched) == 2
+    finally:
+        request_started.disconnect(record, app)
+    for each in (answer, head, again, part, missing):
+        each.close()
