@@ -74,6 +74,9 @@ def create_app(config=None):
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(media.bp)
+    from hub import verification
+
+    app.register_blueprint(verification.bp)
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)
