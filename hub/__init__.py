@@ -80,6 +80,9 @@ def create_app(config=None):
     from hub.publishing import media_changes
 
     media_changes.init_app(app)  # a media change gives its entry a new change number
+    from hub import verification
+
+    app.register_blueprint(verification.bp)
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)

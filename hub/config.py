@@ -141,6 +141,9 @@ def load_settings(app):
         MEDIA_FAILED_DAYS=_positive_number(env, "HUB_MEDIA_FAILED_DAYS", 7),
         # Partners' photos and documents a sync run fetches at most (the rest on later runs).
         SYNC_MEDIA_PER_RUN=_positive_number(env, "HUB_SYNC_MEDIA_PER_RUN", 200),
+        # The Ed25519 keys that sign rating attestations (hub.verification.keys): a file made
+        # once, mode 0600; None: the instance folder's signing_keys.json. Several hosts share it.
+        SIGNING_KEYS_FILE=(env.get("HUB_SIGNING_KEYS_FILE") or "").strip() or None,
         # A signed-in session ends after this long unused, and this long after signing in.
         SESSION_IDLE_HOURS=_positive_number(env, "HUB_SESSION_IDLE_HOURS", 12),
         SESSION_MAX_DAYS=_positive_number(env, "HUB_SESSION_MAX_DAYS", 30),

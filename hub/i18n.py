@@ -89,7 +89,10 @@ def language_name(code, in_language=None):
 
 def alternate_urls():
     """This page in every language, ``{code: absolute url}``, keeping the path and the query
-    string; empty for a page outside the language prefix."""
+    string; empty for a page outside the language prefix, unless its view gave its own
+    (``g.alternate_urls``: /p/<id> in each language is ``?lang=``)."""
+    if (given := g.get("alternate_urls")) is not None:
+        return given
     if request.url_rule is None or "lang" not in request.url_rule.arguments:
         return {}
     args = dict(request.view_args or {})

@@ -221,6 +221,9 @@ class Product(Entry):
     stars: Mapped[int | None] = mapped_column(SmallInteger, use_existing_column=True)
     rated_on: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
     valid_until: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
+    # The day the country's coordinator withdrew the rating (hub.verification): its /p/<id>
+    # page and attestation say so from then on. Empty: not withdrawn.
+    rating_withdrawn_on: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
 
 
 class EntryTranslation(Base):

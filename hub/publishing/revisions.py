@@ -26,12 +26,13 @@ KIND_FIELDS = {
     ),
     "product": (
         "producer_name", "producer_type", "locality", "product_group", "rating_scheme", "stars",
-        "rated_on", "valid_until",
+        "rated_on", "valid_until", "rating_withdrawn_on",
     ),
 }  # fmt: skip
 # Fields shown in the history but not brought back by "restore this version": the status is
-# changed by publishing or archiving, the partner's metadata is the partner's.
-NOT_RESTORED = frozenset(COMMON_FIELDS)
+# changed by publishing or archiving, the partner's metadata is the partner's; a withdrawn
+# rating is reinstated only on purpose (hub.verification), never by going back to a version.
+NOT_RESTORED = frozenset((*COMMON_FIELDS, "rating_withdrawn_on"))
 
 
 FIELD_LABELS = {
@@ -70,6 +71,7 @@ FIELD_LABELS = {
     "stars": _l("Stars"),
     "rated_on": _l("Rated on"),
     "valid_until": _l("Valid until"),
+    "rating_withdrawn_on": _l("Rating withdrawn on"),
 }
 ACTION_LABELS = {
     "create": _l("Created"),

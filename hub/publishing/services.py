@@ -452,6 +452,8 @@ def restore_version(actor, entry_id, revision_id):
         raise EntryNotFound(revision_id)
     old = {}
     for field in rv.KIND_FIELDS[entry.kind]:
+        if field in rv.NOT_RESTORED:
+            continue
         if target.get(field) != current.get(field):
             old[field] = current.get(field)
             setattr(entry, field, _restorable(entry, field, target.get(field)))
