@@ -3,7 +3,7 @@ the product's verification page (/p/<id>) and in its signed attestation.
 
 Revision ID: 0021
 Revises: 0020
-Create Date: 2026-12-12 10:00:00
+Create Date: 2026-12-04 21:30:00
 """
 
 import sqlalchemy as sa
