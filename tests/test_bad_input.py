@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hub.db import Base, parse_id
 from hub.extensions import db
 from hub.forms import HubForm, _text_fields
+from hub.media.models import Media
 from hub.request_limits import MAX_JSON_DEPTH, too_deep
 from tests.support import csrf_token, sample_entries, sign_in
 
@@ -26,13 +27,23 @@ SURROGATE = "\ud800"
 @pytest.fixture
 def entries(app):
     with app.test_request_context("/"):
-        return {kind: entry.id for kind, entry in sample_entries().items()}
+        found = {kind: entry.id for kind, entry in sample_entries().items()}
+        # A photo of the policy, for the media routes (a row is enough: nothing is read).
+        medium = Media(entry_id=found["policy"], kind="image", mime="image/png", status="ready",
+                       sha256="0" * 64, size=1, original_key="o/" + "0" * 64)  # fmt: skip
+        db.session.add(medium)
+        db.session.commit()
+        return {**found, "policy_medium": medium.id}
 
 
 def api_writes(app, entries):
     """``(method, url)`` for every write the API takes, its path filled in with one of Viet
     Nam's published entries (so that a refusal is not just a 404)."""
-    values = {"collection": "policies", "entry_id": entries["policy"]}
+    values = {
+        "collection": "policies",
+        "entry_id": entries["policy"],
+        "media_id": entries["policy_medium"],
+    }
     adapter = app.url_map.bind("localhost")
     found = []
     for rule in app.url_map.iter_rules():
@@ -86,6 +97,8 @@ def test_json_nested_a_thousand_levels_is_refused_before_parsing(app, client, to
         assert response.status_code < 500, (method, url)
         if url.endswith("/validate"):  # the document is what is checked: its report
             assert list(error_of(response, 422, "invalid_input")["details"]) == ["document"]
+        elif url.endswith("/media"):  # takes a file, never JSON: it says where the file goes
+            assert list(error_of(response, 422, "invalid_input")["details"]) == ["file"]
         elif not url.endswith(("/restore", "/anything")):
             assert response.status_code == 400, (method, url)
             assert error_of(response, 400, "too_deep")["message"] == message, (method, url)
@@ -139,6 +152,8 @@ def test_a_lone_surrogate_is_refused_per_field_on_every_write(app, client, token
     before = state(app)
     for method, url in api_writes(app, entries):
         if url.endswith(("/ingest", "/validate", "/restore", "/anything")) or method == "DELETE":
+            continue
+        if "/media" in url:  # alt texts, not translations: tests/test_media_upload.py
             continue
         data = json.dumps(create).encode() if method == "POST" else body
         response = client.open(url, method=method, data=data, headers=headers)
@@ -218,12 +233,21 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(app, client, tokens,
     before = state(app)
     for method, url in api_writes(app, entries):
         document = url.endswith(("/ingest", "/validate"))
-        size = (10 * 1024 * 1024 if document else limit) + 1
+        upload = method == "POST" and url.endswith("/media")  # a file: the media limit
+        allowed = app.config["MEDIA_MAX_REQUEST_BYTES"] if upload else limit
+        size = (10 * 1024 * 1024 if document else allowed) + 1
         response = client.open(url, method=method, input_stream=Unread(size), headers=headers)
         error = error_of(response, 413, "too_large")
         if document:
             expected = in_japanese(
                 app, "The document is larger than %(max)s bytes.", max="10,485,760"
+            )
+        elif upload:
+            expected = in_japanese(
+                app,
+                "The upload is larger than %(max)s bytes, the most the hub accepts for photos "
+                "and documents sent at once.",
+                max=f"{allowed:,}",
             )
         else:
             expected = in_japanese(
