@@ -20,6 +20,7 @@ SAMPLE_ARGS = {
     "change": "disable",
     "kind": "policy",
     "entry_id": 1,
+    "media_id": 1,
     "revision_id": 1,
     "text_lang": "en",
     "source_id": 1,

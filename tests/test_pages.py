@@ -67,6 +67,8 @@ ADMIN_PAGES = (
     "/{lang}/manage/countries/VN/history",
     "/{lang}/admin/webhooks",
     "/{lang}/admin/webhooks/{webhook}",
+    "/{lang}/manage/entries/{product}/media/{medium}/remove",
+    "/{lang}/manage/labels?id={product}",
 )
 # Pages shown only in the middle of a sign-in: the code asked after the password.
 SIGN_IN_STEPS = ("/{lang}/login/code",)
@@ -134,9 +136,26 @@ def webhook(app):
 
 
 @pytest.fixture
-def fill(token, published, source, webhook):
+def medium(app, published):
+    """A photo of the product (waiting to be processed), for its removal page."""
+    from hub.extensions import db
+    from hub.media.models import Media
+
+    with app.test_request_context("/"):
+        item = Media(entry_id=int(published["product"]), kind="image", mime="image/jpeg",
+                     sha256="0" * 64, size=1, original_key="o/" + "0" * 64, status="pending",
+                     filename="tea.jpg")  # fmt: skip
+        db.session.add(item)
+        db.session.commit()
+        return str(item.id)
+
+
+@pytest.fixture
+def fill(token, published, source, webhook, medium):
     def fill(path, lang):
-        return path.format(lang=lang, token=token, source=source, webhook=webhook, **published)
+        return path.format(
+            lang=lang, token=token, source=source, webhook=webhook, medium=medium, **published
+        )
 
     return fill
 
@@ -228,7 +247,8 @@ def test_pages_use_only_the_apps_own_assets_within_the_budget(client, admin_clie
     assert code and others
     loaded = sum(len(s.text.encode()) for s in inline)
     for url in code + others:
-        assert url.startswith("/static/"), url
+        # The app's own: its static files, photos (/media/), QR codes (/p/<id>/qr.svg).
+        assert url.startswith(("/static/", "/media/", "/p/")), url
         with client.get(url) as response:
             assert response.status_code == 200
             if url in code:
@@ -490,6 +510,7 @@ def test_the_language_checks_cover_every_page(app):
             product=1,
             source=1,
             webhook=1,
+            medium=1,
         )
         endpoint, _args = adapter.match(sample.split("?")[0])
         covered.add(endpoint)
