@@ -6,12 +6,19 @@ source's URL is the portal's root (``https://data.example.gov``).
 A dataset's resources (its files and links: ``name``, ``url``, ``format``) and its licence
 (``license_title``, ``license_url``, ``license_id``) travel in the record's
 ``partner_metadata`` (``resources``, ``licence``); the hub shows them on the entry's page.
+
+The resources that are photos or PDFs (by their ``mimetype``, else their ``format``, else their
+URL's extension: JPEG, PNG, WebP, HEIC, PDF) are also the record's ``media``, in the portal's
+order, each with its ``name`` (else its ``description``) as the alternative text; the hub
+fetches them. A dataset with none says it has none (the hub then removes the portal's media it
+held for it).
 """
 
 import json
-from urllib.parse import urlencode
+import posixpath
+from urllib.parse import urlencode, urlsplit
 
-from connectors._util import check_keys, check_language
+from connectors._util import check_keys, check_language, media_list
 from connectors.base import Connector, ConnectorError, Record, incomplete, register
 
 
@@ -34,6 +41,38 @@ def _resources(package):
         found["url"] = found["url"].replace(" ", "%20")  # portals keep file names as uploaded
         resources.append({key: value for key, value in found.items() if value})
     return resources
+
+
+# A resource's format, or its URL's extension, as the hub's media types (lower case).
+MEDIA_FORMATS = {
+    "jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+    "heic": "image/heic", "heif": "image/heif", "pdf": "application/pdf",
+}  # fmt: skip
+
+
+def _media_type(resource):
+    """The resource's type if it is a photo or a PDF the hub takes, else None."""
+    mimetype = _text(resource.get("mimetype")).lower()
+    if mimetype:
+        return mimetype if mimetype in MEDIA_FORMATS.values() else None
+    kind = _text(resource.get("format")).lower().lstrip(".")
+    if kind:
+        return MEDIA_FORMATS.get(kind)
+    path = urlsplit(_text(resource.get("url"))).path
+    return MEDIA_FORMATS.get(posixpath.splitext(path)[1].lower().lstrip("."))
+
+
+def media(package, language):
+    """The dataset's photos and PDFs as the record's ``media`` (a list, maybe empty), in the
+    portal's order, named by the resource's name or description."""
+    candidates = []
+    for resource in package.get("resources") or []:
+        if not isinstance(resource, dict) or not (url := _text(resource.get("url"))):
+            continue
+        if (mime := _media_type(resource)) is not None:
+            title = _text(resource.get("name")) or _text(resource.get("description"))
+            candidates.append((url.replace(" ", "%20"), mime, title or None))
+    return media_list(candidates, language) or []
 
 
 def _licence(package):
@@ -125,6 +164,8 @@ class CkanConnector(Connector):
                 }
                 if metadata := partner_metadata(package):
                     data["partner_metadata"] = metadata
+                if isinstance(package.get("resources", []), list):
+                    data["media"] = media(package, language)
                 yield Record(
                     partner_id=str(package.get("id") or ""), collection="policies", data=data
                 )

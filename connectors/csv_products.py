@@ -21,6 +21,13 @@ hub's names for values in each of its languages are taken (``client.vocabulary["
 language ("4 sao", "4 stars", 「4つ星」) or as a row of ★. A cell none of these names is taken
 as it is (and refused with its reasons if the hub cannot take it).
 
+A column ``image_url`` (by its headers «Ảnh», "Photos", 「写真」, "Image URL"…) gives the
+product's photos and documents: one http(s) URL, or several separated by ``;`` (as the hub's
+own exports separate a list in a cell) or by spaces or line breaks, the cover first. They
+become the record's ``media``, each with the product's name as its alternative text, and the
+hub fetches them. An empty cell in that column says the product has none (the hub then removes
+the partner's media it held for it); a file without the column says nothing of media.
+
 The file may be UTF-8 with or without a byte-order mark. Every run reads the whole list: a
 product no longer listed was removed at the partner.
 """
@@ -28,7 +35,7 @@ product no longer listed was removed at the partner.
 import csv
 import re
 
-from connectors._util import LANGUAGES, check_keys, check_language
+from connectors._util import LANGUAGES, check_keys, check_language, media_list
 from connectors.base import Connector, ConnectorError, Record, register
 
 TEXT_FIELDS = ("title", "body")
@@ -37,7 +44,9 @@ PRODUCT_FIELDS = (
     "rated_on", "valid_until",
 )  # fmt: skip
 REQUIRED = ("partner_id", "title")
-FIELDS = (*REQUIRED, *TEXT_FIELDS[1:], *PRODUCT_FIELDS)
+MEDIA_FIELD = "image_url"  # the product's photos and documents: URLs, the cover first
+FIELDS = (*REQUIRED, *TEXT_FIELDS[1:], *PRODUCT_FIELDS, MEDIA_FIELD)
+URLS = re.compile(r"[;\s]+")  # a cell's list of URLs: ";" as the hub's exports write lists
 
 
 def fold(text):
@@ -128,7 +137,7 @@ class CsvConnector(Connector):
         if unknown := sorted(set(values) - columns):
             raise ValueError(f"values are given for fields without a column: {', '.join(unknown)}")
         for name, table in values.items():
-            if name in ("partner_id", *TEXT_FIELDS):
+            if name in ("partner_id", *TEXT_FIELDS, MEDIA_FIELD):
                 raise ValueError(f"values cannot change {name}")
             if not isinstance(table, dict) or not all(
                 isinstance(k, str) and k.strip() and isinstance(v, str) for k, v in table.items()
@@ -229,6 +238,7 @@ class CsvConnector(Connector):
                 **partner,
             }
         stars = star_reader(vocabulary) if "stars" in mapping else None
+        media_index = last[mapping[MEDIA_FIELD]] if MEDIA_FIELD in mapping else None
         columns = dict(mapping)
         # The cells are read inline, not through a function per cell: a record has eleven.
         while True:
@@ -270,6 +280,11 @@ class CsvConnector(Connector):
                         data[field] = found.strip() or defaults.get(field)
             if stars is not None and (cell := data.get("stars")) and not cell.isdigit():
                 data["stars"] = stars(cell) or cell
+            if media_index is not None:
+                cell = row[media_index] if media_index < width else ""
+                title = text["title"] or None
+                found = ((url, None, title) for url in URLS.split(cell) if url)
+                data["media"] = media_list(found, language) or []
             partner_id = row[id_index].strip() if -1 < id_index < width else ""
             yield Record(
                 partner_id=partner_id or id_default or "",

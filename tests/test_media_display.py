@@ -42,6 +42,17 @@ def local_media(app, tmp_path, monkeypatch):
 def product(app, local_media):
     """Viet Nam's product with a cover (vi and en alt texts, no ja), a second photo, a PDF, all
     ready, and a photo still pending: ``(entry id, {name: media id})``."""
+    return make_product(app)
+
+
+@pytest.fixture
+def stored_product(app, media_storage):
+    """The same product, its media in local storage, then in S3 (moto's server): for the
+    tests where the storage matters."""
+    return make_product(app)
+
+
+def make_product(app):
     with app.test_request_context("/"):
         entry_id = sample_entries()["product"].id
         ids = {
@@ -119,8 +130,8 @@ def test_the_lightbox_is_anchors_only(client, product):
     assert "<script" not in html.split('class="gallery"')[1].split("</article>")[0]
 
 
-def test_a_pdf_is_a_preview_linking_to_it(client, product):
-    entry_id, _ids = product
+def test_a_pdf_is_a_preview_linking_to_it(client, stored_product):
+    entry_id, _ids = stored_product
     html = page(client, f"/vi/products/{entry_id}")
     documents = html[html.index('class="documents"') :]
     documents = documents[: documents.index("</section>")]
@@ -133,6 +144,28 @@ def test_a_pdf_is_a_preview_linking_to_it(client, product):
     # The alt text, in English only, is the link's text, marked as English on a Vietnamese page.
     assert '<span lang="en">Floor plan</span>' in documents
     assert "fallback-marker" in documents
+
+
+def test_the_pages_photos_are_the_hubs_urls_whatever_the_storage(
+    client, stored_product, media_storage
+):
+    """``srcset`` and the lightbox name the hub's /media/<key>: it sends the file from local
+    storage, and redirects to a presigned URL from S3 with no public URL."""
+    from hub.media.storage import LocalStorage
+
+    entry_id, ids = stored_product
+    html = page(client, f"/en/products/{entry_id}")
+    cover = img_tag(html, ids["cover"])
+    urls = re.findall(r"(http://localhost/media/v/[0-9a-f]{64}\.jpg) \d+w", cover)
+    assert urls, cover
+    answer = client.get(urls[0][len("http://localhost") :])
+    status, location = answer.status_code, answer.headers.get("Location")
+    answer.close()
+    if isinstance(media_storage, LocalStorage):
+        assert status == 200
+    else:
+        assert status == 302 and not location.startswith("http://localhost/")
+    assert "amazonaws" not in html and "X-Amz" not in html  # no presigned URL in a page
 
 
 def test_pending_media_are_not_shown(app, client, product):

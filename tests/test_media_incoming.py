@@ -15,7 +15,9 @@ from hub.extensions import db
 from hub.media import services as media_services
 from hub.media.models import Media
 from hub.publishing.models import Entry
+from hub.sync import media as partner_media
 from hub.sync import pipeline, services
+from hub.sync.models import PartnerSource, SyncRun
 from tests.support import sample_entries
 from tests.test_media import jpeg, pdf
 
@@ -182,7 +184,7 @@ def test_a_calendar_brings_its_image_and_attachments(app, partner, local_media):
 
 
 def test_a_hub_following_a_hub_gets_the_same_bytes_and_keeps_them_on_failure(
-    app, partner, local_media, monkeypatch
+    app, partner, media_storage, monkeypatch
 ):
     """The publishing hub's changes feed and files are served from the loopback partner."""
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
@@ -200,7 +202,7 @@ def test_a_hub_following_a_hub_gets_the_same_bytes_and_keeps_them_on_failure(
         partner.files[f"/media/{variant['key']}"] = (
             200,
             "image/jpeg",
-            local_media.get(variant["key"]),
+            media_storage.get(variant["key"]),
         )
     page["items"] = [published]
     partner.files["/api/v1/changes"] = (200, "application/json", json.dumps(page).encode())
@@ -211,7 +213,9 @@ def test_a_hub_following_a_hub_gets_the_same_bytes_and_keeps_them_on_failure(
     assert found.created == 1, said
     (copy,) = media_of(app, str(product_id))
     assert copy.sha256 == medium["sha256"]  # byte for byte: the original's SHA-256 matches
-    assert local_media.get(copy.original_key) == partner.files[medium["url"][len(partner.url) :]][2]
+    assert (
+        media_storage.get(copy.original_key) == partner.files[medium["url"][len(partner.url) :]][2]
+    )
     assert copy.alts == {"vi": "Chè"}
 
     # Unchanged: known by its SHA-256, not fetched again.
@@ -281,3 +285,191 @@ def test_a_private_address_is_refused_and_the_cap_holds(app, partner, local_medi
     (failed,) = found.detail["media"]["failed"]
     assert failed["error"]["code"] == "blocked"
     assert media_of(app, "i2") == []
+
+
+def said_in(app, run_id, language):
+    """The run's account in ``language``, as its source's page shows it to its owner."""
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        return services.run_detail(db.session.get(SyncRun, run_id))
+
+
+def csv_file(partner, rows):
+    body = "\ufeffID,Tên sản phẩm,Nhóm sản phẩm,Ảnh\n" + "".join(f"{row}\n" for row in rows)
+    partner.files["/products.csv"] = (200, "text/csv", body.encode())
+
+
+def test_a_csv_image_column_brings_media_in_the_partners_order(app, partner, media_storage):
+    """The column «Ảnh» (found by its header), URLs separated by ";" or spaces, the product's
+    name as alternative text; the partner's order followed at every run, a coordinator's own
+    upload after; an empty cell removes the partner's media only."""
+    partner.files["/a.jpg"] = (200, "image/jpeg", PHOTO)
+    partner.files["/b.pdf"] = (200, "application/pdf", DOCUMENT)
+    a, b, gone = (f"{partner.url}/{name}" for name in ("a.jpg", "b.pdf", "gone.jpg"))
+    csv_file(partner, [f"P1,Chè Tân Cương,beverages,{a}; {b} {gone}", "P2,Bánh gai,food,"])
+    source = add_source(app, "csv", f"{partner.url}/products.csv", {})
+    found, _said = run(app, source)
+    assert found.created == 2, _said
+    media = media_of(app, "P1")
+    assert [(m.kind, m.filename) for m in media] == [("image", a), ("pdf", b)]
+    assert media[0].alts == {"vi": "Chè Tân Cương"}
+    assert media_storage.get(media[0].original_key) == PHOTO
+    (failed,) = found.detail["media"]["failed"]
+    assert (failed["id"], failed["url"], failed["code"]) == ("P1", gone, "media_fetch")
+    # In the owner's language: the record, the URL and why.
+    vietnamese = said_in(app, found.id, "vi")
+    assert gone in vietnamese and "P1" in vietnamese
+    assert "404" in vietnamese and "could not" not in vietnamese
+    assert media_of(app, "P2") == []
+
+    with app.test_request_context("/"):
+        entry_id = media[0].entry_id
+        own = media_services.add(entry_id, "mine.jpg", OTHER).id  # the coordinator's upload
+    csv_file(partner, [f"P1,Chè Tân Cương,beverages,{b};{a}", "P2,Bánh gai,food,"])
+    found, _said = run(app, source)
+    assert (found.updated, found.unchanged) == (1, 1)  # P1's list changed (its order)
+    assert [m.filename for m in media_of(app, "P1")] == [b, a, "mine.jpg"]
+    assert partner.hits["/a.jpg"] == partner.hits["/b.pdf"] == 1
+
+    csv_file(partner, ["P1,Chè Tân Cương,beverages,", "P2,Bánh gai,food,"])
+    found, _said = run(app, source)
+    assert found.detail["media"]["removed"] == 2
+    assert [m.id for m in media_of(app, "P1")] == [own]
+
+
+def test_ckan_photos_and_pdfs_come_as_media(app, partner, local_media):
+    partner.files["/files/hall.jpg"] = (200, "image/jpeg", PHOTO)
+    partner.files["/files/decree"] = (200, "application/pdf", DOCUMENT)
+    partner.files["/files/map.png"] = (200, "image/png", b"not a png at all")
+    package = {
+        "id": "d1",
+        "name": "ocop-2024",
+        "title": "OCOP 2024",
+        "resources": [
+            {"name": "Data", "url": f"{partner.url}/files/list.csv", "format": "CSV"},
+            {"name": "Exhibition hall", "url": f"{partner.url}/files/hall.jpg", "format": "JPEG"},
+            {
+                "description": "Decision 148",
+                "url": f"{partner.url}/files/decree",
+                "mimetype": "application/pdf",
+            },
+            {"name": "Map", "url": f"{partner.url}/files/map.png"},
+            {"name": "Missing", "url": f"{partner.url}/files/missing.pdf", "format": "PDF"},
+        ],
+    }
+    answer = {"success": True, "result": {"count": 1, "results": [package]}}
+    partner.files["/api/3/action/package_search"] = (
+        200,
+        "application/json",
+        json.dumps(answer).encode(),
+    )
+    source = add_source(app, "ckan", partner.url, {"language": "en"})
+    found, _said = run(app, source)
+    assert found.created == 1  # the record is kept whatever its files do
+    media = media_of(app, "d1")
+    assert [(m.kind, m.alts) for m in media] == [
+        ("image", {"en": "Exhibition hall"}),
+        ("pdf", {"en": "Decision 148"}),
+    ]
+    assert "/files/list.csv" not in partner.hits  # not a photo or a PDF: not fetched
+    failed = {f["url"].rsplit("/", 1)[1]: f["code"] for f in found.detail["media"]["failed"]}
+    assert failed == {"map.png": "media_refused", "missing.pdf": "media_fetch"}
+    japanese = said_in(app, found.id, "ja")
+    assert "map.png" in japanese and "missing.pdf" in japanese
+
+
+def push(client, tokens, records):
+    return client.post("/api/v1/ingest", json={"records": records}, headers=tokens["VN"])
+
+
+def pushed_record(partner_id, title, media):
+    return {
+        "id": partner_id,
+        "collection": "experiences",
+        "record": {
+            "source_language": "en",
+            "translations": {"en": {"title": title, "body": "A visit."}},
+            "media": media,
+        },
+    }
+
+
+def fetch_pushed(app):
+    with app.test_request_context("/"):
+        return partner_media.fetch_pushed(owner="test")
+
+
+def test_pushed_media_are_fetched_off_the_request(app, client, tokens, partner, media_storage,
+                                                  monkeypatch):  # fmt: skip
+    partner.files["/a.jpg"] = (200, "image/jpeg", PHOTO)
+    partner.files["/b.jpg"] = (200, "image/jpeg", OTHER)
+    a, b = f"{partner.url}/a.jpg", f"{partner.url}/b.jpg"
+    answer = push(
+        client,
+        tokens,
+        [
+            pushed_record("x1", "Tea hills", [{"url": a, "alts": {"en": "Hills"}}, {"url": b}]),
+            pushed_record("x2", "Silk village", []),
+        ],
+    )
+    assert answer.status_code == 200
+    assert answer.get_json()["counts"]["created"] == 2
+    assert partner.hits == {}  # the request answered without fetching anything
+    run_id = answer.get_json()["run"]
+    assert "2 photos or documents of these records are waiting" in said_in(app, run_id, "en")
+
+    monkeypatch.setitem(app.config, "SYNC_MEDIA_PER_RUN", 1)
+    assert fetch_pushed(app) == 1  # the cap holds; the rest waits for the next pass
+    assert [m.filename for m in media_of(app, "x1")] == [a]
+    with app.app_context():
+        source = db.session.scalar(select(PartnerSource).where(PartnerSource.kind == "push"))
+        assert source.next_run_dt is not None  # due again
+    monkeypatch.setitem(app.config, "SYNC_MEDIA_PER_RUN", 10)
+    assert fetch_pushed(app) == 1
+    media = media_of(app, "x1")
+    assert [m.filename for m in media] == [a, b]
+    assert media[0].alts == {"en": "Hills"} and media_storage.get(media[0].original_key) == PHOTO
+    assert fetch_pushed(app) == 0  # nothing waits any more
+    with app.app_context():
+        found = db.session.get(SyncRun, run_id)
+        assert "media_pending" not in found.detail
+        assert found.detail["media"]["added"] == 2
+        source = db.session.scalar(select(PartnerSource).where(PartnerSource.kind == "push"))
+        assert source.next_run_dt is None and source.lease_owner is None
+
+    # A later push reorders them: the partner's order is followed.
+    answer = push(client, tokens, [pushed_record("x1", "Tea hills", [{"url": b}, {"url": a}])])
+    fetch_pushed(app)
+    assert [m.filename for m in media_of(app, "x1")] == [b, a]
+    assert partner.hits == {"/a.jpg": 1, "/b.jpg": 1}
+
+
+def test_a_push_whose_media_all_fail_keeps_its_records_and_says_why(app, client, tokens, partner,
+                                                                      local_media):  # fmt: skip
+    partner.files["/page.jpg"] = (200, "image/jpeg", b"<html>not a photo</html>")
+    answer = push(
+        client,
+        tokens,
+        [
+            pushed_record(
+                "y1",
+                "Weaving",
+                [
+                    {"url": f"{partner.url}/page.jpg"},
+                    {"url": f"{partner.url}/gone.jpg"},
+                    {"url": "http://10.0.0.7/secret.jpg"},
+                ],
+            )
+        ],
+    )
+    run_id = answer.get_json()["run"]
+    fetch_pushed(app)
+    assert media_of(app, "y1") == []
+    with app.app_context():
+        found = db.session.get(SyncRun, run_id)
+        assert found.created == 1 and found.status == "ok"
+        codes = [f["code"] for f in found.detail["media"]["failed"]]
+    assert codes == ["media_refused", "media_fetch", "media_fetch"]
+    japanese = said_in(app, run_id, "ja")
+    assert japanese.count("y1") == 3 and "gone.jpg" in japanese and "10.0.0.7" in japanese
+    english = said_in(app, run_id, "en")
+    assert "3 photos or documents of the partner could not be taken" in english

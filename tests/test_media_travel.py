@@ -4,6 +4,7 @@ size, pixels, alternative texts, SHA-256); a media change gives its entry a new 
 which the changes feed and the answer cache follow. On SQLite and PostgreSQL."""
 
 import hashlib
+import urllib.request
 
 import icalendar
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import event
 
 from hub.extensions import db
 from hub.media import services
+from hub.media.storage import LocalStorage
 from hub.publishing.models import Entry
 from tests.support import sample_entries
 from tests.test_media import jpeg, pdf
@@ -19,18 +21,49 @@ BASE = "https://hub.example"
 
 
 @pytest.fixture
-def local_media(app, tmp_path, monkeypatch):
+def base(app, monkeypatch):
+    monkeypatch.setitem(app.config, "BASE_URL", BASE)
+
+
+@pytest.fixture
+def local_media(app, tmp_path, monkeypatch, base):
     from hub.media.storage import storage
 
     monkeypatch.setitem(app.config, "MEDIA_URL", str(tmp_path / "media"))
     monkeypatch.setitem(app.config, "MEDIA_PUBLIC_URL", None)
-    monkeypatch.setitem(app.config, "BASE_URL", BASE)
     return storage(app)
 
 
 @pytest.fixture
 def entries(app, ctx, local_media):
     return sample_entries()
+
+
+@pytest.fixture
+def any_media(media_storage, base):
+    """Local storage, then S3 (moto's server): where the storage matters."""
+    return media_storage
+
+
+@pytest.fixture
+def stored_entries(app, ctx, any_media):
+    return sample_entries()
+
+
+def served(client, url, files):
+    """The bytes the hub's URL leads to: the file itself (local storage), or, from S3 with no
+    public URL, a redirect to a presigned URL of the bucket."""
+    assert url.startswith(f"{BASE}/media/v/")  # the hub's own URL, never a presigned one
+    answer = client.get(url[len(BASE) :])
+    status, data, location = answer.status_code, answer.data, answer.headers.get("Location")
+    answer.close()  # a local file is sent from its open file
+    if isinstance(files, LocalStorage):
+        assert status == 200
+        return data
+    assert status == 302
+    assert not location.startswith(BASE) and "Signature" in location
+    with urllib.request.urlopen(location, timeout=5) as bucket:  # moto's server, on loopback
+        return bucket.read()
 
 
 def ready(entry_id, filename, data, alts=None):
@@ -53,8 +86,8 @@ def check_item(item, files):
     assert hashlib.sha256(data).hexdigest() == item["sha256"]
 
 
-def test_the_api_carries_ready_media_only(client, entries, local_media):
-    product = entries["product"]
+def test_the_api_carries_ready_media_only(client, stored_entries, any_media):
+    product = stored_entries["product"]
     photo = ready(product.id, "tea.jpg", jpeg((2000, 1000)), {"vi": "Chè", "en": "Tea"})
     document = ready(product.id, "decree.pdf", pdf(), {"vi": "Quyết định"})
     services.add(product.id, "later.jpg", jpeg((400, 300)))  # pending: not shown
@@ -69,7 +102,10 @@ def test_the_api_carries_ready_media_only(client, entries, local_media):
     assert [v["width"] for v in first["variants"]][:1] == [1600]
     assert second["mime"] == "application/pdf"
     for item in media:
-        check_item(item, local_media)
+        check_item(item, any_media)
+        assert hashlib.sha256(served(client, item["url"], any_media)).hexdigest() == item["sha256"]
+        for variant in item["variants"]:
+            assert variant["url"].startswith(f"{BASE}/media/v/")
     assert photo.status == document.status == "ready"
 
     view = client.get(f"/api/v1/products/{product.id}?lang=ja").get_json()
@@ -104,8 +140,8 @@ def test_a_page_reads_its_media_in_one_query(app, client, entries):
     assert len(statements) == 3
 
 
-def test_the_changes_feed_and_the_record_schema_carry_media(client, entries, local_media):
-    product = entries["product"]
+def test_the_changes_feed_and_the_record_schema_carry_media(client, stored_entries, any_media):
+    product = stored_entries["product"]
     before = seq_of(product.id)
     ready(product.id, "tea.jpg", jpeg((900, 600)), {"en": "Green tea"})
     after = seq_of(product.id)
@@ -115,7 +151,7 @@ def test_the_changes_feed_and_the_record_schema_carry_media(client, entries, loc
     assert item["seq"] == after
     (medium,) = item["record"]["media"]
     assert medium["alts"] == {"en": "Green tea"} and medium["width"] == 900
-    check_item(medium, local_media)
+    check_item(medium, any_media)
     others = [i for i in page["items"] if not i["deleted"] and i["id"] != product.id]
     assert all(i["record"]["media"] == [] for i in others)
 
@@ -158,8 +194,8 @@ def test_a_cached_answer_shows_a_new_photo_once_it_is_ready(client, entries):
     assert [m["sha256"] for m in shown] == [largest_jpeg["sha256"]]
 
 
-def test_json_feed_has_image_and_attachments(client, entries):
-    product = entries["product"]
+def test_json_feed_has_image_and_attachments(client, stored_entries, any_media):
+    product = stored_entries["product"]
     ready(product.id, "decree.pdf", pdf())
     photo = ready(product.id, "tea.jpg", jpeg((900, 600)), {"en": "Tea", "vi": "Chè"})
     feed = client.get("/feeds/products.json?lang=en").get_json()
@@ -170,6 +206,9 @@ def test_json_feed_has_image_and_attachments(client, entries):
     assert attachments[1]["title"] == "Tea"
     assert "title" not in attachments[0]  # no alternative text in any language
     assert all(isinstance(a["size_in_bytes"], int) for a in attachments)
+    for attachment in attachments:  # the hub's URL, whatever the storage
+        data = served(client, attachment["url"], any_media)
+        assert len(data) == attachment["size_in_bytes"]
     assert photo.status == "ready"
     policy = [i for i in feed["items"] if "attachments" in i]
     assert len(policy) == 1

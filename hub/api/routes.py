@@ -32,6 +32,7 @@ from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.facts import country_texts, programme_texts
 from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Programme
 from hub.registry.queries import get_country
+from hub.sync import media as partner_media
 from hub.sync import prepare
 from hub.sync.batches import ingest
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
@@ -127,6 +128,9 @@ def push():
     db.session.commit()
     if items:
         ingest(source, items, run)
+        # The records' photos and documents are fetched off the request, by the scheduler's
+        # fetch-pushed-media job (hub.sync.media.fetch_pushed): this answers at once.
+        partner_media.defer(source, run, items)
     run.status = "partial" if run.rejected else "ok"
     run.finished_dt = utcnow()
     db.session.commit()

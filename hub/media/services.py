@@ -61,6 +61,7 @@ __all__ = [
     "detach",
     "failure_message",
     "file_url",
+    "follow_order",
     "for_entries",
     "for_records",
     "get",
@@ -230,6 +231,26 @@ def set_cover(media):
     items = _entry_media(media.entry_id)
     order = [media.id] + [m.id for m in items if m.id != media.id]
     return reorder(media.entry_id, order)
+
+
+def follow_order(entry_id, leading_ids):
+    """Put the media ``leading_ids`` first, in that order, and the entry's others after them
+    in the order they had (a partner's order, its cover first, before a coordinator's own
+    uploads). Ids that are not the entry's are left aside. Writes nothing when the order is
+    already so; True when it changed it (committed)."""
+    db.begin_write()
+    items = _entry_media(entry_id)
+    by_id = {media.id: media for media in items}
+    leading = [by_id[i] for i in dict.fromkeys(leading_ids) if i in by_id]
+    first = {media.id for media in leading}
+    ordered = leading + [media for media in items if media.id not in first]
+    if all(media.position == position for position, media in enumerate(ordered)):
+        db.session.rollback()
+        return False
+    _renumber(ordered)
+    _changed({entry_id})
+    db.session.commit()
+    return True
 
 
 def remove(media):

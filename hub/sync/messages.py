@@ -230,11 +230,23 @@ MEDIA_MESSAGES = {
 MESSAGES.update(MEDIA_MESSAGES)
 
 
-def media_report(facts):
+def media_report(facts, pending=None):
     """A run's account of its partner media (``SyncRun.detail["media"]``) in the reader's
-    language: a sentence of counts, then one line a failed file (record, URL, why)."""
+    language: a sentence of counts, then one line a failed file (record, URL, why).
+    ``pending``: a push's lists still waiting to be fetched (``detail["media_pending"]``)."""
     facts = facts if isinstance(facts, dict) else {}
     lines = []
+    if isinstance(pending, dict) and (
+        waiting := sum(len(v) if isinstance(v, list) else 1 for v in pending.values())
+    ):
+        lines.append(
+            ngettext(
+                "%(count)s photo or document of these records is waiting to be fetched.",
+                "%(count)s photos or documents of these records are waiting to be fetched.",
+                waiting,
+                count=_n(waiting),
+            )
+        )
     if failures := facts.get("failures"):
         lines.append(
             ngettext(

@@ -20,6 +20,11 @@ COLUMN_LABELS = {
     "title": lambda: [v.text_label("product", "title")],
     "body": lambda: [v.text_label("product", "body")],
     "stars": lambda: [FIELD_COLUMNS["stars"][0], pgettext("CSV column", "Stars")],
+    "image_url": lambda: [
+        pgettext("CSV column", "Photos"),
+        pgettext("CSV column", "Image URL"),
+        pgettext("CSV column", "Images"),
+    ],
 }
 VALUE_NAMES = {
     "product_group": v.PRODUCT_GROUPS,
@@ -41,7 +46,7 @@ def _labels(field):
 
 
 def _in_current_language():
-    fields = ("partner_id", "title", "body", *PRODUCT_FIELDS)
+    fields = ("partner_id", "title", "body", *PRODUCT_FIELDS, "image_url")
     columns = {field: _labels(field) for field in fields}
     values = {
         field: {str(name): key for key, name in names.items()}

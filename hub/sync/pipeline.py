@@ -174,10 +174,15 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
             source, run, f"internal error: {name}", said={"code": "internal_error", "error": name}
         )
     else:
-        _fetch_media(source, run, wanted, fetcher)
+        report = _fetch_media(source, run, wanted, fetcher)
         if run.status == "running":
             run.status = "partial" if run.rejected else "ok"
-        succeeded(source, run, new_state, client.validators)
+        validators = client.validators
+        if report and report.get("left"):
+            # Files the cap left: the next run reads the document again (no 304, no "same
+            # bytes") so that its records name them again.
+            validators = dict.fromkeys(("etag", "last_modified", "content_digest"))
+        succeeded(source, run, new_state, validators)
     finally:
         preparer.close()
         client.close()
@@ -188,14 +193,16 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
 
 def _fetch_media(source, run, wanted, fetcher):
     """The partner's media the run's records name (``hub.sync.media``), once every record is
-    written: a file that fails is reported with the run, never fails it."""
+    written: a file that fails is reported with the run, never fails it. Returns the report
+    (None when there was nothing to fetch, or the fetching broke)."""
     if not wanted:
-        return
+        return None
     try:
-        partner_media.fetch(source, run, wanted, fetcher)
+        return partner_media.fetch(source, run, wanted, fetcher)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("media of source %s could not be fetched", source.id)
+        return None
 
 
 def _said(exc, kind):

@@ -40,6 +40,7 @@ from sqlalchemy import or_, select, update
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.sync import media as partner_media
 from hub.sync import pipeline
 from hub.sync.models import PartnerSource, SyncRun
 from hub.sync.pipeline import LeaseLost
@@ -206,6 +207,7 @@ class SyncScheduler:
             (self.purge_trash, TRASH_SECONDS, "purge-trash"),
             (self.process_media, MEDIA_SECONDS, "process-media"),
             (self.clean_media, MEDIA_CLEANUP_SECONDS, "clean-media"),
+            (self.fetch_pushed_media, partner_media.PUSH_SECONDS, "fetch-pushed-media"),
         ):
             self.scheduler.add_job(
                 job, "interval", seconds=seconds, id=job_id, replace_existing=True
@@ -291,6 +293,11 @@ class SyncScheduler:
 
         with self.app.app_context():
             media.cleanup_orphans()
+
+    def fetch_pushed_media(self):
+        """Fetch the media of pushed records (hub.sync.media.fetch_pushed)."""
+        with self.app.app_context():
+            partner_media.fetch_pushed(owner=self.owner)
 
 
 def run_scheduler():

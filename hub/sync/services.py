@@ -41,7 +41,10 @@ def run_detail(run):
     documents it could not take (``hub.sync.media``); None for other runs, and for a failure
     recorded before runs kept its facts (its ``error``, in English, says it then)."""
     facts = dict(run.detail or {})
-    media = " ".join(messages.media_report(facts.pop("media", None))) or None
+    media = (
+        " ".join(messages.media_report(facts.pop("media", None), facts.pop("media_pending", None)))
+        or None
+    )
     if run.status in ("failed", "interrupted"):
         return messages.describe(facts)
     if run.status == "incomplete":
