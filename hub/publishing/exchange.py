@@ -335,7 +335,7 @@ def dump_record(entry, media=None):
         value = getattr(entry, name)
         data[name] = value.isoformat() if hasattr(value, "isoformat") else value
     if entry.kind == "fair":
-        data["exhibitors"] = [p.id for p in entry.exhibitors if p.deleted_dt is None]
+        data["exhibitors"] = [p.id for p in entry.exhibitors or () if p.deleted_dt is None]
         data["exhibitor_countries"] = entry.exhibitor_countries or []
     if metadata := getattr(entry, "partner_metadata", None):
         data["partner_metadata"] = metadata
