@@ -108,14 +108,18 @@ class FairForm(HubForm):
     exhibitor_countries = SelectMultipleField(_l("Countries exhibiting"), validate_choice=False)
 
     def prepare(self, countries=(), products=()):
-        """``countries``: (code, name); ``products``: (product, its title in the reader's
-        language, its country's name)."""
+        """``countries``: (code, name); ``products``: (product, its title as the reader is
+        served it, that title's language, its country's name)."""
         self.location_country.choices = [("", _l("— choose —")), *countries]
         self.fair_status.choices = _choices(v.FAIR_STATUSES)
         self.product_groups.choices = _choices(v.PRODUCT_GROUPS)
-        self.exhibitors.choices = [
-            (str(p.id), f"{title} · {country}") for p, title, country in products
-        ]
+        # Grouped by country; each title marked with its language where it is not the page's.
+        groups = {}
+        for p, title, language, country in products:
+            groups.setdefault(country, []).append(
+                (str(p.id), title, {"lang": language} if language else {})
+            )
+        self.exhibitors.choices = groups
         self.exhibitor_countries.choices = list(countries)
 
     def fields(self):

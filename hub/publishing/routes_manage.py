@@ -104,10 +104,12 @@ def _exhibitor_choices(country_code, fair=None):
     ).all()
     products = list(dict.fromkeys([*own, *others, *(fair.exhibitors if fair is not None else [])]))
     language = current_language()
-    return [
-        (p, services.shown(p, language).text.title, territory_name(p.country_code, language))
-        for p in products
-    ]
+    choices = []
+    for p in products:
+        shown = services.shown(p, language)
+        served = shown.language if shown.language != language else None
+        choices.append((p, shown.text.title, served, territory_name(p.country_code, language)))
+    return choices
 
 
 def _attach(errors, *forms_):
