@@ -107,12 +107,27 @@ def test_fairs_are_upcoming_until_they_end_in_their_venues_zone(app, client, ins
     assert listed("/api/v1/fairs?lang=en&when=past") == past
     feed = client.get("/feeds/fairs.json?lang=en").get_json()
     assert {item["title"] for item in feed["items"]} == upcoming
-    page = client.get("/en/fairs").get_data(as_text=True)
+    page = client.get("/en/fairs?when=upcoming").get_data(as_text=True)
     past_page = client.get("/en/fairs?when=past").get_data(as_text=True)
     for title in upcoming:
         assert f">{title}</a>" in page and f">{title}</a>" not in past_page
     for title in past:
         assert f">{title}</a>" in past_page and f">{title}</a>" not in page
+    # Both on the fairs page, the past ones after the upcoming ones, under their own heading;
+    # each fair's status is the one for the day: a past scheduled fair took place.
+    both = client.get("/en/fairs").get_data(as_text=True)
+    past_start = both.find('<section class="fairs-past">')
+    for title in upcoming:
+        assert -1 < both.index(f">{title}</a>") < (past_start if past_start > -1 else len(both))
+    for title in past:
+        assert both.index(f">{title}</a>") > past_start > -1
+    for title, entry_id in ids.items():
+        detail = client.get(f"/en/fairs/{entry_id}").get_data(as_text=True)
+        status = "Took place" if title in past else "Scheduled"
+        assert (
+            f'<span class="fair-status fair-{"held" if title in past else "scheduled"}">{status}</span>'
+            in detail
+        ), title
 
     # The calendar holds both, each on its days in its venue's zone.
     calendar = icalendar.Calendar.from_ical(client.get("/fairs.ics").data)

@@ -16,12 +16,12 @@ def count(**where):
 def test_the_seed_adds_labelled_samples_once(app, runner, client):
     result = runner.invoke(args=["hub", "seed"], env={"LANG": "C"})
     assert result.exit_code == 0, result.output
-    assert "Sample entries added: 10." in result.output
+    assert "Sample entries added: 11." in result.output
     assert (
         "Sample entries added: 0." in runner.invoke(args=["hub", "seed"], env={"LANG": "C"}).output
     )
     with app.app_context():
-        assert count() == 10
+        assert count() == 11
         kinds = db.session.scalars(select(Entry.kind).where(Entry.origin == "sample")).all()
         assert sorted(set(kinds)) == ["experience", "fair", "policy", "product"]
     listing = client.get("/en/policies").get_data(as_text=True)
@@ -57,5 +57,5 @@ def test_the_seed_can_leave_the_samples_out_and_remove_them(app, runner):
     with app.test_request_context("/"):
         assert count() == 0
         seed_demo()
-        assert remove_demo() == 10
+        assert remove_demo() == 11
         assert count(deleted_dt=None) == 0

@@ -51,7 +51,7 @@ ALLOWED = {
     # Programmes, as the glossary keeps them
     "ocop", "ovop", "otop", "odop",
     # Formats and protocols, as written in every language
-    "api", "json", "csv", "ical", "rss", "url", "http", "https", "utc", "iso",
+    "api", "json", "csv", "ical", "ics", "webcal", "rss", "url", "http", "https", "utc", "iso",
     # A technical term both translations keep in Latin letters (and the Standard Webhooks spec)
     "webhook", "webhooks",
 }  # fmt: skip

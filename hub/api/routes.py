@@ -261,7 +261,9 @@ def _entry_filters(kind):
             "valid", {"1": True, "true": True, "0": False, "false": False}
         )
     if kind == "fair":
-        filters["past"] = _choice_arg("when", {"upcoming": False, "past": True})
+        filters["when"] = (
+            _choice_arg("when", {"upcoming": "upcoming", "past": "past"}) or "upcoming"
+        )
     return filters
 
 

@@ -1,5 +1,6 @@
 """``/feeds/<collection>.json`` and ``/feeds/countries/<XX>/<collection>.json`` (JSON Feed 1.1,
-``?lang=`` and paging by ``next_url``); ``/fairs.ics`` and ``/countries/<XX>/fairs.ics``."""
+``?lang=`` and paging by ``next_url``); ``/fairs.ics``, ``/countries/<XX>/fairs.ics`` and each
+fair's ``/fairs/<id>.ics`` (``?lang=`` too: texts and the calendar's name)."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -11,13 +12,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hub.db import utcnow
+from hub.db import ID_RULE, utcnow
 from hub.extensions import db
 from hub.feeds import bp
 from hub.i18n import current_language
 from hub.media import services as media_services
 from hub.publishing import services as publishing
 from hub.publishing.exchange import COLLECTION_KINDS
+from hub.publishing.fairs import ical_status
 from hub.publishing.models import EntryStatus, Fair
 from hub.publishing.queries import list_turned_dt, newest_change_dt, public_list
 from hub.publishing.vocabulary import KIND_NAMES
@@ -200,53 +202,23 @@ def _calendar(country=None):
     )
     if country:
         stmt = stmt.where(Fair.country_code == country)
+    with force_locale(lang):
+        name = _("OCOP trade fairs")
+    fairs = db.session.scalars(stmt).all()
+    response = _ical_response(fairs, lang, name)
+    return _conditional(response, list_turned_dt("fair", keep=CALENDAR_PAST))
+
+
+def _ical_response(fairs, lang, name):
+    """The iCalendar file of ``fairs``, its texts in ``lang``, named ``name`` (X-WR-CALNAME)."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//OCOP Exchange Hub//Fairs//EN")
     calendar.add("version", "2.0")
-    with force_locale(lang):
-        calendar.add("x-wr-calname", _("OCOP trade fairs"))
+    calendar.add("x-wr-calname", name)
     host = base_host()  # HUB_BASE_URL's: a fair's UID is the same whatever host was asked
-    fairs = db.session.scalars(stmt).all()
     media = media_services.for_records([f.id for f in fairs])  # one query for the calendar
     for fair in fairs:
-        text = publishing.shown(fair, lang).text
-        event = icalendar.Event()
-        # Stable: the same fair updates the subscriber's event instead of adding another.
-        event.add("uid", f"fair-{fair.id}@{host}")
-        event.add("summary", text.title)
-        if text.body:
-            event.add("description", text.body)
-        location = ", ".join(
-            x
-            for x in (
-                fair.venue,
-                fair.city,
-                territory_name(fair.location_country, lang) if fair.location_country else None,
-            )
-            if x
-        )
-        if location:
-            event.add("location", location)
-        if fair.all_day:
-            event.add("dtstart", fair.starts_local.date())
-            event.add("dtend", fair.ends_local.date() + timedelta(days=1))  # exclusive
-        else:
-            zone = ZoneInfo(fair.timezone)
-            event.add("dtstart", fair.starts_local.replace(tzinfo=zone))
-            if fair.ends_local != fair.starts_local:  # else no DTEND: it takes no time
-                event.add("dtend", fair.ends_local.replace(tzinfo=zone))
-        event.add("status", "CANCELLED" if fair.fair_status == "cancelled" else "CONFIRMED")
-        event.add("dtstamp", fair.updated_dt)
-        event.add("last-modified", fair.updated_dt)
-        event.add("sequence", fair.change_seq)
-        event.add(
-            "url",
-            url_for(
-                "publishing.detail", lang=lang, collection="fairs", entry_id=fair.id, _external=True
-            ),
-        )
-        _add_media(event, media.get(fair.id, ()))
-        calendar.add_component(event)
+        calendar.add_component(_event(fair, lang, host, media.get(fair.id, ())))
     if fairs:
         # Each zone's rules over the days the fairs span (icalendar's default stops in 2038).
         calendar.add_missing_timezones(
@@ -256,7 +228,49 @@ def _calendar(country=None):
     response = make_response(calendar.to_ical())
     response.mimetype = "text/calendar"
     response.charset = "utf-8"
-    return _conditional(response, list_turned_dt("fair", keep=CALENDAR_PAST))
+    return response
+
+
+def _event(fair, lang, host, media):
+    """One fair as a VEVENT, its texts in ``lang``."""
+    text = publishing.shown(fair, lang).text
+    event = icalendar.Event()
+    # Stable: the same fair updates the subscriber's event instead of adding another.
+    event.add("uid", f"fair-{fair.id}@{host}")
+    event.add("summary", text.title)
+    if text.body:
+        event.add("description", text.body)
+    location = ", ".join(
+        x
+        for x in (
+            fair.venue,
+            fair.city,
+            territory_name(fair.location_country, lang) if fair.location_country else None,
+        )
+        if x
+    )
+    if location:
+        event.add("location", location)
+    if fair.all_day:
+        event.add("dtstart", fair.starts_local.date())
+        event.add("dtend", fair.ends_local.date() + timedelta(days=1))  # exclusive
+    else:
+        zone = ZoneInfo(fair.timezone)
+        event.add("dtstart", fair.starts_local.replace(tzinfo=zone))
+        if fair.ends_local != fair.starts_local:  # else no DTEND: it takes no time
+            event.add("dtend", fair.ends_local.replace(tzinfo=zone))
+    event.add("status", ical_status(fair))
+    event.add("dtstamp", fair.updated_dt)
+    event.add("last-modified", fair.updated_dt)
+    event.add("sequence", fair.change_seq)
+    event.add(
+        "url",
+        url_for(
+            "publishing.detail", lang=lang, collection="fairs", entry_id=fair.id, _external=True
+        ),
+    )
+    _add_media(event, media)
+    return event
 
 
 def _add_media(event, items):
@@ -276,6 +290,22 @@ def _add_media(event, items):
 @bp.route("/fairs.ics")
 def fairs_calendar():
     return _calendar()
+
+
+@bp.route(f"/fairs/<{ID_RULE}:fair_id>.ics")
+def fair_calendar(fair_id):
+    """One published fair as an iCalendar file (its event's UID is the one the whole
+    calendar gives it, so importing both never doubles it)."""
+    lang = _feed_language()
+    fair = db.session.scalars(
+        select(Fair)
+        .where(Fair.id == fair_id, Fair.status == EntryStatus.PUBLISHED, Fair.deleted_dt.is_(None))
+        .options(selectinload(Fair.translations))
+    ).one_or_none()
+    if fair is None:
+        abort(404)
+    response = _ical_response([fair], lang, publishing.shown(fair, lang).text.title)
+    return _conditional(response)
 
 
 @bp.route("/countries/<code>/fairs.ics")

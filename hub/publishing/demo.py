@@ -7,18 +7,18 @@ and are read-only for coordinators; ``flask --app wsgi hub remove-demo`` takes t
 import functools
 import hashlib
 import json
-from datetime import date
+from datetime import date, time, timedelta
 from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub.accounts.services import record
-from hub.db import utcnow
+from hub.db import utcnow, utctoday
 from hub.extensions import db
 from hub.media import services as media
 from hub.publishing import services
-from hub.publishing.models import Entry, EntryStatus
+from hub.publishing.models import Entry, EntryStatus, Product
 
 DEMO_FILE = Path(__file__).parent / "seed" / "demo.json"
 PHOTOS = Path(__file__).parent / "seed" / "photos"  # and their manifest.json (licences)
@@ -33,8 +33,45 @@ DATE_FIELDS = (
 )
 
 
-def _fields(raw):
-    return {k: date.fromisoformat(v) if k in DATE_FIELDS and v else v for k, v in raw.items()}
+TIME_FIELDS = ("start_time", "end_time")
+
+
+def _date(value, today):
+    """A date of the seed: ISO, or ``today+N`` (N days after the day the demo is seeded), so a
+    sample fair is upcoming whatever the day the hub is set up."""
+    if value.startswith("today"):
+        return today + timedelta(days=int(value[len("today") :] or 0))
+    return date.fromisoformat(value)
+
+
+def _fields(raw, today=None):
+    today = today or utctoday()
+    fields = {}
+    for key, value in raw.items():
+        if key in DATE_FIELDS and value:
+            value = _date(value, today)
+        elif key in TIME_FIELDS and value:
+            value = time.fromisoformat(value)
+        fields[key] = value
+    return fields
+
+
+def _link_exhibitors(rows, new):
+    """The new sample fairs' exhibitors (``exhibitor_keys``: keys of sample products)."""
+    keys = [f"demo:{key}" for row in rows for key in row.get("exhibitor_keys", ())]
+    products = {
+        e.partner_id: e
+        for e in db.session.scalars(
+            select(Product).where(Product.origin == SAMPLE, Product.partner_id.in_(keys))
+        )
+    }
+    for row in rows:
+        if row["key"] in new and row.get("exhibitor_keys"):
+            new[row["key"]].exhibitors = [
+                products[f"demo:{key}"]
+                for key in row["exhibitor_keys"]
+                if f"demo:{key}" in products
+            ]
 
 
 def seed_demo(path=DEMO_FILE, actor=None, photos=PHOTOS):
@@ -80,6 +117,8 @@ def seed_demo(path=DEMO_FILE, actor=None, photos=PHOTOS):
         new[row["key"]] = entry
         added += 1
     if added:
+        db.session.flush()
+        _link_exhibitors(rows, new)
         record(actor, "sample.create", "sample", "demo", count=added)
     db.session.commit()
     if photos is not None and new:

@@ -232,6 +232,17 @@ class FairRecordSchema(RecordSchema):
     website = _opt(fields.Str)
     product_groups = fields.List(fields.Str(metadata=_doc(v.PRODUCT_GROUPS)), load_default=list)
     registration_deadline = _opt(fields.Date)
+    # The exhibitors: this hub's ids of the products shown at the fair (absent or null: the
+    # record says nothing of them), and the countries exhibiting (alpha-2).
+    exhibitors = fields.List(
+        fields.Int(strict=True),
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Ids of the exhibiting products, on the hub that answers."},
+    )
+    exhibitor_countries = fields.List(
+        fields.Str(metadata={"pattern": COUNTRY_PATTERN}), load_default=None, allow_none=True
+    )
 
 
 class ProductRecordSchema(RecordSchema):
@@ -277,6 +288,8 @@ KIND_FIELDS = {
         "website",
         "product_groups",
         "registration_deadline",
+        "exhibitors",
+        "exhibitor_countries",
     ),
     "product": (
         "producer_name",
@@ -321,6 +334,9 @@ def dump_record(entry, media=None):
     for name in KIND_FIELDS[entry.kind]:
         value = getattr(entry, name)
         data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    if entry.kind == "fair":
+        data["exhibitors"] = [p.id for p in entry.exhibitors or () if p.deleted_dt is None]
+        data["exhibitor_countries"] = entry.exhibitor_countries or []
     if metadata := getattr(entry, "partner_metadata", None):
         data["partner_metadata"] = metadata
     if entry.kind == "fair" and entry.starts_local is not None:

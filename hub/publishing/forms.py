@@ -104,21 +104,37 @@ class FairForm(HubForm):
     website = URLField(_l("Website"))
     product_groups = MultiCheckboxField(_l("Product groups"), validate_choice=False)
     registration_deadline = DateField(_l("Registration deadline"), validators=[Optional()])
+    exhibitors = SelectMultipleField(_l("Exhibiting products"), validate_choice=False)
+    exhibitor_countries = SelectMultipleField(_l("Countries exhibiting"), validate_choice=False)
 
-    def prepare(self, countries=()):
+    def prepare(self, countries=(), products=()):
+        """``countries``: (code, name); ``products``: (product, its title as the reader is
+        served it, that title's language, its country's name)."""
         self.location_country.choices = [("", _l("— choose —")), *countries]
         self.fair_status.choices = _choices(v.FAIR_STATUSES)
         self.product_groups.choices = _choices(v.PRODUCT_GROUPS)
+        # Grouped by country; each title marked with its language where it is not the page's.
+        groups = {}
+        for p, title, language, country in products:
+            groups.setdefault(country, []).append(
+                (str(p.id), title, {"lang": language} if language else {})
+            )
+        self.exhibitors.choices = groups
+        self.exhibitor_countries.choices = list(countries)
 
     def fields(self):
         # The exchange format's fields, with the local dates and times as the form has them.
         names = (*KIND_FIELDS["fair"], "start_date", "end_date", "start_time", "end_time")
-        return {name: self[name].data for name in names}
+        values = {name: self[name].data for name in names}
+        values["exhibitors"] = [i for i in map(parse_id, self.exhibitors.data or []) if i]
+        return values
 
     def load(self, fair):
         """Fill the form from a fair (its local dates and times)."""
         self.process(
             obj=fair,
+            exhibitors=[str(p.id) for p in fair.exhibitors],
+            exhibitor_countries=fair.exhibitor_countries or [],
             start_date=fair.starts_local.date() if fair.starts_local else None,
             end_date=fair.ends_local.date() if fair.ends_local else None,
             start_time=None if fair.all_day or not fair.starts_local else fair.starts_local.time(),

@@ -53,6 +53,15 @@ experience_policy = Table(
     Column("policy_id", ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# The products a trade fair shows (its exhibitors): a product of any country may exhibit at a
+# fair; it is listed on the fair's page while both are published.
+fair_exhibitor = Table(
+    "fair_exhibitor",
+    Base.metadata,
+    Column("fair_id", ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 
 class ChangeCounter(Base):
     """One row: the last change sequence number given out. Taking the next one locks the row
@@ -208,6 +217,15 @@ class Fair(Entry):
     website: Mapped[str | None] = mapped_column(String(500), use_existing_column=True)
     product_groups: Mapped[list | None] = mapped_column(JSON, use_existing_column=True)
     registration_deadline: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
+    # The countries exhibiting, as alpha-2 codes, beside those of the exhibiting products.
+    exhibitor_countries: Mapped[list | None] = mapped_column(JSON, use_existing_column=True)
+
+    exhibitors: Mapped[list["Product"]] = relationship(
+        secondary=fair_exhibitor,
+        primaryjoin="Fair.id == fair_exhibitor.c.fair_id",
+        secondaryjoin="Product.id == fair_exhibitor.c.product_id",
+        order_by="Product.id",
+    )
 
 
 class Product(Entry):

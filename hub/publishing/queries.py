@@ -1,7 +1,7 @@
 """Read-side queries of publishing: public lists and pages, the coordinators' lists and their
 translation queue. Lists are paginated by key, never by offset, and load texts in one query."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
@@ -61,42 +61,74 @@ def public_list(kind, country=None, cursor=None, limit=PAGE_SIZE, **filters):
         if filters.get("valid"):
             stmt = stmt.where(Product.valid_until >= utctoday())
     if kind == "fair":
-        return _fairs(stmt, filters.get("past", False), cursor, limit)
+        return _fairs(stmt, filters.get("when") or "upcoming", cursor, limit)
     return _by_id_desc(stmt, model, cursor, limit)
 
 
-def _fairs(stmt, past, cursor, limit):
-    """Upcoming fairs (not yet over) soonest first; past ones latest first. The cursor is the
-    last fair's start instant and id."""
-    now = utcnow()
+@dataclass
+class FairPage(Page):
+    """A page of fairs: the upcoming ones (soonest first), then the past ones (latest first)."""
+
+    upcoming: list = field(default_factory=list)
+    past: list = field(default_factory=list)
+
+
+PAST_CURSOR = "p"  # a cursor into the past fairs starts so; "p" alone is their first page
+
+
+def _fairs_after(stmt, past, after):
+    """``stmt`` restricted to the fairs after ``after`` (start instant, id) in its order."""
+    if after is None:
+        return stmt
     key = (Fair.starts_utc, Fair.id)
     if past:
-        stmt = stmt.where(Fair.ends_utc < now)
+        return stmt.where(or_(key[0] < after[0], and_(key[0] == after[0], key[1] < after[1])))
+    return stmt.where(or_(key[0] > after[0], and_(key[0] == after[0], key[1] > after[1])))
+
+
+def _fair_rows(stmt, past, after, now, limit):
+    if past:
+        stmt = stmt.where(Fair.ends_utc <= now)
         order = (Fair.starts_utc.desc(), Fair.id.desc())
     else:
-        stmt = stmt.where(Fair.ends_utc >= now)
+        stmt = stmt.where(Fair.ends_utc > now)
         order = (Fair.starts_utc.asc(), Fair.id.asc())
-    after = None
-    if cursor and "_" in cursor:
-        instant, _, last_id = cursor.rpartition("_")
-        try:
-            moment = datetime.fromisoformat(instant)
-        except ValueError:
-            moment = None
-        if moment is not None and moment.tzinfo is not None and parse_id(last_id):
-            after = (moment, parse_id(last_id))
-        if after is not None:
-            compare = (
-                or_(key[0] < after[0], and_(key[0] == after[0], key[1] < after[1]))
-                if past
-                else or_(key[0] > after[0], and_(key[0] == after[0], key[1] > after[1]))
-            )
-            stmt = stmt.where(compare)
-    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = f"{rows[-1].starts_utc.isoformat()}_{rows[-1].id}" if more else None
-    return Page(rows, cursor)
+    stmt = _fairs_after(stmt, past, after)
+    return db.session.scalars(stmt.order_by(*order).limit(limit)).all()
+
+
+def _fair_cursor(fair, past):
+    return f"{PAST_CURSOR if past else ''}{fair.starts_utc.isoformat()}_{fair.id}"
+
+
+def _fairs(stmt, when, cursor, limit):
+    """Fairs by date, paginated by key: ``when`` is ``"upcoming"`` (not yet over, soonest
+    first), ``"past"`` (latest first) or ``"all"`` (the upcoming ones, then the past ones, one
+    list). A fair is over when its closing instant has passed (``hub.publishing.fairs``). The
+    cursor is the last fair's start instant and id, marked ``p`` in the past ones."""
+    now = utcnow()
+    marked = bool(cursor and cursor.startswith(PAST_CURSOR))
+    in_past = when == "past" or (when == "all" and marked)
+    after = _instant_and_id(cursor[len(PAST_CURSOR) :] if marked else cursor)
+    upcoming, past = [], []
+    if not in_past:
+        upcoming = _fair_rows(stmt, False, after, now, limit + 1)
+        after = None  # the past ones, if this page reaches them, are read from their start
+    if len(upcoming) <= limit and (in_past or when == "all"):
+        past = _fair_rows(stmt, True, after, now, limit + 1 - len(upcoming))
+    rows = [*upcoming, *past]
+    page, count = rows[:limit], len(upcoming)
+    next_cursor = None
+    if len(rows) > limit:
+        last_is_past, next_is_past = limit > count, limit >= count
+        if last_is_past:
+            next_cursor = _fair_cursor(page[-1], True)
+        elif next_is_past:  # the upcoming fairs end on this page, the past ones come next
+            next_cursor = PAST_CURSOR
+        else:
+            next_cursor = _fair_cursor(page[-1], False)
+    upcoming, past = page[:count], page[count:]
+    return FairPage(page, next_cursor, upcoming, past)
 
 
 def public_entry(kind, entry_id):
@@ -107,6 +139,8 @@ def public_entry(kind, entry_id):
             selectinload(Experience.programme),
             selectinload(Experience.policies).selectinload(Policy.translations),
         )
+    if kind == "fair":
+        stmt = stmt.options(selectinload(Fair.exhibitors).selectinload(Product.translations))
     return db.session.scalars(stmt).one_or_none()
 
 
@@ -231,7 +265,7 @@ def list_turned_dt(kind, valid=False, keep=None, **_filters):
     if kind == "fair":
         since = utcnow() - (keep or timedelta(0))
         ended = db.session.scalar(
-            select(func.max(Fair.ends_utc)).where(*published, Fair.ends_utc < since)
+            select(func.max(Fair.ends_utc)).where(*published, Fair.ends_utc <= since)
         )
         return ended + keep if ended is not None and keep else ended
     if kind == "product" and valid:

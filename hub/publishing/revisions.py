@@ -23,6 +23,7 @@ KIND_FIELDS = {
         "venue", "city", "location_country", "starts_local", "ends_local", "all_day",
         "timezone", "starts_utc", "ends_utc", "fair_status", "previous_starts_local",
         "previous_ends_local", "organiser", "website", "product_groups", "registration_deadline",
+        "exhibitors", "exhibitor_countries",
     ),
     "product": (
         "producer_name", "producer_type", "locality", "product_group", "rating_scheme", "stars",
@@ -32,6 +33,8 @@ KIND_FIELDS = {
 # Fields shown in the history but not brought back by "restore this version": the status is
 # changed by publishing or archiving, the partner's metadata is the partner's; a withdrawn
 # rating is reinstated only on purpose (hub.verification), never by going back to a version.
+# Fields that hold other entries, kept in the history as their ids.
+LINKED_ENTRIES = ("policies", "exhibitors")
 NOT_RESTORED = frozenset((*COMMON_FIELDS, "rating_withdrawn_on"))
 
 
@@ -63,6 +66,8 @@ FIELD_LABELS = {
     "website": _l("Website"),
     "product_groups": _l("Product groups"),
     "registration_deadline": _l("Registration deadline"),
+    "exhibitors": _l("Exhibiting products"),
+    "exhibitor_countries": _l("Countries exhibiting"),
     "producer_name": _l("Producer"),
     "producer_type": _l("Kind of producer"),
     "locality": _l("Locality"),
@@ -104,7 +109,7 @@ def shown_value(value, field=None):
 def field_value(entry, field):
     """A field of ``entry`` as the history keeps it."""
     value = getattr(entry, field)
-    if field == "policies":
+    if field in LINKED_ENTRIES:
         return sorted(p.id for p in value)
     return json_value(value)
 
@@ -149,7 +154,7 @@ def changed_texts(kind, old, new, language):
 
 def from_json(field, value):
     """A field's value as the history keeps it turned back into its column's type."""
-    if value is None or field == "policies":
+    if value is None or field in LINKED_ENTRIES:
         return value
     column = Entry.__table__.c.get(field)
     if column is None:

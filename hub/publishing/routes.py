@@ -4,7 +4,7 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import dates as babel_dates
-from flask import abort, render_template, request
+from flask import abort, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from hub.db import ID_RULE, utctoday
 from hub.extensions import db
 from hub.i18n import current_language
 from hub.media import display as media_display
-from hub.publishing import bp, demo, partner_metadata, queries, services
+from hub.publishing import bp, demo, fairs, partner_metadata, queries, services
 from hub.publishing import vocabulary as v
 from hub.publishing.figures import product_charts
 from hub.registry import country_page_part
@@ -53,7 +53,12 @@ def _filters(kind):
             errors["stars"] = _("A rating has 1 to 5 stars.")
         values["valid"] = args.get("valid") == "1"
     if kind == "fair":
-        values["past"] = args.get("when") == "past"
+        when = args.get("when", "")
+        if when in ("upcoming", "past"):
+            values["when"] = when
+        elif when:
+            errors["when"] = _("“%(value)s” is not one of the options.", value=when)
+        values.setdefault("when", "all")
     return values, errors
 
 
@@ -105,6 +110,33 @@ def shown(entry):
     language of its ``services.shown``."""
     found = services.shown(entry, current_language())
     return found.text, found.language
+
+
+@bp.app_template_global()
+def fair_status(fair):
+    """The status a reader is shown for ``fair`` today: "held" once a scheduled fair is over."""
+    return fairs.shown_status(fair)
+
+
+@bp.app_template_global()
+def fair_exhibitors(fair):
+    """The exhibitors a fair's page lists (``hub.publishing.fairs.exhibitors``)."""
+    return fairs.exhibitors(fair, current_language())
+
+
+@bp.app_template_global()
+def calendar_links(fair=None):
+    """``(ics, webcal)``: the iCalendar file of ``fair`` (None: of every fair) in the reader's
+    language, and the whole calendar's ``webcal://`` subscription address, both absolute
+    (``HUB_BASE_URL``)."""
+    lang = current_language()
+    whole = url_for("feeds.fairs_calendar", lang=lang, _external=True)
+    ics = (
+        url_for("feeds.fair_calendar", fair_id=fair.id, lang=lang, _external=True)
+        if fair
+        else whole
+    )
+    return ics, "webcal://" + whole.split("://", 1)[1]
 
 
 @bp.app_template_global()

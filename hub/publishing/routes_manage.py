@@ -9,6 +9,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from hub.accounts.models import User
 from hub.db import ID_RULE, parse_id, utcnow
@@ -18,10 +19,10 @@ from hub.i18n import current_language, language_name, languages
 from hub.publishing import forms, manage_bp, queries, services
 from hub.publishing import revisions as rv
 from hub.publishing import vocabulary as v
-from hub.publishing.models import Fair, Policy
+from hub.publishing.models import Fair, Policy, Product
 from hub.registry import facts
 from hub.registry.models import Country, Programme
-from hub.registry.regions import country_choices, is_known_territory
+from hub.registry.regions import country_choices, is_known_territory, territory_name
 from hub.texts import facts as texts
 
 KIND_RULE = "<any(policy, experience, fair, product):kind>"
@@ -65,7 +66,7 @@ def _prepare(form, kind, country_code, entry=None):
         names = [(p, facts.fact(found, "programme", p.id, "name").text) for p in programmes]
         form.prepare(names, titles)
     elif kind == "fair":
-        form.prepare(_world_countries())
+        form.prepare(_world_countries(), _exhibitor_choices(country_code, entry))
         # The country's own zones (CLDR), offered first and filled in for a new fair.
         zones = get_global("territory_zones").get(country_code or "", [])
         form.timezone.render_kw = {"list": "zones-of-country", "autocomplete": "off"}
@@ -74,6 +75,41 @@ def _prepare(form, kind, country_code, entry=None):
             form.timezone.data = zones[0]
     else:
         form.prepare()
+
+
+EXHIBITOR_CHOICES = 300  # the latest products of each side offered on a fair's form
+
+
+def _exhibitor_choices(country_code, fair=None):
+    """The products a fair of ``country_code`` may list as exhibitors: the country's own
+    (latest first), then other countries' published ones, and those already listed; each
+    with its title in the reader's language and its country's name."""
+    own = db.session.scalars(
+        select(Product)
+        .where(Product.country_code == country_code, Product.deleted_dt.is_(None))
+        .options(selectinload(Product.translations))
+        .order_by(Product.id.desc())
+        .limit(EXHIBITOR_CHOICES)
+    ).all()
+    others = db.session.scalars(
+        select(Product)
+        .where(
+            Product.country_code != country_code,
+            Product.status == "published",
+            Product.deleted_dt.is_(None),
+        )
+        .options(selectinload(Product.translations))
+        .order_by(Product.country_code, Product.id.desc())
+        .limit(EXHIBITOR_CHOICES)
+    ).all()
+    products = list(dict.fromkeys([*own, *others, *(fair.exhibitors if fair is not None else [])]))
+    language = current_language()
+    choices = []
+    for p in products:
+        shown = services.shown(p, language)
+        served = shown.language if shown.language != language else None
+        choices.append((p, shown.text.title, served, territory_name(p.country_code, language)))
+    return choices
 
 
 def _attach(errors, *forms_):
@@ -122,7 +158,7 @@ def new(kind):
     country_code = current_user.country_code or request.values.get("country", "").upper() or None
     _prepare(form, kind, country_code)
     language = request.form.get("language") or current_language()
-    errors = []
+    errors, country_error = [], None
     if request.method == "POST":
         if text_form.validate_on_submit() & form.validate():
             try:
@@ -130,6 +166,7 @@ def new(kind):
                     current_user, kind, language, text_form.text(), form.fields(), country_code
                 )
             except services.EntryInvalid as exc:
+                country_error = exc.errors.pop("country", None)
                 errors = _attach(exc.errors, text_form, form)
             else:
                 flash(_("The draft is saved. Publish it when it is ready."), "success")
@@ -147,7 +184,8 @@ def new(kind):
         language=language,
         country=country_code,
         countries=countries,
-        errors=errors,
+        country_error=country_error,
+        errors=errors if countries or not country_error else [country_error, *errors],
     ), (422 if request.method == "POST" else 200)
 
 

@@ -8,14 +8,16 @@ from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub.db import latest_possible_date, parse_id
 from hub.extensions import db
+from hub.i18n import current_language
 from hub.publishing import partner_metadata
 from hub.publishing import vocabulary as v
-from hub.publishing.models import Policy
+from hub.publishing.models import EntryStatus, Policy, Product
 from hub.publishing.plain import CONTROL as _CONTROL
 from hub.publishing.plain import short_text as _short
 from hub.registry.models import Programme
@@ -147,6 +149,55 @@ def _zone(name, errors):
     return name, ZoneInfo(name)
 
 
+MAX_EXHIBITORS = 500
+
+
+def _exhibitors(ids, country_code, errors):
+    """The products of ``ids`` that may exhibit at a fair of ``country_code``: the country's
+    own products (drafts too: they show once published) and other countries' published ones."""
+    wanted = []
+    for value in ids:
+        product_id = value if isinstance(value, int) and not isinstance(value, bool) else None
+        if product_id is None:
+            product_id = parse_id(value)
+        if product_id is None:
+            errors["exhibitors"] = _("Exhibitors are given by product ids.")
+            return []
+        wanted.append(product_id)
+    wanted = list(dict.fromkeys(wanted))
+    if len(wanted) > MAX_EXHIBITORS:
+        errors["exhibitors"] = _(
+            "A fair lists at most %(count)s exhibiting products.", count=MAX_EXHIBITORS
+        )
+        return []
+    if not wanted:
+        return []
+    found = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Product).where(Product.id.in_(wanted), Product.deleted_dt.is_(None))
+        )
+        if p.country_code == country_code or p.status == EntryStatus.PUBLISHED
+    }
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        errors["exhibitors"] = _(
+            "No product can exhibit under these ids: %(ids)s. Choose your country's products "
+            "or other countries' published ones.",
+            ids=format_list([str(i) for i in missing[:10]], locale=current_language()),
+        )
+        return []
+    return [found[i] for i in wanted]
+
+
+def _exhibitor_countries(codes, errors):
+    codes = [str(c or "").strip().upper() for c in codes or ()]
+    codes = list(dict.fromkeys(c for c in codes if c))
+    if any(not is_known_territory(c) for c in codes):
+        errors["exhibitor_countries"] = _("Choose countries of the list.")
+    return sorted(codes) or None  # none: as a fair saved before exhibitors were kept
+
+
 def _fair_fields(fields, country_code, errors):
     _dates_in_range(fields, errors, ("start_date", "end_date", "registration_deadline"))
     name, zone = _zone(fields.get("timezone"), errors)
@@ -192,7 +243,11 @@ def _fair_fields(fields, country_code, errors):
         "website": _url(fields.get("website"), errors, "website"),
         "product_groups": groups,
         "registration_deadline": deadline,
+        "exhibitor_countries": _exhibitor_countries(fields.get("exhibitor_countries"), errors),
     }
+    # Absent (or null): the record says nothing of the exhibiting products, which stay.
+    if fields.get("exhibitors") is not None:
+        values["exhibitors"] = _exhibitors(fields["exhibitors"], country_code, errors)
     if zone is not None and starts is not None and ends is not None and not errors:
         values["starts_utc"] = starts.replace(tzinfo=zone).astimezone(UTC)
         # An all-day fair lasts until the end of its last day in the venue's zone.

@@ -495,6 +495,14 @@ def _restorable(entry, field, value):
                 Policy.country_code == entry.country_code,
             )
         ).all()
+    if field == "exhibitors":
+        return [
+            p
+            for p in db.session.scalars(
+                select(Product).where(Product.id.in_(value or []), Product.deleted_dt.is_(None))
+            )
+            if p.country_code == entry.country_code or p.status == EntryStatus.PUBLISHED
+        ]
     if field == "programme_id" and value is not None:
         programme = db.session.get(Programme, value)
         return value if programme and programme.country_code == entry.country_code else None

@@ -54,6 +54,9 @@ FAIR_STATUSES = {
     "rescheduled": _l("Rescheduled"),
     "cancelled": _l("Cancelled"),
 }
+# What a reader is shown (hub.publishing.fairs.shown_status): the stored statuses, and "held"
+# for a fair that is over, which no one stores.
+FAIR_SHOWN_STATUSES = {**FAIR_STATUSES, "held": _l("Took place")}
 
 OUTCOME_METRICS = {
     "producers": _l("Producers taking part"),

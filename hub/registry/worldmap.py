@@ -12,6 +12,7 @@ few dozen kilobytes of markup and needs no script to show.
 """
 
 import functools
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -80,6 +81,72 @@ def _ring(arcs, indexes):
     return points
 
 
+def _unwrapped(ring):
+    """The ring with its longitudes made continuous: a step of more than 180° is taken the
+    short way, across the antimeridian, so the ring may reach past ±180 (Chukotka at 190°)."""
+    points, shift = [ring[0]], 0.0
+    for (lon0, _), (lon, lat) in itertools.pairwise(ring):
+        if lon - lon0 > 180:
+            shift -= 360
+        elif lon0 - lon > 180:
+            shift += 360
+        points.append((lon + shift, lat))
+    return points
+
+
+def _clip(ring, keep, edge):
+    """The part of ``ring`` on the side of the meridian ``edge`` that ``keep`` accepts
+    (Sutherland–Hodgman against one line: exact for any ring, the cut closed along it)."""
+    clipped = []
+    for i, current in enumerate(ring):
+        previous = ring[i - 1]
+        if keep(current[0]) != keep(previous[0]):
+            share = (edge - previous[0]) / (current[0] - previous[0])
+            clipped.append((edge, previous[1] + share * (current[1] - previous[1])))
+        if keep(current[0]):
+            clipped.append(current)
+    return clipped
+
+
+def _along_edge(ring, step=1.0):
+    """``ring`` with points added every ``step`` degrees where it runs along the antimeridian:
+    the map's edge is curved, and a straight line between two far points of it would cut
+    across the sea."""
+    dense = []
+    for i, (lon, lat) in enumerate(ring):
+        dense.append((lon, lat))
+        nxt = ring[(i + 1) % len(ring)]
+        if abs(lon) == 180 and nxt[0] == lon and abs(nxt[1] - lat) > step:
+            count = int(abs(nxt[1] - lat) // step)
+            sign = 1 if nxt[1] > lat else -1
+            dense.extend((lon, lat + sign * step * k) for k in range(1, count + 1))
+    return dense
+
+
+def split_at_antimeridian(ring):
+    """A ring in degrees as the rings that draw it on a map cut at ±180°: itself when it does
+    not cross the antimeridian; else its parts on each side, each closed along the map's edge.
+    Drawn as it is, a ring that crosses (Russia's Chukotka, Fiji) would join its two ends with a
+    line across the whole map."""
+    points = _unwrapped(ring)
+    if all(-180 <= lon <= 180 for lon, _ in points):
+        return [ring]
+    parts = []
+    for keep, edge, shift in (
+        (lambda lon: lon < -180, -180, 360),
+        (lambda lon: -180 <= lon <= 180, None, 0),
+        (lambda lon: lon > 180, 180, -360),
+    ):
+        part = points
+        if edge is None:
+            part = _clip(_clip(points, lambda lon: lon >= -180, -180), lambda lon: lon <= 180, 180)
+        else:
+            part = _clip(points, keep, edge)
+        if len(part) >= 3:
+            parts.append(_along_edge([(lon + shift, lat) for lon, lat in part]))
+    return parts
+
+
 def _polygons(geometry):
     if geometry["type"] == "Polygon":
         return [geometry["arcs"]]
@@ -127,9 +194,10 @@ def world_map():
         if code == ANTARCTICA:
             continue
         rings = [
-            [equal_earth(*point) for point in _ring(arcs, ring)]
+            [equal_earth(*point) for point in part]
             for polygon in _polygons(geometry)
             for ring in polygon
+            for part in split_at_antimeridian(_ring(arcs, ring))
         ]
         projected.append((code, rings))
     xs = [x for _, rings in projected for ring in rings for x, _ in ring]

@@ -132,6 +132,8 @@ def check(country_code, kind, item):
     country_code = data.pop("country", None) or country_code
     origin = data.pop("origin", None)
     data.pop("media", None)  # fetched after the run's records are written (hub.sync.media)
+    # A partner's product ids are its own, not this hub's: its exhibitors are not matched.
+    data.pop("exhibitors", None)
     translations = data.pop("translations")
     stale = {language for language, text in translations.items() if text.get("outdated")}
     for language, text in translations.items():
