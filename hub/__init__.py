@@ -61,7 +61,7 @@ def create_app(config=None):
     _register_template_helpers(app)
     app.url_map.converters["id"] = IdConverter
 
-    from hub import accounts, admin, api, feeds, media, publishing, registry, search, seo, site, sync
+    from hub import accounts, admin, api, feeds, media, publishing, registry, search, site, sync
     from hub.accounts.auth import user_language
     from hub.cli import hub_cli
 
@@ -76,7 +76,6 @@ def create_app(config=None):
     app.register_blueprint(sync.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)
-    app.register_blueprint(seo.bp)
     app.register_blueprint(media.bp)
     from hub.publishing import media_changes
 
@@ -84,6 +83,9 @@ def create_app(config=None):
     from hub import verification
 
     app.register_blueprint(verification.bp)
+    from hub import seo
+
+    app.register_blueprint(seo.bp)  # robots.txt, the sitemaps, the pages' <head> (hub/seo)
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)
