@@ -83,6 +83,9 @@ def create_app(config=None):
     from hub import verification
 
     app.register_blueprint(verification.bp)
+    from hub import seo
+
+    app.register_blueprint(seo.bp)  # robots.txt, the sitemaps, the pages' <head> (hub/seo)
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)

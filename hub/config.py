@@ -98,6 +98,8 @@ def load_settings(app):
         INVITATION_DAYS=_positive_number(env, "HUB_INVITATION_DAYS", 7),
         # How long a deleted entry stays in the trash, restorable, before the scheduler purges it.
         TRASH_DAYS=_positive_number(env, "HUB_TRASH_DAYS", 30),
+        # How many entry ids each of a collection's sitemap files covers (hub/seo/routes.py).
+        SITEMAP_ENTRIES=_positive_number(env, "HUB_SITEMAP_ENTRIES", 10000),
         LANGUAGES=("vi", "en", "ja"),
         DEFAULT_LANGUAGE="en",
         # Flask-Babel reads these two.

@@ -236,9 +236,10 @@ SCRIPTS_AND_STYLES_BUDGET = 200 * 1000
 def test_pages_use_only_the_apps_own_assets_within_the_budget(client, admin_client, fill, path):
     browser = admin_client if path in ADMIN_PAGES else client
     tree = parse(get(browser, fill(path, "en")))
-    # The only scripts are the charts' (tests/test_figures.py); what a page holds inline is data.
+    # The only scripts are the charts' (tests/test_figures.py); what a page holds inline is data
+    # (the charts' figures, the JSON-LD of tests/test_seo.py).
     inline = [s for s in tree.iter("script") if not s.get("src")]
-    assert all(s.get("type") == "application/json" for s in inline)
+    assert all(s.get("type") in ("application/json", "application/ld+json") for s in inline)
     assert tree.find(".//style") is None
     code = [e.get("href") for e in tree.iter("link") if e.get("rel") == "stylesheet"]
     code += [e.get("src") for e in tree.iter("script") if e.get("src")]
