@@ -83,6 +83,10 @@ def create_app(config=None):
     from hub import verification
 
     app.register_blueprint(verification.bp)
+    from hub import enquiries
+
+    app.register_blueprint(enquiries.bp)
+    app.register_blueprint(enquiries.manage_bp)
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)
