@@ -100,8 +100,9 @@ def visible_enquiries(actor):
     return stmt
 
 
-def enquiries_page(actor, status=None, cursor=None, limit=PAGE_SIZE):
+def enquiries_page(actor, status=None, cursor=None, limit=None):
     """One page of the enquiries ``actor`` may read, newest first; the cursor is the last id."""
+    limit = limit or PAGE_SIZE
     stmt = visible_enquiries(actor)
     if status in EnquiryStatus.__members__.values():
         stmt = stmt.where(Enquiry.status == status)

@@ -19,7 +19,7 @@ def rating_sentence(product, today=None):
     _, programme = verification.issuing_programme(product)
     # Every value is escaped here, and the programme's name marked with its language when it is
     # not the page's: the sentence is markup (the catalogues' sentences carry no HTML).
-    values = {"num": product.stars, "date": escape(format_date(product.rated_on, "long"))}
+    values = {"date": escape(format_date(product.rated_on, "long"))}
     valid = state == verification.VALID and product.valid_until is not None
     if valid:
         values["until"] = escape(format_date(product.valid_until, "long"))
