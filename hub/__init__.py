@@ -86,6 +86,10 @@ def create_app(config=None):
     from hub import seo
 
     app.register_blueprint(seo.bp)  # robots.txt, the sitemaps, the pages' <head> (hub/seo)
+    from hub import enquiries
+
+    app.register_blueprint(enquiries.bp)
+    app.register_blueprint(enquiries.manage_bp)
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)

@@ -108,6 +108,8 @@ def load_settings(app):
         RATELIMIT_STORAGE_URI=env.get("HUB_RATELIMIT_STORAGE_URL", "memory://"),
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        # Trade enquiries sent per client address (then 429 with Retry-After).
+        ENQUIRY_RATE_LIMIT=env.get("HUB_ENQUIRY_RATE_LIMIT", "5 per 10 minutes;20 per day"),
         # "required": administrators sign in in two steps (hub.accounts.totp), and one without
         # it turns it on before any page; "optional": each account chooses.
         ADMIN_TOTP=_choice(env, "HUB_ADMIN_TOTP", ("optional", "required")),

@@ -1,6 +1,7 @@
 """Every model of the hub, imported in one place for Alembic and the tests."""
 
 from hub.accounts.models import ApiToken, AuditEvent, Invitation, User
+from hub.enquiries.models import Enquiry
 from hub.history.models import Revision
 from hub.media.models import Media
 from hub.publishing.models import (
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "ChangeCounter",
     "Country",
+    "Enquiry",
     "Entry",
     "EntryTranslation",
     "Experience",

@@ -11,6 +11,7 @@ manage_bp = Blueprint("manage", __name__, url_prefix="/<lang>/manage")
 from hub.publishing import (  # noqa: E402,F401
     cli,
     exports,
+    product_page,
     records,
     routes,
     routes_facts,

@@ -245,6 +245,29 @@ class FairRecordSchema(RecordSchema):
     )
 
 
+class PlaceToBuySchema(Schema):
+    """A shop, a market stall or an online shop where the product is sold."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = _opt(fields.Str)
+    url = _opt(fields.Str, metadata={"format": "uri"})
+    address = _opt(fields.Str)
+
+
+class CertificateSchema(Schema):
+    """A certificate the product holds (organic, VietGAP, ISO 22000, …)."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.Str(required=True)
+    issuer = _opt(fields.Str)
+    issued_on = _opt(fields.Str, metadata={"format": "date"})
+    url = _opt(fields.Str, metadata={"format": "uri"})
+
+
 class ProductRecordSchema(RecordSchema):
     producer_name = _opt(fields.Str)
     producer_type = _opt(fields.Str, metadata=_doc([*v.PRODUCER_TYPES, None]))
@@ -254,6 +277,17 @@ class ProductRecordSchema(RecordSchema):
     stars = _opt(fields.Int, strict=False, metadata={"minimum": 1, "maximum": 5})
     rated_on = _opt(fields.Date)
     valid_until = _opt(fields.Date)
+    # The producer's contact details travel only when public (contact_public true).
+    contact_email = _opt(fields.Str)
+    contact_phone = _opt(fields.Str)
+    contact_website = _opt(fields.Str, metadata={"format": "uri"})
+    contact_public = fields.Bool(load_default=False)
+    where_to_buy = fields.List(
+        fields.Nested(PlaceToBuySchema), load_default=list, validate=validate.Length(max=20)
+    )
+    certificates = fields.List(
+        fields.Nested(CertificateSchema), load_default=list, validate=validate.Length(max=20)
+    )
 
 
 RECORD_SCHEMAS = {
@@ -300,8 +334,16 @@ KIND_FIELDS = {
         "stars",
         "rated_on",
         "valid_until",
+        "contact_email",
+        "contact_phone",
+        "contact_website",
+        "contact_public",
+        "where_to_buy",
+        "certificates",
     ),
 }
+# Left out of a product's record while its contact details are private.
+PRIVATE_CONTACT = ("contact_email", "contact_phone", "contact_website")
 
 
 def dump_record(entry, media=None):
@@ -337,6 +379,13 @@ def dump_record(entry, media=None):
     if entry.kind == "fair":
         data["exhibitors"] = [p.id for p in entry.exhibitors or () if p.deleted_dt is None]
         data["exhibitor_countries"] = entry.exhibitor_countries or []
+    if entry.kind == "product":
+        data["contact_public"] = bool(entry.contact_public)
+        data["where_to_buy"] = entry.where_to_buy or []
+        data["certificates"] = entry.certificates or []
+        if not entry.contact_public:
+            for name in PRIVATE_CONTACT:
+                data[name] = None
     if metadata := getattr(entry, "partner_metadata", None):
         data["partner_metadata"] = metadata
     if entry.kind == "fair" and entry.starts_local is not None:

@@ -142,6 +142,35 @@ class FairForm(HubForm):
         )
 
 
+class RowsField(TextAreaField):
+    """A list of objects written one per line, its parts separated by "|" in the order of
+    ``keys`` (where to buy: name | web address | address)."""
+
+    def __init__(self, label=None, keys=(), **kwargs):
+        super().__init__(label, **kwargs)
+        self.keys = keys
+
+    def process_data(self, value):
+        if isinstance(value, list):
+            value = "\n".join(
+                " | ".join(str(row.get(key) or "") for key in self.keys).rstrip(" |")
+                for row in value
+                if isinstance(row, dict)
+            )
+        super().process_data(value)
+
+    def rows(self):
+        rows = []
+        for line in (self.data or "").splitlines():
+            if not line.strip():
+                continue
+            parts = [part.strip() for part in line.split("|")]
+            rows.append(
+                {key: (parts[i] if i < len(parts) else "") for i, key in enumerate(self.keys)}
+            )
+        return rows
+
+
 class ProductForm(HubForm):
     producer_name = StringField(_l("Producer"))
     producer_type = SelectField(_l("Kind of producer"), validate_choice=False)
@@ -151,6 +180,12 @@ class ProductForm(HubForm):
     stars = IntegerField(_l("Stars"), validators=[Optional()])
     rated_on = DateField(_l("Rated on"), validators=[Optional()])
     valid_until = DateField(_l("Valid until"), validators=[Optional()])
+    contact_email = StringField(_l("Producer's e-mail"))
+    contact_phone = StringField(_l("Producer's phone"))
+    contact_website = URLField(_l("Producer's website"))
+    contact_public = BooleanField(_l("Show the producer's contact details on the product's page"))
+    where_to_buy = RowsField(_l("Where to buy"), keys=("name", "url", "address"))
+    certificates = RowsField(_l("Certificates"), keys=("name", "issuer", "issued_on", "url"))
 
     def prepare(self):
         self.producer_type.choices = _choices(v.PRODUCER_TYPES, _l("— choose —"))
@@ -158,7 +193,11 @@ class ProductForm(HubForm):
         self.rating_scheme.choices = _choices(v.RATING_SCHEMES, _l("— not rated —"))
 
     def fields(self):
-        return {name: self[name].data for name in KIND_FIELDS["product"]}
+        values = {name: self[name].data for name in KIND_FIELDS["product"]}
+        values["where_to_buy"] = self.where_to_buy.rows()
+        values["certificates"] = self.certificates.rows()
+        values["contact_public"] = bool(self.contact_public.data)
+        return values
 
 
 KIND_FORMS = {

@@ -242,6 +242,17 @@ class Product(Entry):
     # The day the country's coordinator withdrew the rating (hub.verification): its /p/<id>
     # page and attestation say so from then on. Empty: not withdrawn.
     rating_withdrawn_on: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
+    # The producer's contact details, shown on the product's page (and in the exchange format)
+    # only when its country's coordinator made them public; private by default.
+    contact_email: Mapped[str | None] = mapped_column(String(254), use_existing_column=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(40), use_existing_column=True)
+    contact_website: Mapped[str | None] = mapped_column(String(500), use_existing_column=True)
+    contact_public: Mapped[bool | None] = mapped_column(use_existing_column=True)
+    # Where buyers find it: [{"name": "…", "url": "https://…", "address": "…"}, …] (a shop, a
+    # market stall or an online shop; a name and a link or an address).
+    where_to_buy: Mapped[list | None] = mapped_column(JSON, use_existing_column=True)
+    # [{"name": "…", "issuer": "…", "issued_on": "YYYY-MM-DD", "url": "https://…"}, …]
+    certificates: Mapped[list | None] = mapped_column(JSON, use_existing_column=True)
 
 
 class EntryTranslation(Base):

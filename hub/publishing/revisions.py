@@ -27,7 +27,8 @@ KIND_FIELDS = {
     ),
     "product": (
         "producer_name", "producer_type", "locality", "product_group", "rating_scheme", "stars",
-        "rated_on", "valid_until", "rating_withdrawn_on",
+        "rated_on", "valid_until", "rating_withdrawn_on", "contact_email", "contact_phone",
+        "contact_website", "contact_public", "where_to_buy", "certificates",
     ),
 }  # fmt: skip
 # Fields shown in the history but not brought back by "restore this version": the status is
@@ -77,6 +78,12 @@ FIELD_LABELS = {
     "rated_on": _l("Rated on"),
     "valid_until": _l("Valid until"),
     "rating_withdrawn_on": _l("Rating withdrawn on"),
+    "contact_email": _l("Producer's e-mail"),
+    "contact_phone": _l("Producer's phone"),
+    "contact_website": _l("Producer's website"),
+    "contact_public": _l("Contact details public"),
+    "where_to_buy": _l("Where to buy"),
+    "certificates": _l("Certificates"),
 }
 ACTION_LABELS = {
     "create": _l("Created"),

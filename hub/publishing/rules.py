@@ -3,8 +3,9 @@ partner's record: ``FIELD_RULES[kind](fields, country_code, errors)`` gives the 
 and puts a reason per field in ``errors`` in the current language."""
 
 import functools
+import re
 import zoneinfo
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -267,6 +268,91 @@ def add_months(day, months):
     raise AssertionError("unreachable")
 
 
+MAX_PLACES = 20  # shops and links where to buy a product, and its certificates
+_EMAIL = re.compile(r"^[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{4,40}$")
+
+
+def _rows(value, errors, field):
+    """A list of objects (where to buy, certificates), or the field's error."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+        errors[field] = _("Give a list, one item per line.")
+        return []
+    if len(value) > MAX_PLACES:
+        errors[field] = _("At most %(max)s items.", max=MAX_PLACES)
+        return []
+    return value
+
+
+def _where_to_buy(value, errors):
+    places = []
+    for row in _rows(value, errors, "where_to_buy"):
+        row_errors = {}
+        place = {
+            "name": _short(_str(row.get("name")), row_errors, "name", 200),
+            "url": _url(_str(row.get("url")), row_errors, "url"),
+            "address": _short(_str(row.get("address")), row_errors, "address", 300),
+        }
+        if not place["name"] and not place["url"]:
+            row_errors["name"] = _("Give each place a name or a web address.")
+        if row_errors:
+            errors["where_to_buy"] = next(iter(row_errors.values()))
+            return []
+        places.append({key: val for key, val in place.items() if val})
+    return places
+
+
+def _certificates(value, errors):
+    certificates = []
+    for row in _rows(value, errors, "certificates"):
+        row_errors = {}
+        issued = row.get("issued_on")
+        if isinstance(issued, str) and issued.strip():
+            try:
+                issued = date.fromisoformat(issued.strip())
+            except ValueError:
+                row_errors["issued_on"] = _("Write the date as YYYY-MM-DD.")
+        if isinstance(issued, date) and not FIRST_YEAR <= issued.year <= LAST_YEAR:
+            row_errors["issued_on"] = _(
+                "Enter a date between %(first)s and %(last)s.", first=FIRST_YEAR, last=LAST_YEAR
+            )
+        certificate = {
+            "name": _short(_str(row.get("name")), row_errors, "name", 200),
+            "issuer": _short(_str(row.get("issuer")), row_errors, "issuer", 200),
+            "issued_on": issued.isoformat() if isinstance(issued, date) else None,
+            "url": _url(_str(row.get("url")), row_errors, "url"),
+        }
+        if not certificate["name"] and "name" not in row_errors:
+            row_errors["name"] = _("Give each certificate its name.")
+        if row_errors:
+            errors["certificates"] = next(iter(row_errors.values()))
+            return []
+        certificates.append({key: val for key, val in certificate.items() if val})
+    return certificates
+
+
+def _str(value):
+    return value if isinstance(value, str) else None
+
+
+def _contact(fields, errors):
+    email = _short(_str(fields.get("contact_email")), errors, "contact_email", 254)
+    if email and "contact_email" not in errors and not _EMAIL.match(email):
+        errors["contact_email"] = _("Enter an e-mail address, such as name@example.org.")
+    phone = _short(_str(fields.get("contact_phone")), errors, "contact_phone", 40)
+    if phone and "contact_phone" not in errors and not _PHONE.match(phone):
+        errors["contact_phone"] = _("Enter a phone number: digits, spaces and + ( ) - . only.")
+    return {
+        "contact_email": email,
+        "contact_phone": phone,
+        "contact_website": _url(_str(fields.get("contact_website")), errors, "contact_website"),
+        # Private unless the coordinator says otherwise.
+        "contact_public": fields.get("contact_public") is True,
+    }
+
+
 def _product_fields(fields, country_code, errors):
     _dates_in_range(fields, errors, ("rated_on", "valid_until"))
     values = {
@@ -284,6 +370,9 @@ def _product_fields(fields, country_code, errors):
         "stars": fields.get("stars"),
         "rated_on": fields.get("rated_on"),
         "valid_until": fields.get("valid_until"),
+        **_contact(fields, errors),
+        "where_to_buy": _where_to_buy(fields.get("where_to_buy"), errors) or None,
+        "certificates": _certificates(fields.get("certificates"), errors) or None,
     }
     stars = values["stars"]
     if stars is not None and (
