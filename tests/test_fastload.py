@@ -8,7 +8,7 @@ from datetime import date, time
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from hub.publishing.exchange import RECORD_SCHEMAS
 from hub.publishing.fastload import Unsure, compile_loader, record_loader
@@ -50,6 +50,9 @@ def plain(field):
     choices = [v.choices for v in field.validators if isinstance(v, validate.OneOf)]
     if choices:
         return st.sampled_from(sorted(choices[0]))
+    patterns = [v.regex for v in field.validators if isinstance(v, validate.Regexp)]
+    if patterns:  # a SHA-256, say: mostly one that matches
+        return st.one_of(st.from_regex(patterns[0], fullmatch=True), TEXTS)
     if isinstance(field, fields.Nested):
         return schema_values(field.schema)
     if isinstance(field, fields.List):
@@ -165,11 +168,18 @@ def test_schemas_it_cannot_vouch_for_get_no_fast_loader():
             return {"name": data["name"].upper()}
 
     class WithOtherValidator(Schema):
-        name = fields.Str(validate=validate.Regexp("^a"))
+        stars = fields.Int(validate=validate.Range(min=1))
+
+    class KeepingUnknownKeys(Schema):
+        class Meta:
+            unknown = INCLUDE
+
+        name = fields.Str()
 
     class WithOtherField(Schema):
         link = fields.Url()
 
     assert compile_loader(WithHook()) is None
     assert compile_loader(WithOtherValidator()) is None
+    assert compile_loader(KeepingUnknownKeys()) is None
     assert compile_loader(WithOtherField()) is None
