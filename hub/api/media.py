@@ -25,7 +25,7 @@ from sqlalchemy import select
 from hub.api import bp
 from hub.api.auth import bearer_token, token_required
 from hub.api.errors import api_error
-from hub.api.routes import ApiInputError, TokenActor, _lone_surrogates
+from hub.api.routes import ApiInputError, TokenActor, _lone_surrogates, json_object_body
 from hub.db import ID_RULE
 from hub.extensions import db
 from hub.i18n import api_language, languages
@@ -141,12 +141,7 @@ def media_one(collection, entry_id, media_id):
 
 def _patch_body(item):
     """The PATCH body checked: ``(alts or None, position or None, cover)``; 422 per field."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiInputError({"_body": [_("Send a JSON object.")]})
-    if found := dict.fromkeys(_lone_surrogates(body)):
-        message = _("This text is not valid Unicode (it has a lone surrogate).")
-        raise ApiInputError({field: [message] for field in found})
+    body = json_object_body()
     errors = {}
     for key in body:
         if key not in PATCH_FIELDS:

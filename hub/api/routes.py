@@ -387,15 +387,22 @@ class TokenActor:
         self.token = token
 
 
-def _record_body(kind, partial_of=None):
-    """The request body as an exchange-format record (merged into ``partial_of`` for PATCH),
-    loaded by the record schema; 422 with per-field messages in the caller's language."""
+def json_object_body():
+    """The request's JSON body, an object without lone surrogates; else a 422 saying so per
+    field, in the caller's language."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiInputError({"_body": [_("Send a JSON object.")]})
     if found := dict.fromkeys(_lone_surrogates(body)):
         message = _("This text is not valid Unicode (it has a lone surrogate).")
         raise ApiInputError({field: [message] for field in found})
+    return body
+
+
+def _record_body(kind, partial_of=None):
+    """The request body as an exchange-format record (merged into ``partial_of`` for PATCH),
+    loaded by the record schema; 422 with per-field messages in the caller's language."""
+    body = json_object_body()
     if partial_of is not None:
         merged = dict(partial_of)
         for key, value in body.items():
