@@ -17,10 +17,10 @@ def test_writes_commit_through_an_engine_bound_session(deployed_app):
     with deployed_app.test_request_context("/"):
         db.session.scalar(select(Country.code).limit(1))  # a read transaction is already open
         change_membership("MW", "applicant", "2025-01-01")
-        assert seed_demo() == 10
+        assert seed_demo() == 11
     with deployed_app.app_context():
         assert db.session.get(Country, "MW").membership_status == "applicant"
-        assert db.session.scalar(select(func.count()).select_from(Entry)) == 10
+        assert db.session.scalar(select(func.count()).select_from(Entry)) == 11
 
 
 def test_concurrent_writers_all_succeed(deployed_app):

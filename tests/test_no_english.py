@@ -89,7 +89,8 @@ VOCABULARY = {
 }
 # A Latin word, with Vietnamese letters, so that "Việt" is one word rather than "Vi" and "t".
 WORD = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+")
-ADDRESS = re.compile(r"\S+@\S+|https?://\S+|/[\w./-]+")
+# Addresses: e-mail, web, paths and host names (iovoppa.org), the same in every language.
+ADDRESS = re.compile(r"\S+@\S+|https?://\S+|/[\w./-]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
 
 
 def english_words(text, lang):
