@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hub.accounts import services
 from hub.accounts.models import AuditEvent, Invitation, User
-from hub.db import utcnow
+from hub.db import IdConverter, utcnow
 from hub.extensions import db
 from tests.support import PASSWORD, csrf_token, sign_in
 
@@ -160,8 +160,9 @@ def test_an_unknown_preferred_language_is_refused(app, client):
 
 def _sample(rule, arg):
     """A value of ``arg`` that ``rule`` builds: the sample, or one of its ``any(…)`` choices."""
-    choices = getattr(rule._converters.get(arg), "items", None)
-    value = SAMPLE_ARGS.get(arg, "x")
+    converter = rule._converters.get(arg)
+    choices = getattr(converter, "items", None)
+    value = SAMPLE_ARGS.get(arg, 1 if isinstance(converter, IdConverter) else "x")
     return value if not choices or value in choices else sorted(choices)[0]
 
 

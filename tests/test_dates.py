@@ -235,12 +235,12 @@ def test_a_rating_is_valid_through_its_last_day_in_utc(app, client, instant):
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         last_day = format_date(today, "long")
         day_before = format_date(today - timedelta(days=1), "long")
-    assert f"Valid until {last_day}" in client.get(f"/en/products/{valid.id}").get_data(
+    assert f"valid until {last_day}." in client.get(f"/en/products/{valid.id}").get_data(
         as_text=True
     )
-    assert f"Expired on {day_before}" in client.get(f"/en/products/{expired.id}").get_data(
-        as_text=True
-    )
+    assert f"This rating expired on {day_before}." in client.get(
+        f"/en/products/{expired.id}"
+    ).get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 upcoming fairs then the past ones, each fair's own calendar file and the webcal subscription,
 its exhibitors; the sample fairs; an administrator's new entry names its country."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -108,7 +109,15 @@ def test_a_2019_fair_never_says_scheduled(app, client):
         assert status == word
         listed = client.get(f"/{lang}/fairs").get_data(as_text=True)
         assert "fair-status fair-held" in listed and "fair-scheduled" not in listed
-    assert "Scheduled" not in status_on_page(client, old.id)[1]
+    # Nowhere a reader sees (the JSON-LD's schema.org EventScheduled is a term, not a word:
+    # schema.org has no status for an event that took place as planned).
+    page = re.sub(
+        r'<script type="application/ld\+json">.*?</script>',
+        "",
+        status_on_page(client, old.id)[1],
+        flags=re.S,
+    )
+    assert "Scheduled" not in page
 
 
 def test_past_fairs_follow_the_upcoming_ones_page_after_page(app, client):

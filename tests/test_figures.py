@@ -322,7 +322,8 @@ def test_counting_a_countrys_products_takes_the_same_queries_however_many(app, c
 def test_a_country_without_products_has_no_chart_and_no_script(client):
     tree = parse(get(client, "/en/countries/KE"))
     assert tree.find(".//figure") is None
-    assert tree.find(".//script") is None
+    # Only data for search engines (JSON-LD), which no browser runs.
+    assert {s.get("type") for s in tree.iter("script")} == {"application/ld+json"}
 
 
 # The sync health page
@@ -405,7 +406,7 @@ def test_scripts_only_where_there_are_charts_and_only_from_the_app(client):
     # Everything else is data, which no browser runs (and the Content-Security-Policy allows no
     # inline script anyway).
     for data in (e for e in tree.iter("script") if not e.get("src")):
-        assert data.get("type") == "application/json"
+        assert data.get("type") in ("application/json", "application/ld+json")
         json.loads(data.text)
     tree = parse(get(client, "/en/countries"))
     assert tree.find(".//script") is None

@@ -450,7 +450,7 @@ def test_every_change_on_the_command_line_is_audited(app, runner, client):
         assert all(e.channel == "cli" and e.actor_id is None for e in events), args
     seed = _events(app, "registry.seed")[-1]
     assert seed.details["countries_updated"] == 1
-    assert _events(app, "sample.delete")[-1].details == {"count": 10}
+    assert _events(app, "sample.delete")[-1].details == {"count": 11}
     sign_in(client, ADMIN)
     page = _page(client.get("/en/admin/audit"))
     rows = re.findall(
