@@ -174,6 +174,9 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
             source, run, f"internal error: {name}", said={"code": "internal_error", "error": name}
         )
     else:
+        # What the records decided (a run cut short, and why) is kept before the media are
+        # fetched: fetching holds no transaction, and must not lose it.
+        db.session.commit()
         report = _fetch_media(source, run, wanted, fetcher)
         if run.status == "running":
             run.status = "partial" if run.rejected else "ok"
