@@ -110,7 +110,7 @@ def test_a_visitor_filters_products(new_page, site, javascript):
 def test_a_visitor_browses_the_fairs_and_their_calendar(new_page, site, javascript):
     page = new_page(javascript=javascript)
     page.goto("/en/fairs")
-    months = page.locator("h2.month-heading").all_inner_texts()
+    months = page.locator("h3.month-heading").all_inner_texts()
     assert months, "the upcoming fairs are grouped by month"
     fair = page.get_by_role("link", name="OCOP Fair in Hạ Long")
     assert fair.is_visible()
