@@ -69,6 +69,10 @@ ADMIN_PAGES = (
     "/{lang}/admin/webhooks/{webhook}",
     "/{lang}/manage/entries/{product}/media/{medium}/remove",
     "/{lang}/manage/labels?id={product}",
+    "/{lang}/products/{product}/enquiry",
+    "/{lang}/products/{product}/enquiry/sent",
+    "/{lang}/manage/enquiries/",
+    "/{lang}/manage/enquiries/{enquiry}",
 )
 # Pages shown only in the middle of a sign-in: the code asked after the password.
 SIGN_IN_STEPS = ("/{lang}/login/code",)
@@ -151,11 +155,27 @@ def medium(app, published):
 
 
 @pytest.fixture
-def fill(token, published, source, webhook, medium):
+def enquiry(app, published):
+    """A buyer's enquiry about Viet Nam's product, for its page."""
+    from hub.enquiries import services as enquiries
+
+    with app.test_request_context("/"):
+        values, errors = enquiries.check(
+            {"name": "Mai", "organisation": "Shop", "email": "mai@shop.example",
+             "country": "JP", "quantity": "100", "message": "Giá bao nhiêu?"}
+        )  # fmt: skip
+        assert not errors
+        product = enquiries.enquirable_product(int(published["product"]))
+        return str(enquiries.submit(product, values, "vi").id)
+
+
+@pytest.fixture
+def fill(token, published, source, webhook, medium, enquiry):
     def fill(path, lang):
         return path.format(
-            lang=lang, token=token, source=source, webhook=webhook, medium=medium, **published
-        )
+            lang=lang, token=token, source=source, webhook=webhook, medium=medium,
+            enquiry=enquiry, **published,
+        )  # fmt: skip
 
     return fill
 
@@ -512,6 +532,7 @@ def test_the_language_checks_cover_every_page(app):
             source=1,
             webhook=1,
             medium=1,
+            enquiry=1,
         )
         endpoint, _args = adapter.match(sample.split("?")[0])
         covered.add(endpoint)
