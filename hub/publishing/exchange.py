@@ -102,6 +102,8 @@ class OriginSchema(Schema):
     id = fields.Str(required=True, validate=validate.Length(min=1, max=200))
 
 
+# The longest attestation a record may carry (hub.verification.jws takes no longer one).
+ATTESTATION_MAX_LENGTH = 8192
 MEDIA_TYPES = ("image", "pdf")
 MAX_RECORD_MEDIA = 20  # photos and documents a record may bring
 
@@ -288,6 +290,17 @@ class ProductRecordSchema(RecordSchema):
     certificates = fields.List(
         fields.Nested(CertificateSchema), load_default=list, validate=validate.Length(max=20)
     )
+    # The rating as its issuing hub signed it, and the day that hub withdrew it: both travel
+    # unchanged from hub to hub (docs/verification.md, "Federation").
+    rating_withdrawn_on = _opt(fields.Date)
+    attestation = _opt(
+        fields.Str,
+        validate=validate.Length(max=ATTESTATION_MAX_LENGTH),
+        metadata={
+            "description": "The rating signed by its issuing hub: a compact JWS (EdDSA), "
+            "verified with the keys at its iss + /.well-known/hub-keys.json."
+        },
+    )
 
 
 RECORD_SCHEMAS = {
@@ -386,6 +399,11 @@ def dump_record(entry, media=None):
         if not entry.contact_public:
             for name in PRIVATE_CONTACT:
                 data[name] = None
+        # Only when there is one, so that records of unrated products read as before.
+        if (withdrawn := getattr(entry, "rating_withdrawn_on", None)) is not None:
+            data["rating_withdrawn_on"] = _iso(withdrawn)
+        if (signed := _attestation(entry)) is not None:
+            data["attestation"] = signed
     if metadata := getattr(entry, "partner_metadata", None):
         data["partner_metadata"] = metadata
     if entry.kind == "fair" and entry.starts_local is not None:
@@ -397,6 +415,14 @@ def dump_record(entry, media=None):
     if media is not None:
         data["media"] = list(media)
     return data
+
+
+def _attestation(entry):
+    # Imported here: hub.verification's services import the publishing services, which import
+    # this module.
+    from hub.verification.services import travelling_attestation
+
+    return travelling_attestation(entry)
 
 
 def entry_origin(entry):

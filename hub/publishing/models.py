@@ -242,6 +242,10 @@ class Product(Entry):
     # The day the country's coordinator withdrew the rating (hub.verification): its /p/<id>
     # page and attestation say so from then on. Empty: not withdrawn.
     rating_withdrawn_on: Mapped[date | None] = mapped_column(Date, use_existing_column=True)
+    # A copy's rating as its issuing hub signed it (a compact JWS, hub.verification), kept
+    # unchanged as the exchange format brought it. Empty for the products rated here (this hub
+    # signs them when asked) and for copies that came without one.
+    rating_attestation: Mapped[str | None] = mapped_column(Text, use_existing_column=True)
     # The producer's contact details, shown on the product's page (and in the exchange format)
     # only when its country's coordinator made them public; private by default.
     contact_email: Mapped[str | None] = mapped_column(String(254), use_existing_column=True)

@@ -145,8 +145,18 @@ def check(country_code, kind, item):
         errors["translations"] = [
             _("There is no text in the source language (%(language)s).", language=source_language)
         ]
+    # What the issuing hub says of a rating (its signature and withdrawal) is kept as it came:
+    # no rule of this hub applies to it (docs/verification.md, "Federation").
+    issuer_says = {
+        "rating_withdrawn_on": data.pop("rating_withdrawn_on", None),
+        "rating_attestation": data.pop("attestation", None),
+    }
+    if origin is None:  # only a hub's copy carries its issuer's signature
+        issuer_says["rating_attestation"] = None
     rule_errors = {}
     values = publishing.FIELD_RULES[kind](data, country_code, rule_errors)
+    if values is not None and kind == "product":
+        values.update(issuer_says)
     _name_columns(item, rule_errors)
     errors.update({k: [v] for k, v in rule_errors.items()})
     for language in stale & set(texts):

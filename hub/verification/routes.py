@@ -25,7 +25,7 @@ from hub.extensions import login_manager
 from hub.i18n import current_language, languages
 from hub.publishing import forms
 from hub.publishing import services as publishing
-from hub.verification import bp, services
+from hub.verification import bp, issuers, services
 
 # A QR code of the page's address only changes with HUB_BASE_URL: browsers and proxies may keep
 # it a day. One that carries the attestation changes when the rating does: five minutes.
@@ -71,6 +71,8 @@ def page(product_id):
             programme=programme,
             programme_name=programme_name,
             signed=services.is_issued_here(product),
+            issuer=issuers.check(product) if product.origin_hub else None,
+            attested=services.stored_attestation(product) is not None,
             today=utctoday(),
         )
     )
@@ -86,9 +88,9 @@ def _qr(product):
     payload = services.verification_url(product.id)
     offline = request.args.get("offline") == "1"
     if offline:
-        if not services.is_issued_here(product):
+        if (signed := services.stored_attestation(product)) is None:
             abort(404)
-        payload = f"{payload}#{services.attestation(product)}"
+        payload = f"{payload}#{signed}"
     return segno.make_qr(payload, error="m"), offline
 
 
@@ -124,14 +126,13 @@ def qr_png(product_id):
 
 @bp.route(f"/p/<{ID_RULE}:product_id>/attestation")
 def attestation(product_id):
-    """The rating signed by this hub, as a compact JWS (``application/jose``); a product another
-    hub or a partner rated has none here (404): its issuer signs it."""
+    """The rating signed by this hub, as a compact JWS (``application/jose``); for a product
+    copied from another hub, the attestation that hub signed, unchanged (404 when it came
+    without one, or from a partner that signs none)."""
     product = _rated_or_404(product_id)
-    if not services.is_issued_here(product):
+    if (signed := services.stored_attestation(product)) is None:
         abort(404)
-    response = current_app.response_class(
-        services.attestation(product), mimetype="application/jose"
-    )
+    response = current_app.response_class(signed, mimetype="application/jose")
     response.headers["Access-Control-Allow-Origin"] = "*"
     return _cacheable(response, ATTESTATION_MAX_AGE)
 

@@ -16,7 +16,7 @@ from hub.publishing import services as publishing
 from hub.publishing.models import EntryStatus, Product
 from hub.registry import facts
 from hub.registry.models import Programme
-from hub.urls import base_url
+from hub.urls import base_url, origin_url
 from hub.verification import jws, keys
 
 VALID, EXPIRED, WITHDRAWN = "valid", "expired", "withdrawn"
@@ -75,21 +75,28 @@ def verification_url(product_id):
     return url_for("verification.page", product_id=product_id, _external=True)
 
 
+def _source_title(product):
+    # Read from the translations themselves: the product may be plain values (the sync's and
+    # the changes feed's rows) rather than a model.
+    titles = {t.language: t.title for t in product.translations or () if t.title}
+    if product.source_language in titles:
+        return titles[product.source_language]
+    return next(iter(titles.values()), "")
+
+
 def claims(product, now=None):
     """What the attestation of ``product``'s rating says: JWT's ``iss`` (this hub's address),
     ``sub`` (the product's id) and ``iat``, the product's name (in its source language), its
     producer and country, the scheme, stars and dates, and ``withdrawn_on`` when withdrawn."""
-    source = (
-        product.text_in(product.source_language)
-        or publishing.shown(product, product.source_language).text
-    )
     issued = now or datetime.now(UTC)
+    if issued.tzinfo is None:  # a UTC moment as a database without time zones gives it
+        issued = issued.replace(tzinfo=UTC)
     result = {
         "iss": base_url(),
         "sub": str(product.id),
         "iat": int(issued.timestamp()),
         "url": verification_url(product.id),
-        "name": source.title if source is not None else "",
+        "name": _source_title(product),
         "producer": product.producer_name,
         "country": product.country_code,
         "scheme": product.rating_scheme,
@@ -109,6 +116,33 @@ def _iso(day):
 def attestation(product, now=None):
     """The product's rating signed with the hub's current key: a compact JWS."""
     return jws.sign(claims(product, now), keys.key_ring().current)
+
+
+def travelling_attestation(product):
+    """The attestation a product's record carries in the exchange format: a copy's as its
+    issuing hub signed it, unchanged; for a published product rated here, this hub's
+    signature, made when the product last changed (so that the record stays the same until
+    it changes), and only when ``HUB_BASE_URL`` says where its keys are; else None."""
+    # The sync's rows (plain values) say no origin: what it writes was never rated here.
+    if getattr(product, "origin_hub", None) or getattr(product, "origin", None) != "local":
+        return getattr(product, "rating_attestation", None)
+    if (
+        product.stars is None
+        or product.status != EntryStatus.PUBLISHED
+        or product.deleted_dt is not None
+        or getattr(product, "id", None) is None
+        or origin_url() is None
+    ):
+        return None
+    return attestation(product, product.updated_dt)
+
+
+def stored_attestation(product):
+    """The attestation ``/p/<id>/attestation`` answers: this hub's signature for a product
+    rated here, the issuing hub's unchanged for a copy that brought one; else None."""
+    if is_issued_here(product):
+        return attestation(product)
+    return product.rating_attestation
 
 
 def published_keys():
