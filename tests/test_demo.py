@@ -59,3 +59,22 @@ def test_the_seed_can_leave_the_samples_out_and_remove_them(app, runner):
         seed_demo()
         assert remove_demo() == 11
         assert count(deleted_dt=None) == 0
+
+
+def test_the_sample_products_show_buyers_where_to_buy_them(app, client):
+    with app.test_request_context("/"):
+        seed_demo()
+        ids = dict(
+            db.session.execute(
+                select(Entry.partner_id, Entry.id).where(Entry.kind == "product")
+            ).all()
+        )
+    squid = client.get(f"/en/products/{ids['demo:vn-ha-long-squid-cake']}").get_data(as_text=True)
+    for heading in ("Where to buy", "Certificates", "Contact the producer"):
+        assert f"<h2>{heading}</h2>" in squid
+    assert "mailto:lienhe@chamuc-halong.example" in squid
+    assert 'href="https://shop.chamuc-halong.example/"' in squid
+    # The other producers keep their contact details private: none were given.
+    tea = client.get(f"/vi/products/{ids['demo:vn-thai-nguyen-tea']}").get_data(as_text=True)
+    assert "<h2>Nơi mua</h2>" in tea
+    assert "mailto:" not in tea
