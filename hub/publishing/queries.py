@@ -153,6 +153,15 @@ def latest_for_country(country, limit=5):
     return result
 
 
+def featured_products(candidates=12):
+    """The newest published products, the rated ones still valid first: the home page's
+    candidates for its featured products (it shows those with a photo)."""
+    stmt = _published(Product).order_by(
+        (Product.valid_until >= utctoday()).is_(True).desc(), Product.id.desc()
+    )
+    return db.session.scalars(stmt.limit(candidates)).all()
+
+
 def product_counts(country):
     """A country's published products counted by product group and by stars, in one aggregate
     query: ``(by_group, by_stars)``, each ``{value: count}`` without the empty ones; the stars

@@ -17,7 +17,7 @@ from hub.media import display as media_display
 from hub.publishing import bp, demo, fairs, partner_metadata, queries, services
 from hub.publishing import vocabulary as v
 from hub.publishing.figures import product_charts
-from hub.registry import country_page_part
+from hub.registry import country_page_part, home_page_part
 from hub.registry.models import Country
 from hub.registry.regions import country_choices, is_known_territory
 
@@ -197,4 +197,24 @@ def country_entries(code):
             [entry for items in entries.values() for entry in items], current_language()
         ),
         "product_charts": product_charts(*queries.product_counts(code)),
+    }
+
+
+FEATURED = 4  # products on the home page
+HOME_LIST = 3  # upcoming fairs, newest experiences on the home page
+
+
+@home_page_part
+def home_entries():
+    """The home page shows the network's products and people: featured products (those with a
+    photo first; their covers in one query), the upcoming fairs and the newest experiences."""
+    candidates = queries.featured_products()
+    covers = media_display.covers(candidates, current_language())
+    featured = sorted(candidates, key=lambda product: product.id not in covers)[:FEATURED]
+    return {
+        "featured_products": featured,
+        "featured_covers": covers,
+        "upcoming_fairs": queries.public_list("fair", when="upcoming", limit=HOME_LIST).upcoming,
+        "newest_experiences": queries.public_list("experience", limit=HOME_LIST).items,
+        "today": utctoday(),
     }

@@ -16,4 +16,15 @@ def country_page_part(function):
     return function
 
 
+# What they add to the home page, likewise: functions of nothing returning template variables
+# (publishing adds the featured products, the upcoming fairs and the newest experiences).
+home_page_parts = []
+
+
+def home_page_part(function):
+    """Register ``function() -> dict`` as a part of the home page."""
+    home_page_parts.append(function)
+    return function
+
+
 from hub.registry import cli, exports, routes  # noqa: E402,F401  (routes, commands, exports)

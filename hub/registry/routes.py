@@ -10,7 +10,16 @@ from hub.cache import cached
 from hub.db import ID_RULE, parse_id
 from hub.forms import HubForm
 from hub.history import services as history
-from hub.registry import bp, country_page_parts, fact_texts, facts, figures, queries, services
+from hub.registry import (
+    bp,
+    country_page_parts,
+    fact_texts,
+    facts,
+    figures,
+    home_page_parts,
+    queries,
+    services,
+)
 from hub.registry import revisions as rv
 from hub.registry.models import STATUS_VALUES
 from hub.registry.regions import CONTINENTS, SUBREGION_CONTINENT, subregions_of
@@ -21,6 +30,9 @@ from hub.registry.seeding import network_facts
 @cached
 def home():
     by_status, regions = queries.network_overview()
+    parts = {}
+    for part in home_page_parts:
+        parts.update(part())
     return render_template(
         "registry/home.html",
         by_status=by_status,
@@ -32,6 +44,7 @@ def home():
         network=network_facts(),
         map_view=figures.network_map(queries.membership_statuses()),
         members_chart=figures.members_chart(queries.members_over_time()),
+        **parts,
     )
 
 

@@ -63,7 +63,7 @@ def hub_organization():
             "@id": home + "#hub",
             "name": hub_name(),
             "url": home,
-            "logo": url_for("static", filename="favicon.svg", _external=True),
+            "logo": url_for("static", filename="logo.svg", _external=True),
             "description": _(
                 "The registry and exchange platform of the global One Village One Product network."
             ),

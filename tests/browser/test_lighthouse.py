@@ -1,6 +1,6 @@
 """Lighthouse scores every category (performance, accessibility, best practices, SEO) at 0.95 or
-more on the pages people land on: a product in each language, the products list and the home
-page, served on loopback and opened by Debian's Chromium.
+more on the pages people land on: the home page, a country, the products list and a product with
+photos, each in vi, en and ja, served on loopback and opened by Debian's Chromium.
 
 Lighthouse is npm's, pinned in ``tests/browser/lighthouse/package-lock.json`` and installed by
 the suite itself with ``npm ci`` (once; not again while ``node_modules`` matches the lock).
@@ -31,16 +31,20 @@ REPORTS = HERE / "reports"  # each run's JSON report, not in git: open it in Lig
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 MINIMUM = 0.95
 
-# (name, path): one Lighthouse run each. A product page with photos joins by adding one line.
-PAGES = [
-    # The demo's tea, with its photos (issue 19: "a product page with photos").
-    ("photo-product-vi", "/vi/products/{photo_product}"),
-    ("photo-product-en", "/en/products/{photo_product}"),
-    ("photo-product-ja", "/ja/products/{photo_product}"),
-    ("product-en", "/en/products/{product}"),
-    ("products-en", "/en/products"),
-    ("home-vi", "/vi/"),
+# (name, path): one Lighthouse run each (about 13 s). The pages people land on (issue 20 §1), in
+# each language: the home page, a country, the products list and the demo's tea with its photos
+# (issue 19: "a product page with photos"); and a product without photos.
+LANDING_PAGES = [
+    ("home", "/{lang}/"),
+    ("country-VN", "/{lang}/countries/VN"),
+    ("products", "/{lang}/products"),
+    ("photo-product", "/{lang}/products/{photo_product}"),
 ]
+PAGES = [
+    (f"{name}-{lang}", path.replace("{lang}", lang))
+    for name, path in LANDING_PAGES
+    for lang in ("vi", "en", "ja")
+] + [("product-en", "/en/products/{product}")]
 
 
 def _missing(reason):
