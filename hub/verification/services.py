@@ -4,7 +4,7 @@ attestation, and the country's coordinators withdrawing and reinstating it."""
 
 from datetime import UTC, datetime
 
-from flask import url_for
+from flask import has_app_context, url_for
 from sqlalchemy import select
 
 from hub.accounts.services import record
@@ -131,6 +131,7 @@ def travelling_attestation(product):
         or product.status != EntryStatus.PUBLISHED
         or product.deleted_dt is not None
         or getattr(product, "id", None) is None
+        or not has_app_context()  # records made outside the app (the bench's data set)
         or origin_url() is None
     ):
         return None
