@@ -5,7 +5,7 @@ SQLite and PostgreSQL."""
 import io
 import struct
 import zlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pikepdf
 import pytest
@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 
 from hub.db import utcnow
 from hub.extensions import db
-from hub.media import services
+from hub.media import services, validate
 from hub.media.models import Media
 from hub.media.services import MediaRefused
 from hub.media.storage import LocalStorage, storage
@@ -237,6 +237,7 @@ def test_a_photo_is_turned_upright_stripped_and_made_in_three_widths(product, me
 
 def heic(size=(1800, 1200), orientation=None):
     """A HEIC photo (an iPhone's format), red on the left and blue on the right, with EXIF."""
+    validate.register_heif()  # Pillow writes HEIF once the plugin is loaded
     image = Image.new("RGB", size, (0, 0, 255))
     image.paste((255, 0, 0), (0, 0, size[0] // 2, size[1]))
     exif = Image.Exif()
@@ -303,9 +304,13 @@ def test_a_pdf_gets_a_preview_its_text_and_loses_its_metadata(product, media_sto
     assert b"Secret Author" in media_storage.get(media.original_key)  # kept privately
 
 
-def test_a_claim_is_exclusive(product, media_storage):
+def test_a_claim_is_exclusive(product, media_storage, time_machine):
+    # The clock stopped a second before a new year: a claim's expiry crosses the day, month
+    # and year (claims compare the database's times only, never a file's).
+    time_machine.move_to(datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC), tick=False)
     media = services.add(product.id, "tea.jpg", jpeg((400, 300)))
     now = utcnow()
+    assert now == datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
     assert services.claim(media.id, "scheduler-a", now)
     assert not services.claim(media.id, "scheduler-b", now)
     assert services.process_pending(owner="scheduler-b") == 0  # a live claim is left alone
@@ -428,6 +433,8 @@ def test_s3_variants_can_be_sent_to_a_public_url(app, client, product, s3_server
 
 
 def test_media_of_purged_entries_and_stray_files_are_cleaned_up(app, product, media_storage):
+    # Not on a stopped clock: a stray file's age comes from the storage's own time (the file
+    # system's, or S3's), which time-machine does not move; the test reasons in offsets from now.
     from hub.accounts.models import User
     from hub.publishing import services as publishing
     from hub.publishing import trash

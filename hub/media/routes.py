@@ -88,7 +88,15 @@ class VariantFiles:
         if method == "HEAD":
             stream.close()
             return []
-        return wrap_file(environ, stream)
+        if "wsgi.file_wrapper" in environ:  # gunicorn: sent with sendfile, closed by it
+            return wrap_file(environ, stream)
+        return _chunks(stream)  # closed when sent, or when the client went away
+
+
+def _chunks(stream, size=64 * 1024):
+    with stream:
+        while chunk := stream.read(size):
+            yield chunk
 
 
 def init_app(app):

@@ -10,6 +10,8 @@ file over ``HUB_MEDIA_MAX_BYTES`` is refused before it is read further.
 Each refusal is a ``MediaRefused`` with a reason code and a message in the user's language.
 """
 
+import functools
+import importlib.util
 import io
 import threading
 import warnings
@@ -25,13 +27,18 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 50_000_000  # a 12 MP photo is far below; 60 000 × 60 000 is far above
 PDFIUM = threading.Lock()  # PDFium is not thread-safe: one call at a time per process
 
-try:  # HEIC is read only where its plugin is installed
+# HEIC is read only where its plugin is installed; the plugin (and libheif) is loaded at the
+# first HEIC file, not when the app starts.
+HEIC = importlib.util.find_spec("pillow_heif") is not None
+
+
+@functools.cache
+def register_heif():
+    """Teach Pillow to open HEIC files (once per process)."""
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    HEIC = True
-except ImportError:
-    HEIC = False
+
 
 HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
@@ -144,6 +151,8 @@ def open_image(data, pillow_format, limit=None):
     more than ``limit`` pixels (``HUB_MEDIA_MAX_PIXELS``) from its declared size."""
     limit = limit or max_pixels()
     Image.MAX_IMAGE_PIXELS = limit  # Pillow's own guard, for every later open too
+    if pillow_format == "HEIF":
+        register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
