@@ -21,9 +21,9 @@ from datetime import date, datetime
 from urllib.parse import quote, urlencode
 
 from flask import current_app, request, send_file, stream_with_context, url_for
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+# openpyxl (13 MB) is imported by the first XLSX export, not with the app: the sync, its worker
+# and most pages never write a workbook.
 
 FORMATS = ("csv", "xlsx")
 FORMAT_RULE = "<any(csv, xlsx):fmt>"
@@ -52,6 +52,9 @@ def csv_value(value):
 
 
 def xlsx_cell(sheet, value):
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, str):
         cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
         cell.data_type = "s"  # a string, even when it begins with "=": never a formula
@@ -116,6 +119,8 @@ def _csv(header, rows):
 
 
 def _xlsx(header, rows, sheet_title):
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     # A sheet's name: at most 31 characters, none of []:*?/\
     sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", sheet_title)[:31] or "Sheet")

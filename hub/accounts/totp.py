@@ -18,7 +18,6 @@ import secrets
 import time
 
 import pyotp
-import segno
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
@@ -61,6 +60,8 @@ def new_secret():
 def qr_code_svg(user, secret, title):
     """The ``otpauth://`` address of ``secret`` for ``user``, as an inline SVG QR code."""
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    import segno  # with the first QR code, not with the app
+
     return segno.make(uri, error="m").svg_inline(scale=4, light="#fff", title=title)
 
 

@@ -21,12 +21,10 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
+
+# ``cryptography`` (9 MB) is imported where a key is used, not with the app: most processes
+# (the sync and its worker, a page that shows no signature) never sign or verify.
 
 KEYS_FILE = "signing_keys.json"
 KID_LENGTH = 16
@@ -56,6 +54,8 @@ class SigningKey:
     d: str | None  # None: retired, verifies only
 
     def private_key(self):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         return Ed25519PrivateKey.from_private_bytes(b64url_decode(self.d))
 
     def jwk(self):
@@ -65,6 +65,9 @@ class SigningKey:
 
 
 def _new_key(now=None):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     private = Ed25519PrivateKey.generate()
     x = b64url(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     d = b64url(private.private_bytes_raw())
@@ -164,4 +167,6 @@ def public_key(jwk):
     """An Ed25519 public key from a JWK, or ValueError."""
     if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or "x" not in jwk:
         raise ValueError("not an Ed25519 public key")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))

@@ -5,7 +5,6 @@ withdrawing or reinstating a rating."""
 import io
 from urllib.parse import urlencode
 
-import segno
 from flask import (
     abort,
     current_app,
@@ -91,6 +90,8 @@ def _qr(product):
         if (signed := services.stored_attestation(product)) is None:
             abort(404)
         payload = f"{payload}#{signed}"
+    import segno  # with the first QR code, not with the app
+
     return segno.make_qr(payload, error="m"), offline
 
 
