@@ -60,8 +60,15 @@ def _head(entry, deleted):
 
 def finish_item(head, seq, updated_dt):
     """An item from its head (``item_head``) and what is known only when it is written. In
-    sorted order "seq" and "updated_dt" come after every key of the head, so they close it."""
-    return f'{head},"seq":{seq:d},"updated_dt":"{updated_dt.astimezone(UTC).isoformat()}"}}'
+    sorted order "seq" and "updated_dt" come after every key of the head, so they close it.
+    ``updated_dt`` may be given as ``item_time``'s text already (a batch's one moment)."""
+    stamp = updated_dt if isinstance(updated_dt, str) else item_time(updated_dt)
+    return f'{head},"seq":{seq:d},"updated_dt":"{stamp}"}}'
+
+
+def item_time(moment):
+    """A moment as the items write it."""
+    return moment.astimezone(UTC).isoformat()
 
 
 def with_id(entry_id, item):

@@ -163,13 +163,14 @@ def _insert(new):
     if not new:
         return {}
     by_kind = {}
+    stamps = {}  # a batch's entries share its moment
     for entry in new:
         row = entry.row
         stored = records.live(row["status"], row["deleted_dt"])
+        if stored and (stamp := stamps.get(row["updated_dt"])) is None:
+            stamp = stamps[row["updated_dt"]] = records.item_time(row["updated_dt"])
         row["change_json"] = (
-            records.finish_item(entry.head, row["change_seq"], row["updated_dt"])
-            if stored
-            else None
+            records.finish_item(entry.head, row["change_seq"], stamp) if stored else None
         )
         row["change_json_seq"] = row["change_seq"] if stored else None
         by_kind.setdefault(entry.kind, []).append(row)
@@ -240,14 +241,17 @@ def refusal(item, kind, held_kind=None):
 def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
     """Write one record (``ready``: its ``prepare.Prepared``) as ``entry`` (None, an ``Entry``
     or a ``NewEntry`` of this batch): the entry written, a new one to insert, or None.
-    ``elsewhere``: the holders of the batch's origins (``held_elsewhere``)."""
-    elsewhere = {} if elsewhere is None else elsewhere
-    if entry is None and skip_by_origin(source, item, elsewhere):
+    ``elsewhere``: the holders of the batch's origins (``held_elsewhere``), None when no
+    record of the batch gives one."""
+    if elsewhere is not None and entry is None and skip_by_origin(source, item, elsewhere):
         run.unchanged += 1
         return None
     kind = COLLECTION_KINDS.get(item.collection)
     held_kind = entry.kind if entry is not None else None
-    if refusal(item, kind, held_kind) is not None:
+    # prepare found the collection and the id usable when it gave the record a kind.
+    if (ready.kind is None or held_kind not in (None, kind)) and refusal(
+        item, kind, held_kind
+    ) is not None:
         _reject(source, item, run, _in_every_language(lambda: refusal(item, kind, held_kind)))
         return None
     if entry is not None and entry.deleted_dt is None and entry.content_fingerprint == ready.digest:
@@ -267,7 +271,8 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
               country=territory_name(country))]}))  # fmt: skip
         return None
     if entry is None or isinstance(entry, NewEntry):
-        if (origin := origin_of(item)) is not None:  # held from now on, in this batch too
+        # Its origin is held from now on, in this batch too.
+        if elsewhere is not None and (origin := origin_of(item)) is not None:
             elsewhere.setdefault(origin, set()).add((source.id, str(item.partner_id)))
         return _new_entry(source, item, entry, run, ready, seqs, now)
     old = rv.changed_fields(entry, {**ready.values, "status": ready.status,

@@ -39,11 +39,14 @@ def skip_by_origin(source, item, elsewhere):
 
 def held_elsewhere(source, items):
     """``{origin: {(source id, partner id) of each live entry holding it}}`` for the origins
-    that ``items`` give: one query for each hub they name, through ``ix_entry_origin``."""
+    that ``items`` give: one query for each hub they name, through ``ix_entry_origin``. None
+    when no item gives an origin (a CSV's, an iCal's): the batch need not look again."""
     by_hub = {}
     for item in items:
         if (origin := origin_of(item)) is not None:
             by_hub.setdefault(origin[0], set()).add(origin[1])
+    if not by_hub:
+        return None
     held = {}
     statement = by_origins(db.session.get_bind().dialect.name) if by_hub else None
     for hub, ids in by_hub.items():

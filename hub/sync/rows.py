@@ -65,18 +65,24 @@ def _insert_statement(table, names, dialect):
 
 def _remembered(convert):
     """``convert`` computed once per distinct value and type (a batch shares its moment and
-    many dates; True and 1 are equal but not alike in JSON); values that cannot be remembered
-    (lists for JSON) are converted each time."""
+    many dates; True and 1 are equal but not alike in JSON). Lists and mappings (JSON) cannot
+    be remembered: an empty one, which most products' lists are, is converted once, the
+    others each time."""
     memo = {}
+    unhashable = (list, dict)
 
     def remembered(value):
-        key = (type(value), value)
+        kind = type(value)
+        if kind in unhashable:
+            if value:
+                return convert(value)
+            key = (kind, None)
+        else:
+            key = (kind, value)
         try:
             return memo[key]
         except KeyError:
             memo[key] = result = convert(value)
             return result
-        except TypeError:
-            return convert(value)
 
     return remembered
