@@ -30,7 +30,7 @@ from hub.sync import prepare
 from hub.sync.lookups import lookup
 from hub.sync.models import RejectedRecord, SyncRun
 from hub.sync.origins import countries_of, held_elsewhere, origin_of, skip_by_origin
-from hub.sync.rows import insert_rows
+from hub.sync.rows import insert_numbered, insert_rows
 
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
 
@@ -105,7 +105,11 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
             existing[partner_id] = outcome
     ids = _insert(new.values())
     if ids:
-        created = select(Entry.id).where(Entry.id.in_(list(ids.values())))
+        numbers = sorted(ids.values())
+        one_run = numbers[-1] - numbers[0] + 1 == len(numbers)  # SQLite's, as a rule
+        created = select(Entry.id).where(
+            Entry.id.between(numbers[0], numbers[-1]) if one_run else Entry.id.in_(numbers)
+        )
         actor = {"source_id": source.id, "run_id": run.id}
         history.record_each(rv.SUBJECT, created, "create", actor, now)
     for entry in new.values():
@@ -174,12 +178,15 @@ def _insert(new):
         )
         row["change_json_seq"] = row["change_seq"] if stored else None
         by_kind.setdefault(entry.kind, []).append(row)
-    table = Entry.__table__
-    for rows in by_kind.values():  # the same columns in every row of one kind
-        insert_rows(table, rows)
-    source_id = new[0].row["source_id"]
-    partner_ids = [entry.row["partner_id"] for entry in new]
-    ids = dict(lookup((Entry.partner_id, Entry.id), source_id, partner_ids).all())
+    # The same columns in every row of one kind; the ids in the order inserted, or looked up.
+    numbers = insert_numbered(Entry.__table__, list(by_kind.values()))
+    if numbers is not None:
+        inserted = (row["partner_id"] for rows in by_kind.values() for row in rows)
+        ids = dict(zip(inserted, numbers, strict=True))
+    else:
+        source_id = new[0].row["source_id"]
+        partner_ids = [entry.row["partner_id"] for entry in new]
+        ids = dict(lookup((Entry.partner_id, Entry.id), source_id, partner_ids).all())
     texts = []
     for entry in new:
         entry_id = ids[entry.row["partner_id"]]

@@ -5,6 +5,8 @@ every row's parameters."""
 import functools
 import operator
 
+from sqlalchemy import func, select
+
 from hub.extensions import db
 
 BATCH_SIZE = 500  # records a batch: read, prepared, written and committed together
@@ -17,20 +19,38 @@ def insert_rows(table, rows):
     connection = db.session.connection()
     dialect = connection.dialect
     sql, positional, order, processors = _insert_statement(table, tuple(rows[0]), dialect)
-    converts = [(index, _remembered(processor)) for index, processor in processors]
     get = operator.itemgetter(*order)
-    values = []
-    for row in rows:
-        value = list(get(row)) if len(order) > 1 else [get(row)]
-        for index, convert in converts:
-            value[index] = convert(value[index])
-        values.append(tuple(value))
+    values = [list(get(row)) for row in rows] if len(order) > 1 else [[get(r)] for r in rows]
+    for index, processor in processors:
+        _convert_column(values, index, processor)
+    values = [tuple(value) for value in values]
     if dialect.name == "postgresql":
         _copy_rows(connection, table, order, values)
         return
     if not positional:
         values = [dict(zip(order, row, strict=True)) for row in values]
     connection.exec_driver_sql(sql, values)
+
+
+def insert_numbered(table, groups):
+    """``insert_rows`` of each group of ``groups`` (lists of rows, the same keys within a
+    group), then the ids the new rows were given, in order, when they can be known without
+    asking for each: on SQLite, a table whose highest id grew by exactly the rows inserted
+    gave them the numbers that follow it (a rowid table does, under the write lock the batch
+    holds, short of the largest rowid, where it would choose at random and the count would
+    not match). Else None: PostgreSQL's COPY, and any doubt."""
+    connection = db.session.connection()
+    highest = select(func.max(table.c.id))
+    before = None
+    if connection.dialect.name == "sqlite":
+        before = connection.execute(highest).scalar() or 0
+    count = 0
+    for rows in groups:
+        insert_rows(table, rows)
+        count += len(rows)
+    if before is None or connection.execute(highest).scalar() != before + count:
+        return None
+    return range(before + 1, before + count + 1)
 
 
 def _copy_rows(connection, table, keys, values):
@@ -63,26 +83,28 @@ def _insert_statement(table, names, dialect):
     return compiled.string, compiled.positional, order, processors
 
 
-def _remembered(convert):
-    """``convert`` computed once per distinct value and type (a batch shares its moment and
-    many dates; True and 1 are equal but not alike in JSON). Lists and mappings (JSON) cannot
-    be remembered: an empty one, which most products' lists are, is converted once, the
-    others each time."""
+def _convert_column(values, index, convert):
+    """Put each of ``values``' (lists) item ``index`` through ``convert``, a column type's bind
+    processor, once per distinct value and type (a batch shares its moment and many dates;
+    True and 1 are equal but not alike in JSON). Lists and mappings (JSON) cannot be
+    remembered: an empty one, which most products' lists are, is converted once, the others
+    each time."""
     memo = {}
-    unhashable = (list, dict)
-
-    def remembered(value):
-        kind = type(value)
-        if kind in unhashable:
-            if value:
-                return convert(value)
+    none = convert(None)  # None for most types, "null" for JSON's
+    for value in values:
+        item = value[index]
+        if item is None:
+            value[index] = none
+            continue
+        kind = type(item)
+        if kind is list or kind is dict:
+            if item:
+                value[index] = convert(item)
+                continue
             key = (kind, None)
         else:
-            key = (kind, value)
-        try:
-            return memo[key]
-        except KeyError:
-            memo[key] = result = convert(value)
-            return result
-
-    return remembered
+            key = (kind, item)
+        result = memo.get(key, memo)
+        if result is memo:
+            memo[key] = result = convert(item)
+        value[index] = result

@@ -58,7 +58,7 @@ def read_whole(reader, client, preparer=None, ahead=None):
     with tempfile.TemporaryFile() as spool:
         batch, batches = [], 0
         while True:
-            if client.stop_at is not None and utcnow() >= client.stop_at:
+            if not batch and client.stop_at is not None and utcnow() >= client.stop_at:
                 raise FetchError("the run took longer than its deadline", code="run_deadline")
             try:
                 batch.append(next(reader))
