@@ -33,7 +33,7 @@ from functools import wraps
 from flask import current_app, request, session
 from flask_babel import get_locale
 from flask_login import current_user
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
@@ -268,28 +268,32 @@ class AnswerReplay:
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
+# What the data version is made of: each package whose data the answers show registers the
+# scalar subqueries that move when its data changes (``version_part``). The cache imports none
+# of them: they subscribe to it, as they subscribe to its invalidation after each commit.
+_version_parts = []
+
+
+def version_part(function):
+    """Register ``function() -> [scalar subquery, …]`` (values that change whenever the
+    package's data does: a counter, a newest stamp, a count) as part of the data version."""
+    _version_parts.append(function)
+    _version_query.cache_clear()
+    return function
+
+
 @functools.cache
 def _version_query():
-    # Imported here: the models' packages import this module for their routes.
-    from hub.publishing.models import ChangeCounter
-    from hub.registry.models import Country, MembershipEvent, Programme
-    from hub.texts.models import FactText
-
-    return select(
-        select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery(),
-        select(func.max(Country.updated_dt)).scalar_subquery(),
-        select(func.max(Programme.updated_dt)).scalar_subquery(),
-        select(func.count(Programme.id)).scalar_subquery(),
-        select(func.max(MembershipEvent.id)).scalar_subquery(),
-        select(func.max(FactText.updated_dt)).scalar_subquery(),
-        select(func.count()).select_from(FactText).scalar_subquery(),
-    )
+    return select(*(part for function in _version_parts for part in function()))
 
 
 def data_version():
-    """Everything a public answer is made from, summed up in one row: the entries' last change
-    sequence number and the registry's newest changes (its facts' texts in every language
-    among them: a translation shows on the pages as soon as it is saved)."""
+    """Everything a public answer is made from, summed up in one row: what each package
+    registered with ``version_part`` (the entries' last change sequence number, the registry's
+    newest changes, its facts' texts in every language: a translation shows on the pages as
+    soon as it is saved)."""
+    if not _version_parts:
+        return ()
     return tuple(db.session.execute(_version_query()).one())
 
 

@@ -51,3 +51,15 @@ def test_a_package_does_not_import_those_above_it(package):
         if name in FORBIDDEN[package]
     ]
     assert reaching_up == []
+
+
+def test_the_cache_imports_none_of_the_packages_it_serves():
+    # Packages register what the data version is made of (hub.cache.version_part) and the
+    # cache forgets its version after their commits: it never reaches up into them.
+    packages = {path.name for path in HUB.iterdir() if (path / "__init__.py").is_file()}
+    reaching_up = [
+        f"hub/cache.py:{line} imports hub.{name}"
+        for name, line in imported_packages(HUB / "cache.py")
+        if name in packages
+    ]
+    assert reaching_up == []

@@ -22,10 +22,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hub import cache
 from hub.db import Base, UTCDateTime, utcnow
 
 
@@ -296,3 +298,9 @@ Index("ix_entry_product_group", Entry.kind, Entry.status, Product.product_group,
 Entry.__table__.append_constraint(
     CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars")
 )
+
+
+@cache.version_part
+def _data_version():
+    # Every write to an entry, its texts or its media takes a new change number.
+    return [select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()]

@@ -3,9 +3,10 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hub import cache
 from hub.db import Base, UTCDateTime, utcnow
 
 
@@ -112,3 +113,13 @@ class Programme(Base):
 
     def __repr__(self):
         return f"<Programme {self.country_code} {self.acronym}>"
+
+
+@cache.version_part
+def _data_version():
+    return [
+        select(func.max(Country.updated_dt)).scalar_subquery(),
+        select(func.max(Programme.updated_dt)).scalar_subquery(),
+        select(func.count(Programme.id)).scalar_subquery(),
+        select(func.max(MembershipEvent.id)).scalar_subquery(),
+    ]

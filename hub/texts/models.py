@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hub import cache
 from hub.db import Base, UTCDateTime, utcnow
 
 
@@ -31,3 +32,12 @@ class FactText(Base):
 
     def __repr__(self):
         return f"<FactText {self.subject} {self.subject_key} {self.language}>"
+
+
+@cache.version_part
+def _data_version():
+    # A fact's translation shows on the pages as soon as it is saved.
+    return [
+        select(func.max(FactText.updated_dt)).scalar_subquery(),
+        select(func.count()).select_from(FactText).scalar_subquery(),
+    ]
