@@ -100,7 +100,7 @@ def main():
             report["cpu_s"] = time.process_time() - cpu
             made = [(v.format, v.width, v.height, v.data) for v in processed.variants]
             if store:
-                from hub.media.services import MIME_TYPES
+                from hub.media.items import MIME_TYPES
                 from hub.media.storage import storage, variant_key
 
                 files = storage()

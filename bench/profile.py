@@ -295,8 +295,8 @@ def profile_media(photos, workdir):
 
 def profile_media_serve(requests, workdir):
     from bench import media
+    from hub.media.items import MIME_TYPES
     from hub.media.process import process_image
-    from hub.media.services import MIME_TYPES
     from hub.media.storage import storage, variant_key
 
     copy = dataset.copy_sqlite(dataset.sqlite_dataset(), Path(workdir) / "profile.sqlite3")

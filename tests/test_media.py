@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 
 from hub.db import utcnow
 from hub.extensions import db
-from hub.media import services, validate
+from hub.media import edits, pending, services, validate
 from hub.media.models import Media
 from hub.media.services import MediaRefused
 from hub.media.storage import LocalStorage, storage
@@ -316,7 +316,7 @@ def test_a_claim_is_exclusive(product, media_storage, time_machine):
     assert services.process_pending(owner="scheduler-b") == 0  # a live claim is left alone
     db.session.refresh(media)
     assert media.status == "pending"
-    later = now + timedelta(seconds=services.CLAIM_SECONDS + 1)
+    later = now + timedelta(seconds=pending.CLAIM_SECONDS + 1)
     assert services.claim(media.id, "scheduler-b", later)  # a dead process's claim expires
 
 
@@ -454,7 +454,7 @@ def test_media_of_purged_entries_and_stray_files_are_cleaned_up(app, product, me
     assert db.session.get(Media, media_id) is None
     assert db.session.get(Media, kept.id) is not None
     assert services.check().ok
-    assert stored(media_storage) == sorted(services._keys(kept))
+    assert stored(media_storage) == sorted(edits._keys(kept))
 
 
 def test_a_recent_stray_file_is_left_for_the_upload_under_way(product, media_storage):

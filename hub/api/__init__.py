@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from hub.api import changes, media, revisions, routes, validate  # noqa: E402,F401  (attach the routes)
+from hub.api import changes, media, revisions, routes, validate, writes  # noqa: E402,F401  (attach the routes)

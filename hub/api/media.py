@@ -25,7 +25,8 @@ from sqlalchemy import select
 from hub.api import bp
 from hub.api.auth import bearer_token, token_required
 from hub.api.errors import api_error
-from hub.api.routes import ApiInputError, TokenActor, _lone_surrogates, json_object_body
+from hub.api.routes import ApiInputError
+from hub.api.writes import TokenActor, _lone_surrogates, json_object_body
 from hub.db import ID_RULE
 from hub.extensions import db
 from hub.i18n import api_language, languages

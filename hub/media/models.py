@@ -12,7 +12,7 @@
 * ``status``: ``pending`` until the scheduler's job (or ``hub media process``) has made the
   variants, then ``ready``, or ``failed`` with ``failure`` (a reason code,
   ``services.failure_message``). ``claimed_by`` and ``claimed_dt`` say which process is working
-  on a pending medium: a claim older than ``services.CLAIM_SECONDS`` is taken over.
+  on a pending medium: a claim older than ``hub.media.pending.CLAIM_SECONDS`` is taken over.
 * ``entry_id`` is None once the entry is purged from the trash (``services.detach``): the
   medium is then an orphan, which ``services.cleanup_orphans`` removes with its files.
 """

@@ -16,7 +16,7 @@ from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db, login_manager
 from hub.history import services as history
 from hub.i18n import current_language, language_name, languages
-from hub.publishing import forms, manage_bp, queries, services
+from hub.publishing import forms, manage_bp, queries, reverting, services
 from hub.publishing import revisions as rv
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Fair, Policy, Product
@@ -404,7 +404,7 @@ def restore_version(entry_id, revision_id):
     if not forms.HubForm().validate_on_submit():
         abort(400)
     try:
-        services.restore_version(current_user, entry_id, revision_id)
+        reverting.restore_version(current_user, entry_id, revision_id)
     except services.EntryNotFound:
         abort(404)
     flash(_("The version is restored."), "success")
