@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from hub.cli import HubGroup, hub_cli
 from hub.extensions import db
+from hub.history import trash as history_trash
 from hub.publishing import trash
 from hub.publishing.demo import remove_demo, seed_demo
 from hub.registry.models import Country
@@ -56,7 +57,7 @@ hub_cli.add_command(trash_cli)
 def purge_command(max_batches):
     """Purge the entries deleted HUB_TRASH_DAYS days ago or more: their texts and content go,
     a minimal tombstone stays for the changes feed."""
-    count = trash.purge(max_batches=max_batches)
+    count = history_trash.purge(max_batches=max_batches)
     click.echo(
         ngettext(
             "%(num)s entry purged from the trash.", "%(num)s entries purged from the trash.", count

@@ -15,6 +15,7 @@ from hub.accounts.models import User
 from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db, login_manager
 from hub.history import services as history
+from hub.history import trash as history_trash
 from hub.i18n import current_language, language_name, languages
 from hub.publishing import forms, manage_bp, queries, reverting, services
 from hub.publishing import revisions as rv
@@ -332,7 +333,7 @@ def delete(entry_id):
             "manage/delete.html",
             entry=item,
             languages=format_list(held, locale=language),
-            restorable_until=services.purge_dt(utcnow()),
+            restorable_until=history_trash.purge_dt(utcnow()),
         )
     if not forms.HubForm().validate_on_submit():
         abort(400)
@@ -343,7 +344,7 @@ def delete(entry_id):
     flash(
         _(
             "The entry is in the trash. You can restore it until %(date)s.",
-            date=format_date(services.purge_dt(utcnow()), "long"),
+            date=format_date(history_trash.purge_dt(utcnow()), "long"),
         ),
         "success",
     )
@@ -356,7 +357,7 @@ def trash():
     ids = {e.updated_by_id for e in page.items if e.updated_by_id is not None}
     people = dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
     return render_template(
-        "manage/trash.html", page=page, people=people, purge_dt=services.purge_dt
+        "manage/trash.html", page=page, people=people, purge_dt=history_trash.purge_dt
     )
 
 

@@ -3,8 +3,6 @@ does (change sequence, audit, revision). Pages, the API and tests all go through
 functions; restoring a past version from the history is ``hub.publishing.reverting``'s, on top
 of them."""
 
-from datetime import timedelta
-
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
@@ -14,6 +12,7 @@ from hub.accounts.services import record
 from hub.db import utcnow, utctoday
 from hub.extensions import db
 from hub.history import services as history
+from hub.history import trash
 from hub.i18n import fold
 from hub.publishing import revisions as rv
 from hub.publishing import vocabulary as v
@@ -81,20 +80,11 @@ def editable_entries(actor):
     )
 
 
-def trash_days():
-    return current_app.config["TRASH_DAYS"]
-
-
-def purge_dt(deleted_dt):
-    """When an entry deleted at ``deleted_dt`` leaves the trash for good."""
-    return deleted_dt + timedelta(days=trash_days())
-
-
 def trashed_entries(actor, now=None):
     """The entries in ``actor``'s trash: deleted local entries of their country (every
     country's for an administrator) that can still be restored: deleted less than
     ``HUB_TRASH_DAYS`` ago and not purged (a purged tombstone has no texts left)."""
-    since = (now or utcnow()) - timedelta(days=trash_days())
+    since = trash.cutoff(now)
     stmt = select(Entry).where(
         Entry.deleted_dt > since,
         Entry.origin == "local",
@@ -421,7 +411,7 @@ def restore_entry(actor, entry_id):
     if entry.origin != "local":
         db.session.rollback()
         raise EntryNotRestorable(entry_id)
-    if purge_dt(entry.deleted_dt) <= utcnow() or not entry.translations:
+    if not trash.restorable(entry.deleted_dt) or not entry.translations:
         db.session.rollback()
         raise TrashExpired(entry_id)
     deleted_dt = entry.deleted_dt

@@ -1,6 +1,6 @@
-"""Purging the trash: an entry deleted ``HUB_TRASH_DAYS`` days ago or more loses its texts and
-its content for good, in bounded batches (the scheduler's job ``purge-trash`` and ``hub trash
-purge``).
+"""Purging the entries' trash (``hub.history.trash``, which runs it with every package's purge):
+an entry deleted ``HUB_TRASH_DAYS`` days ago or more loses its texts and its content for good, in
+bounded batches (the scheduler's job ``purge-trash`` and ``hub trash purge``).
 
 What stays is a minimal tombstone: the row's id, kind, country, status, provenance (origin,
 partner source and partner id, first publishing hub and id there), its times, who last changed
@@ -11,16 +11,13 @@ to another entry. Restoring, listing and the pages show deleted entries only whi
 have texts (``services.trashed_entries``), so a purged tombstone is nobody's to restore.
 """
 
-from datetime import timedelta
-
 from sqlalchemy import delete, exists, select, update
 
 from hub.accounts.services import record
-from hub.db import utcnow
 from hub.extensions import db
+from hub.history import trash
 from hub.media.services import detach
 from hub.publishing.models import Entry, EntryTranslation, experience_policy
-from hub.publishing.services import trash_days
 
 BATCH = 500
 MAX_BATCHES = 20  # one run purges at most 10 000 entries; the next run goes on
@@ -53,20 +50,21 @@ KEPT = frozenset(
 def purgeable(now=None):
     """The ids of the entries due to be purged: deleted ``HUB_TRASH_DAYS`` days before ``now``
     or earlier, texts not yet dropped; the oldest deletions first."""
-    until = (now or utcnow()) - timedelta(days=trash_days())
     return (
         select(Entry.id)
         .where(
-            Entry.deleted_dt <= until,
+            Entry.deleted_dt <= trash.cutoff(now),
             exists().where(EntryTranslation.entry_id == Entry.id),
         )
         .order_by(Entry.deleted_dt, Entry.id)
     )
 
 
-def purge(now=None, batch=BATCH, max_batches=MAX_BATCHES):
+@trash.purger
+def purge(now=None, batch=BATCH, max_batches=None):
     """Purge what the trash no longer keeps (``purgeable``), ``batch`` entries per transaction,
-    at most ``max_batches`` transactions; returns how many entries were purged. Each batch is
+    at most ``max_batches`` transactions (``MAX_BATCHES`` unless given); returns how many
+    entries were purged. Each batch is
     five statements, whatever its size, and one audit event with its count. The entries' media
     become orphans (``hub.media.services.detach``), removed with their files by the cleanup."""
     emptied = {
@@ -76,7 +74,7 @@ def purge(now=None, batch=BATCH, max_batches=MAX_BATCHES):
     }
     entry = Entry.__table__
     purged = 0
-    for _batch in range(max_batches):
+    for _batch in range(max_batches or MAX_BATCHES):
         db.begin_write()
         ids = db.session.scalars(purgeable(now).limit(batch)).all()
         if not ids:

@@ -274,8 +274,8 @@ class SyncScheduler:
             delivery.deliver()
 
     def purge_trash(self):
-        """One bounded purge of the trash (hub.publishing.trash)."""
-        from hub.publishing import trash
+        """One bounded purge of the trash: every package's (hub.history.trash)."""
+        from hub.history import trash
 
         with self.app.app_context():
             trash.purge()
