@@ -13,11 +13,14 @@ from sqlalchemy import func, select
 from hub.accounts.models import User
 from hub.db import utctoday
 from hub.extensions import db
+from hub.media import services as media
 from hub.publishing import queries, services
 from hub.publishing.demo import seed_demo
 from hub.publishing.fairs import shown_status
 from hub.publishing.models import Entry, Fair
 from tests.support import csrf_token, sign_in
+from tests.test_media_display import jpeg
+from tests.test_pages import parse, text_of
 
 VN = "coordinator.vn@hub.test"
 ADMIN = "admin@hub.test"
@@ -321,3 +324,76 @@ def test_an_administrators_new_entry_has_no_country_until_chosen(app, client):
         assert db.session.scalar(select(func.count()).select_from(Entry)) == before
     created = client.post("/en/manage/policy/new", data={**form, "country": "TH"})
     assert created.status_code == 302
+
+
+def fair_cards(client, url):
+    """The fair cards of a page, in order: ``[(section class or None, card element)]``."""
+    tree = parse(client.get(url).get_data(as_text=True))
+    found = []
+    for section in tree.iter("section"):
+        if section.get("class") in ("fairs-upcoming", "fairs-past"):
+            found += [(section.get("class"), card) for card in section.iter("article")]
+    return found or [
+        (None, card) for card in tree.iter("article") if "fair-card" in card.get("class")
+    ]
+
+
+@pytest.mark.dates
+def test_the_fairs_list_shows_fair_cards_upcoming_then_past_newest_first(
+    app, client, time_machine, tmp_path, monkeypatch
+):
+    """Issue 20 §1, §4: the list, the home page and a country's page show fairs as the same
+    cards: dates in the reader's language, city and country, the status for the day, the
+    cover photo if any, a link to the fair and to its calendar file; the upcoming fairs come
+    first (soonest first), then the past ones (latest first)."""
+    monkeypatch.setitem(app.config, "MEDIA_URL", str(tmp_path / "media"))
+    monkeypatch.setitem(app.config, "MEDIA_PUBLIC_URL", None)
+    monkeypatch.setitem(app.config, "BASE_URL", "https://hub.example.org")
+    time_machine.move_to(datetime(2027, 3, 10, 3, 0, tzinfo=UTC), tick=False)
+    with app.test_request_context("/"):
+        soon = fair("Tea week", date(2027, 3, 20), date(2027, 3, 22))
+        later = fair("Silk fair", date(2027, 5, 2), status="postponed", city="Huế")
+        recent = fair("Spring market", date(2027, 2, 1), date(2027, 2, 3))
+        older = fair("Winter fair", date(2026, 12, 5), status="cancelled")
+        oldest = fair("Autumn fair", date(2026, 10, 9))
+        media.add(soon.id, "tea.jpg", jpeg(), alts={"en": "Tea stalls"})
+        assert media.process_pending() == 1
+        soon, later, recent = soon.id, later.id, recent.id
+        upcoming, past = [soon, later], [recent, older.id, oldest.id]
+    cards = fair_cards(client, "/en/fairs")
+    assert [(where, card.find(".//h4/a").get("href")) for where, card in cards] == [
+        ("fairs-upcoming", f"/en/fairs/{f}") for f in upcoming
+    ] + [("fairs-past", f"/en/fairs/{f}") for f in past]
+    texts = {card.find(".//h4/a").text: (card, text_of(card)) for _, card in cards}
+    card, text = texts["Tea week"]
+    assert "Mar 20 – 22, 2027" in text
+    assert "Hà Nội · Vietnam · Scheduled" in text
+    ics = card.find(".//a[@type='text/calendar']")
+    assert ics.get("href") == f"https://hub.example.org/fairs/{soon}.ics?lang=en"
+    img = card.find(".//img")
+    assert img.get("alt") == "Tea stalls" and img.get("width") and img.get("loading") == "lazy"
+    assert texts["Silk fair"][1].count("Huế · Vietnam · Postponed") == 1
+    assert texts["Silk fair"][0].find(".//img") is None
+    assert "Took place" in texts["Spring market"][1]
+    assert "Cancelled" in texts["Winter fair"][1] and "Took place" in texts["Autumn fair"][1]
+    # In the reader's language: the dates, the country and the status.
+    ja = {
+        card.find(".//h4/a").get("href"): text_of(card)
+        for _, card in fair_cards(client, "/ja/fairs")
+    }
+    assert (
+        "2027年3月20日～22日" in ja[f"/ja/fairs/{soon}"] and "ベトナム" in ja[f"/ja/fairs/{soon}"]
+    )
+    assert "開催済み" in ja[f"/ja/fairs/{recent}"]
+    vi = {
+        card.find(".//h4/a").get("href"): text_of(card)
+        for _, card in fair_cards(client, "/vi/fairs")
+    }
+    assert (
+        "20 – 22 thg 3, 2027" in vi[f"/vi/fairs/{soon}"] and "Tạm hoãn" in vi[f"/vi/fairs/{later}"]
+    )
+    # The same card on the home page (the upcoming ones) and on the country's page.
+    home = [text_of(card) for _, card in fair_cards(client, "/en/")]
+    assert home == [texts["Tea week"][1], texts["Silk fair"][1]]
+    country = {card.find(".//h3/a").text for _, card in fair_cards(client, "/en/countries/VN")}
+    assert country == {"Tea week", "Silk fair", "Spring market", "Winter fair", "Autumn fair"}

@@ -29,11 +29,11 @@ COORDINATOR = "coord.vn@hub.test"
 
 
 @contextmanager
-def served_hub(backend, directory):
+def served_hub(backend, directory, **config):
     """A hub on a database of its own, served by a real HTTP server on loopback, its
-    HUB_BASE_URL the address it is served at."""
+    HUB_BASE_URL the address it is served at; ``config``: settings of its own."""
     with fresh_database(backend, directory) as url:
-        app = make_test_app(url, FETCH_ALLOW=["127.0.0.1"])
+        app = make_test_app(url, FETCH_ALLOW=["127.0.0.1"], **config)
         with app.app_context():
             upgrade(db.engine)
             seed_registry()

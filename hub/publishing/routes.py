@@ -169,6 +169,13 @@ def local_time(moment):
 
 
 @bp.app_template_global()
+def date_range(start, end):
+    """Days from ``start`` to ``end`` as one range in the reader's language, by CLDR's interval
+    formats ("Mar 20 – 22, 2027", "20 – 22 thg 3, 2027", "2027年3月20日～22日")."""
+    return babel_dates.format_interval(start, end, "yMMMd", locale=current_language())
+
+
+@bp.app_template_global()
 def zone_name(zone):
     """A time zone's name in the reader's language, from CLDR ("Giờ Việt Nam", "ベトナム時間")."""
     try:
@@ -207,14 +214,16 @@ HOME_LIST = 3  # upcoming fairs, newest experiences on the home page
 @home_page_part
 def home_entries():
     """The home page shows the network's products and people: featured products (those with a
-    photo first; their covers in one query), the upcoming fairs and the newest experiences."""
+    photo first), the upcoming fairs (the covers of both in one query) and the newest
+    experiences."""
     candidates = queries.featured_products()
-    covers = media_display.covers(candidates, current_language())
+    fairs_soon = queries.public_list("fair", when="upcoming", limit=HOME_LIST).upcoming
+    covers = media_display.covers([*candidates, *fairs_soon], current_language())
     featured = sorted(candidates, key=lambda product: product.id not in covers)[:FEATURED]
     return {
         "featured_products": featured,
-        "featured_covers": covers,
-        "upcoming_fairs": queries.public_list("fair", when="upcoming", limit=HOME_LIST).upcoming,
+        "covers": covers,
+        "upcoming_fairs": fairs_soon,
         "newest_experiences": queries.public_list("experience", limit=HOME_LIST).items,
         "today": utctoday(),
     }

@@ -26,7 +26,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from hub.accounts.services import create_user
 from hub.db import upgrade
 from hub.extensions import db
-from hub.publishing.demo import seed_demo
+from hub.media import services as media
+from hub.publishing.demo import PHOTOS, seed_demo
 from hub.publishing.models import Entry
 from hub.registry.seeding import seed_registry
 from tests.support import PASSWORD, USERS, make_test_app, sample_entries
@@ -51,7 +52,8 @@ def chromium_path():
 @pytest.fixture(scope="session")
 def site(chromium_path, tmp_path_factory):
     """The hub on ``http://127.0.0.1:<free port>``, with what the pages need to show:
-    ``site.url``, ``site.entries`` ({kind: id} of Viet Nam's published entries),
+    ``site.url``, ``site.entries`` ({kind: id} of Viet Nam's published entries; the demo's
+    tea with its photos and its upcoming fair, given a photo),
     ``site.source`` (a partner source's id), ``site.invitation`` (an invitation's token)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('browser')}/hub.sqlite3"
     # Every browser test signs in from the same address: the login limit would refuse them.
@@ -72,6 +74,18 @@ def site(chromium_path, tmp_path_factory):
             entries["photo_product"] = db.session.scalar(
                 select(Entry.id).where(Entry.partner_id == "demo:vn-thai-nguyen-tea")
             )
+            # The upcoming sample fair with a cover: its card's photo on a phone (one of the
+            # seed's illustrations).
+            entries["photo_fair"] = db.session.scalar(
+                select(Entry.id).where(Entry.partner_id == "demo:vn-ocop-week-upcoming")
+            )
+            media.add(
+                entries["photo_fair"],
+                "tea-hills.jpg",
+                (PHOTOS / "thai-nguyen-tea-hills.jpg").read_bytes(),
+                alts={"en": "Illustration: green hills lined with rows of tea bushes."},
+            )
+            media.process_pending()
             source = add_source(
                 "VN",
                 "csv",

@@ -91,3 +91,37 @@ def test_the_header_is_one_row_from_1024_pixels(new_page, site, lang, user, view
         width = viewport["width"]
         page.screenshot(path=SCREENSHOTS / f"design-home-{lang}-{width}.png", full_page=True)
     assert problems == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_fair_cards_read_well_on_a_phone(new_page, site, lang):
+    """The fairs list's cards at 375 pixels without JavaScript (issue 20 §1): the upcoming then
+    the past fairs, each card inside the page, its title given most of the card's width (not
+    squeezed beside its photo), the photo of the fair that has one shown whole on top."""
+    page = new_page(viewport=PHONE, javascript=False)
+    page.goto(fill("/{lang}/fairs", lang, site))
+    assert checks.horizontal_overflow(page) == []
+    cards = page.evaluate(
+        """() => [...document.querySelectorAll('.fair-card')].map(card => {
+          const box = card.getBoundingClientRect(), title = card.querySelector('.card-title');
+          const img = card.querySelector('img'), ics = card.querySelector('a[type="text/calendar"]');
+          return {
+            section: card.closest('section[class^="fairs-"]').className,
+            left: box.left, right: box.right, title: title.getBoundingClientRect().width,
+            photo: img && img.complete && img.naturalWidth > 0
+              ? img.getBoundingClientRect().width : null,
+            ics: !!ics && ics.checkVisibility(),
+          };
+        })"""
+    )
+    assert [c["section"] for c in cards] == sorted(
+        (c["section"] for c in cards), key=lambda s: s != "fairs-upcoming"
+    )
+    assert {c["section"] for c in cards} == {"fairs-upcoming", "fairs-past"}
+    for card in cards:
+        assert card["left"] >= 0 and card["right"] <= PHONE["width"], card
+        assert card["title"] >= 200 and card["ics"], card
+    photos = [c["photo"] for c in cards if c["photo"] is not None]
+    assert photos and all(width >= 300 for width in photos), cards
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"design-fairs-{lang}-375.png", full_page=True)
