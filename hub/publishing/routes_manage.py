@@ -393,7 +393,12 @@ def entry_history(entry_id):
         rv.SUBJECT, item.id, cursor, HISTORY_PAGE, current=rv.entry_state(item)
     )
     return render_template(
-        "manage/history.html", entry=item, page=page, first_page=cursor is None, rv=rv
+        "manage/history.html",
+        entry=item,
+        page=page,
+        first_page=cursor is None,
+        rv=rv,
+        names=rv.page_names(page),
     )
 
 
