@@ -137,10 +137,11 @@ class Names:
     entries' titles and programmes' names, each a ``hub.texts.core.Shown``."""
 
     entries: dict = dataclasses.field(default_factory=dict)
+    language: str | None = None  # the entry's source language, that of its free-text values
     programmes: dict = dataclasses.field(default_factory=dict)
 
 
-def page_names(page):
+def page_names(page, entry):
     """The ``Names`` of the linked entries and programmes that a page of an entry's history
     (``hub.history.services.Page``) mentions: one query for the entries, two for the
     programmes, whatever the number of revisions."""
@@ -154,7 +155,7 @@ def page_names(page):
                     entry_ids.update(value or ())
                 elif change.field == "programme_id" and value is not None:
                     programme_ids.add(value)
-    names = Names()
+    names = Names(language=entry.source_language)
     language = current_language()
     if entry_ids:
         linked = db.session.scalars(
@@ -194,13 +195,17 @@ def _programme(programme_id, names):
     return escape(acronym) + Markup(" · ") + d.name_value(name) if name.text else escape(acronym)
 
 
-def _outcome(outcome):
+def _outcome(outcome, names):
     figure = outcome.get("value")
-    figure = format_number(figure) if isinstance(figure, int | float) else (figure or "")
-    if outcome.get("unit"):
-        figure = f"{figure} {outcome['unit']}"
+    figure = escape(format_number(figure) if isinstance(figure, int | float) else (figure or ""))
+    unit = outcome.get("unit")
+    if unit and names.language not in (None, current_language()):
+        figure += Markup(' <span lang="%s">%s</span>') % (names.language, unit)
+    elif unit:
+        figure += Markup(" %s") % unit
     measure = v.shown_label(v.OUTCOME_METRICS, outcome.get("metric"))
-    return escape(_("%(measure)s: %(figure)s", measure=d.name_value(measure), figure=figure))
+    sentence = escape(_("%(measure)s: %(figure)s"))  # markup: its values are escaped into it
+    return sentence % {"measure": d.name_value(measure), "figure": figure}
 
 
 def _certificate(certificate):
@@ -238,11 +243,11 @@ def shown_value(value, field_name=None, names=None):
     if field_name == "programme_id":
         return _programme(value, names)
     if field_name == "outcomes":
-        return d.listed(value, _outcome)
+        return d.listed(value, lambda outcome: _outcome(outcome, names))
     if field_name == "certificates":
         return d.listed(value, _certificate)
     if field_name == "stars" and isinstance(value, int):
-        return escape(ngettext("%(num)s star", "%(num)s stars", value, num=value))
+        return escape(ngettext("%(num)s star", "%(num)s stars", value))
     kind = _column_type(field_name) if isinstance(value, str) else None
     if kind is datetime:
         return d.datetime_value(value)

@@ -412,7 +412,7 @@ def entry_history(entry_id):
         page=page,
         first_page=cursor is None,
         rv=rv,
-        names=rv.page_names(page),
+        names=rv.page_names(page, item),
     )
 
 
