@@ -1,8 +1,9 @@
 """The sample content: added by the seed, labelled on every page, read-only, removable."""
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from hub.extensions import db
+from hub.history.models import Revision
 from hub.publishing.demo import remove_demo, seed_demo
 from hub.publishing.models import Entry
 from tests.support import sign_in
@@ -57,8 +58,22 @@ def test_the_seed_can_leave_the_samples_out_and_remove_them(app, runner):
     with app.test_request_context("/"):
         assert count() == 0
         seed_demo()
-        assert remove_demo() == 11
+        statements = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            assert remove_demo() == 11
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
         assert count(deleted_dt=None) == 0
+        # Each keeps its "delete" revision, as every deletion does, written in one statement.
+        deletions = db.session.scalars(
+            select(Revision).where(Revision.subject == "entry", Revision.action == "delete")
+        ).all()
+        samples = db.session.scalars(select(Entry.id).where(Entry.origin == "sample")).all()
+        assert sorted(int(r.subject_id) for r in deletions) == sorted(samples)
+        assert len({r.created_dt for r in deletions}) == 1
+        assert sum("INSERT INTO revision" in s for s in statements) == 1
 
 
 def test_the_sample_products_show_buyers_where_to_buy_them(app, client):

@@ -12,7 +12,7 @@ fast.
 
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,13 +22,18 @@ import pyotp
 import pytest
 from babel import Locale
 from babel.messages.pofile import read_po
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from hub.accounts.models import User
 from hub.accounts.services import invite
 from hub.api.auth import issue_token
 from hub.db import utcnow
 from hub.extensions import db
+from hub.publishing import services
 from hub.publishing.demo import seed_demo
+from hub.publishing.models import Fair, Product
+from hub.registry.fact_texts import translate_fact
 from hub.sync.models import SyncRun
 from hub.sync.services import add_source
 from hub.webhooks.services import register
@@ -255,6 +260,7 @@ def site(app):
     with app.test_request_context("/"):
         seed_demo()
         entries = {kind: entry.id for kind, entry in sample_entries().items()}
+        _change_things(entries)
         source = add_source("VN", "jsonfeed", "https://partner.example/vn.json", {"language": "vi"})
         db.session.add(
             SyncRun(source_id=source.id, status="ok", finished_dt=utcnow(), fetched=3, created=3)
@@ -264,6 +270,45 @@ def site(app):
         issue_token("Công cụ đối tác", "VN")
         db.session.commit()
     return SimpleNamespace(app=app, invitation=token, entries=entries)
+
+
+def _change_things(entries):
+    """Give the history, trash and "what changed" pages something to show: entries edited once
+    (vocabulary codes, dates, lists, outcomes, links), one in the trash, a translation older
+    than its original, and a country's fact changed."""
+    vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+    admin = db.session.scalar(select(User).where(User.email == "admin@hub.test"))
+    policy, fair = entries["policy"], entries["fair"]
+    services.update_fields(vn, policy, {"instrument": "decree", "issued_on": date(2019, 5, 7)})
+    held = db.session.get(Fair, fair)
+    services.update_fields(
+        vn, fair,
+        {"timezone": held.timezone, "start_date": held.starts_local.date(),
+         "end_date": held.ends_local.date(), "city": held.city, "location_country": "LA",
+         "product_groups": ["herbal", "food"], "all_day": True},
+    )  # fmt: skip
+    services.update_fields(
+        vn, entries["experience"],
+        {"outcomes": [{"metric": "jobs", "value": 40, "unit": ""}],
+         "policy_ids": [str(policy)]},
+    )  # fmt: skip
+    rated = db.session.get(Product, entries["product"])
+    services.update_fields(
+        vn, entries["product"],
+        {"producer_type": "enterprise", "rating_scheme": "otop", "stars": 5,
+         "product_group": "herbal", "rated_on": rated.rated_on,
+         "producer_name": rated.producer_name, "locality": rated.locality},
+    )  # fmt: skip
+    # The Vietnamese original changes after its Japanese translation: "what changed".
+    services.save_text(
+        vn, policy, "vi",
+        {"title": "Chương trình Mỗi xã một sản phẩm", "summary": "Phê duyệt Chương trình OCOP.",
+         "body": "Quyết định **490/QĐ-TTg** ngày 7/5/2018 của Thủ tướng."},
+    )  # fmt: skip
+    gone = services.create_entry(vn, "policy", "vi", {"title": "Chính sách đã xoá"}, {})
+    services.delete_entry(vn, gone.id)
+    translate_fact(admin, "country", "VN", "ja", {"note": "OCOPの国。"})
+    translate_fact(admin, "country", "VN", "ja", {"note": "OCOPプログラムの国。"})
 
 
 STARTS = ("/{lang}/", "/{lang}/search?q=OCOP", "/{lang}/api")
@@ -315,7 +360,17 @@ def test_an_administrator_sees_no_english(site, lang):
     client = site.app.test_client()
     assert sign_in(client, "admin@hub.test", lang=lang).status_code == 302
     walk = Walk(site, client, lang)
-    starts = [s.format(lang=lang) for s in STARTS]
+    # What _change_things gave them, first, before the walk spends its visits of each shape:
+    # the edited entries' histories, the trash, what changed in an original, a country's history.
+    policy = site.entries["policy"]
+    starts = [f"/{lang}/manage/entries/{entry_id}/history" for entry_id in site.entries.values()]
+    starts += [
+        f"/{lang}/manage/trash",
+        f"/{lang}/manage/entries/{policy}/translations/ja/changes",
+        f"/{lang}/manage/entries/{policy}/delete",
+        f"/{lang}/manage/countries/VN/history",
+    ]
+    starts += [s.format(lang=lang) for s in STARTS]
     starts += [
         f"/{lang}/manage/",
         f"/{lang}/manage/translations",
@@ -329,6 +384,9 @@ def test_an_administrator_sees_no_english(site, lang):
     starts += [f"/{lang}/manage/{kind}/new" for kind in ("policy", "experience", "fair", "product")]
     walk.walk(*starts)
     assert sum(walk.per_shape.values()) > 30
+    shown = {url: client.get(url).get_data(as_text=True) for url in starts[:8]}
+    assert "<del>" in shown[starts[0]] and "Chính sách đã xoá" in shown[starts[4]]
+    assert 'class="text-diff"' in shown[starts[5]] and "<ins>" in shown[starts[7]]
     for kind in ("policy", "experience", "fair", "product"):
         _post_invalid(client, walk, f"/{lang}/manage/{kind}/new", {"title": ""})
     _post_invalid(client, walk, f"/{lang}/admin/sources/", {"url": "not an address"})

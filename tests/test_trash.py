@@ -13,6 +13,7 @@ from sqlalchemy import event, func, select
 from hub.accounts.models import AuditEvent, User
 from hub.extensions import db
 from hub.i18n import language_name
+from hub.media.models import Media
 from hub.publishing import queries, services, trash
 from hub.publishing.models import Entry, EntryTranslation
 from tests.support import csrf_token, sample_entries, sign_in
@@ -395,3 +396,32 @@ def test_the_trash_and_the_purge_read_deleted_entries_off_their_indexes(app, bac
         index = "ix_entry_country_deleted" if name.startswith("coordinator") else "ix_entry_deleted"
         assert index in plan, (name, plan)
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, (name, plan)
+
+
+@pytest.mark.parametrize(
+    ("lang", "counts", "sentence"),
+    [
+        ("en", "2 photos and 1 document", "when it is removed for good, they are removed too"),
+        ("vi", "2 ảnh và 1 tài liệu", "chúng cũng bị xoá, kể cả các tệp"),
+        ("ja", "写真2枚、文書1件", "ファイルも含めて削除されます"),
+    ],
+)
+def test_the_confirm_page_counts_the_photos_and_documents_that_go(
+    app, client, entries, lang, counts, sentence
+):
+    policy = entries["policy"]
+    with app.app_context():
+        for position, kind in enumerate(("image", "image", "pdf")):
+            db.session.add(
+                Media(
+                    entry_id=policy, position=position, kind=kind, mime="image/png",
+                    sha256=f"{position:064d}", size=10, original_key=f"originals/{position}",
+                )
+            )  # fmt: skip
+        db.session.commit()
+    sign_in(client, VN, lang=lang)
+    page = client.get(f"/{lang}/manage/entries/{policy}/delete").get_data(as_text=True)
+    assert counts in page and sentence in page
+    # An entry without any: nothing said of them.
+    page = client.get(f"/{lang}/manage/entries/{entries['fair']}/delete").get_data(as_text=True)
+    assert sentence not in page

@@ -1,50 +1,75 @@
-"""What a history page shows of a change, whatever its subject: a field's value as plain text,
-a long text's change word by word, and the key of a text (``field.language``) taken apart. The
-subject's own labels and values are its package's (``hub.publishing.revisions``,
-``hub.registry.revisions``)."""
+"""What a history page shows of a change, whatever its subject: a value in the reader's language
+(a yes or no, a list joined by CLDR's pattern, a date, a date and time, a vocabulary's name) as
+markup, whether a change is one of long texts (shown word by word, ``hub.texts.diff``), and the
+key of a text (``field.language``) taken apart. Which field holds what, and the subject's own
+names for its codes, are its package's (``hub.publishing.revisions``,
+``hub.registry.revisions``): they hand their values to these helpers."""
 
-import difflib
-import re
+from datetime import date, datetime
 
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from hub.i18n import current_language, locale_list
+from hub.i18n import language_name as _language_name
+
 LONG_TEXT = 80  # characters: longer texts are compared word by word
-_WORDS = re.compile(r"\s+|[^\s]+")
+NOTHING = Markup()
 
 
 def shown_value(value):
-    """A value from the history as plain text."""
+    """A value from the history as markup: a yes or no, a list in the reader's language, a
+    mapping's values (its keys are names for programmes, not readers), anything else as it is."""
     if value is None or value == "":
-        return ""
+        return NOTHING
     if isinstance(value, bool):
-        return "✓" if value else "✗"
+        return escape(_("yes") if value else _("no"))
     if isinstance(value, list):
-        return ", ".join(shown_value(item) for item in value)
+        return listed(value, shown_value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {shown_value(item)}" for k, item in value.items())
-    return str(value)
+        return Markup(" · ").join(shown_value(item) for item in value.values() if item)
+    return escape(str(value))
+
+
+def listed(values, show):
+    """``show(value)`` of each of ``values``, as one list in the reader's language."""
+    return locale_list([show(value) for value in values or ()]) if values else NOTHING
+
+
+def date_value(value):
+    """A date the history keeps as ISO 8601 text, as the reader's language writes it."""
+    if not value:
+        return NOTHING
+    return escape(format_date(date.fromisoformat(value[:10]), "medium"))
+
+
+def datetime_value(value):
+    """A date and time the history keeps as ISO 8601 text, as the reader's language writes it,
+    in the zone it was kept in (a fair's times are the venue's)."""
+    if not value:
+        return NOTHING
+    return escape(format_datetime(datetime.fromisoformat(value), "medium", rebase=False))
+
+
+def language_value(code):
+    """A language's name in the reader's language."""
+    return escape(_language_name(code, current_language())) if code else NOTHING
+
+
+def name_value(shown):
+    """A name served for the reader (a ``hub.texts.core.Shown``): marked with its language when
+    it is a fallback, as the pages mark it."""
+    if not shown.text:
+        return NOTHING
+    if shown.fallback:
+        return Markup('<span lang="%s">%s</span>') % (shown.language, shown.text)
+    return escape(shown.text)
 
 
 def is_long(old, new):
-    return max(len(shown_value(old)), len(shown_value(new))) > LONG_TEXT
-
-
-def word_diff(old, new):
-    """The change from ``old`` to ``new`` word by word, as HTML: removed words in ``<del>``,
-    added ones in ``<ins>``, the rest as it was."""
-    before = _WORDS.findall(shown_value(old))
-    after = _WORDS.findall(shown_value(new))
-    parts = []
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            parts.append(escape("".join(before[i1:i2])))
-            continue
-        if i2 > i1:
-            parts.append(Markup("<del>%s</del>") % "".join(before[i1:i2]))
-        if j2 > j1:
-            parts.append(Markup("<ins>%s</ins>") % "".join(after[j1:j2]))
-    return Markup("").join(parts)
+    """Whether a change is one of texts long enough to be compared word by word."""
+    return any(isinstance(v, str) and len(v) > LONG_TEXT for v in (old, new))
 
 
 def text_key(field, language):

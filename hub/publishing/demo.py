@@ -16,7 +16,9 @@ from sqlalchemy import select
 from hub.accounts.services import record
 from hub.db import utcnow, utctoday
 from hub.extensions import db
+from hub.history import services as history
 from hub.media import services as media
+from hub.publishing import revisions as rv
 from hub.publishing import services
 from hub.publishing.models import Entry, EntryStatus, Product
 
@@ -169,17 +171,22 @@ def photo_credits(gallery):
 
 
 def remove_demo(actor=None):
-    """Delete every sample entry (as tombstones, so partners that copied them learn it);
-    returns how many, which the audit log keeps."""
+    """Delete every sample entry (as tombstones, so partners that copied them learn it), each
+    with its "delete" revision; returns how many, which the audit log keeps."""
     db.begin_write()
     samples = db.session.scalars(
         select(Entry).where(Entry.origin == SAMPLE, Entry.deleted_dt.is_(None))
     ).all()
+    now = utcnow()
     for entry in samples:
-        entry.deleted_dt = utcnow()
+        entry.deleted_dt = now
         entry.change_seq = services.next_change_seq()
-        entry.updated_dt = utcnow()
+        entry.updated_dt = now
     if samples:
         record(actor, "sample.delete", "sample", "demo", count=len(samples))
+        # A "delete" revision of each, as every deletion keeps, in one statement.
+        history.record_many(
+            [history.row(rv.SUBJECT, e.id, "delete", actor, now=now) for e in samples]
+        )
     db.session.commit()
     return len(samples)

@@ -1,18 +1,31 @@
 """An entry's fields as its history keeps them (hub.history): which fields each kind has, its
 state now as plain JSON (texts keyed ``field.language``), the old values a change replaces,
 and a state of the history turned back into column values. How a change is shown, whatever its
-subject, is ``hub.history.display``'s."""
+subject, is ``hub.history.display``'s; this module says which of them each field's value takes,
+with the entry's own names (its vocabularies, linked entries' titles, programmes' names)."""
 
+import dataclasses
 from datetime import date, datetime
 
+from flask_babel import format_number, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from hub.db import UTCDateTime
-from hub.history import display
-from hub.history.display import is_long, split_key, text_key, word_diff  # noqa: F401 (the page's)
+from hub.extensions import db
+from hub.history import display as d
+from hub.history.display import is_long, split_key, text_key  # noqa: F401 (the page's)
 from hub.history.services import json_value
+from hub.i18n import current_language
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Entry
+from hub.registry import facts
+from hub.registry.models import Programme
+from hub.registry.regions import territory_name
+from hub.texts.diff import text_changes  # noqa: F401 (the page's)
 
 SUBJECT = "entry"
 COMMON_FIELDS = ("status", "source_language", "partner_metadata")
@@ -106,11 +119,141 @@ def field_label(kind, key):
     return str(FIELD_LABELS.get(field, field))
 
 
-def shown_value(value, field=None):
-    """A field's value from the history as plain text."""
-    if field == "status" and value in v.ENTRY_STATUSES:
-        return v.label(v.ENTRY_STATUSES, value)
-    return display.shown_value(value)
+VOCABULARIES = {
+    "status": v.ENTRY_STATUSES,
+    "instrument": v.INSTRUMENTS,
+    "fair_status": v.FAIR_STATUSES,
+    "product_group": v.PRODUCT_GROUPS,
+    "product_groups": v.PRODUCT_GROUPS,
+    "producer_type": v.PRODUCER_TYPES,
+    "rating_scheme": v.RATING_SCHEMES,
+}
+COUNTRY_FIELDS = ("location_country", "exhibitor_countries")
+
+
+@dataclasses.dataclass
+class Names:
+    """The names a page of history needs beyond its values, read once for the page: linked
+    entries' titles and programmes' names, each a ``hub.texts.core.Shown``."""
+
+    entries: dict = dataclasses.field(default_factory=dict)
+    language: str | None = None  # the entry's source language, that of its free-text values
+    programmes: dict = dataclasses.field(default_factory=dict)
+
+
+def page_names(page, entry):
+    """The ``Names`` of the linked entries and programmes that a page of an entry's history
+    (``hub.history.services.Page``) mentions: one query for the entries, two for the
+    programmes, whatever the number of revisions."""
+    from hub.publishing.services import shown  # services records revisions with this module
+
+    entry_ids, programme_ids = set(), set()
+    for _revision, changes in page.items:
+        for change in changes:
+            for value in (change.old, change.new):
+                if change.field in LINKED_ENTRIES:
+                    entry_ids.update(value or ())
+                elif change.field == "programme_id" and value is not None:
+                    programme_ids.add(value)
+    names = Names(language=entry.source_language)
+    language = current_language()
+    if entry_ids:
+        linked = db.session.scalars(
+            select(Entry)
+            .where(Entry.id.in_(sorted(entry_ids)))
+            .options(selectinload(Entry.translations))
+        )
+        for entry in linked:
+            served = shown(entry, language)
+            names.entries[entry.id] = (served.text.title, served.language)
+    if programme_ids:
+        programmes = db.session.scalars(
+            select(Programme).where(Programme.id.in_(sorted(programme_ids)))
+        ).all()
+        found = facts.programme_texts(programmes)
+        for programme in programmes:
+            names.programmes[programme.id] = (
+                programme.acronym,
+                facts.fact(found, "programme", programme.id, "name"),
+            )
+    return names
+
+
+def _entry_title(entry_id, names):
+    title, language = names.entries.get(entry_id, (None, None))
+    if title is None:  # an entry since purged
+        return escape(_("Entry #%(id)s", id=entry_id))
+    if language != current_language():
+        return Markup('<span lang="%s">%s</span>') % (language, title)
+    return escape(title)
+
+
+def _programme(programme_id, names):
+    acronym, name = names.programmes.get(programme_id, (None, None))
+    if acronym is None:
+        return escape(_("Programme #%(id)s", id=programme_id))
+    return escape(acronym) + Markup(" · ") + d.name_value(name) if name.text else escape(acronym)
+
+
+def _outcome(outcome, names):
+    figure = outcome.get("value")
+    figure = escape(format_number(figure) if isinstance(figure, int | float) else (figure or ""))
+    unit = outcome.get("unit")
+    if unit and names.language not in (None, current_language()):
+        figure += Markup(' <span lang="%s">%s</span>') % (names.language, unit)
+    elif unit:
+        figure += Markup(" %s") % unit
+    measure = v.shown_label(v.OUTCOME_METRICS, outcome.get("metric"))
+    sentence = escape(_("%(measure)s: %(figure)s"))  # markup: its values are escaped into it
+    return sentence % {"measure": d.name_value(measure), "figure": figure}
+
+
+def _certificate(certificate):
+    parts = [certificate.get(name) for name in ("name", "issuer", "url")]
+    shown = [escape(p) for p in parts if p] + [d.date_value(certificate.get("issued_on"))]
+    return Markup(" · ").join(p for p in shown if p)
+
+
+def _column_type(field_name):
+    column = Entry.__table__.c.get(field_name)
+    if column is None or not _has_type(column):
+        return None
+    if isinstance(column.type, UTCDateTime):
+        return datetime
+    return column.type.python_type
+
+
+def shown_value(value, field_name=None, names=None):
+    """A field's value from the history in the reader's language, as markup: a vocabulary's
+    code by its name, a date or a time as the language writes it, a country or a language by
+    its name, a linked entry by its title (``names``: the page's ``page_names``)."""
+    if value is None or value == "" or value == []:
+        return d.NOTHING
+    names = names or Names()
+    if field_name in VOCABULARIES:
+        name = lambda code: d.name_value(v.shown_label(VOCABULARIES[field_name], code))  # noqa: E731
+        return d.listed(value, name) if isinstance(value, list) else name(value)
+    if field_name in COUNTRY_FIELDS:
+        country = lambda code: escape(territory_name(code))  # noqa: E731
+        return d.listed(value, country) if isinstance(value, list) else country(value)
+    if field_name == "source_language":
+        return d.language_value(value)
+    if field_name in LINKED_ENTRIES:
+        return d.listed(value, lambda entry_id: _entry_title(entry_id, names))
+    if field_name == "programme_id":
+        return _programme(value, names)
+    if field_name == "outcomes":
+        return d.listed(value, lambda outcome: _outcome(outcome, names))
+    if field_name == "certificates":
+        return d.listed(value, _certificate)
+    if field_name == "stars" and isinstance(value, int):
+        return escape(ngettext("%(num)s star", "%(num)s stars", value))
+    kind = _column_type(field_name) if isinstance(value, str) else None
+    if kind is datetime:
+        return d.datetime_value(value)
+    if kind is date:
+        return d.date_value(value)
+    return d.shown_value(value)
 
 
 def field_value(entry, field):

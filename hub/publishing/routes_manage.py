@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from hub.accounts.models import User
@@ -17,6 +17,8 @@ from hub.extensions import db, login_manager
 from hub.history import services as history
 from hub.history import trash as history_trash
 from hub.i18n import current_language, language_name, languages
+from hub.media.models import KINDS as MEDIA_KINDS
+from hub.media.models import Media
 from hub.publishing import forms, manage_bp, queries, reverting, services
 from hub.publishing import revisions as rv
 from hub.publishing import vocabulary as v
@@ -321,6 +323,17 @@ def set_status(entry_id):
     return redirect(url_for(".entry", entry_id=entry_id))
 
 
+def _media_counts(entry_id):
+    """How many photos and documents the entry has: ``{"image": n, "pdf": n}`` (one query)."""
+    counts = dict.fromkeys(MEDIA_KINDS, 0)
+    counts.update(
+        db.session.execute(
+            select(Media.kind, func.count()).where(Media.entry_id == entry_id).group_by(Media.kind)
+        ).all()
+    )
+    return counts
+
+
 @manage_bp.route(f"/entries/<{ID_RULE}:entry_id>/delete", methods=["GET", "POST"])
 def delete(entry_id):
     """GET: what deleting the entry takes away, and until when it can be restored; POST (the
@@ -334,6 +347,7 @@ def delete(entry_id):
             entry=item,
             languages=format_list(held, locale=language),
             restorable_until=history_trash.purge_dt(utcnow()),
+            media=_media_counts(item.id),
         )
     if not forms.HubForm().validate_on_submit():
         abort(400)
@@ -394,7 +408,12 @@ def entry_history(entry_id):
         rv.SUBJECT, item.id, cursor, HISTORY_PAGE, current=rv.entry_state(item)
     )
     return render_template(
-        "manage/history.html", entry=item, page=page, first_page=cursor is None, rv=rv
+        "manage/history.html",
+        entry=item,
+        page=page,
+        first_page=cursor is None,
+        rv=rv,
+        names=rv.page_names(page, item),
     )
 
 

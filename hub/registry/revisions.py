@@ -3,12 +3,14 @@ language keyed ``field.language``, the country's membership status, and what the
 calls each field and action."""
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 
-from hub.history.display import is_long, split_key, word_diff  # noqa: F401 (the page's)
-from hub.history.display import shown_value as _shown_value
+from hub.history import display
+from hub.history.display import is_long, split_key  # noqa: F401 (the page's)
 from hub.registry import facts
 from hub.registry.services import STATUS_LABELS, status_label
 from hub.texts import facts as texts
+from hub.texts.diff import text_changes  # noqa: F401 (the page's)
 
 STATUS_FIELD = "membership_status"
 FIELD_LABELS = {
@@ -52,11 +54,13 @@ def field_label(subject, key):
     return str(FIELD_LABELS.get((subject, field), field))
 
 
-def shown_value(value, field=None):
-    """A fact's value from the history as plain text."""
+def shown_value(value, field=None, names=None):
+    """A fact's value from the history in the reader's language, as markup (a fact's fields are
+    texts, but for the country's membership status: its name). ``names``: unused, the entries'
+    history needs it."""
     if field == STATUS_FIELD and value in STATUS_LABELS:
-        return status_label(value)
-    return _shown_value(value)
+        return escape(status_label(value))
+    return display.shown_value(value)
 
 
 def event(country, key):
