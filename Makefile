@@ -80,7 +80,7 @@ $(SECRET_FILE):
 
 ## Catalogues: extract the messages, merge them into vi/en/ja, compile them.
 extract-messages: $(VENV)/.runtime
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_gettext \
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_gettext --keywords lazy_pgettext:1c,2 \
 		--sort-by-file --add-location=file --no-wrap --project "OCOP Exchange Hub" \
 		--output-file translations/messages.pot .
 

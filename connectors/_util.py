@@ -4,6 +4,8 @@ import html
 
 import nh3
 
+from connectors.base import SettingsError
+
 LANGUAGES = ("vi", "en", "ja")
 
 
@@ -24,13 +26,36 @@ def html_to_text(fragment):
 def check_keys(settings, allowed, kind):
     unknown = sorted(set(settings) - set(allowed) - {"url"})
     if unknown:
-        raise ValueError(f"unknown {kind} settings: {', '.join(unknown)}")
+        raise SettingsError(
+            f"unknown {kind} settings: {', '.join(unknown)}", code="unknown_settings", names=unknown
+        )
+
+
+def check_number(settings, key, default, least, most, *, days=False):
+    """``settings[key]``, a whole number from ``least`` to ``most`` (``default`` when absent);
+    ``days``: a number of days."""
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+        what = "a whole number of days" if days else "a number"
+        raise SettingsError(
+            f"{key} must be {what} from {least} to {most}",
+            code="setting_days" if days else "setting_number",
+            setting=key,
+            least=least,
+            most=most,
+        )
+    return value
 
 
 def check_language(settings, key="language", default="en"):
     value = settings.get(key, default)
     if value not in LANGUAGES:
-        raise ValueError(f"{key} must be one of {', '.join(LANGUAGES)}")
+        raise SettingsError(
+            f"{key} must be one of {', '.join(LANGUAGES)}",
+            code="setting_language",
+            setting=key,
+            languages=list(LANGUAGES),
+        )
     return value
 
 

@@ -30,6 +30,12 @@ A run that could not read the whole dataset (a page limit reached, a portal that
 records than it counts) returns ``incomplete(reason, **facts)`` merged into its state: the hub
 then deletes nothing and reports the run as cut short, with those facts.
 
+What ``validate_settings`` raises
+    ``SettingsError`` (a ``ValueError``) for settings it cannot use: an English sentence (for
+    logs and the command line) with a ``code`` and plain ``params`` (``setting``, ``fields``…),
+    which ``hub.sync.messages`` puts into words in the reader's language, as it does for
+    ``ConnectorError``.
+
 What it raises
     ``ConnectorError`` (with what failed and where) for anything that stops the whole run: an
     unreadable document, a protocol the source does not speak. Besides its English sentence
@@ -56,6 +62,16 @@ class ConnectorError(Exception):
     def __init__(self, message, where=None, *, code=None, **params):
         super().__init__(f"{message} ({where})" if where else message)
         self.where = where
+        self.code = code
+        self.params = params
+
+
+class SettingsError(ValueError):
+    """Settings a connector cannot use. ``code`` names what is wrong in ``hub.sync.messages``;
+    ``params`` are its facts (plain JSON values: the setting's name, the fields named…)."""
+
+    def __init__(self, message, *, code, **params):
+        super().__init__(message)
         self.code = code
         self.params = params
 
@@ -128,8 +144,8 @@ class Connector:
     single_document: ClassVar[bool] = False
 
     def validate_settings(self, settings):
-        """Return the settings the connector will use, or raise ``ValueError`` saying what is
-        wrong with them. The default accepts any mapping as it is."""
+        """Return the settings the connector will use, or raise ``SettingsError`` saying what
+        is wrong with them. The default accepts any mapping as it is."""
         return dict(settings)
 
     def read(self, client, settings, state) -> Generator[Record | Tombstone, None, dict]:

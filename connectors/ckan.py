@@ -18,8 +18,15 @@ import json
 import posixpath
 from urllib.parse import urlencode, urlsplit
 
-from connectors._util import check_keys, check_language, media_list
-from connectors.base import Connector, ConnectorError, Record, incomplete, register
+from connectors._util import check_keys, check_language, check_number, media_list
+from connectors.base import (
+    Connector,
+    ConnectorError,
+    Record,
+    SettingsError,
+    incomplete,
+    register,
+)
 
 
 def _organisation(value):
@@ -100,15 +107,11 @@ class CkanConnector(Connector):
 
     def validate_settings(self, settings):
         check_keys(settings, ("language", "rows", "fq", "max_pages"), self.kind)
-        rows = settings.get("rows", 100)
-        if not isinstance(rows, int) or not 1 <= rows <= 1000:
-            raise ValueError("rows must be a number from 1 to 1000")
-        max_pages = settings.get("max_pages", 50)
-        if not isinstance(max_pages, int) or not 1 <= max_pages <= 1000:
-            raise ValueError("max_pages must be a number from 1 to 1000")
+        rows = check_number(settings, "rows", 100, 1, 1000)
+        max_pages = check_number(settings, "max_pages", 50, 1, 1000)
         fq = settings.get("fq", "")
         if not isinstance(fq, str):
-            raise ValueError("fq must be text")
+            raise SettingsError("fq must be text", code="setting_text", setting="fq")
         return {
             "language": check_language(settings),
             "rows": rows,

@@ -36,7 +36,7 @@ import csv
 import re
 
 from connectors._util import LANGUAGES, check_keys, check_language, media_list
-from connectors.base import Connector, ConnectorError, Record, register
+from connectors.base import Connector, ConnectorError, Record, SettingsError, register
 
 TEXT_FIELDS = ("title", "body")
 PRODUCT_FIELDS = (
@@ -115,34 +115,64 @@ class CsvConnector(Connector):
             if not isinstance(mapping, dict) or not all(
                 isinstance(v, str) and v for v in mapping.values()
             ):
-                raise ValueError("mapping must map the hub's fields to column names")
+                raise SettingsError(
+                    "mapping must map the hub's fields to column names", code="csv_mapping"
+                )
             if unknown := sorted(set(mapping) - set(FIELDS)):
-                raise ValueError(f"mapping has unknown fields: {', '.join(unknown)}")
+                raise SettingsError(
+                    f"mapping has unknown fields: {', '.join(unknown)}",
+                    code="csv_mapping_unknown",
+                    names=unknown,
+                )
             if missing := [f for f in REQUIRED if f not in mapping]:
-                raise ValueError(f"mapping needs a column for: {', '.join(missing)}")
+                raise SettingsError(
+                    f"mapping needs a column for: {', '.join(missing)}",
+                    code="csv_mapping_missing",
+                    fields=missing,
+                )
             if language is None:
-                raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+                raise SettingsError(
+                    f"language must be one of {', '.join(LANGUAGES)}",
+                    code="csv_mapping_language",
+                    languages=list(LANGUAGES),
+                )
         defaults = settings.get("defaults") or {}
         if not isinstance(defaults, dict) or set(defaults) - set(PRODUCT_FIELDS):
-            raise ValueError("defaults may give only product fields")
+            raise SettingsError("defaults may give only product fields", code="csv_defaults")
         if mapping is not None and "product_group" not in mapping | defaults:
-            raise ValueError("give product_group as a column or in defaults")
+            raise SettingsError(
+                "give product_group as a column or in defaults",
+                code="csv_product_group",
+                fields=["product_group"],
+            )
         delimiter = settings.get("delimiter", ",")
         if not isinstance(delimiter, str) or len(delimiter) != 1:
-            raise ValueError("delimiter must be one character")
+            raise SettingsError("delimiter must be one character", code="csv_delimiter")
         values = settings.get("values") or {}
         if not isinstance(values, dict):
-            raise ValueError("values must map fields to {partner's value: hub's value}")
+            raise SettingsError(
+                "values must map fields to {partner's value: hub's value}", code="csv_values"
+            )
         columns = set(FIELDS) if mapping is None else set(mapping) | {"partner_id"}
         if unknown := sorted(set(values) - columns):
-            raise ValueError(f"values are given for fields without a column: {', '.join(unknown)}")
+            raise SettingsError(
+                f"values are given for fields without a column: {', '.join(unknown)}",
+                code="csv_values_no_column",
+                fields=unknown,
+            )
         for name, table in values.items():
             if name in ("partner_id", *TEXT_FIELDS, MEDIA_FIELD):
-                raise ValueError(f"values cannot change {name}")
+                raise SettingsError(
+                    f"values cannot change {name}", code="csv_values_fixed", fields=[name]
+                )
             if not isinstance(table, dict) or not all(
                 isinstance(k, str) and k.strip() and isinstance(v, str) for k, v in table.items()
             ):
-                raise ValueError(f"values for {name} must map texts to texts")
+                raise SettingsError(
+                    f"values for {name} must map texts to texts",
+                    code="csv_values_texts",
+                    fields=[name],
+                )
         return {
             "language": language,
             "mapping": mapping,

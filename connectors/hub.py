@@ -17,8 +17,16 @@ it, and refuses it, saying why, if not. The feed is asked to leave out what this
 import json
 from urllib.parse import urlencode
 
-from connectors._util import check_keys
-from connectors.base import Connector, ConnectorError, Record, Tombstone, incomplete, register
+from connectors._util import check_keys, check_number
+from connectors.base import (
+    Connector,
+    ConnectorError,
+    Record,
+    SettingsError,
+    Tombstone,
+    incomplete,
+    register,
+)
 
 MAX_COUNTRIES = 50
 
@@ -36,24 +44,25 @@ class HubConnector(Connector):
         check_keys(settings, ("country", "countries", "limit", "max_pages"), self.kind)
         country = settings.get("country")
         if not _is_country(country):
-            raise ValueError("country must be the two-letter code of the country to follow")
+            raise SettingsError(
+                "country must be the two-letter code of the country to follow",
+                code="hub_country",
+            )
         countries = settings.get("countries", [])
         if (
             not isinstance(countries, list)
             or len(countries) > MAX_COUNTRIES
             or not all(_is_country(c) for c in countries)
         ):
-            raise ValueError(
-                f"countries must be a list of at most {MAX_COUNTRIES} two-letter country codes"
+            raise SettingsError(
+                f"countries must be a list of at most {MAX_COUNTRIES} two-letter country codes",
+                code="hub_countries",
+                most=MAX_COUNTRIES,
             )
         countries = [c.upper() for c in countries]
         countries = [c for c in dict.fromkeys(countries) if c != country.upper()]
-        limit = settings.get("limit", 500)
-        if not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise ValueError("limit must be a number from 1 to 1000")
-        max_pages = settings.get("max_pages", 200)
-        if not isinstance(max_pages, int) or not 1 <= max_pages <= 10000:
-            raise ValueError("max_pages must be a number from 1 to 10000")
+        limit = check_number(settings, "limit", 500, 1, 1000)
+        max_pages = check_number(settings, "max_pages", 200, 1, 10000)
         checked = {"country": country.upper(), "limit": limit, "max_pages": max_pages}
         if countries:
             checked["countries"] = countries

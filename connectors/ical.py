@@ -79,8 +79,8 @@ import x_wr_timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from connectors._util import check_keys, check_language, media_list
-from connectors.base import Connector, ConnectorError, Record, keep, register
+from connectors._util import check_keys, check_language, check_number, media_list
+from connectors.base import Connector, ConnectorError, Record, SettingsError, keep, register
 
 PAST_DAYS, FUTURE_DAYS = 30, 365  # the window's defaults
 MAX_PAST_DAYS, MAX_FUTURE_DAYS = 3660, 1830  # ten years back, five ahead
@@ -292,16 +292,17 @@ class ICalConnector(Connector):
         check_keys(settings, ("language", "timezone", "past_days", "future_days"), self.kind)
         zone = settings.get("timezone", "UTC")
         if not isinstance(zone, str) or not 1 <= len(zone) <= 64 or zone not in _zone_names():
-            raise ValueError(f"{zone!r} is not an IANA time zone")
-        days = {}
-        for name, default, least, most in (
-            ("past_days", PAST_DAYS, 0, MAX_PAST_DAYS),
-            ("future_days", FUTURE_DAYS, 1, MAX_FUTURE_DAYS),
-        ):
-            value = settings.get(name, default)
-            if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
-                raise ValueError(f"{name} must be a whole number of days from {least} to {most}")
-            days[name] = value
+            raise SettingsError(
+                f"{zone!r} is not an IANA time zone", code="ical_timezone", timezone=str(zone)[:64]
+            )
+        days = {
+            "past_days": check_number(
+                settings, "past_days", PAST_DAYS, 0, MAX_PAST_DAYS, days=True
+            ),
+            "future_days": check_number(
+                settings, "future_days", FUTURE_DAYS, 1, MAX_FUTURE_DAYS, days=True
+            ),
+        }
         return {"language": check_language(settings), "timezone": zone, **days}
 
     def read(self, client, settings, state):

@@ -26,6 +26,7 @@ import re
 from connectors._util import (
     check_keys,
     check_language,
+    check_number,
     html_to_markdown,
     html_to_text,
     language_of,
@@ -33,7 +34,14 @@ from connectors._util import (
     media_list,
     title_from_text,
 )
-from connectors.base import Connector, ConnectorError, Record, incomplete, register
+from connectors.base import (
+    Connector,
+    ConnectorError,
+    Record,
+    SettingsError,
+    incomplete,
+    register,
+)
 
 VERSION = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
 
@@ -122,10 +130,13 @@ class JsonFeedConnector(Connector):
         check_keys(settings, ("collection", "language", "max_pages"), self.kind)
         collection = settings.get("collection", "experiences")
         if collection not in ("experiences", "policies"):
-            raise ValueError("collection must be experiences or policies")
-        max_pages = settings.get("max_pages", 20)
-        if not isinstance(max_pages, int) or not 1 <= max_pages <= 1000:
-            raise ValueError("max_pages must be a number from 1 to 1000")
+            raise SettingsError(
+                "collection must be experiences or policies",
+                code="setting_choice",
+                setting="collection",
+                choices=["experiences", "policies"],
+            )
+        max_pages = check_number(settings, "max_pages", 20, 1, 1000)
         return {
             "collection": collection,
             "language": check_language(settings),

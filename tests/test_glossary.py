@@ -256,3 +256,39 @@ def test_the_data_file_and_the_glossary_page_agree():
             listed = [v.strip() for v in re.split(r"[,、]", cell) if v.strip()]
             in_data = [v["variant"] for v in concept["avoid"].get(lang, [])]
             assert listed == in_data, (concept["en"], lang)
+
+
+# One English word, two concepts: each has its message context and its own term (the rows
+# "source (partner)" / "source (cited)" of the glossary, and the two "Change" columns).
+CONTEXTS = {
+    ("partner source", "Source"): {"vi": "Nguồn", "ja": "ソース"},
+    ("cited source", "Source"): {"vi": "Nguồn trích dẫn", "ja": "出典"},
+    ("cited sources", "Sources"): {"vi": "Nguồn trích dẫn", "ja": "出典"},
+    ("what a revision changed", "Change"): {"vi": "Thay đổi", "ja": "変更内容"},
+    ("change number", "Change"): {"vi": "Số thay đổi", "ja": "変更番号"},
+}
+
+
+@pytest.mark.parametrize("lang", ["vi", "ja"])
+def test_a_word_with_two_meanings_has_a_context_and_a_term_each(app, lang):
+    from flask_babel import force_locale, pgettext
+
+    with app.test_request_context("/"), force_locale(lang):
+        said = {key: pgettext(*key) for key in CONTEXTS}
+    assert said == {key: terms[lang] for key, terms in CONTEXTS.items()}
+    assert said[("partner source", "Source")] != said[("cited source", "Source")]
+    assert said[("what a revision changed", "Change")] != said[("change number", "Change")]
+
+
+def test_the_pages_use_each_meanings_context(app, client):
+    """The sources list says ソース, the country page's cited sources 出典, in ja."""
+    from hub.sync import services
+    from tests.support import sign_in
+
+    with app.test_request_context("/"):
+        services.add_source("VN", "csv", "https://partner.example/p.csv", {})
+    sign_in(client, "admin@hub.test")
+    sources = client.get("/ja/admin/sources/").get_data(as_text=True)
+    assert '<th scope="col">ソース</th>' in sources
+    country = client.get("/ja/countries/VN").get_data(as_text=True)
+    assert '<h2 id="sources">出典</h2>' in country

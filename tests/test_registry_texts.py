@@ -179,6 +179,33 @@ def test_a_translation_of_an_older_fact_shows_the_outdated_notice(app, client):
     assert 'hreflang="en"' in page and "/en/countries/VN" in page
 
 
+def test_a_source_title_shows_its_outdated_and_fallback_states_as_every_fact(app, client):
+    """On the country page, a cited source's title is shown with the ``fact`` macro: its
+    English original marked "(in English)" when untranslated, and the outdated notice when its
+    translation is older than the original."""
+    import re
+
+    outdated, untranslated = "fao-rap-ocop-vietnam", "vns-ocop-12075"
+    with app.test_request_context("/"):
+        texts.write(
+            "source", outdated, "en", {"title": "OCOP in Viet Nam, revised"}, FIELDS["source"]
+        )
+        db.session.delete(db.session.get(FactText, ("source", untranslated, "ja")))
+        db.session.commit()
+    page = client.get("/ja/countries/VN").get_data(as_text=True)
+    sources = page[page.index('<ul class="sources">') :]
+    items = re.findall(r"<li>(.*?)</li>", sources[: sources.index("</ul>")], re.S)
+    english = load_seed()["sources"][untranslated]["title"]
+    (fallback,) = [item for item in items if html.escape(english, quote=False) in item]
+    assert '<span lang="en">' in fallback and "（英語）" in fallback
+    assert "outdated-note" not in fallback
+    translated = html.escape(_seed_text("ja", f"sources.{outdated}.title"), quote=False)
+    (older,) = [item for item in items if translated in item]
+    assert "outdated-note" in older and "（英語）" not in older
+    assert 'hreflang="en"' in older
+    assert sum("outdated-note" in item for item in items) == 1
+
+
 # ---------------------------------------------------------------------------------------------
 # The API.
 

@@ -411,7 +411,7 @@ def test_synced_entries_are_read_only_for_local_editors(app, client, httpserver)
         ),
         (
             ["--country", "VN", "--kind", "rss", "--url", "https://x.example/p"],
-            "“rss” is not a kind of source; use one of: ckan, csv, hub, ical, jsonfeed.",
+            "“rss” is not a kind of source; use one of: ckan, csv, hub, ical, or jsonfeed.",
         ),
         (
             ["--country", "VN", "--kind", "csv", "--url", "ftp://x.example/p.csv"],
@@ -441,7 +441,7 @@ def test_synced_entries_are_read_only_for_local_editors(app, client, httpserver)
                 "--settings",
                 '{"language": "vi", "mapping": ["title"]}',
             ],
-            "mapping must map",
+            "The setting “mapping” must map",
         ),
         (
             [
@@ -628,8 +628,8 @@ def test_refusals_of_old_runs_are_pruned(app, httpserver):
 @pytest.mark.parametrize(
     ("kind", "settings", "message"),
     [
-        ("ical", {"timezone": 5}, "is not an IANA time zone"),
-        ("ical", {"timezone": "x" * 300}, "is not an IANA time zone"),
+        ("ical", {"timezone": 5}, "“5” is not a time zone of the IANA database"),
+        ("ical", {"timezone": "x" * 300}, "is not a time zone of the IANA database"),
         ("hub", {"country": "TH"}, 'A hub source follows its own country: set "country": "VN".'),
     ],
 )

@@ -297,7 +297,7 @@ def test_another_countrys_source_is_not_found(app, client, tokens, httpserver):
         ({}, b"[" * 100000 + b"]" * 100000, "document", "nested too deeply"),
         ({}, b'{"records": [' + b"[" * 100000 + b"]" * 100000 + b"]}", "document", "nested"),
         ({}, b"\xff\xfe{}", "document", "not UTF-8"),
-        ({"kind": "pdf"}, b"", "kind", "Use one of: exchange, jsonfeed, ical, csv."),
+        ({"kind": "pdf"}, b"", "kind", "Use one of: exchange, jsonfeed, ical, or csv."),
         ({"kind": "hub"}, b"", "kind", "Use one of"),
         ({"kind": "csv", "settings": "{"}, b"", "settings", "The settings are not valid JSON"),
         ({"kind": "csv", "settings": "[]"}, b"", "settings", "The settings must be a JSON object."),
@@ -330,7 +330,7 @@ def test_another_countrys_source_is_not_found(app, client, tokens, httpserver):
             {"kind": "csv", "settings": '{"language": "vi", "mapping": {"b\\udc00d": "x"}}'},
             b"",
             "settings",
-            "mapping has unknown fields: b\ufffdd",
+            "The mapping names a field the hub does not have: “b\ufffdd”",
         ),
         (
             {

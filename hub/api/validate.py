@@ -94,5 +94,7 @@ def validate():
             source = checker.push_source(country) if kind == checker.EXCHANGE else None
         report = checker.dry_run(kind, settings, country, source, content=content)
     except checker.DocumentError as exc:
-        raise ApiInputError(exc.details) from None
+        # Refused settings also name what is wrong with a stable code, whatever the language.
+        code = {"settings_code": [exc.code]} if exc.code else {}
+        raise ApiInputError({**exc.details, **code}) from None
     return jsonify(report.as_json())

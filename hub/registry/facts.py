@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import Date, cast, literal, null, select, union_all
 
 from hub.extensions import db
@@ -37,7 +38,7 @@ FIELDS = {
 NETWORK_KEY = "network"
 SUBJECT_NAMES = {
     "network": _l("The network"),
-    "source": _l("Source"),
+    "source": lazy_pgettext("cited source", "Source"),
     "country": _l("Country"),
     "programme": _l("Programme"),
     "membership_event": _l("Membership change"),

@@ -5,6 +5,7 @@ import contextlib
 import click
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from sqlalchemy import select
 
 from hub.cli import hub_cli
@@ -80,7 +81,11 @@ def sync_command(source_id, all_sources):
 
 
 def _summary(runs):
-    headers = [_("Source"), _("Status"), *[str(COUNT_LABELS[name]) for name in SyncRun.COUNTS]]
+    headers = [
+        pgettext("partner source", "Source"),
+        _("Status"),
+        *[str(COUNT_LABELS[name]) for name in SyncRun.COUNTS],
+    ]
     rows = [
         [
             str(run.source_id),

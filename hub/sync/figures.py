@@ -1,6 +1,7 @@
 """What the sync health page draws: runs and refused records per source."""
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from hub.charts import Chart, Series
 from hub.registry.regions import territory_name
@@ -13,7 +14,7 @@ def activity_chart(sources, since_dt):
     counts = [activity.get(source.id, (0, 0)) for source in sources]
     return Chart(
         "rows",
-        _("Source"),
+        pgettext("partner source", "Source"),
         [
             _("Source %(id)s (%(country)s)", id=s.id, country=territory_name(s.country_code))
             for s in sources

@@ -152,7 +152,8 @@ MESSAGES = {
     ),
     # The run itself (hub.sync.pipeline, hub.sync.scheduler)
     "invalid_settings": lambda p: _(
-        "The source's settings are not valid: %(error)s", error=p.get("error")
+        "The source's settings are not valid: %(error)s",
+        error=describe(p.get("reason")) or p.get("error"),
     ),
     "unknown_kind": lambda p: _("“%(kind)s” is not a kind of source", kind=p.get("kind")),
     "lease_lost": lambda p: _("Another scheduler took the source over; this run stopped"),
@@ -192,6 +193,128 @@ MESSAGES = {
         limit=_n(p.get("limit", "?")),
     ),
 }
+
+
+def _settings(names):
+    return format_list([_("“%(name)s”", name=name) for name in names], locale=get_locale())
+
+
+def _values(values):
+    return format_list([str(value) for value in values], "or", get_locale())
+
+
+# A connector's refusal of a source's settings (``connectors.base.SettingsError``): the facts
+# name the setting (its JSON key, as the owner writes it) and the hub's fields (by the names
+# the pages give them).
+SETTINGS_MESSAGES = {
+    "unknown_settings": lambda p: ngettext(
+        "There is no setting %(names)s",
+        "There are no settings %(names)s",
+        len(p["names"]),
+        names=_settings(p["names"]),
+    ),
+    "setting_language": lambda p: _(
+        "The setting %(setting)s must be one of the hub's languages: %(languages)s",
+        setting=_settings([p["setting"]]),
+        languages=_values(p["languages"]),
+    ),
+    "setting_number": lambda p: _(
+        "The setting %(setting)s must be a whole number from %(least)s to %(most)s",
+        setting=_settings([p["setting"]]),
+        least=_n(p["least"]),
+        most=_n(p["most"]),
+    ),
+    "setting_days": lambda p: _(
+        "The setting %(setting)s must be a whole number of days from %(least)s to %(most)s",
+        setting=_settings([p["setting"]]),
+        least=_n(p["least"]),
+        most=_n(p["most"]),
+    ),
+    "setting_text": lambda p: _(
+        "The setting %(setting)s must be a text", setting=_settings([p["setting"]])
+    ),
+    "setting_choice": lambda p: _(
+        "The setting %(setting)s must be one of: %(choices)s",
+        setting=_settings([p["setting"]]),
+        choices=_values(p["choices"]),
+    ),
+    "hub_country": lambda p: _(
+        "The setting “country” must be the two-letter code of the country to follow"
+    ),
+    "hub_countries": lambda p: _(
+        "The setting “countries” must be a list of at most %(count)s two-letter country codes",
+        count=_n(p["most"]),
+    ),
+    "ical_timezone": lambda p: _(
+        "“%(timezone)s” is not a time zone of the IANA database (such as Asia/Ho_Chi_Minh)",
+        timezone=p.get("timezone"),
+    ),
+    "csv_mapping": lambda p: _(
+        "The setting “mapping” must map the hub's fields to the file's column names"
+    ),
+    "csv_mapping_unknown": lambda p: ngettext(
+        "The mapping names a field the hub does not have: %(names)s",
+        "The mapping names fields the hub does not have: %(names)s",
+        len(p["names"]),
+        names=_settings(p["names"]),
+    ),
+    "csv_mapping_missing": lambda p: ngettext(
+        "The mapping needs a column for %(fields)s",
+        "The mapping needs columns for %(fields)s",
+        len(p["fields"]),
+        fields=_fields(p["fields"]),
+    ),
+    "csv_mapping_language": lambda p: _(
+        "With a mapping, give the language of the file's texts in “language”: %(languages)s",
+        languages=_values(p["languages"]),
+    ),
+    "csv_defaults": lambda p: _("The setting “defaults” may give only a product's fields"),
+    "csv_product_group": lambda p: _(
+        "Give %(fields)s as a column of the mapping or in “defaults”",
+        fields=_fields(p["fields"]),
+    ),
+    "csv_delimiter": lambda p: _("The setting “delimiter” must be one character"),
+    "csv_values": lambda p: _(
+        "The setting “values” must map fields to tables of {partner's value: hub's value}"
+    ),
+    "csv_values_no_column": lambda p: ngettext(
+        "“values” gives a table for a field without a column: %(fields)s",
+        "“values” gives tables for fields without a column: %(fields)s",
+        len(p["fields"]),
+        fields=_fields(p["fields"]),
+    ),
+    "csv_values_fixed": lambda p: _(
+        "“values” cannot change %(fields)s: the hub takes it as it is written",
+        fields=_fields(p["fields"]),
+    ),
+    "csv_values_texts": lambda p: _(
+        "The table of “values” for %(fields)s must map texts to texts",
+        fields=_fields(p["fields"]),
+    ),
+}
+MESSAGES.update(SETTINGS_MESSAGES)
+
+
+def settings_refusal(exc, kind):
+    """Why a connector of ``kind`` refused a source's settings (``exc``, the ``ValueError`` its
+    ``validate_settings`` raised), as a sentence in the current language."""
+    error = describe(of(exc)) if getattr(exc, "code", None) in SETTINGS_MESSAGES else None
+    return _("The settings do not suit a %(kind)s source: %(error)s", kind=kind, error=error or exc)
+
+
+def json_refusal(exc):
+    """Why the settings box's text is not JSON (``exc``, the ``ValueError`` of reading it),
+    with where, as a sentence in the current language."""
+    import json
+
+    if isinstance(exc, json.JSONDecodeError):
+        return _(
+            "The settings are not valid JSON: something is wrong at line %(line)s, "
+            "column %(column)s.",
+            line=_n(exc.lineno),
+            column=_n(exc.colno),
+        )
+    return _("The settings are not valid JSON: they are nested too deeply.")
 
 
 def _place(p):

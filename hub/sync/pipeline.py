@@ -23,6 +23,7 @@ from connectors.base import (
     INCOMPLETE,
     KEEP,
     ConnectorError,
+    SettingsError,
     UnknownConnectorKind,
     get_connector,
 )
@@ -215,8 +216,10 @@ def _said(exc, kind):
     if isinstance(exc, LeaseLost):
         return {"code": "lease_lost"}
     said = messages.of(exc)
-    if said["code"] is None and isinstance(exc, ValueError):  # the connector's settings
-        return {"code": "invalid_settings", "error": str(exc)}
+    if isinstance(exc, SettingsError) or (said["code"] is None and isinstance(exc, ValueError)):
+        # The connector's settings: why, as facts where the connector named them.
+        reason = {"reason": said} if said["code"] is not None else {}
+        return {"code": "invalid_settings", "error": str(exc), **reason}
     return said
 
 

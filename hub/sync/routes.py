@@ -334,11 +334,7 @@ def try_source(source_id):
                 item.kind, settings, item.country_code, item, state=item.state
             )
         except (UnknownConnectorKind, ValueError) as exc:
-            error = _(
-                "The settings do not suit a %(kind)s source: %(error)s",
-                kind=item.kind,
-                error=validate.prepare.storable(str(exc)),
-            )
+            error = validate.prepare.storable(messages.settings_refusal(exc, item.kind))
         except validate.DocumentError as exc:
             error = " ".join(m for messages in exc.details.values() for m in messages)
     page = render_template(

@@ -3,6 +3,8 @@
 import json
 from urllib.parse import urlsplit
 
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
@@ -139,7 +141,7 @@ def _check(country_code, kind, url, settings, every):
             _(
                 "“%(kind)s” is not a kind of source; use one of: %(kinds)s.",
                 kind=kind,
-                kinds=", ".join(kinds()),
+                kinds=format_list(list(kinds()), "or", get_locale()),
             )
         ) from None
     parts = urlsplit(url or "")
@@ -149,17 +151,13 @@ def _check(country_code, kind, url, settings, every):
         try:
             settings = json.loads(settings or "{}")
         except json.JSONDecodeError as exc:
-            raise SourceError(
-                _("The settings are not valid JSON: %(error)s", error=exc.msg)
-            ) from None
+            raise SourceError(messages.json_refusal(exc)) from None
     if not isinstance(settings, dict):
         raise SourceError(_("The settings must be a JSON object."))
     try:
         checked = connector.validate_settings(settings)
     except ValueError as exc:
-        raise SourceError(
-            _("The settings do not suit a %(kind)s source: %(error)s", kind=kind, error=exc)
-        ) from None
+        raise SourceError(messages.settings_refusal(exc, kind)) from None
     if kind == "hub" and checked.get("country") != country_code:
         # Entries take the source's country: the followed country must be the same one.
         raise SourceError(

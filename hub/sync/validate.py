@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
 
+from babel.lists import format_list
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -56,12 +58,14 @@ POSTED_URL = "posted:document"
 
 class DocumentError(Exception):
     """The document cannot be checked at all; ``details`` maps fields (or record positions) to
-    messages in the current language."""
+    messages in the current language. ``code``: what is wrong, where the refusal has a stable
+    name (the settings': ``invalid_json`` or a ``connectors.base.SettingsError``'s code)."""
 
-    def __init__(self, details):
+    def __init__(self, details, code=None):
         details = prepare.storable(details)  # a lone surrogate of the document's, made printable
         super().__init__(details)
         self.details = details
+        self.code = code
 
 
 @dataclass
@@ -185,13 +189,15 @@ def check_settings(kind, settings):
     """``settings`` (a JSON text or a mapping) checked by the connector of ``kind``; the
     settings the connector will use, or ``DocumentError``."""
     if kind not in POSTED_KINDS:
-        raise DocumentError({"kind": [_("Use one of: %(kinds)s.", kinds=", ".join(POSTED_KINDS))]})
+        kinds = format_list(list(POSTED_KINDS), "or", get_locale())
+        raise DocumentError({"kind": [_("Use one of: %(kinds)s.", kinds=kinds)]})
     if isinstance(settings, str):
         try:
             settings = request_limits.loads(settings or "{}")
         except ValueError as exc:
-            message = _("The settings are not valid JSON: %(error)s", error=str(exc)[:200])
-            raise DocumentError({"settings": [message]}) from None
+            raise DocumentError(
+                {"settings": [messages.json_refusal(exc)]}, "invalid_json"
+            ) from None
     if not isinstance(settings, dict):
         raise DocumentError({"settings": [_("The settings must be a JSON object.")]})
     if kind == EXCHANGE:
@@ -201,8 +207,8 @@ def check_settings(kind, settings):
     try:
         return get_connector(kind).validate_settings(settings)
     except ValueError as exc:
-        message = _("The settings do not suit a %(kind)s source: %(error)s", kind=kind, error=exc)
-        raise DocumentError({"settings": [message]}) from None
+        message = messages.settings_refusal(exc, kind)
+        raise DocumentError({"settings": [message]}, getattr(exc, "code", None)) from None
 
 
 def dry_run(kind, settings, country_code, source=None, content=None, state=None, fetcher=None):
