@@ -9,8 +9,9 @@ then ``Accept-Language``, then the default (``api_language``).
 import os
 import unicodedata
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale
+from babel import Locale, dates
 from babel.lists import format_list
 from flask import abort, current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
@@ -171,3 +172,12 @@ def fold(text):
     if decomposed.isascii():  # nothing to strip: most English text
         return decomposed.casefold()
     return decomposed.translate(_FOLD_TABLE).casefold()
+
+
+def zone_name(zone):
+    """A time zone's name in the reader's language, from CLDR ("Giờ Việt Nam", "ベトナム時間");
+    the IANA name itself when CLDR has none."""
+    try:
+        return dates.get_timezone_location(ZoneInfo(zone), locale=current_language())
+    except (ZoneInfoNotFoundError, ValueError, LookupError):
+        return zone

@@ -113,3 +113,15 @@ def test_a_japanese_text_change_is_shown_word_by_word(app, client, edited):
     assert '<table class="text-diff"' in html
     assert "<ins>特</ins>" in html  # one added character, not the whole sentence
     assert f"<del>{JA_BODY}</del>" not in html
+
+
+def test_a_fairs_time_zone_is_shown_by_its_cldr_name(app, client, ctx):
+    vn = user("coordinator.vn@hub.test")
+    days = {"start_date": date(2027, 3, 20), "end_date": date(2027, 3, 22), "all_day": True}
+    fair = services.create_entry(
+        vn, "fair", "vi", {"title": "Hội chợ OCOP"}, {**days, "timezone": "Asia/Ho_Chi_Minh"}
+    )
+    services.update_fields(vn, fair.id, {**days, "timezone": "Asia/Tokyo"})
+    sign_in(client, "coordinator.vn@hub.test", lang="ja")
+    html = history_html(client, "ja", fair.id)
+    assert "<ins>日本時間</ins>" in html and "Asia/Tokyo" not in html

@@ -19,7 +19,7 @@ from hub.extensions import db
 from hub.history import display as d
 from hub.history.display import is_long, split_key, text_key  # noqa: F401 (the page's)
 from hub.history.services import json_value
-from hub.i18n import current_language
+from hub.i18n import current_language, zone_name
 from hub.publishing import vocabulary as v
 from hub.publishing.models import Entry
 from hub.registry import facts
@@ -238,6 +238,8 @@ def shown_value(value, field_name=None, names=None):
         return d.listed(value, country) if isinstance(value, list) else country(value)
     if field_name == "source_language":
         return d.language_value(value)
+    if field_name == "timezone":
+        return escape(zone_name(value))
     if field_name in LINKED_ENTRIES:
         return d.listed(value, lambda entry_id: _entry_title(entry_id, names))
     if field_name == "programme_id":

@@ -1,7 +1,6 @@
 """Public pages of the four kinds of entry: lists with filters, and one page per entry."""
 
 from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import dates as babel_dates
 from flask import abort, render_template, request, url_for
@@ -9,6 +8,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from hub import i18n
 from hub.cache import cached
 from hub.db import ID_RULE, utctoday
 from hub.extensions import db
@@ -175,13 +175,7 @@ def date_range(start, end):
     return babel_dates.format_interval(start, end, "yMMMd", locale=current_language())
 
 
-@bp.app_template_global()
-def zone_name(zone):
-    """A time zone's name in the reader's language, from CLDR ("Giờ Việt Nam", "ベトナム時間")."""
-    try:
-        return babel_dates.get_timezone_location(ZoneInfo(zone), locale=current_language())
-    except (ZoneInfoNotFoundError, ValueError, LookupError):
-        return zone
+bp.add_app_template_global(i18n.zone_name, "zone_name")
 
 
 # The source text a shown translation is older than, or None (see the "outdated_note" macro).
