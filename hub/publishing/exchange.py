@@ -247,13 +247,33 @@ class FairRecordSchema(RecordSchema):
     )
 
 
+def _label_field(**kwargs):
+    """A list item's label (a shop's or a certificate's name): a text in the source language,
+    or its texts per language. Its shape is checked by the publishing rules (translated
+    messages); documented here."""
+    return fields.Raw(
+        metadata={
+            "oneOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "properties": {language: {"type": "string"} for language in LANGUAGES},
+                    "additionalProperties": False,
+                },
+            ],
+            "description": "A text in the source language, or its texts per language.",
+        },
+        **kwargs,
+    )
+
+
 class PlaceToBuySchema(Schema):
     """A shop, a market stall or an online shop where the product is sold."""
 
     class Meta:
         unknown = RAISE
 
-    name = _opt(fields.Str)
+    name = _label_field(load_default=None, allow_none=True)
     url = _opt(fields.Str, metadata={"format": "uri"})
     address = _opt(fields.Str)
 
@@ -264,7 +284,7 @@ class CertificateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.Str(required=True)
+    name = _label_field(required=True)
     issuer = _opt(fields.Str)
     issued_on = _opt(fields.Str, metadata={"format": "date"})
     url = _opt(fields.Str, metadata={"format": "uri"})
@@ -274,6 +294,9 @@ class ProductRecordSchema(RecordSchema):
     producer_name = _opt(fields.Str)
     producer_type = _opt(fields.Str, metadata=_doc([*v.PRODUCER_TYPES, None]))
     locality = _opt(fields.Str)
+    # Where the producer is (WGS 84 degrees), both or neither.
+    latitude = _opt(fields.Float, metadata={"minimum": -90, "maximum": 90})
+    longitude = _opt(fields.Float, metadata={"minimum": -180, "maximum": 180})
     product_group = fields.Str(required=True, metadata=_doc(v.PRODUCT_GROUPS))
     rating_scheme = _opt(fields.Str, metadata=_doc([*v.RATING_SCHEMES, None]))
     stars = _opt(fields.Int, strict=False, metadata={"minimum": 1, "maximum": 5})
@@ -342,6 +365,8 @@ KIND_FIELDS = {
         "producer_name",
         "producer_type",
         "locality",
+        "latitude",
+        "longitude",
         "product_group",
         "rating_scheme",
         "stars",
