@@ -62,7 +62,17 @@ def test_hub_b_keeps_an_exact_copy_of_hub_a(app, hub_a, monkeypatch):
             vn, "policy", "vi", {"title": "Chính sách A"}, {"instrument": "law"}
         )
         product = publishing.create_entry(
-            vn, "product", "en", {"title": "Lotus tea"}, {"product_group": "beverages"}
+            vn,
+            "product",
+            "en",
+            {"title": "Lotus tea"},
+            {
+                "product_group": "beverages",
+                "latitude": 21.0285,
+                "longitude": 105.8542,
+                "where_to_buy": [{"name": {"en": "Online shop", "vi": "Cửa hàng trực tuyến"}}],
+                "certificates": [{"name": "VietGAP"}],
+            },
         )
         draft = publishing.create_entry(vn, "policy", "en", {"title": "Never published"}, {})
         for entry in (policy, product):
@@ -73,6 +83,12 @@ def test_hub_b_keeps_an_exact_copy_of_hub_a(app, hub_a, monkeypatch):
         first = pipeline.run_source(source)
         assert (first.status, first.created) == ("ok", 2), first.error
     assert published_copy(app, source) == published_copy(a)
+    # The producer's location and the names per language travel as they are.
+    with app.app_context():
+        copy = db.session.scalar(select(Entry).where(Entry.partner_id == str(ids["product"])))
+        assert (copy.latitude, copy.longitude) == (21.0285, 105.8542)
+        assert copy.where_to_buy == [{"name": {"vi": "Cửa hàng trực tuyến", "en": "Online shop"}}]
+        assert copy.certificates == [{"name": "VietGAP"}]
 
     # Edits, a translation, a withdrawal and a deletion on A.
     with a.test_request_context("/"):

@@ -365,8 +365,6 @@ KIND_FIELDS = {
         "producer_name",
         "producer_type",
         "locality",
-        "latitude",
-        "longitude",
         "product_group",
         "rating_scheme",
         "stars",
@@ -378,6 +376,9 @@ KIND_FIELDS = {
         "contact_public",
         "where_to_buy",
         "certificates",
+        # Last: an export's columns keep their places.
+        "latitude",
+        "longitude",
     ),
 }
 # Left out of a product's record while its contact details are private.
