@@ -95,6 +95,8 @@ def test_hub_b_keeps_an_exact_copy_of_hub_a(app, hub_a, monkeypatch):
         vn = db.session.scalar(select(User).where(User.email == "coord.vn@a.test"))
         publishing.save_text(vn, ids["policy"], "ja", {"title": "政策A"})
         publishing.save_text(vn, ids["product"], "en", {"title": "Lotus tea, hand-scented"})
+        # The location taken away: its record then says nothing of it.
+        publishing.update_fields(vn, ids["product"], {"product_group": "beverages"})
         publishing.set_status(vn, ids["draft"], "published")
         publishing.set_status(vn, ids["draft"], "archived")
         publishing.delete_entry(vn, ids["policy"])
@@ -115,6 +117,9 @@ def test_hub_b_keeps_an_exact_copy_of_hub_a(app, hub_a, monkeypatch):
         assert second.status == "ok", second.error
     assert published_copy(app, source) == published_copy(a)
     assert published_copy(app, source)[str(ids["product"])] == {"en": "Lotus tea, hand-scented"}
+    with app.app_context():
+        copy = db.session.scalar(select(Entry).where(Entry.partner_id == str(ids["product"])))
+        assert (copy.latitude, copy.longitude, copy.where_to_buy) == (None, None, None)
     with app.test_request_context("/"):
         third = pipeline.run_source(source)
         assert (third.fetched, third.created, third.updated, third.deleted) == (0, 0, 0, 0)

@@ -425,6 +425,10 @@ def dump_record(entry, media=None):
         if not entry.contact_public:
             for name in PRIVATE_CONTACT:
                 data[name] = None
+        # The producer's location only when given, so that the records of products without
+        # one read as before (a follower's sync sees them unchanged); absent means none.
+        if data["latitude"] is None or data["longitude"] is None:
+            del data["latitude"], data["longitude"]
         # Only when there is one, so that records of unrated products read as before.
         if (withdrawn := getattr(entry, "rating_withdrawn_on", None)) is not None:
             data["rating_withdrawn_on"] = _iso(withdrawn)
