@@ -103,7 +103,8 @@ def test_csv_products_come_in_and_invalid_rows_are_quarantined(app, client, http
 def test_csv_columns_latitude_and_longitude_place_the_producer(app, httpserver):
     httpserver.expect_request("/located.csv").respond_with_data(
         (
-            "partner_id,title,product_group,locality,latitude,longitude\n"
+            # A column by the field's name, one by the export's header in Vietnamese.
+            "partner_id,title,product_group,locality,latitude,Kinh độ\n"
             "L1,Chè Tân Cương,beverages,Thái Nguyên,21.5925,105.8442\n"
             "L2,Mật ong,food,Hà Giang,,\n"
             "L3,Bánh gai,food,,21.1,\n"
