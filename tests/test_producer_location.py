@@ -151,6 +151,8 @@ def test_a_point_outside_the_country_is_still_framed():
         ({"latitude": "north", "longitude": 1}, "latitude", {"en": "Enter a number of degrees, such as 21.59."}),
         ({"latitude": float("nan"), "longitude": 1}, "latitude", {"en": "Enter a number of degrees, such as 21.59."}),
         ({"latitude": [1], "longitude": 1}, "latitude", {"en": "Enter a number of degrees, such as 21.59."}),
+        ({"latitude": 2**1100, "longitude": 1}, "latitude", {"en": "Enter a number of degrees, such as 21.59."}),
+        ({"latitude": 1, "longitude": "1e400"}, "longitude", {"en": "Enter a number of degrees, such as 21.59."}),
     ],
 )  # fmt: skip
 def test_bad_coordinates_are_refused_with_a_clear_message(app, product, values, field, messages):

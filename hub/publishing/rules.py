@@ -391,21 +391,23 @@ def _degrees(value, errors, field, limit):
         value = value.strip().replace(",", ".")
         if not value:
             return None
-        try:
-            value = float(value)
-        except ValueError:
-            value = ""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    degrees = None
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            degrees = float(value)
+        except (ValueError, OverflowError):
+            degrees = None
+    if degrees is None or not math.isfinite(degrees):
         errors[field] = _("Enter a number of degrees, such as 21.59.")
         return None
-    if not -limit <= value <= limit:
+    if not -limit <= degrees <= limit:
         errors[field] = _(
             "Enter a number of degrees between %(min)s and %(max)s.", min=-limit, max=limit
         )
         return None
-    return float(value)
+    return degrees
 
 
 def _location(fields, errors):
