@@ -21,6 +21,9 @@ hub's names for values in each of its languages are taken (``client.vocabulary["
 language ("4 sao", "4 stars", 「4つ星」) or as a row of ★. A cell none of these names is taken
 as it is (and refused with its reasons if the hub cannot take it).
 
+Optional columns ``latitude`` and ``longitude`` (decimal degrees, a point as decimal separator)
+say where the producer is; the hub takes both or neither.
+
 A column ``image_url`` (by its headers «Ảnh», "Photos", 「写真」, "Image URL"…) gives the
 product's photos and documents: one http(s) URL, or several separated by ``;`` (as the hub's
 own exports separate a list in a cell) or by spaces or line breaks, the cover first. They
@@ -40,8 +43,8 @@ from connectors.base import Connector, ConnectorError, Record, SettingsError, re
 
 TEXT_FIELDS = ("title", "body")
 PRODUCT_FIELDS = (
-    "producer_name", "producer_type", "locality", "product_group", "rating_scheme", "stars",
-    "rated_on", "valid_until",
+    "producer_name", "producer_type", "locality", "latitude", "longitude", "product_group",
+    "rating_scheme", "stars", "rated_on", "valid_until",
 )  # fmt: skip
 REQUIRED = ("partner_id", "title")
 MEDIA_FIELD = "image_url"  # the product's photos and documents: URLs, the cover first
@@ -270,7 +273,7 @@ class CsvConnector(Connector):
         stars = star_reader(vocabulary) if "stars" in mapping else None
         media_index = last[mapping[MEDIA_FIELD]] if MEDIA_FIELD in mapping else None
         columns = dict(mapping)
-        # The cells are read inline, not through a function per cell: a record has eleven.
+        # The cells are read inline, not through a function per cell: a record has thirteen.
         while True:
             try:
                 row = next(reader)

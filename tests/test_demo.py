@@ -93,3 +93,14 @@ def test_the_sample_products_show_buyers_where_to_buy_them(app, client):
     tea = client.get(f"/vi/products/{ids['demo:vn-thai-nguyen-tea']}").get_data(as_text=True)
     assert "<h2>Nơi mua</h2>" in tea
     assert "mailto:" not in tea
+    # Two producers are on a map; the tea's online shop is named in each language.
+    assert 'class="producer-map"' in squid and 'class="producer-map"' in tea
+    assert "openstreetmap.org/?mlat=21.5925&amp;mlon=105.8442" in tea
+    assert ">Cửa hàng trực tuyến (mẫu)</a>" in tea
+    tea_ja = client.get(f"/ja/products/{ids['demo:vn-thai-nguyen-tea']}").get_data(as_text=True)
+    assert ">オンラインショップ（見本）</a>" in tea_ja
+    khon_kaen = [key for key in ids if key.startswith("demo:th-")]
+    assert khon_kaen and all(
+        "producer-map" not in client.get(f"/en/products/{ids[key]}").get_data(as_text=True)
+        for key in khon_kaen
+    )

@@ -70,6 +70,8 @@ def plain(field):
         return st.dates().map(date.isoformat)
     if isinstance(field, fields.Time):
         return st.times().map(time.isoformat)
+    if type(field) is fields.Raw:  # a name, or its texts per language
+        return st.one_of(TEXTS, st.dictionaries(st.sampled_from(["vi", "en", "ja"]), TEXTS))
     return TEXTS
 
 
@@ -111,6 +113,10 @@ ORDINARY = {
         "stars": 4,
         "rated_on": "2024-05-01",
         "producer_name": None,
+        "latitude": "21.5925",  # a CSV's cell
+        "longitude": 105.8442,
+        "where_to_buy": [{"name": {"vi": "Cửa hàng", "en": "Shop"}, "url": "https://s.example"}],
+        "certificates": [{"name": "VietGAP"}],
     },
     "fair": {
         "source_language": "en",
@@ -141,6 +147,7 @@ def test_ordinary_records_are_loaded_fast_and_exactly(kind):
     assert typed(loaded) == typed(RECORD_SCHEMAS[kind].load(ORDINARY[kind]))
     if kind == "product":
         assert loaded["rated_on"] == date(2024, 5, 1) and loaded["valid_until"] is None
+        assert (loaded["latitude"], loaded["longitude"]) == (21.5925, 105.8442)
     if kind == "fair":
         assert loaded["start_time"] == time(8) and loaded["all_day"] is False
 

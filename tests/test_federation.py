@@ -62,7 +62,17 @@ def test_hub_b_keeps_an_exact_copy_of_hub_a(app, hub_a, monkeypatch):
             vn, "policy", "vi", {"title": "Chính sách A"}, {"instrument": "law"}
         )
         product = publishing.create_entry(
-            vn, "product", "en", {"title": "Lotus tea"}, {"product_group": "beverages"}
+            vn,
+            "product",
+            "en",
+            {"title": "Lotus tea"},
+            {
+                "product_group": "beverages",
+                "latitude": 21.0285,
+                "longitude": 105.8542,
+                "where_to_buy": [{"name": {"en": "Online shop", "vi": "Cửa hàng trực tuyến"}}],
+                "certificates": [{"name": "VietGAP"}],
+            },
         )
         draft = publishing.create_entry(vn, "policy", "en", {"title": "Never published"}, {})
         for entry in (policy, product):
@@ -73,12 +83,20 @@ def test_hub_b_keeps_an_exact_copy_of_hub_a(app, hub_a, monkeypatch):
         first = pipeline.run_source(source)
         assert (first.status, first.created) == ("ok", 2), first.error
     assert published_copy(app, source) == published_copy(a)
+    # The producer's location and the names per language travel as they are.
+    with app.app_context():
+        copy = db.session.scalar(select(Entry).where(Entry.partner_id == str(ids["product"])))
+        assert (copy.latitude, copy.longitude) == (21.0285, 105.8542)
+        assert copy.where_to_buy == [{"name": {"vi": "Cửa hàng trực tuyến", "en": "Online shop"}}]
+        assert copy.certificates == [{"name": "VietGAP"}]
 
     # Edits, a translation, a withdrawal and a deletion on A.
     with a.test_request_context("/"):
         vn = db.session.scalar(select(User).where(User.email == "coord.vn@a.test"))
         publishing.save_text(vn, ids["policy"], "ja", {"title": "政策A"})
         publishing.save_text(vn, ids["product"], "en", {"title": "Lotus tea, hand-scented"})
+        # The location taken away: its record then says nothing of it.
+        publishing.update_fields(vn, ids["product"], {"product_group": "beverages"})
         publishing.set_status(vn, ids["draft"], "published")
         publishing.set_status(vn, ids["draft"], "archived")
         publishing.delete_entry(vn, ids["policy"])
@@ -99,6 +117,9 @@ def test_hub_b_keeps_an_exact_copy_of_hub_a(app, hub_a, monkeypatch):
         assert second.status == "ok", second.error
     assert published_copy(app, source) == published_copy(a)
     assert published_copy(app, source)[str(ids["product"])] == {"en": "Lotus tea, hand-scented"}
+    with app.app_context():
+        copy = db.session.scalar(select(Entry).where(Entry.partner_id == str(ids["product"])))
+        assert (copy.latitude, copy.longitude, copy.where_to_buy) == (None, None, None)
     with app.test_request_context("/"):
         third = pipeline.run_source(source)
         assert (third.fetched, third.created, third.updated, third.deleted) == (0, 0, 0, 0)

@@ -154,6 +154,21 @@ def test_a_product_is_a_product_with_its_rating_as_a_certification(client, entri
     assert "/feeds/countries/VN/products.json?lang=en" in feeds
 
 
+def test_the_producers_location_is_a_place_with_geo_coordinates(app, client, entries):
+    (product,) = things(page(client, f"/en/products/{entries['product']}")[1], "Product")
+    assert SCHEMA + "location" not in values(product, "manufacturer")[0]  # none given
+    with app.app_context():
+        product = db.session.get(Entry, entries["product"])
+        product.latitude, product.longitude = 21.5925, 105.8442
+        db.session.commit()
+    (product,) = things(page(client, f"/vi/products/{entries['product']}")[1], "Product")
+    place = values(values(product, "manufacturer")[0], "location")[0]
+    assert place["@type"] == [SCHEMA + "Place"]
+    geo = values(place, "geo")[0]
+    assert geo["@type"] == [SCHEMA + "GeoCoordinates"]
+    assert (value(geo, "latitude"), value(geo, "longitude")) == (21.5925, 105.8442)
+
+
 def test_a_withdrawn_rating_is_an_inactive_certification(app, client, entries):
     from datetime import date
 

@@ -100,6 +100,35 @@ def test_csv_products_come_in_and_invalid_rows_are_quarantined(app, client, http
     assert "Chè Tân Cương" in page and "from a partner source" in page
 
 
+def test_csv_columns_latitude_and_longitude_place_the_producer(app, httpserver):
+    httpserver.expect_request("/located.csv").respond_with_data(
+        (
+            # A column by the field's name, one by the export's header in Vietnamese.
+            "partner_id,title,product_group,locality,latitude,Kinh độ\n"
+            "L1,Chè Tân Cương,beverages,Thái Nguyên,21.5925,105.8442\n"
+            "L2,Mật ong,food,Hà Giang,,\n"
+            "L3,Bánh gai,food,,21.1,\n"
+            "L4,Bánh cốm,food,,95,105\n"
+        ).encode()
+    )
+    source = add(app, "csv", httpserver.url_for("/located.csv"), {"language": "vi"})
+    result = sync(app, source)
+    assert (result["created"], result["rejected"]) == (2, 2), result
+    with app.app_context():
+        located = {
+            e.partner_id: (e.latitude, e.longitude)
+            for e in db.session.scalars(select(Entry).where(Entry.source_id == source))
+        }
+        assert located == {"L1": (21.5925, 105.8442), "L2": (None, None)}
+        reasons = {
+            r.partner_id: r.reasons["en"] for r in db.session.scalars(select(RejectedRecord))
+        }
+        assert reasons == {
+            "L3": {"longitude": ["Give the latitude and the longitude together, or leave both empty."]},
+            "L4": {"latitude": ["Enter a number of degrees between -90 and 90."]},
+        }  # fmt: skip
+
+
 def test_an_unchanged_source_writes_nothing(app, httpserver):
     httpserver.expect_request("/products.csv").respond_with_data(CSV.encode())
     source = add(app, "csv", httpserver.url_for("/products.csv"), CSV_SETTINGS)

@@ -247,13 +247,33 @@ class FairRecordSchema(RecordSchema):
     )
 
 
+def _label_field(**kwargs):
+    """A list item's label (a shop's or a certificate's name): a text in the source language,
+    or its texts per language. Its shape is checked by the publishing rules (translated
+    messages); documented here."""
+    return fields.Raw(
+        metadata={
+            "oneOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "properties": {language: {"type": "string"} for language in LANGUAGES},
+                    "additionalProperties": False,
+                },
+            ],
+            "description": "A text in the source language, or its texts per language.",
+        },
+        **kwargs,
+    )
+
+
 class PlaceToBuySchema(Schema):
     """A shop, a market stall or an online shop where the product is sold."""
 
     class Meta:
         unknown = RAISE
 
-    name = _opt(fields.Str)
+    name = _label_field(load_default=None, allow_none=True)
     url = _opt(fields.Str, metadata={"format": "uri"})
     address = _opt(fields.Str)
 
@@ -264,7 +284,7 @@ class CertificateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.Str(required=True)
+    name = _label_field(required=True)
     issuer = _opt(fields.Str)
     issued_on = _opt(fields.Str, metadata={"format": "date"})
     url = _opt(fields.Str, metadata={"format": "uri"})
@@ -274,6 +294,9 @@ class ProductRecordSchema(RecordSchema):
     producer_name = _opt(fields.Str)
     producer_type = _opt(fields.Str, metadata=_doc([*v.PRODUCER_TYPES, None]))
     locality = _opt(fields.Str)
+    # Where the producer is (WGS 84 degrees), both or neither.
+    latitude = _opt(fields.Float, metadata={"minimum": -90, "maximum": 90})
+    longitude = _opt(fields.Float, metadata={"minimum": -180, "maximum": 180})
     product_group = fields.Str(required=True, metadata=_doc(v.PRODUCT_GROUPS))
     rating_scheme = _opt(fields.Str, metadata=_doc([*v.RATING_SCHEMES, None]))
     stars = _opt(fields.Int, strict=False, metadata={"minimum": 1, "maximum": 5})
@@ -353,6 +376,9 @@ KIND_FIELDS = {
         "contact_public",
         "where_to_buy",
         "certificates",
+        # Last: an export's columns keep their places.
+        "latitude",
+        "longitude",
     ),
 }
 # Left out of a product's record while its contact details are private.
@@ -399,6 +425,10 @@ def dump_record(entry, media=None):
         if not entry.contact_public:
             for name in PRIVATE_CONTACT:
                 data[name] = None
+        # The producer's location only when given, so that the records of products without
+        # one read as before (a follower's sync sees them unchanged); absent means none.
+        if data["latitude"] is None or data["longitude"] is None:
+            del data["latitude"], data["longitude"]
         # Only when there is one, so that records of unrated products read as before.
         if (withdrawn := getattr(entry, "rating_withdrawn_on", None)) is not None:
             data["rating_withdrawn_on"] = _iso(withdrawn)

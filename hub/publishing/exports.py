@@ -66,6 +66,8 @@ FIELD_COLUMNS = {
     "producer_name": (_l("Producer"), None),
     "producer_type": (_l("Kind of producer"), _choice(v.PRODUCER_TYPES)),
     "locality": (_l("Locality"), None),
+    "latitude": (_l("Latitude"), None),
+    "longitude": (_l("Longitude"), None),
     "product_group": (_l("Product group"), _choice(v.PRODUCT_GROUPS)),
     "rating_scheme": (_l("Rating scheme"), _choice(v.RATING_SCHEMES)),
     "stars": (_l("Stars"), None),

@@ -1,6 +1,9 @@
 """Forms of the coordinators' pages. They parse what the browser sends into Python values;
 the rules of a valid entry are in ``services`` (shared with the API)."""
 
+import re
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -142,32 +145,61 @@ class FairForm(HubForm):
         )
 
 
+# A cell given per language: "vi: Cửa hàng trực tuyến; en: Online shop" (any of the hub's
+# languages, each once).
+_PER_LANGUAGE = re.compile(r"^\s*(?:[a-z]{2}:[^;]*;\s*)*[a-z]{2}:[^;]*$")
+
+
+def per_language(cell, languages):
+    """A cell written per language (``_PER_LANGUAGE``, every language one of ``languages``),
+    as ``{language: text}``; else the cell as it is."""
+    if not _PER_LANGUAGE.match(cell):
+        return cell
+    texts = {}
+    for part in cell.split(";"):
+        language, _, text = part.strip().partition(":")
+        if language not in languages or language in texts:
+            return cell
+        texts[language] = text.strip()
+    return texts
+
+
+def _cell(value):
+    if isinstance(value, dict):
+        return "; ".join(f"{language}: {text}" for language, text in value.items() if text)
+    return str(value or "")
+
+
 class RowsField(TextAreaField):
     """A list of objects written one per line, its parts separated by "|" in the order of
-    ``keys`` (where to buy: name | web address | address)."""
+    ``keys`` (where to buy: name | web address | address). The parts of ``labels`` may be
+    written per language: "vi: …; en: …"."""
 
-    def __init__(self, label=None, keys=(), **kwargs):
+    def __init__(self, label=None, keys=(), labels=(), **kwargs):
         super().__init__(label, **kwargs)
         self.keys = keys
+        self.labels = labels
 
     def process_data(self, value):
         if isinstance(value, list):
             value = "\n".join(
-                " | ".join(str(row.get(key) or "") for key in self.keys).rstrip(" |")
+                " | ".join(_cell(row.get(key)) for key in self.keys).rstrip(" |")
                 for row in value
                 if isinstance(row, dict)
             )
         super().process_data(value)
 
     def rows(self):
+        languages = current_app.config["LANGUAGES"]
         rows = []
         for line in (self.data or "").splitlines():
             if not line.strip():
                 continue
             parts = [part.strip() for part in line.split("|")]
-            rows.append(
-                {key: (parts[i] if i < len(parts) else "") for i, key in enumerate(self.keys)}
-            )
+            row = {key: (parts[i] if i < len(parts) else "") for i, key in enumerate(self.keys)}
+            for key in self.labels:
+                row[key] = per_language(row[key], languages)
+            rows.append(row)
         return rows
 
 
@@ -184,8 +216,12 @@ class ProductForm(HubForm):
     contact_phone = StringField(_l("Producer's phone"))
     contact_website = URLField(_l("Producer's website"))
     contact_public = BooleanField(_l("Show the producer's contact details on the product's page"))
-    where_to_buy = RowsField(_l("Where to buy"), keys=("name", "url", "address"))
-    certificates = RowsField(_l("Certificates"), keys=("name", "issuer", "issued_on", "url"))
+    latitude = StringField(_l("Latitude"))
+    longitude = StringField(_l("Longitude"))
+    where_to_buy = RowsField(_l("Where to buy"), keys=("name", "url", "address"), labels=("name",))
+    certificates = RowsField(
+        _l("Certificates"), keys=("name", "issuer", "issued_on", "url"), labels=("name",)
+    )
 
     def prepare(self):
         self.producer_type.choices = _choices(v.PRODUCER_TYPES, _l("— choose —"))

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     SmallInteger,
@@ -236,6 +237,10 @@ class Product(Entry):
     producer_name: Mapped[str | None] = mapped_column(String(300), use_existing_column=True)
     producer_type: Mapped[str | None] = mapped_column(String(16), use_existing_column=True)
     locality: Mapped[str | None] = mapped_column(String(300), use_existing_column=True)
+    # Where the producer is, in WGS 84 degrees (both or neither): a marker on the product's page,
+    # shown once the product is published (the locality is public already).
+    latitude: Mapped[float | None] = mapped_column(Float, use_existing_column=True)
+    longitude: Mapped[float | None] = mapped_column(Float, use_existing_column=True)
     product_group: Mapped[str | None] = mapped_column(String(32), use_existing_column=True)
     rating_scheme: Mapped[str | None] = mapped_column(String(32), use_existing_column=True)
     stars: Mapped[int | None] = mapped_column(SmallInteger, use_existing_column=True)
@@ -255,7 +260,9 @@ class Product(Entry):
     contact_website: Mapped[str | None] = mapped_column(String(500), use_existing_column=True)
     contact_public: Mapped[bool | None] = mapped_column(use_existing_column=True)
     # Where buyers find it: [{"name": "…", "url": "https://…", "address": "…"}, …] (a shop, a
-    # market stall or an online shop; a name and a link or an address).
+    # market stall or an online shop; a name and a link or an address). A name that is a
+    # description rather than a proper name may be given per language instead:
+    # {"vi": "…", "en": "…"} (any of the hub's languages), as a certificate's name may.
     where_to_buy: Mapped[list | None] = mapped_column(JSON, use_existing_column=True)
     # [{"name": "…", "issuer": "…", "issued_on": "YYYY-MM-DD", "url": "https://…"}, …]
     certificates: Mapped[list | None] = mapped_column(JSON, use_existing_column=True)

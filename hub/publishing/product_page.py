@@ -2,6 +2,8 @@
 reader's language (scheme, stars, date, validity; expired or withdrawn said), and the
 producer's contact details when its coordinator made them public."""
 
+from dataclasses import replace
+
 from flask_babel import format_date, ngettext
 from markupsafe import Markup, escape
 
@@ -101,3 +103,49 @@ def isodate(value):
         return date.fromisoformat(value) if isinstance(value, str) else value
     except ValueError:
         return None
+
+
+OSM_ZOOM = 12  # OpenStreetMap's zoom for a producer's point: a town and its surroundings
+
+
+def _degrees(value):
+    """Degrees as a URL writes them: at most 5 decimals (about a metre), no trailing zeros."""
+    return f"{value:.5f}".rstrip("0").rstrip(".")
+
+
+@bp.app_template_global()
+def producer_map(product):
+    """The producer's point on a map of the product's country (``hub.registry.worldmap``):
+    ``{"map": PointMap, "osm": its OpenStreetMap address}``, only for a published product
+    with both coordinates; else None."""
+    from hub.registry.worldmap import point_map
+
+    if product.status != "published" or product.latitude is None or product.longitude is None:
+        return None
+    lat, lon = _degrees(product.latitude), _degrees(product.longitude)
+    return {
+        "map": point_map(product.country_code, product.longitude, product.latitude),
+        "osm": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map={OSM_ZOOM}/{lat}/{lon}",
+    }
+
+
+@bp.app_template_global()
+def item_label(entry, value):
+    """A list item's label (a shop's or a certificate's name) for the reader: given per
+    language (``{"vi": …, "en": …}``), a ``hub.texts.core.Shown`` of the reader's language,
+    else the entry's source language, else the first given (its fallback shown as every
+    text's is); a plain text (a proper name, in the source language) as it is."""
+    from types import SimpleNamespace
+
+    from hub.i18n import current_language
+    from hub.texts.core import resolve
+
+    if not isinstance(value, dict):
+        return value
+    versions = [
+        SimpleNamespace(language=lang, text=text, source_fingerprint=None)
+        for lang, text in value.items()
+        if text
+    ]
+    shown = resolve(versions, entry.source_language, current_language())
+    return replace(shown, text=shown.text.text) if shown.text is not None else shown

@@ -39,9 +39,9 @@ KIND_FIELDS = {
         "exhibitors", "exhibitor_countries",
     ),
     "product": (
-        "producer_name", "producer_type", "locality", "product_group", "rating_scheme", "stars",
-        "rated_on", "valid_until", "rating_withdrawn_on", "contact_email", "contact_phone",
-        "contact_website", "contact_public", "where_to_buy", "certificates",
+        "producer_name", "producer_type", "locality", "latitude", "longitude", "product_group",
+        "rating_scheme", "stars", "rated_on", "valid_until", "rating_withdrawn_on", "contact_email",
+        "contact_phone", "contact_website", "contact_public", "where_to_buy", "certificates",
     ),
 }  # fmt: skip
 # Fields shown in the history but not brought back by "restore this version": the status is
@@ -85,6 +85,8 @@ FIELD_LABELS = {
     "producer_name": _l("Producer"),
     "producer_type": _l("Kind of producer"),
     "locality": _l("Locality"),
+    "latitude": _l("Latitude"),
+    "longitude": _l("Longitude"),
     "product_group": _l("Product group"),
     "rating_scheme": _l("Rating scheme"),
     "stars": _l("Stars"),

@@ -3,6 +3,7 @@ partner's record: ``FIELD_RULES[kind](fields, country_code, errors)`` gives the 
 and puts a reason per field in ``errors`` in the current language."""
 
 import functools
+import math
 import re
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -286,12 +288,41 @@ def _rows(value, errors, field):
     return value
 
 
+def languages():
+    """The languages a label may be given in: the hub's."""
+    return current_app.config["LANGUAGES"]
+
+
+def _label(value, errors, field, limit=200):
+    """A label of a list's item (a shop's or a certificate's name): a text, or its texts per
+    language ``{"vi": …, "en": …}`` (any of the hub's languages, the empty ones left out);
+    None when empty."""
+    if value is None or isinstance(value, str):
+        return _short(value, errors, field, limit)
+    if not isinstance(value, dict):
+        errors[field] = _("Give a text, or a text per language.")
+        return None
+    wanted = languages()
+    unknown = [str(key) for key in value if key not in wanted]
+    if unknown or not all(text is None or isinstance(text, str) for text in value.values()):
+        errors[field] = _(
+            "Give a text, or a text per language: %(languages)s.",
+            languages=format_list(list(wanted), locale=current_language()),
+        )
+        return None
+    texts = {}
+    for language in wanted:
+        if (text := _short(value.get(language), errors, field, limit)) is not None:
+            texts[language] = text
+    return texts or None
+
+
 def _where_to_buy(value, errors):
     places = []
     for row in _rows(value, errors, "where_to_buy"):
         row_errors = {}
         place = {
-            "name": _short(_str(row.get("name")), row_errors, "name", 200),
+            "name": _label(row.get("name"), row_errors, "name"),
             "url": _url(_str(row.get("url")), row_errors, "url"),
             "address": _short(_str(row.get("address")), row_errors, "address", 300),
         }
@@ -319,7 +350,7 @@ def _certificates(value, errors):
                 "Enter a date between %(first)s and %(last)s.", first=FIRST_YEAR, last=LAST_YEAR
             )
         certificate = {
-            "name": _short(_str(row.get("name")), row_errors, "name", 200),
+            "name": _label(row.get("name"), row_errors, "name"),
             "issuer": _short(_str(row.get("issuer")), row_errors, "issuer", 200),
             "issued_on": issued.isoformat() if isinstance(issued, date) else None,
             "url": _url(_str(row.get("url")), row_errors, "url"),
@@ -353,6 +384,44 @@ def _contact(fields, errors):
     }
 
 
+def _degrees(value, errors, field, limit):
+    """A latitude or longitude in degrees (a number, or a text a form gave: a decimal comma is
+    read as a point), within ±``limit``; None when not given."""
+    if isinstance(value, str):
+        value = value.strip().replace(",", ".")
+        if not value:
+            return None
+    if value is None:
+        return None
+    degrees = None
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            degrees = float(value)
+        except (ValueError, OverflowError):
+            degrees = None
+    if degrees is None or not math.isfinite(degrees):
+        errors[field] = _("Enter a number of degrees, such as 21.59.")
+        return None
+    if not -limit <= degrees <= limit:
+        errors[field] = _(
+            "Enter a number of degrees between %(min)s and %(max)s.", min=-limit, max=limit
+        )
+        return None
+    return degrees
+
+
+def _location(fields, errors):
+    """Where the producer is: latitude and longitude, both or neither."""
+    latitude = _degrees(fields.get("latitude"), errors, "latitude", 90)
+    longitude = _degrees(fields.get("longitude"), errors, "longitude", 180)
+    if (latitude is None) != (longitude is None) and not {"latitude", "longitude"} & set(errors):
+        missing = "longitude" if longitude is None else "latitude"
+        errors[missing] = _("Give the latitude and the longitude together, or leave both empty.")
+    if "latitude" in errors or "longitude" in errors:
+        return {"latitude": None, "longitude": None}
+    return {"latitude": latitude, "longitude": longitude}
+
+
 def _product_fields(fields, country_code, errors):
     _dates_in_range(fields, errors, ("rated_on", "valid_until"))
     values = {
@@ -361,6 +430,7 @@ def _product_fields(fields, country_code, errors):
             fields.get("producer_type"), v.PRODUCER_TYPES, errors, "producer_type"
         ),
         "locality": _short(fields.get("locality"), errors, "locality"),
+        **_location(fields, errors),
         "product_group": _choice(
             fields.get("product_group"), v.PRODUCT_GROUPS, errors, "product_group", required=True
         ),

@@ -181,8 +181,9 @@ def _compact(numbers):
 
 
 @functools.cache
-def world_map():
-    """The projected map: every country's path data by alpha-2 code (computed once per process)."""
+def _projected():
+    """Every territory's rings, projected (Equal Earth units, y northwards): ``[(code or None,
+    rings)]``, read and projected once per process."""
     topology = json.loads(GEODATA.read_text(encoding="utf-8"))
     arcs = _arcs(topology)
     aliases = get_global("territory_aliases")
@@ -200,6 +201,13 @@ def world_map():
             for part in split_at_antimeridian(_ring(arcs, ring))
         ]
         projected.append((code, rings))
+    return projected
+
+
+@functools.cache
+def world_map():
+    """The projected map: every country's path data by alpha-2 code (computed once per process)."""
+    projected = _projected()
     xs = [x for _, rings in projected for ring in rings for x, _ in ring]
     ys = [y for _, rings in projected for ring in rings for _, y in ring]
     left, top = min(xs), max(ys)
@@ -220,3 +228,60 @@ def world_map():
         if max(xs) - min(xs) < SMALL and max(ys) - min(ys) < SMALL:
             small[code] = ((max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2)
     return WorldMap(WIDTH, height, shapes, "".join(unnamed), small)
+
+
+POINT_MAP_SIZE = 240  # view-box units of the longer side of a country's map with a point
+NEAR = 0.3  # projected units (about 17°): a country's parts farther from the point are left out
+LEAST_SPAN = 0.03  # the least extent drawn (about 2°), for a point in a small country
+
+
+@dataclass(frozen=True)
+class PointMap:
+    """A country's map with one point on it: the country's path data, and where the point is,
+    in a view box ``width`` × ``height``."""
+
+    width: int
+    height: int
+    shape: str
+    x: float
+    y: float
+
+
+@functools.cache
+def _country_rings():
+    return {code: rings for code, rings in _projected() if code is not None}
+
+
+def _distance(ring, x, y):
+    """How far the point is from the ring's bounding box (0 inside it), in projected units."""
+    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+    return math.hypot(max(min(xs) - x, 0, x - max(xs)), max(min(ys) - y, 0, y - max(ys)))
+
+
+def point_map(code, longitude, latitude, size=POINT_MAP_SIZE):
+    """The map of the country ``code`` with a point at ``longitude``, ``latitude``, projected as
+    the world map is: the country's parts near the point (a country's far islands and
+    territories would make the rest a speck), framed with a margin around them and the point."""
+    x, y = equal_earth(longitude, latitude)
+    rings = [ring for ring in _country_rings().get(code, ()) if _distance(ring, x, y) < NEAR]
+    xs = [px for ring in rings for px, _ in ring] + [x]
+    ys = [py for ring in rings for _, py in ring] + [y]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), LEAST_SPAN)
+    margin = span * 0.06
+    # Centred on the drawing, which may be smaller than the least span.
+    mid_x, mid_y = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    half_x = max(max(xs) - min(xs), LEAST_SPAN) / 2 + margin
+    half_y = max(max(ys) - min(ys), LEAST_SPAN) / 2 + margin
+    left, top = mid_x - half_x, mid_y + half_y
+    scale = size / (2 * max(half_x, half_y))
+    screen = [
+        [(round((px - left) * scale), round((top - py) * scale)) for px, py in ring]
+        for ring in rings
+    ]
+    return PointMap(
+        math.ceil(2 * half_x * scale),
+        math.ceil(2 * half_y * scale),
+        _path(screen),
+        round((x - left) * scale, 1),
+        round((top - y) * scale, 1),
+    )

@@ -1,7 +1,8 @@
 """schema.org descriptions of the hub's things, as JSON-LD objects (dicts) for the pages.
 
 * the hub itself: ``Organization`` and a searchable ``WebSite`` (home page);
-* a product: ``Product`` with its producer as ``brand`` and ``manufacturer``, its photos, its
+* a product: ``Product`` with its producer as ``brand`` and ``manufacturer`` (with its
+  ``location``, a ``Place`` with ``geo`` coordinates, when given), its photos, its
   country of origin and its rating as ``hasCertification`` (a ``Certification`` with a
   ``Rating`` of 1 to 5 stars, its dates, its state and the programme that issued it). A rating
   is one programme's verdict, not an aggregate of reviews: no ``aggregateRating``. No
@@ -162,6 +163,16 @@ def _product(product):
                 "addressCountry": product.country_code,
             },
         }
+        # Where the producer is, as the product's page shows it: once published.
+        if product.status == "published" and None not in (product.latitude, product.longitude):
+            producer["location"] = {
+                "@type": "Place",
+                "geo": {
+                    "@type": "GeoCoordinates",
+                    "latitude": product.latitude,
+                    "longitude": product.longitude,
+                },
+            }
     thing = {
         "category": _label(v.PRODUCT_GROUPS, product.product_group),
         "brand": {"@type": "Brand", "name": product.producer_name} if producer else None,

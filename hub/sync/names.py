@@ -32,8 +32,8 @@ VALUE_NAMES = {
     "rating_scheme": v.RATING_SCHEMES,
 }
 PRODUCT_FIELDS = (
-    "producer_name", "producer_type", "locality", "product_group", "rating_scheme", "stars",
-    "rated_on", "valid_until",
+    "producer_name", "producer_type", "locality", "latitude", "longitude", "product_group",
+    "rating_scheme", "stars", "rated_on", "valid_until",
 )  # fmt: skip
 
 
