@@ -176,7 +176,13 @@ def config(app, monkeypatch):
     monkeypatch.setitem(app.config, "SYNC_WORKER_AFTER", None)
 
 
-def test_a_long_run_writes_through_its_worker_what_it_writes_alone(app, config, httpserver, watch):
+@pytest.mark.parametrize("backlog", [1, None], ids=["shared", "worker-only"])
+def test_a_long_run_writes_through_its_worker_what_it_writes_alone(
+    app, config, httpserver, watch, monkeypatch, backlog
+):
+    # shared: a batch submitted while the worker has one still to answer is prepared here
+    # (whichever process is free prepares); worker-only: the worker takes every batch.
+    monkeypatch.setattr(pipeline, "BACKLOG", backlog)
     url = serve_changes(httpserver, watch)
     with_worker, counts = run(app, url, after=0)
     sent = [line for line in watch.lines if "batches were sent to the worker" in line]

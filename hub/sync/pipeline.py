@@ -230,6 +230,11 @@ def _facts(value):
     return {str(k): v for k, v in value.items() if isinstance(v, str | int | float | bool)}
 
 
+# Batches the worker may have still to answer before the next one is prepared here instead,
+# when it is written (``Preparer.submit``): two keep it busy while this process writes.
+BACKLOG = 2
+
+
 def _consume(
     reader, source, run, seen, client, keep_lease, preparer, held=True, whole=False, wanted=None
 ):
@@ -241,14 +246,14 @@ def _consume(
     media (``hub.sync.media.Wanted``), fetched once every batch is written."""
     batch, pending = [], deque()  # (batch, its preparation) in the order they were read
 
-    def submit(batch):
+    def submit(batch, backlog=BACKLOG):
         stored = functools.partial(stored_fingerprints, source, batch) if held else None
-        pending.append((batch, preparer.submit(batch, stored)))
+        pending.append((batch, preparer.submit(batch, stored, backlog)))
 
     def ahead(batch):
         if len(pending) >= snapshots.AHEAD or not preparer.working():
             return False
-        submit(batch)
+        submit(batch, backlog=None)  # nothing is written yet: the worker takes them all
         return True
 
     if whole:

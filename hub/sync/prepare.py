@@ -298,7 +298,12 @@ class Preparer:
     Two threads of this process talk to the worker, one sending batches and one taking the
     answers, so that the worker always has the next batch at hand and neither side can wait on
     the other with a full pipe. If the worker stops (or never starts), what was sent its way
-    is prepared here instead."""
+    is prepared here instead.
+
+    Whichever process is free prepares: a batch submitted while the worker still has
+    ``backlog`` batches to answer is left to the caller (``submit`` returns None), so that
+    this process, rather than wait for the worker, prepares it when it writes it. The share
+    each side takes follows their speeds, whatever the records and the machine."""
 
     START_TIMEOUT = 60  # seconds for the worker to start (it imports and creates the app)
 
@@ -307,6 +312,7 @@ class Preparer:
         self.after = after
         self.seen = 0
         self.batches = self.sent_batches = 0
+        self.answered = 0  # batches the worker has answered (counted by the receiving thread)
         self.unanswered = 0  # batches sent whose answers were not taken (the run failed)
         self.process = None
         self.requests = queue.SimpleQueue()  # (batch, stored, future); None: no more
@@ -325,15 +331,17 @@ class Preparer:
         """Whether a batch submitted now goes to the worker (it is up and has not stopped)."""
         return self.ready.is_set() and not self.stopped.is_set()
 
-    def submit(self, batch, stored=None):
+    def submit(self, batch, stored=None, backlog=None):
         """``stored``: a callable giving what ``prepare`` takes as ``stored`` for the batch, if
         it is prepared in the worker (prepared here, it is prepared when it is written and the
-        pipeline knows that already)."""
+        pipeline knows that already). ``backlog``: leave the batch to the caller if the worker
+        has that many batches still to answer (None: send it whatever the worker's queue)."""
         self.seen += len(batch)
         self.batches += 1
         if self.process is None and self.after is not None and self.seen > self.after:
             self._start()
-        if self.ready.is_set() and not self.stopped.is_set():
+        busy = backlog is not None and self.sent_batches - self.answered >= backlog
+        if self.ready.is_set() and not self.stopped.is_set() and not busy:
             future = concurrent.futures.Future()
             self.requests.put((batch, stored() if stored else None, future))
             self.sent_batches += 1
@@ -394,6 +402,7 @@ class Preparer:
                     stopped = WorkerStopped(repr(exc))
                     future.set_exception(stopped)
                     break
+                self.answered += 1
                 if ok:
                     future.set_result(answer)
                 else:
