@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import CompileError, OperationalError
 
 from hub import create_app
 from hub.db import make_engine
@@ -163,3 +163,33 @@ def sample_entries():
     for entry in entries.values():
         services.set_status(vn, entry.id, "published")
     return entries
+
+
+def query_plan(statement, parameters=None):
+    """The database's plan for ``statement`` as one line: SQLite's EXPLAIN QUERY PLAN details,
+    PostgreSQL's EXPLAIN lines. ``statement`` is a SQLAlchemy statement, compiled for the
+    session's database with its values written in (sent as parameters where a value's type is
+    not known), or SQL as sent with its ``parameters``."""
+    from hub.extensions import db
+
+    connection = db.session.connection()
+    if not isinstance(statement, str):
+        try:
+            compiled = statement.compile(connection, compile_kwargs={"literal_binds": True})
+        except CompileError:  # a value of no declared type (a ``bindparam``'s): sent as one
+            compiled = statement.compile(connection).construct_expanded_state()
+            parameters = compiled.parameters
+            if compiled.positiontup is not None:
+                parameters = tuple(parameters[name] for name in compiled.positiontup)
+        statement = compiled.statement if hasattr(compiled, "parameters") else str(compiled)
+    explain = "EXPLAIN QUERY PLAN " if connection.dialect.name == "sqlite" else "EXPLAIN "
+    rows = connection.exec_driver_sql(explain + statement, parameters)
+    return " ".join(str(row[-1]) for row in rows)
+
+
+def scans_table(plan, table):
+    """Whether ``plan`` (``query_plan``'s) reads all of ``table``, not through an index."""
+    sqlite_scans = re.findall(rf"\bSCAN {table}\b( USING (?:COVERING )?INDEX)?", plan)
+    return any(not through_index for through_index in sqlite_scans) or bool(
+        re.search(rf"Seq Scan on {table}\b", plan)
+    )

@@ -187,8 +187,9 @@ def country_feed(code, collection):
     return _json_feed(collection, _country_or_404(code))
 
 
-def _calendar(country=None):
-    lang = _feed_language()
+def calendar_statement(country=None):
+    """The fairs of the calendar (of one ``country``): published ones that ended less than
+    ``CALENDAR_PAST`` ago or are to come, soonest first, at most ``CALENDAR_LIMIT``."""
     stmt = (
         select(Fair)
         .where(
@@ -202,9 +203,14 @@ def _calendar(country=None):
     )
     if country:
         stmt = stmt.where(Fair.country_code == country)
+    return stmt
+
+
+def _calendar(country=None):
+    lang = _feed_language()
     with force_locale(lang):
         name = _("OCOP trade fairs")
-    fairs = db.session.scalars(stmt).all()
+    fairs = db.session.scalars(calendar_statement(country)).all()
     response = _ical_response(fairs, lang, name)
     return _conditional(response, list_turned_dt("fair", keep=CALENDAR_PAST))
 

@@ -84,6 +84,10 @@ class Entry(Base):
         CheckConstraint(_in("status", [s.value for s in EntryStatus]), name="status"),
         Index("ix_entry_public", "kind", "status", "country_code", "id"),
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
+        # The entries written here (not a partner's), of a country, newest first: a coordinator's
+        # own and translation queue (an administrator's: every country's, sorted); off it, a
+        # page walks past every synced entry newer than the country's latest own one.
+        Index("ix_entry_local", "origin", "country_code", "id"),
         # A source's entries newest first, as its administrators' page lists them.
         Index("ix_entry_source", "source_id", "id"),
         # Only entries first published elsewhere have an origin of their own: the others (most,
@@ -302,6 +306,9 @@ Index("ix_entry_fair_dates", Entry.kind, Entry.status, Fair.starts_utc, Entry.id
 # ix_entry_public); the stars filter is a range, read off either in id order.
 Index("ix_entry_listing", Entry.kind, Entry.status, Entry.id)
 Index("ix_entry_product_group", Entry.kind, Entry.status, Product.product_group, Entry.id)
+# The products list "still valid" changes when a rating's last day ends: its Last-Modified takes
+# the latest last day before today off this index, not off every published product.
+Index("ix_entry_valid_until", Entry.kind, Entry.status, Product.valid_until)
 Entry.__table__.append_constraint(
     CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars")
 )

@@ -38,10 +38,16 @@ def _published(model):
     )
 
 
-def _by_id_desc(stmt, model, cursor, limit):
+def by_id_desc(stmt, model, cursor, limit):
+    """``stmt``'s page below the cursor (an id), newest first, and one more row to tell
+    whether another page follows: the statement ``_by_id_desc`` reads."""
     if (after := parse_id(cursor)) is not None:
         stmt = stmt.where(model.id < after)
-    rows = db.session.scalars(stmt.order_by(model.id.desc()).limit(limit + 1)).all()
+    return stmt.order_by(model.id.desc()).limit(limit + 1)
+
+
+def _by_id_desc(stmt, model, cursor, limit):
+    rows = db.session.scalars(by_id_desc(stmt, model, cursor, limit)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, str(rows[-1].id) if more else None)
@@ -49,6 +55,15 @@ def _by_id_desc(stmt, model, cursor, limit):
 
 def public_list(kind, country=None, cursor=None, limit=PAGE_SIZE, **filters):
     """One page of published entries of ``kind``, newest first (fairs: by date, see below)."""
+    stmt = public_filtered(kind, country, **filters)
+    if kind == "fair":
+        return _fairs(stmt, filters.get("when") or "upcoming", cursor, limit)
+    return _by_id_desc(stmt, MODELS[kind], cursor, limit)
+
+
+def public_filtered(kind, country=None, **filters):
+    """The published entries of ``kind`` a public list shows with ``filters`` (its page and its
+    order are ``public_list``'s)."""
     model = MODELS[kind]
     stmt = _published(model)
     if country:
@@ -60,9 +75,7 @@ def public_list(kind, country=None, cursor=None, limit=PAGE_SIZE, **filters):
             stmt = stmt.where(Product.stars >= filters["stars"])
         if filters.get("valid"):
             stmt = stmt.where(Product.valid_until >= utctoday())
-    if kind == "fair":
-        return _fairs(stmt, filters.get("when") or "upcoming", cursor, limit)
-    return _by_id_desc(stmt, model, cursor, limit)
+    return stmt
 
 
 @dataclass
@@ -86,15 +99,20 @@ def _fairs_after(stmt, past, after):
     return stmt.where(or_(key[0] > after[0], and_(key[0] == after[0], key[1] > after[1])))
 
 
-def _fair_rows(stmt, past, after, now, limit):
+def fair_rows(stmt, past, after, now, limit):
+    """The statement of up to ``limit`` of ``stmt``'s fairs after ``after`` (start instant, id):
+    the upcoming ones at ``now`` soonest first, or the past ones (``past``) latest first."""
     if past:
         stmt = stmt.where(Fair.ends_utc <= now)
         order = (Fair.starts_utc.desc(), Fair.id.desc())
     else:
         stmt = stmt.where(Fair.ends_utc > now)
         order = (Fair.starts_utc.asc(), Fair.id.asc())
-    stmt = _fairs_after(stmt, past, after)
-    return db.session.scalars(stmt.order_by(*order).limit(limit)).all()
+    return _fairs_after(stmt, past, after).order_by(*order).limit(limit)
+
+
+def _fair_rows(stmt, past, after, now, limit):
+    return db.session.scalars(fair_rows(stmt, past, after, now, limit)).all()
 
 
 def _fair_cursor(fair, past):
@@ -184,12 +202,17 @@ def product_counts(country):
 
 def manage_list(actor, kind=None, status=None, cursor=None, limit=PAGE_SIZE):
     """One page of the entries ``actor`` may edit."""
+    return _by_id_desc(manage_filtered(actor, kind, status), Entry, cursor, limit)
+
+
+def manage_filtered(actor, kind=None, status=None):
+    """The entries ``actor`` may edit, of ``kind`` and ``status`` when given (unpaged)."""
     stmt = editable_entries(actor).options(selectinload(Entry.translations))
     if kind in MODELS:
         stmt = stmt.where(Entry.kind == kind)
     if status:
         stmt = stmt.where(Entry.status == status)
-    return _by_id_desc(stmt, Entry, cursor, limit)
+    return stmt
 
 
 def _instant_and_id(cursor):
@@ -209,6 +232,16 @@ def _instant_and_id(cursor):
 def trash(actor, cursor=None, limit=PAGE_SIZE):
     """One page of ``actor``'s trash (``trashed_entries``), the latest deletion first; the
     cursor is the last entry's deletion instant and id."""
+    rows = db.session.scalars(trash_page(actor, cursor, limit)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = f"{rows[-1].deleted_dt.isoformat()}_{rows[-1].id}" if more else None
+    return Page(rows, cursor)
+
+
+def trash_page(actor, cursor=None, limit=PAGE_SIZE):
+    """The statement of ``trash``'s page: one more row than ``limit``, to tell whether another
+    page follows."""
     stmt = trashed_entries(actor).options(selectinload(Entry.translations))
     if (after := _instant_and_id(cursor)) is not None:
         stmt = stmt.where(
@@ -218,16 +251,17 @@ def trash(actor, cursor=None, limit=PAGE_SIZE):
             )
         )
     order = (Entry.deleted_dt.desc(), Entry.id.desc())
-    rows = db.session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = f"{rows[-1].deleted_dt.isoformat()}_{rows[-1].id}" if more else None
-    return Page(rows, cursor)
+    return stmt.order_by(*order).limit(limit + 1)
 
 
 def translation_queue(actor, cursor=None, limit=PAGE_SIZE):
     """Entries of ``actor`` that lack a language, or whose translation was made from an older
     version of the source text."""
+    return _by_id_desc(translation_queue_filtered(actor), Entry, cursor, limit)
+
+
+def translation_queue_filtered(actor):
+    """The entries ``translation_queue`` lists (unpaged)."""
     source = aliased(EntryTranslation)
     other = aliased(EntryTranslation)
     languages = len(current_app.config["LANGUAGES"])
@@ -244,12 +278,11 @@ def translation_queue(actor, cursor=None, limit=PAGE_SIZE):
         source.language == Entry.source_language,
         other.source_fingerprint != source.fingerprint,
     )
-    stmt = (
+    return (
         editable_entries(actor)
         .where(Entry.status != EntryStatus.ARCHIVED, or_(with_title < languages, stale))
         .options(selectinload(Entry.translations))
     )
-    return _by_id_desc(stmt, Entry, cursor, limit)
 
 
 def newest_change_dt():
@@ -269,20 +302,27 @@ def list_turned_dt(kind, valid=False, keep=None, **_filters):
     past ones; a rating's last day ending (in UTC) takes its product off the "still valid"
     ones; with ``keep`` (the calendar's), a fair that ended that long ago leaves the calendar.
     Part of the lists' Last-Modified, so that If-Modified-Since is not answered 304 then."""
+    statement = list_turned_statement(kind, valid, keep)
+    if statement is None:
+        return None
+    last = db.session.scalar(statement)
+    if kind == "fair":
+        return last + keep if last is not None and keep else last
+    if last is not None:
+        return datetime.combine(last + timedelta(days=1), time(0), UTC)
+    return None
+
+
+def list_turned_statement(kind, valid=False, keep=None):
+    """The query of ``list_turned_dt``: the latest fair's end up to ``keep`` ago, or the latest
+    last day of a rating before today (None when time does not change the list)."""
     model = MODELS[kind]
     published = (model.status == EntryStatus.PUBLISHED, model.deleted_dt.is_(None))
     if kind == "fair":
         since = utcnow() - (keep or timedelta(0))
-        ended = db.session.scalar(
-            select(func.max(Fair.ends_utc)).where(*published, Fair.ends_utc <= since)
-        )
-        return ended + keep if ended is not None and keep else ended
+        return select(func.max(Fair.ends_utc)).where(*published, Fair.ends_utc <= since)
     if kind == "product" and valid:
-        last_day = db.session.scalar(
-            select(func.max(Product.valid_until)).where(
-                *published, Product.valid_until < utctoday()
-            )
+        return select(func.max(Product.valid_until)).where(
+            *published, Product.valid_until < utctoday()
         )
-        if last_day is not None:
-            return datetime.combine(last_day + timedelta(days=1), time(0), UTC)
     return None

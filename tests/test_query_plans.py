@@ -1,0 +1,191 @@
+"""Every list of entries the pages, the API, the feeds and the exports offer, with every
+combination of their filters, is read through an index: the plan of each query, built by the
+code's own builders, never reads the whole ``entry`` table (issue 21 §3). Pages are by key, so
+a deep page's query is the first page's with one more bound on the key: it is checked too."""
+
+import itertools
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from hub.accounts.models import User
+from hub.api.changes import _changes_statement
+from hub.db import utcnow
+from hub.extensions import db
+from hub.feeds.routes import CALENDAR_PAST, calendar_statement
+from hub.publishing import queries
+from hub.publishing.exports import BATCH
+from hub.publishing.models import Entry
+from hub.publishing.vocabulary import PRODUCT_GROUPS
+from hub.registry.models import Country
+from hub.sync.queries import source_entries_statement
+from hub.sync.rows import insert_rows
+from tests.support import query_plan, scans_table
+from tests.test_sync import CSV_SETTINGS, add
+
+ENTRIES = 20_000
+KINDS = ("product",) * 7 + ("fair", "policy", "experience")
+GROUPS = list(PRODUCT_GROUPS)
+
+
+def _fill(source_id, countries):
+    """``ENTRIES`` entries as a hub holds them: mostly partners' products, most published, a few
+    deleted; fairs over four years around now."""
+    now = utcnow()
+    first = db.session.scalar(select(func.coalesce(func.max(Entry.change_seq), 0)))
+    rows = []
+    for k in range(ENTRIES):
+        kind = KINDS[k % len(KINDS)]
+        partner = k % 10 < 7
+        starts = now + timedelta(hours=(k * 37) % (4 * 365 * 24) - 2 * 365 * 24)
+        rows.append({
+            "kind": kind, "country_code": countries[(k // 3) % len(countries)],
+            "status": _status(k),
+            "source_language": "vi", "origin": "partner" if partner else "local",
+            "source_id": source_id if partner else None,
+            "partner_id": f"P-{k}" if partner else None,
+            "origin_hub": "https://other.example" if k % 50 == 0 else None,
+            "origin_id": str(k) if k % 50 == 0 else None,
+            "created_dt": now, "updated_dt": now, "published_dt": now,
+            "deleted_dt": now - timedelta(minutes=k) if k % 33 == 0 else None,
+            "change_seq": first + k + 1,
+            "product_group": GROUPS[k % len(GROUPS)] if kind == "product" else None,
+            "stars": (k % 6 or None) if kind == "product" else None,
+            "valid_until": (now + timedelta(days=k % 1500 - 700)).date()
+            if kind == "product" else None,
+            "starts_utc": starts if kind == "fair" else None,
+            "ends_utc": starts + timedelta(days=2) if kind == "fair" else None,
+        })  # fmt: skip
+    insert_rows(Entry.__table__, rows)
+
+
+def _status(k):
+    return "published" if k % 20 < 17 else ("draft", "draft", "archived")[k % 20 - 17]
+
+
+def _present(names, flags):
+    """A combination's name: the filters present, "none" for none."""
+    return ", ".join(name for name, on in zip(names, flags, strict=True) if on) or "none"
+
+
+def _public_lists(deep_id, deep_fair):
+    """``(name, statement)`` of every public list page: the pages, the API, the JSON feeds and
+    the exports (``queries.public_list``), every filter present or not, first page or deep."""
+    for kind in ("policy", "experience"):
+        for country, cursor, limit in itertools.product((None, "VN"), (None, deep_id), (20, BATCH)):
+            stmt = queries.public_filtered(kind, country)
+            name = f"{kind} list: {_present(('country', 'deep page'), (country, cursor))}"
+            yield f"{name}, {limit} a page", queries.by_id_desc(stmt, Entry, cursor, limit)
+    names = ("country", "group", "stars", "valid", "deep page")
+    for flags in itertools.product((False, True), repeat=5):
+        country, group, stars, valid, deep = flags
+        stmt = queries.public_filtered(
+            "product",
+            "VN" if country else None,
+            group=GROUPS[0] if group else None,
+            stars=4 if stars else None,
+            valid=valid,
+        )
+        for limit in (20, BATCH):
+            yield (
+                f"product list: {_present(names, flags)}, {limit} a page",
+                queries.by_id_desc(stmt, Entry, str(deep_id) if deep else None, limit),
+            )
+    now = utcnow()
+    for country, past, deep in itertools.product((False, True), repeat=3):
+        stmt = queries.public_filtered("fair", "VN" if country else None)
+        when = "when=past" if past else "when=upcoming"
+        name = f"fair list, {when}: {_present(('country', 'deep page'), (country, deep))}"
+        yield name, queries.fair_rows(stmt, past, deep_fair if deep else None, now, 21)
+    for kind, valid, keep in (("fair", False, None), ("fair", False, CALENDAR_PAST)):
+        yield (
+            f"{kind} list's Last-Modified (keep {keep})",
+            queries.list_turned_statement(kind, valid, keep),
+        )
+    yield "product list's Last-Modified: valid", queries.list_turned_statement("product", True)
+    for country in (None, "VN"):
+        yield f"fairs calendar: {_present(('country',), (country,))}", calendar_statement(country)
+
+
+def _changes(deep_seq):
+    """The changes feed (and the webhooks' outbox): one country, several or all; leaving
+    another hub's entries out, or this hub's own; from the start or deep."""
+    for by_country, exclude, deep in itertools.product(
+        (None, "one", "many"), (None, "other", "here"), (False, True)
+    ):
+        stmt = _changes_statement(db.session.get_bind().dialect.name, by_country, exclude)
+        values = {"since": deep_seq if deep else 0, "limit": 101}
+        if by_country:
+            values["country" if by_country == "one" else "countries"] = (
+                "VN" if by_country == "one" else ["VN", "TH"]
+            )
+        if exclude:
+            values["exclude_origin"] = "https://other.example"
+        countries = {None: "every country", "one": "one country", "many": "countries"}
+        name = f"changes feed: {countries[by_country]}, exclude_origin {exclude}"
+        yield f"{name}{', deep' if deep else ''}", stmt.params(**values)
+
+
+def _manage(actors, deep_id, deep_trash):
+    """A coordinator's (and an administrator's) entries with their filters, the translation
+    queue and the trash; a source's entries with theirs."""
+    for (who, actor), kind, status, deep in itertools.product(
+        actors.items(), (None, "product"), (None, "draft"), (False, True)
+    ):
+        stmt = queries.manage_filtered(actor, kind, status)
+        flags = (kind, status, deep)
+        name = f"manage list, {who}: {_present(('kind', 'status', 'deep page'), flags)}"
+        yield name, queries.by_id_desc(stmt, Entry, str(deep_id) if deep else None, 20)
+    for (who, actor), deep in itertools.product(actors.items(), (False, True)):
+        stmt = queries.translation_queue_filtered(actor)
+        page = str(deep_id) if deep else None
+        yield (
+            f"translation queue, {who}{', deep' if deep else ''}",
+            queries.by_id_desc(stmt, Entry, page, 20),
+        )
+        cursor = deep_trash if deep else None
+        yield f"trash, {who}{', deep' if deep else ''}", queries.trash_page(actor, cursor)
+
+
+def _source_entries(source_id, deep_id):
+    names = ("kind", "live", "deleted", "text", "deep page")
+    for kind, live, text, deep in itertools.product(
+        (None, "product"), (None, True, False), ("", "P-1"), (False, True)
+    ):
+        flags = (kind, live is True, live is False, text, deep)
+        yield (
+            f"source's entries: {_present(names, flags)}",
+            source_entries_statement(source_id, kind, live, text, deep_id if deep else None, 50),
+        )
+
+
+def test_every_list_and_filter_combination_reads_entries_through_an_index(app, backend):
+    with app.test_request_context("/"):
+        source = add(app, "csv", "http://127.0.0.1/products.csv", CSV_SETTINGS)
+        countries = db.session.scalars(select(Country.code).order_by(Country.code)).all()
+        _fill(source, ["VN", "VN", "TH", *countries[:9]])
+        if backend == "postgresql":
+            db.session.connection().exec_driver_sql("ANALYZE entry")
+        ids = db.session.scalars(select(Entry.id).order_by(Entry.id)).all()
+        deep_id = ids[len(ids) // 2]
+        deep_fair = (utcnow() + timedelta(days=200), deep_id)
+        deep_seq = db.session.scalar(select(Entry.change_seq).where(Entry.id == deep_id))
+        deleted = db.session.scalar(select(Entry).where(Entry.deleted_dt.is_not(None)).limit(1))
+        deep_trash = f"{deleted.deleted_dt.isoformat()}_{deleted.id}"
+        actors = {
+            "administrator": db.session.scalar(select(User).where(User.role == "admin").limit(1)),
+            "coordinator": db.session.scalar(
+                select(User).where(User.email == "coordinator.vn@hub.test")
+            ),
+        }
+        statements = [
+            *_public_lists(deep_id, deep_fair),
+            *_changes(deep_seq),
+            *_manage(actors, deep_id, deep_trash),
+            *_source_entries(source, deep_id),
+        ]
+        plans = {name: query_plan(statement) for name, statement in statements}
+        db.session.rollback()
+    assert len(plans) == len(statements), "two combinations under one name"
+    scanning = [f"{name}: {plan}" for name, plan in plans.items() if scans_table(plan, "entry")]
+    assert not scanning, "These read the whole entry table:\n" + "\n".join(scanning)
