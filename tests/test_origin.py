@@ -23,7 +23,7 @@ from hub.publishing.models import Entry
 from hub.registry.seeding import seed_registry
 from hub.sync import pipeline, services
 from hub.sync.models import RejectedRecord
-from tests.support import PASSWORD, fresh_database, make_test_app
+from tests.support import PASSWORD, fresh_database, make_test_app, query_plan
 
 COORDINATOR = "coord.vn@hub.test"
 
@@ -378,13 +378,7 @@ def test_leaving_origins_out_keeps_the_feed_on_its_index(app, backend, time_mach
                 limit=101,
                 exclude_origin="https://hub-1.example",
             )
-            compiled = statement.compile(db.session.get_bind())
-            explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
-            params = compiled.params
-            if compiled.positional:
-                params = tuple(params[name] for name in compiled.positiontup)
-            rows = db.session.connection().exec_driver_sql(explain + str(compiled), params)
-            plans.append(" ".join(str(row[-1]) for row in rows))
+            plans.append(query_plan(statement))
             found = db.session.execute(statement).all()
             assert len(found) == 101
         db.session.rollback()
@@ -459,11 +453,7 @@ def test_a_batch_looks_its_origins_up_in_the_index_without_statistics(app, backe
         ids = [str(k) for k in range(5000, 5500)]
         found = db.session.execute(statement, {"hub": "https://hub-a.example", "ids": ids}).all()
         assert sorted(row.origin_id for row in found) == sorted(ids)
-        bound = statement.params(hub="https://hub-a.example", ids=ids)
-        sql = bound.compile(db.session.get_bind(), compile_kwargs={"literal_binds": True})
-        explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
-        rows = db.session.connection().exec_driver_sql(explain + str(sql))
-        plan = " ".join(str(row[-1]) for row in rows)
+        plan = query_plan(statement.params(hub="https://hub-a.example", ids=ids))
         db.session.rollback()
     assert "ix_entry_origin" in plan, plan
     assert "origin_id" in plan.split("ix_entry_origin", 1)[1], plan  # both columns, not one

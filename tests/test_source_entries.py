@@ -12,7 +12,7 @@ from hub.extensions import db
 from hub.publishing.models import Entry, EntryTranslation
 from hub.sync import pipeline
 from hub.sync.rows import insert_rows
-from tests.support import sign_in
+from tests.support import query_plan, sign_in
 from tests.test_pages import parse, text_of
 from tests.test_sync import CSV_SETTINGS, add, sync
 
@@ -237,10 +237,7 @@ def test_a_page_of_a_large_source_is_read_off_an_index_in_order(app, backend, ti
             ],
         ):
             statement = source_entries_statement(source, kind, live, text, before, 51)
-            sql = statement.compile(db.session.get_bind(), compile_kwargs={"literal_binds": True})
-            explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
-            rows = db.session.connection().exec_driver_sql(explain + str(sql))
-            plans.append((source, live, " ".join(str(row[-1]) for row in rows)))
+            plans.append((source, live, query_plan(statement)))
         db.session.rollback()
     for source, live, plan in plans:
         if live is False and backend == "postgresql":

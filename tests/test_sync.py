@@ -12,6 +12,7 @@ from hub.extensions import db
 from hub.publishing.models import Entry
 from hub.sync import pipeline, services
 from hub.sync.models import PartnerSource, RejectedRecord
+from tests.support import query_plan
 
 CSV = (
     "\ufeffMã,Tên sản phẩm,Mô tả,Nhóm,Sao,Ngày xếp hạng\n"
@@ -748,11 +749,7 @@ def test_a_batch_looks_its_ids_up_in_the_index_without_statistics(app, backend, 
         ids = [f"P-{k}" for k in range(5000, 5500)]
         found = db.session.execute(statement, {"source_id": source.id, "ids": ids}).all()
         assert sorted(partner_id for partner_id, _id in found) == sorted(ids)
-        bound = statement.params(source_id=source.id, ids=ids)
-        sql = bound.compile(db.session.get_bind(), compile_kwargs={"literal_binds": True})
-        explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
-        rows = db.session.connection().exec_driver_sql(explain + str(sql))
-        plan = " ".join(str(row[-1]) for row in rows)
+        plan = query_plan(statement.params(source_id=source.id, ids=ids))
         db.session.rollback()
     assert "uq_entry_partner" in plan, plan
     assert "partner_id" in plan.split("uq_entry_partner", 1)[1], plan  # both columns, not one

@@ -16,7 +16,7 @@ from hub.i18n import language_name
 from hub.media.models import Media
 from hub.publishing import queries, services, trash
 from hub.publishing.models import Entry, EntryTranslation
-from tests.support import csrf_token, sample_entries, sign_in
+from tests.support import csrf_token, query_plan, sample_entries, sign_in
 from tests.test_federation import hub_a, published_copy  # noqa: F401  (the fixture)
 from tests.test_publishing_pages import state
 
@@ -386,10 +386,7 @@ def test_the_trash_and_the_purge_read_deleted_entries_off_their_indexes(app, bac
                 assert read()
             finally:
                 event.remove(engine, "before_cursor_execute", keep)
-            statement, parameters = sent[0]
-            explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
-            rows = db.session.connection().exec_driver_sql(explain + statement, parameters)
-            plans[name] = " ".join(str(row[-1]) for row in rows)
+            plans[name] = query_plan(*sent[0])
         assert {e.country_code for e in queries.trash(vn, second).items} == {"VN"}
         db.session.rollback()
     for name, plan in plans.items():

@@ -86,8 +86,16 @@ class Entry(Base):
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
         # The entries written here (not a partner's), of a country, newest first: a coordinator's
         # own and translation queue (an administrator's: every country's, sorted); off it, a
-        # page walks past every synced entry newer than the country's latest own one.
-        Index("ix_entry_local", "origin", "country_code", "id"),
+        # page walks past every synced entry newer than the country's latest own one. Live ones
+        # only: the trash keeps to its own indexes.
+        Index(
+            "ix_entry_local",
+            "origin",
+            "country_code",
+            "id",
+            sqlite_where=text("deleted_dt IS NULL"),
+            postgresql_where=text("deleted_dt IS NULL"),
+        ),
         # A source's entries newest first, as its administrators' page lists them.
         Index("ix_entry_source", "source_id", "id"),
         # Only entries first published elsewhere have an origin of their own: the others (most,

@@ -7,6 +7,7 @@ Revises: 0025
 Create Date: 2026-12-06 10:00:00
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
@@ -17,7 +18,13 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("entry") as batch_op:
-        batch_op.create_index("ix_entry_local", ["origin", "country_code", "id"], unique=False)
+        batch_op.create_index(
+            "ix_entry_local",
+            ["origin", "country_code", "id"],
+            unique=False,
+            sqlite_where=sa.text("deleted_dt IS NULL"),
+            postgresql_where=sa.text("deleted_dt IS NULL"),
+        )
         batch_op.create_index(
             "ix_entry_valid_until", ["kind", "status", "valid_until"], unique=False
         )
