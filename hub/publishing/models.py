@@ -84,8 +84,17 @@ class Entry(Base):
         CheckConstraint(_in("status", [s.value for s in EntryStatus]), name="status"),
         Index("ix_entry_public", "kind", "status", "country_code", "id"),
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
-        # A source's entries newest first, as its administrators' page lists them.
-        Index("ix_entry_source", "source_id", "id"),
+        # A source's entries newest first, as its administrators' page lists them. Partial on a
+        # condition true of every entry that only that page states (hub.sync.queries): the sync's
+        # lookups by partner id never consider it, and take ``uq_entry_partner`` even before
+        # PostgreSQL has statistics (with none, it took this one and filtered a source's entries).
+        Index(
+            "ix_entry_source",
+            "source_id",
+            "id",
+            sqlite_where=text("kind IS NOT NULL"),
+            postgresql_where=text("kind IS NOT NULL"),
+        ),
         # Only entries first published elsewhere have an origin of their own: the others (most,
         # and every one a partner's dataset brings) stay out of the index and cost it nothing.
         Index(
