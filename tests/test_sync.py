@@ -6,11 +6,12 @@ import re
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hub.extensions import db
+from hub.history.models import Revision
 from hub.publishing.models import Entry
-from hub.sync import pipeline, services
+from hub.sync import pipeline, services, validate
 from hub.sync.models import PartnerSource, RejectedRecord
 from tests.support import query_plan
 
@@ -143,6 +144,39 @@ def test_an_unchanged_source_writes_nothing(app, httpserver):
         0,
     )
     assert entries(app, source) == before  # not even a new change sequence number
+
+
+def test_the_same_content_in_another_form_is_unchanged(app, httpserver):
+    """A record whose fingerprint differs from the stored one while the entry already holds
+    what it says (here: the fingerprint was made by an older version of the hub) is unchanged:
+    no change number, no revision; only its fingerprint is kept, for the next run to skip it.
+    A dry run against the source says the same."""
+    clean = "".join(CSV.splitlines(keepends=True)[:3])  # P1 and P2
+    httpserver.expect_request("/p.csv").respond_with_data(clean.encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    sync(app, source)
+    before = entries(app, source)
+    with app.app_context():
+        revisions = db.session.scalar(select(func.count()).select_from(Revision))
+        first = dict(db.session.execute(select(Entry.partner_id, Entry.content_fingerprint)).all())
+        db.session.execute(
+            update(Entry).where(Entry.partner_id == "P2").values(content_fingerprint="f" * 64)
+        )
+        db.session.commit()
+    httpserver.clear()  # other bytes, the same records: read record by record
+    httpserver.expect_request("/p.csv").respond_with_data(clean.replace("\n", "\r\n").encode())
+    with app.test_request_context("/"):
+        held = db.session.get(PartnerSource, source)
+        settings = validate.check_settings("csv", held.settings)
+        report = validate.dry_run("csv", settings, "VN", held)
+    assert (report.counts["unchanged"], report.counts["updated"]) == (2, 0)
+    result = sync(app, source)
+    assert (result["status"], result["updated"], result["unchanged"]) == ("ok", 0, 2)
+    assert entries(app, source) == before
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Revision)) == revisions
+        stored = dict(db.session.execute(select(Entry.partner_id, Entry.content_fingerprint)).all())
+    assert stored == first  # P2's is this version's again: the next run skips it by that
 
 
 def test_the_same_document_again_ends_the_run_at_once(app, httpserver):

@@ -176,13 +176,8 @@ def config(app, monkeypatch):
     monkeypatch.setitem(app.config, "SYNC_WORKER_AFTER", None)
 
 
-@pytest.mark.parametrize("backlog", [1, None], ids=["shared", "worker-only"])
-def test_a_long_run_writes_through_its_worker_what_it_writes_alone(
-    app, config, httpserver, watch, monkeypatch, backlog
-):
-    # shared: a batch submitted while the worker has one still to answer is prepared here
-    # (whichever process is free prepares); worker-only: the worker takes every batch.
-    monkeypatch.setattr(pipeline, "BACKLOG", backlog)
+def test_a_long_run_writes_through_its_worker_what_it_writes_alone(app, config, httpserver, watch):
+    # The worker takes the newest batches, this process prepares the oldest it has not taken.
     url = serve_changes(httpserver, watch)
     with_worker, counts = run(app, url, after=0)
     sent = [line for line in watch.lines if "batches were sent to the worker" in line]

@@ -14,7 +14,6 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from connectors.base import Tombstone
 from hub.db import utcnow
@@ -27,7 +26,7 @@ from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
 from hub.registry.regions import territory_name
 from hub.sync import prepare
-from hub.sync.lookups import lookup
+from hub.sync.lookups import entries, lookup
 from hub.sync.models import RejectedRecord, SyncRun
 from hub.sync.origins import countries_of, held_elsewhere, origin_of, skip_by_origin
 from hub.sync.rows import insert_numbered, insert_rows
@@ -63,17 +62,7 @@ def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
         if ready is None or row.deleted_dt is not None or row.content_fingerprint != ready.digest:
             load.add(partner_id)
     # Then whole entries, only those that change.
-    existing = {}
-    if load:
-        entry_ids = [entry_id for (entry_id,) in lookup((Entry.id,), source.id, load)]
-        existing = {
-            e.partner_id: e
-            for e in db.session.scalars(
-                select(Entry)
-                .where(Entry.id.in_(entry_ids))
-                .options(selectinload(Entry.translations))
-            )
-        }
+    existing = entries(source.id, load)
     elsewhere = held_elsewhere(source, items)
     seqs = publishing.reserve_change_seqs(len(items))
     now = utcnow()  # the batch's moment: what it creates is stamped with it
@@ -282,6 +271,10 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
         if elsewhere is not None and (origin := origin_of(item)) is not None:
             elsewhere.setdefault(origin, set()).add((source.id, str(item.partner_id)))
         return _new_entry(source, item, entry, run, ready, seqs, now)
+    if entry.deleted_dt is None and holds(entry, ready):
+        entry.content_fingerprint = ready.digest  # the same content, sent in another form
+        run.unchanged += 1
+        return entry
     old = rv.changed_fields(entry, {**ready.values, "status": ready.status,
                                     "source_language": ready.source_language})  # fmt: skip
     entry.change_seq = next(seqs)
@@ -312,6 +305,18 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
         publishing.apply_text_values(entry, {**text, "updated_dt": utcnow()})
     run.revisions.append(_revision(entry.id, "sync", source, run, now, old))
     return entry
+
+
+def holds(entry, ready):
+    """Whether ``entry`` holds what ``ready`` (a valid record's ``prepare.Prepared``) would
+    write, though their fingerprints differ: the record came in another form (keys in another
+    order, spaces the rules trim) or was fingerprinted by an older version of the hub. It
+    is then unchanged: no new change number, no revision."""
+    values = {**ready.values, "status": ready.status, "source_language": ready.source_language}
+    if any(getattr(entry, key) != value for key, value in values.items()):
+        return False
+    held = {t.language: (t.fingerprint, t.source_fingerprint) for t in entry.translations}
+    return held == {t["language"]: (t["fingerprint"], t["source_fingerprint"]) for t in ready.texts}
 
 
 def _new_entry(source, item, replaced, run, ready, seqs, now):

@@ -3,6 +3,7 @@
 import functools
 
 from sqlalchemy import ARRAY, String, bindparam, func, select, true
+from sqlalchemy.orm import selectinload
 
 from hub.extensions import db
 from hub.publishing.models import Entry
@@ -48,3 +49,12 @@ def stored_fingerprints(source, items):
     ids = {str(item.partner_id) for item in items if prepare.usable_id(item.partner_id)}
     columns = (Entry.partner_id, Entry.content_fingerprint)
     return dict(lookup(columns, source.id, ids, alive=True).all())
+
+
+def entries(source_id, ids):
+    """``{partner id: Entry}`` of the source's entries among ``ids``, with their translations."""
+    if not ids:
+        return {}
+    entry_ids = [entry_id for (entry_id,) in lookup((Entry.id,), source_id, ids)]
+    query = select(Entry).where(Entry.id.in_(entry_ids)).options(selectinload(Entry.translations))
+    return {entry.partner_id: entry for entry in db.session.scalars(query)}

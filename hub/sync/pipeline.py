@@ -230,9 +230,9 @@ def _facts(value):
     return {str(k): v for k, v in value.items() if isinstance(v, str | int | float | bool)}
 
 
-# Batches the worker may have still to answer before the next one is prepared here instead,
-# when it is written (``Preparer.submit``): two keep it busy while this process writes.
-BACKLOG = 2
+# Batches read and waiting while one is written: the worker prepares the newest of them,
+# this process writes them from the oldest (and prepares those the worker has not taken).
+QUEUED = 3
 
 
 def _consume(
@@ -246,14 +246,14 @@ def _consume(
     media (``hub.sync.media.Wanted``), fetched once every batch is written."""
     batch, pending = [], deque()  # (batch, its preparation) in the order they were read
 
-    def submit(batch, backlog=BACKLOG):
+    def submit(batch):
         stored = functools.partial(stored_fingerprints, source, batch) if held else None
-        pending.append((batch, preparer.submit(batch, stored, backlog)))
+        pending.append((batch, preparer.submit(batch, stored)))
 
     def ahead(batch):
         if len(pending) >= snapshots.AHEAD or not preparer.working():
             return False
-        submit(batch, backlog=None)  # nothing is written yet: the worker takes them all
+        submit(batch)
         return True
 
     if whole:
@@ -277,7 +277,7 @@ def _consume(
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
             submit(batch)
-            write(leave=2)
+            write(leave=QUEUED)
             batch = []
     if batch:
         submit(batch)

@@ -25,6 +25,7 @@ import re
 import subprocess
 import sys
 import threading
+from collections import deque
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
@@ -65,7 +66,13 @@ class Prepared(NamedTuple):
 
 
 def fingerprint(data):
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    """A record's content fingerprint: SHA-256 of its compact JSON with sorted keys (what
+    orjson cannot write, a lone surrogate or a huge integer, is written by ``json``)."""
+    try:
+        text = orjson.dumps(data, default=str, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(data, sort_keys=True, default=str).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 # A lone surrogate (JSON's "\ud800" escape) is text no database can store: a record holding
@@ -288,22 +295,23 @@ class WorkerStopped(Exception):
 
 
 class Preparer:
-    """Prepares a run's batches in order, in a worker process once the run is long enough.
+    """Prepares a run's batches, in a worker process once the run is long enough.
 
     ``submit(batch)`` returns None when the caller is to prepare the batch itself, or else a
-    function giving the worker's answer: the batch's ``Prepared`` list, or None if the worker
-    stopped first. The caller calls those functions in the order it submitted the batches.
-    ``close()`` stops the worker.
+    function giving the batch's ``Prepared`` list from the worker, or None: the caller
+    prepares it after all. The caller calls those functions in the order it submitted the
+    batches. ``close()`` stops the worker.
+
+    The two processes work from opposite ends. This process writes the batches from the
+    oldest; the worker, whenever it is free, takes the newest batch nobody has taken, one at a
+    time. A batch this process reaches that the worker has not taken is prepared here (its
+    function returns None); one the worker is preparing is waited for. So neither waits for
+    the other while there is work, and the share each takes follows their speeds, whatever
+    the records and the machine.
 
     Two threads of this process talk to the worker, one sending batches and one taking the
-    answers, so that the worker always has the next batch at hand and neither side can wait on
-    the other with a full pipe. If the worker stops (or never starts), what was sent its way
-    is prepared here instead.
-
-    Whichever process is free prepares: a batch submitted while the worker still has
-    ``backlog`` batches to answer is left to the caller (``submit`` returns None), so that
-    this process, rather than wait for the worker, prepares it when it writes it. The share
-    each side takes follows their speeds, whatever the records and the machine."""
+    answers, so that neither side can wait on the other with a full pipe. If the worker stops
+    (or never starts), what was sent its way is prepared here instead."""
 
     START_TIMEOUT = 60  # seconds for the worker to start (it imports and creates the app)
 
@@ -312,10 +320,12 @@ class Preparer:
         self.after = after
         self.seen = 0
         self.batches = self.sent_batches = 0
-        self.answered = 0  # batches the worker has answered (counted by the receiving thread)
-        self.unanswered = 0  # batches sent whose answers were not taken (the run failed)
+        self.unanswered = 0  # batches submitted whose answers were not asked for (a failed run)
         self.process = None
-        self.requests = queue.SimpleQueue()  # (batch, stored, future); None: no more
+        self.untaken = deque()  # (batch, stored, future) submitted, not taken by the worker
+        self.taking = threading.Condition()  # guards untaken, busy and closing
+        self.busy = False  # the worker has a batch to answer
+        self.closing = False
         self.sent = queue.SimpleQueue()  # the futures of the batches sent, in order; None: end
         self.ready = threading.Event()
         self.stopped = threading.Event()
@@ -331,23 +341,22 @@ class Preparer:
         """Whether a batch submitted now goes to the worker (it is up and has not stopped)."""
         return self.ready.is_set() and not self.stopped.is_set()
 
-    def submit(self, batch, stored=None, backlog=None):
+    def submit(self, batch, stored=None):
         """``stored``: a callable giving what ``prepare`` takes as ``stored`` for the batch, if
         it is prepared in the worker (prepared here, it is prepared when it is written and the
-        pipeline knows that already). ``backlog``: leave the batch to the caller if the worker
-        has that many batches still to answer (None: send it whatever the worker's queue)."""
+        pipeline knows that already)."""
         self.seen += len(batch)
         self.batches += 1
         if self.process is None and self.after is not None and self.seen > self.after:
             self._start()
-        busy = backlog is not None and self.sent_batches - self.answered >= backlog
-        if self.ready.is_set() and not self.stopped.is_set() and not busy:
-            future = concurrent.futures.Future()
-            self.requests.put((batch, stored() if stored else None, future))
-            self.sent_batches += 1
-            self.unanswered += 1
-            return lambda: self._result(future, batch)
-        return None
+        if not self.working():
+            return None
+        future = concurrent.futures.Future()
+        with self.taking:
+            self.untaken.append((batch, stored() if stored else None, future))
+            self.taking.notify_all()
+        self.unanswered += 1
+        return lambda: self._result(future)
 
     def _start(self):
         self.after = None  # one worker a run
@@ -374,15 +383,31 @@ class Preparer:
         for thread in self.threads:
             thread.start()
 
+    def _take(self):
+        """The newest batch nobody has taken, once the worker is free; None when closing."""
+        with self.taking:
+            while not self.closing:
+                while not self.busy and self.untaken:
+                    request = self.untaken.pop()
+                    if request[2].set_running_or_notify_cancel():  # not prepared here already
+                        self.busy = True
+                        return request
+                self.taking.wait()
+        return None
+
     def _send(self, sender, config):
         try:
             sender.send(config)
-            while (request := self.requests.get()) is not None:
+            while (request := self._take()) is not None:
                 batch, stored, future = request
-                if future.set_running_or_notify_cancel():
-                    self.sent.put(future)
+                try:
                     sender.send((batch, self.country_code, stored))
-        except (OSError, pickle.PicklingError) as exc:
+                except Exception as exc:  # a broken pipe, a record that cannot be pickled
+                    future.set_exception(WorkerStopped(repr(exc)))
+                    raise
+                self.sent.put(future)  # the receiver takes its answer
+                self.sent_batches += 1
+        except Exception as exc:
             self._stop(exc)
         finally:
             self.sent.put(None)
@@ -397,12 +422,15 @@ class Preparer:
             log.debug("sync: the worker is ready")
             while (future := self.sent.get()) is not None:
                 try:
-                    ok, answer = receiver.recv()
+                    answer = receiver.recv_bytes()
                 except (OSError, EOFError) as exc:
                     stopped = WorkerStopped(repr(exc))
                     future.set_exception(stopped)
                     break
-                self.answered += 1
+                with self.taking:  # the worker is free: it takes the next batch meanwhile
+                    self.busy = False
+                    self.taking.notify_all()
+                ok, answer = pickle.loads(answer)  # our own worker's answer
                 if ok:
                     future.set_result(answer)
                 else:
@@ -420,20 +448,26 @@ class Preparer:
         if not self.stopped.is_set():
             log.warning("sync: the worker stopped (%s); batches are prepared here", reason)
         self.stopped.set()
-        self.requests.put(None)  # the sender ends
+        self._close_sender()
 
-    def _result(self, future, batch):
-        """The worker's answer for ``batch``, or None (the pipeline prepares it) if the worker
-        stopped before it answered."""
+    def _close_sender(self):
+        with self.taking:
+            self.closing = True
+            self.taking.notify_all()
+
+    def _result(self, future):
+        """The worker's answer for the batch of ``future``, or None (the pipeline prepares it)
+        if the worker has not taken it, or stopped before it answered."""
         self.unanswered -= 1
-        while True:
-            try:
-                return future.result(timeout=0.5)
-            except concurrent.futures.TimeoutError:
-                if self.stopped.is_set() and future.cancel():  # never sent, nobody left to
-                    return None
-            except (WorkerStopped, concurrent.futures.CancelledError):
-                return None
+        if future.cancel():  # not taken: this process prepares it now
+            with self.taking:  # and lets go of it (the oldest are asked for first)
+                while self.untaken and self.untaken[0][2].cancelled():
+                    self.untaken.popleft()
+            return None
+        try:
+            return future.result()
+        except (WorkerStopped, concurrent.futures.CancelledError):
+            return None
 
     def close(self):
         """Stop the worker: it exits once it reads the end of its input (a thread waits for
@@ -442,7 +476,7 @@ class Preparer:
         if self.process is None:
             return
         self.stopped.set()
-        self.requests.put(None)
+        self._close_sender()
         self.threads[0].join(timeout=5)
         if self.threads[0].is_alive() or self.unanswered:
             self.process.kill()

@@ -37,10 +37,9 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.models import Entry
-from hub.sync import messages, prepare, snapshots
-from hub.sync.batches import refusal
+from hub.sync import lookups, messages, prepare, snapshots
+from hub.sync.batches import holds, refusal
 from hub.sync.fetcher import FetchError, Response
-from hub.sync.lookups import lookup
 from hub.sync.models import PartnerSource
 from hub.sync.names import product_names
 from hub.sync.pipeline import SourceClient, _make_fetcher
@@ -286,12 +285,19 @@ def _check_batch(items, report, source, known):
     ids = {str(i.partner_id) for i in items if prepare.usable_id(i.partner_id)} - set(known)
     if source is not None and ids:
         columns = (Entry.partner_id, Entry.kind, Entry.deleted_dt, Entry.content_fingerprint)
-        for row in lookup(columns, source.id, ids):
+        for row in lookups.lookup(columns, source.id, ids):
             known[row.partner_id] = [row.kind, row.deleted_dt is None, row.content_fingerprint]
             if row.deleted_dt is None:
                 report.seen_alive.add(row.partner_id)
     stored = {pid: state[2] for pid, state in known.items() if state[1]}
     prepared = prepare.prepare(items, country, stored)
+    # Live entries whose records came with another fingerprint: compared as the run would.
+    differ = {
+        str(item.partner_id)
+        for item, ready in zip(items, prepared, strict=True)
+        if ready is not None and ready.valid and str(item.partner_id) in stored
+    }
+    held = lookups.entries(source.id, differ) if source is not None else {}
     counts = report.counts
     counts["fetched"] += len(items)
     for item, ready in zip(items, prepared, strict=True):
@@ -314,7 +320,11 @@ def _check_batch(items, report, source, known):
         if not ready.valid:
             _refuse(report, item, prepare.check(country, kind, item)[4])
             continue
-        counts["created" if state is None else "updated"] += 1
+        same = state is not None and state[1] and partner_id in held
+        if same and holds(held.pop(partner_id), ready):
+            counts["unchanged"] += 1
+        else:
+            counts["created" if state is None else "updated"] += 1
         known[partner_id] = [kind, True, ready.digest]
 
 
