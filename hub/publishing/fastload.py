@@ -42,18 +42,22 @@ def _schema_loader(schema):
     for name, field in schema.load_fields.items():
         if field.data_key not in (None, name) or field.attribute not in (None, name):
             raise _NotCompilable
-        steps.append((name, _field_loader(field)))
-    names = frozenset(name for name, _step in steps)
+        steps.append((name, _field_loader(field), field.required, field.load_default))
+    names = frozenset(step[0] for step in steps)
     exclude = schema.unknown == "exclude"  # unknown keys are left aside, as marshmallow does
 
     def load(data):
         if type(data) is not dict or not (exclude or names.issuperset(data)):
             raise Unsure
         loaded = {}
-        for name, step in steps:
-            value = step(data.get(name, missing))
+        for name, step, required, default in steps:
+            value = data.get(name, missing)
             if value is not missing:
-                loaded[name] = value
+                loaded[name] = step(value)
+            elif required:
+                raise Unsure
+            elif default is not missing:
+                loaded[name] = default() if callable(default) else default
         return loaded
 
     return load
@@ -71,13 +75,28 @@ def _field_loader(field):
         else:
             raise _NotCompilable
     convert = _type_loader(field)
-    required, allow_none, default = field.required, field.allow_none, field.load_default
+    allow_none = field.allow_none
+    if choices is None and least is None and most is None and pattern is None:
+        if convert is _STR:  # most fields: a text with no validator
+
+            def text(value):
+                if type(value) is str or (value is None and allow_none):
+                    return value
+                raise Unsure
+
+            return text
+
+        def plain(value):
+            if value is None:
+                if allow_none:
+                    return None
+                raise Unsure
+            return convert(value)
+
+        return plain
 
     def step(value):
-        if value is missing:
-            if required:
-                raise Unsure
-            return default() if callable(default) else default
+        """A value given (``missing`` is the caller's)."""
         if value is None:
             if allow_none:
                 return None
@@ -99,7 +118,7 @@ def _field_loader(field):
 def _type_loader(field):
     kind = type(field)
     if kind is fields.String:
-        return _exact(str)
+        return _STR
     if kind is fields.Boolean:
         return _boolean
     if kind is fields.Integer:
@@ -130,6 +149,9 @@ def _exact(kind):
         return value
 
     return convert
+
+
+_STR = _exact(str)
 
 
 def _integer(value):
