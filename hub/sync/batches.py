@@ -271,7 +271,7 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
         if elsewhere is not None and (origin := origin_of(item)) is not None:
             elsewhere.setdefault(origin, set()).add((source.id, str(item.partner_id)))
         return _new_entry(source, item, entry, run, ready, seqs, now)
-    if entry.deleted_dt is None and holds(entry, ready):
+    if entry.deleted_dt is None and holds(entry, item, ready):
         entry.content_fingerprint = ready.digest  # the same content, sent in another form
         run.unchanged += 1
         return entry
@@ -307,11 +307,14 @@ def _write(source, item, entry, run, ready, seqs, now, elsewhere=None):
     return entry
 
 
-def holds(entry, ready):
-    """Whether ``entry`` holds what ``ready`` (a valid record's ``prepare.Prepared``) would
+def holds(entry, item, ready):
+    """Whether ``entry`` holds what ``item`` (``ready``: its ``prepare.Prepared``, valid) would
     write, though their fingerprints differ: the record came in another form (keys in another
     order, spaces the rules trim) or was fingerprinted by an older version of the hub. It
-    is then unchanged: no new change number, no revision."""
+    is then unchanged: no new change number, no revision. A record that lists media is never
+    taken as unchanged so: its list (their order) is the partner's, and is not held here."""
+    if isinstance(item.data, dict) and "media" in item.data:
+        return False
     values = {**ready.values, "status": ready.status, "source_language": ready.source_language}
     if any(getattr(entry, key) != value for key, value in values.items()):
         return False

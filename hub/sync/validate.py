@@ -321,7 +321,7 @@ def _check_batch(items, report, source, known):
             _refuse(report, item, prepare.check(country, kind, item)[4])
             continue
         same = state is not None and state[1] and partner_id in held
-        if same and holds(held.pop(partner_id), ready):
+        if same and holds(held.pop(partner_id), item, ready):
             counts["unchanged"] += 1
         else:
             counts["created" if state is None else "updated"] += 1
