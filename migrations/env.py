@@ -5,6 +5,7 @@ from alembic import context
 
 import hub.models  # noqa: F401  (registers every table on the metadata)
 from hub.db import Base, UTCDateTime
+from hub.search.index import is_index_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -15,6 +16,11 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    # The search index's FTS5 tables and GIN indexes are made by migration 0028, not the models.
+    return not (reflected and is_index_object(name))
 
 
 def run_migrations_online():
@@ -28,6 +34,7 @@ def run_migrations_online():
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,9 +7,15 @@ from sqlalchemy import inspect
 
 from hub.db import Base, downgrade, make_engine, upgrade
 from hub.extensions import db
+from hub.search import index
 from tests.support import fresh_database, make_test_app
 
 TABLES = {"country", "membership_event", "programme"}
+
+
+def not_the_search_index(obj, name, type_, reflected, compare_to):
+    # The index's FTS5 tables and GIN indexes are the database's own, not the models'.
+    return not (reflected and index.is_index_object(name))
 
 
 @pytest.fixture
@@ -25,7 +31,9 @@ def test_migrations_build_the_schema_from_empty_and_match_the_models(empty_engin
     upgrade(empty_engine)
     assert set(inspect(empty_engine).get_table_names()) >= TABLES
     with empty_engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": not_the_search_index}
+        )
         assert compare_metadata(context, Base.metadata) == []
 
 

@@ -179,6 +179,17 @@ def clean_text(kind, language, text):
 # Writes.
 
 
+def search_values(text):
+    """The folded copies of a text that search reads (``hub.search.index``): its title, and
+    all its parts together."""
+    return {
+        "search_title": fold(text["title"]),
+        "search_text": fold(
+            " ".join((text["title"], text["summary"], text["body"], text["lessons"]))
+        ),
+    }
+
+
 def text_values(language, text, actor, source_fingerprint, own_fingerprint=None, now=None):
     """The column values of a translation holding ``text`` (clean, see ``clean_text``);
     ``own_fingerprint`` is ``fingerprint(text)`` when the caller has it already."""
@@ -187,10 +198,7 @@ def text_values(language, text, actor, source_fingerprint, own_fingerprint=None,
         "language": language,
         "fingerprint": own_fingerprint or fingerprint(text),
         "source_fingerprint": source_fingerprint,
-        "search_title": fold(text["title"]),
-        "search_text": fold(
-            " ".join((text["title"], text["summary"], text["body"], text["lessons"]))
-        ),
+        **search_values(text),
         "updated_dt": now or utcnow(),
         "updated_by_id": actor.id if actor else None,
     }

@@ -20,4 +20,5 @@ def search():
         results=results,
         today=utctoday(),
         covers=media_display.covers(results.entries, current_language()),
+        short_window=queries.SHORT_WINDOW,
     )

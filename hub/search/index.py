@@ -1,0 +1,166 @@
+"""The search index over the entries' folded titles and texts (``entry_translation``'s
+``search_title`` and ``search_text``, see ``hub.i18n.fold``), made by migration 0028 and kept in
+step by the database itself, in the writing transaction:
+
+* SQLite: contentless FTS5 tables with the trigram tokenizer (``entry_search_title``,
+  ``entry_search_text``), filled by triggers on ``entry_translation``. A row's key is
+  ``entry_id * 4 +`` its language's slot, so the index hands back matches newest entry first
+  and a search can stop at the page it needs. ``detail=none`` keeps the index small and quick to
+  write: it tells which rows hold every trigram of a word, and the query then checks the word
+  itself (``LIKE``) on those rows only.
+* PostgreSQL: ``pg_trgm``'s GIN indexes over the same columns, which the planner uses for the
+  same ``LIKE`` conditions.
+
+Both answer the same condition, a substring match of every word, so both databases give the
+same results. A word of one or two characters has no trigram: a query made only of such words
+is answered from the newest entries' titles (``SHORT_WINDOW``), never by reading every text.
+"""
+
+from sqlalchemy import Integer, and_, case, func, select, table, text
+from sqlalchemy import column as sa_column
+
+from hub.extensions import db
+from hub.i18n import fold
+from hub.publishing.models import Entry, EntryTranslation
+
+MIN_INDEXED = 3  # characters: a trigram
+MAX_TRIGRAMS = 8  # of one word, spread over it: the rows found are checked against the word
+SLOTS = {"vi": 1, "en": 2, "ja": 3}  # as in migration 0028's triggers
+TABLES = {"search_title": "entry_search_title", "search_text": "entry_search_text"}
+GIN_INDEXES = {f"ix_entry_translation_{column}" for column in TABLES}
+
+
+def is_index_object(name):
+    """Whether ``name`` is one of the index's own tables or indexes, which the models do not
+    declare (FTS5's virtual tables and their shadow tables, the GIN indexes)."""
+    return name in GIN_INDEXES or any(name.startswith(table) for table in TABLES.values())
+
+
+def words(phrase):
+    """The distinct words of a folded ``phrase``, in order."""
+    return list(dict.fromkeys(phrase.split()))
+
+
+def like_pattern(word, before="%", after="%"):
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{before}{escaped}{after}"
+
+
+def _trigrams(word):
+    grams = list(dict.fromkeys(word[i : i + 3] for i in range(len(word) - 2)))
+    if len(grams) <= MAX_TRIGRAMS:
+        return grams
+    step = (len(grams) - 1) / (MAX_TRIGRAMS - 1)
+    return list(dict.fromkeys(grams[round(i * step)] for i in range(MAX_TRIGRAMS)))
+
+
+def fts_query(indexed):
+    """The FTS5 query of the rows holding every trigram of the ``indexed`` words."""
+    grams = dict.fromkeys(g for word in indexed for g in _trigrams(word))
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+
+
+def _sqlite():
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def holds(expression, needle):
+    """``expression`` (text) holds ``needle``: ``instr`` on SQLite (its ``LIKE`` steps through
+    non-ASCII text a character at a time, ten times slower), ``LIKE`` on PostgreSQL (which its
+    trigram indexes serve). The texts are folded, so both are exact."""
+    if _sqlite():
+        return func.instr(expression, needle) > 0
+    return expression.like(like_pattern(needle), escape="\\")
+
+
+def indexed_words(terms):
+    return [w for w in terms if len(w) >= MIN_INDEXED]
+
+
+def matching(column, terms, columns, *conditions, before=None):
+    """``select(*columns)`` of the translations whose ``column`` (``"search_title"`` or
+    ``"search_text"``) holds every one of ``terms``, joined to their entry, under
+    ``conditions``, newest entry first (a translation row each), below the entry id ``before``
+    when given. At least one of ``terms`` must be ``indexed_words``'s."""
+    t = EntryTranslation
+    entry = Entry.__table__
+    checks = [holds(getattr(t, column), w) for w in terms]
+    if not _sqlite():
+        if before is not None:
+            checks.append(t.entry_id < before)
+        stmt = select(*columns).select_from(t).join(entry, entry.c.id == t.entry_id)
+        return stmt.where(*checks, *conditions).order_by(t.entry_id.desc())
+    name = TABLES[column]
+    fts = table(name, sa_column("rowid", Integer))
+    key = fts.c.rowid
+    if before is not None:  # on the index's own key, so that it starts there
+        checks.append(key < before * 4)
+    slot = case(*((key % 4 == n, language) for language, n in SLOTS.items()), else_=t.language)
+    return (
+        select(*columns)
+        .select_from(fts)
+        .join(t, and_(t.entry_id == key // 4, t.language == slot))
+        .join(entry, entry.c.id == t.entry_id)
+        .where(
+            text(f"{name} MATCH :match_{column}").bindparams(
+                **{f"match_{column}": fts_query(indexed_words(terms))}
+            ),
+            *checks,
+            *conditions,
+        )
+        .order_by(key.desc())
+    )
+
+
+def rebuild(batch=2000, progress=None):
+    """Fold every translation's title and texts again and rebuild the index from them (``hub
+    reindex``): after a change of the folding, a restore of the database file by other means,
+    or to check the index (``check``). Returns the number of translations."""
+    from hub.publishing.services import search_values
+
+    t = EntryTranslation.__table__.c
+    done = 0
+    last = None
+    while True:
+        stmt = select(t.entry_id, t.language, t.title, t.summary, t.body, t.lessons).order_by(
+            t.entry_id, t.language
+        )
+        if last is not None:
+            stmt = stmt.where(
+                (t.entry_id > last[0]) | ((t.entry_id == last[0]) & (t.language > last[1]))
+            )
+        rows = db.session.execute(stmt.limit(batch)).all()
+        if not rows:
+            break
+        for row in rows:
+            values = search_values(row._asdict())
+            db.session.execute(
+                EntryTranslation.__table__.update()
+                .where(t.entry_id == row.entry_id, t.language == row.language)
+                .values(**values)
+            )
+        done += len(rows)
+        last = (rows[-1].entry_id, rows[-1].language)
+        if progress:
+            progress(done)
+    if _sqlite():
+        for column, name in TABLES.items():
+            db.session.execute(text(f"INSERT INTO {name}({name}) VALUES ('delete-all')"))
+            db.session.execute(
+                text(
+                    f"INSERT INTO {name}(rowid, value) SELECT entry_id * 4 + (CASE language "
+                    + " ".join(f"WHEN '{lang}' THEN {n}" for lang, n in SLOTS.items())
+                    + f" ELSE 0 END), {column} FROM entry_translation"
+                )
+            )
+    else:
+        for name in sorted(GIN_INDEXES):
+            db.session.execute(text(f"REINDEX INDEX {name}"))
+    return done
+
+
+def fold_phrase(query, limit):
+    """A query as the index reads it: control characters as spaces, folded, single-spaced,
+    at most ``limit`` characters."""
+    cleaned = "".join(c if c.isprintable() else " " for c in query or "")
+    return " ".join(fold(cleaned).split())[:limit].strip()
