@@ -235,6 +235,15 @@ def migrate_command(revision):
 def main():
     """The ``hub`` console script (pyproject.toml): ``hub create-user …`` is
     ``flask --app wsgi hub create-user …``, with the same configuration as the server."""
-    from hub import accounts, create_app, media, publishing, registry, sync, webhooks  # noqa: F401
+    from hub import (  # noqa: F401
+        accounts,
+        create_app,
+        media,
+        publishing,
+        registry,
+        search,
+        sync,
+        webhooks,
+    )
 
     hub_cli.main(prog_name="hub", obj=ScriptInfo(create_app=create_app, set_debug_flag=False))

@@ -16,7 +16,7 @@ same results. A word of one or two characters has no trigram: a query made only 
 is answered from the newest entries' titles (``SHORT_WINDOW``), never by reading every text.
 """
 
-from sqlalchemy import Integer, and_, case, func, select, table, text
+from sqlalchemy import Integer, and_, bindparam, case, func, select, table, text, tuple_
 from sqlalchemy import column as sa_column
 
 from hub.extensions import db
@@ -112,48 +112,49 @@ def matching(column, terms, columns, *conditions, before=None):
     )
 
 
-def rebuild(batch=2000, progress=None):
-    """Fold every translation's title and texts again and rebuild the index from them (``hub
-    reindex``): after a change of the folding, a restore of the database file by other means,
-    or to check the index (``check``). Returns the number of translations."""
+def rebuild(batch=2000):
+    """Fold every translation's title and texts again, store the folded copies that changed,
+    and rebuild the index from them (``hub reindex``): after a change of the folding, a restore
+    of the database by other means than the hub's, or to repair the index. Returns the number
+    of translations."""
     from hub.publishing.services import search_values
 
-    t = EntryTranslation.__table__.c
-    done = 0
-    last = None
-    while True:
-        stmt = select(t.entry_id, t.language, t.title, t.summary, t.body, t.lessons).order_by(
-            t.entry_id, t.language
-        )
-        if last is not None:
-            stmt = stmt.where(
-                (t.entry_id > last[0]) | ((t.entry_id == last[0]) & (t.language > last[1]))
-            )
-        rows = db.session.execute(stmt.limit(batch)).all()
-        if not rows:
-            break
-        for row in rows:
-            values = search_values(row._asdict())
-            db.session.execute(
-                EntryTranslation.__table__.update()
-                .where(t.entry_id == row.entry_id, t.language == row.language)
-                .values(**values)
-            )
-        done += len(rows)
-        last = (rows[-1].entry_id, rows[-1].language)
-        if progress:
-            progress(done)
-    if _sqlite():
+    if _sqlite():  # first, so that the triggers find in it what they take out
+        slot = " ".join(f"WHEN '{language}' THEN {n}" for language, n in SLOTS.items())
         for column, name in TABLES.items():
             db.session.execute(text(f"INSERT INTO {name}({name}) VALUES ('delete-all')"))
             db.session.execute(
                 text(
-                    f"INSERT INTO {name}(rowid, value) SELECT entry_id * 4 + (CASE language "
-                    + " ".join(f"WHEN '{lang}' THEN {n}" for lang, n in SLOTS.items())
-                    + f" ELSE 0 END), {column} FROM entry_translation"
+                    f"INSERT INTO {name}(rowid, value) SELECT entry_id * 4 + "
+                    f"(CASE language {slot} ELSE 0 END), {column} FROM entry_translation"
                 )
             )
-    else:
+    table = EntryTranslation.__table__
+    t = table.c
+    store = (
+        table.update()
+        .where(t.entry_id == bindparam("key_entry"), t.language == bindparam("key_language"))
+        .values(search_title=bindparam("search_title"), search_text=bindparam("search_text"))
+    )
+    columns = (t.entry_id, t.language, t.title, t.summary, t.body, t.lessons)
+    done, last = 0, None
+    while True:
+        stmt = select(*columns, t.search_title, t.search_text).order_by(t.entry_id, t.language)
+        if last is not None:
+            stmt = stmt.where(tuple_(t.entry_id, t.language) > tuple_(*last))
+        rows = db.session.execute(stmt.limit(batch)).all()
+        if not rows:
+            break
+        changed = []
+        for row in rows:
+            values = search_values(row._asdict())
+            if (values["search_title"], values["search_text"]) != row[-2:]:
+                changed.append({"key_entry": row.entry_id, "key_language": row.language, **values})
+        if changed:
+            db.session.execute(store, changed)
+        done += len(rows)
+        last = (rows[-1].entry_id, rows[-1].language)
+    if not _sqlite():
         for name in sorted(GIN_INDEXES):
             db.session.execute(text(f"REINDEX INDEX {name}"))
     return done

@@ -70,6 +70,8 @@ def upgrade():
     bind = op.get_bind()
     # The extension is the database's, in one schema: public unless it is there already
     # elsewhere (never a schema of the hub's own tables, which may be dropped with them).
+    # Two databases (schemas) migrated at once would both create it: one at a time.
+    bind.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('hub: pg_trgm'))")
     bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
     schema = bind.exec_driver_sql(
         "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
