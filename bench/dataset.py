@@ -36,7 +36,7 @@ CHUNK = 5_000  # entries per transaction
 
 def _version_sources():
     from hub.i18n import fold
-    from hub.publishing.services import add_months, fingerprint
+    from hub.publishing.services import add_months, fingerprint, search_values
 
     files = [
         ROOT / "bench" / "dataset.py",
@@ -49,7 +49,7 @@ def _version_sources():
         *sorted((ROOT / "migrations" / "versions").glob("*.py")),
     ]
     parts = [f.read_bytes() for f in files]
-    parts += [inspect.getsource(f).encode() for f in (fold, fingerprint, add_months)]
+    parts += [inspect.getsource(f).encode() for f in (fold, fingerprint, add_months, search_values)]
     parts.append(json.dumps(PARAMS, sort_keys=True).encode())
     return parts
 

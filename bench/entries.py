@@ -340,9 +340,8 @@ def _fair(plan, i, rng):
 def entry_rows(plan, i):
     """The entry row, its translation rows and its policy links, as the services would write
     them."""
-    from hub.i18n import fold
     from hub.publishing import records
-    from hub.publishing.services import fingerprint
+    from hub.publishing.services import fingerprint, search_values
 
     eid = i + 1
     kind = plan.kinds[i]
@@ -401,10 +400,7 @@ def entry_rows(plan, i):
                 **text_,
                 "fingerprint": fp,
                 "source_fingerprint": made_from,
-                "search_title": fold(text_["title"]),
-                "search_text": fold(
-                    " ".join(text_[f] for f in ("title", "summary", "body", "lessons"))
-                ),
+                **search_values(text_),
                 "updated_dt": updated,
                 "updated_by_id": None,
             }

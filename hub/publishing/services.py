@@ -181,12 +181,13 @@ def clean_text(kind, language, text):
 
 def search_values(text):
     """The folded copies of a text that search reads (``hub.search.index``): its title, and
-    all its parts together."""
+    the distinct words of all its parts together, in order. A query's words are each looked
+    for within a word of the text, so a word written again adds nothing to what is found, only
+    to what the index writes."""
+    words = fold(" ".join((text["title"], text["summary"], text["body"], text["lessons"])))
     return {
         "search_title": fold(text["title"]),
-        "search_text": fold(
-            " ".join((text["title"], text["summary"], text["body"], text["lessons"]))
-        ),
+        "search_text": " ".join(dict.fromkeys(words.split())),
     }
 
 
