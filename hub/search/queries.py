@@ -37,7 +37,7 @@ from hub.search import index
 MAX_QUERY = 100
 MAX_WORDS = 8
 PAGE_SIZE = 20
-TITLE_CAP = 500
+TITLE_CAP = 200
 SHORT_WINDOW = 5000
 LEADS = 3  # a registry match of this tier or better can come before the entries
 
