@@ -27,6 +27,7 @@ from tests.support import (
     awkward_instant,
     fresh_database,
     make_test_app,
+    seeded_app,
 )
 
 # Every app the tests make, and every process they start, has an instance folder of the run's
@@ -88,13 +89,8 @@ def deployed_app(backend, tmp_path):
     """An app on a seeded database of its own, its sessions bound to the engine as in
     production: concurrent requests really are concurrent transactions (the ``app`` fixture
     shares one connection)."""
-    with fresh_database(backend, tmp_path) as url:
-        app = make_test_app(url)
-        with app.app_context():
-            upgrade(db.engine)
-            seed_registry()
+    with seeded_app(backend, tmp_path) as app:
         yield app
-        db.binding(app).engine.dispose()
 
 
 @pytest.fixture

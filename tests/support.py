@@ -96,6 +96,25 @@ def make_test_app(database_url, **config):
     )
 
 
+@contextmanager
+def seeded_app(backend, directory):
+    """An app on a migrated and seeded database of ``backend`` of its own, for as long as the
+    block runs."""
+    from hub.db import upgrade
+    from hub.extensions import db
+    from hub.registry.seeding import seed_registry
+
+    with fresh_database(backend, directory) as url:
+        app = make_test_app(url)
+        try:
+            with app.app_context():
+                upgrade(db.engine)
+                seed_registry()
+            yield app
+        finally:
+            db.binding(app).engine.dispose()
+
+
 def csrf_token(client, url):
     """The CSRF token of the form on the page at ``url``."""
     page = client.get(url).get_data(as_text=True)

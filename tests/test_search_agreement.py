@@ -8,12 +8,10 @@ from sqlalchemy import select
 
 from hub.accounts.models import User
 from hub.accounts.services import create_user
-from hub.db import upgrade
 from hub.extensions import db
 from hub.publishing import services
-from hub.registry.seeding import seed_registry
 from hub.search import queries
-from tests.support import PASSWORD, fresh_database, make_test_app
+from tests.support import PASSWORD, seeded_app
 
 WORDS = {
     "vi": ["chè", "trà", "mật", "ong", "bánh", "gạo", "lụa", "tơ", "tằm", "gốm", "sứ", "nước", "mắm", "cà", "phê", "hạt", "điều", "làng", "nghề", "truyền", "thống", "thủ", "công", "Hà", "Giang", "Bát", "Tràng", "Thái", "Nguyên", "đặc", "sản", "hữu", "cơ"],
@@ -89,20 +87,11 @@ def test_sqlite_and_postgresql_agree(tmp_path):
     asked = queries_to_ask(random.Random(21))
     assert len(asked) > 150
     for backend in ("sqlite", "postgresql"):
-        with fresh_database(backend, tmp_path) as url:
-            app = make_test_app(url)
-            try:
-                with app.test_request_context("/"):
-                    upgrade(db.engine)
-                    seed_registry()
-                    create_user("coordinator.vn@hub.test", PASSWORD, "coordinator", "VN")
-                    vn = db.session.scalar(
-                        select(User).where(User.email == "coordinator.vn@hub.test")
-                    )
-                    build(random.Random(5), vn)
-                answers[backend] = results(app, asked)
-            finally:
-                db.binding(app).engine.dispose()
+        with seeded_app(backend, tmp_path) as app, app.test_request_context("/"):
+            create_user("coordinator.vn@hub.test", PASSWORD, "coordinator", "VN")
+            vn = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+            build(random.Random(5), vn)
+            answers[backend] = results(app, asked)
     found = sum(1 for pages in answers["sqlite"].values() if pages[0][0])
     assert found > 100, "too few queries find anything to compare"
     for query in asked:
