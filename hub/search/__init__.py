@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("search", __name__, url_prefix="/<lang>")
 
-from hub.search import routes  # noqa: E402,F401  (attach the routes to bp)
+from hub.search import lists, routes  # noqa: E402,F401  (the lists' words matcher; the routes)
