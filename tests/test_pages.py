@@ -31,6 +31,8 @@ PAGES = (
     "/{lang}/fairs",
     "/{lang}/fairs/{fair}",
     "/{lang}/products?group=beverages&stars=3&valid=1",
+    "/{lang}/fairs?q=ocop+fair",
+    "/{lang}/experiences?q=zz",
     "/{lang}/products/{product}",
     "/{lang}/search?q=ocop",
     "/{lang}/api",

@@ -1,9 +1,11 @@
 """Every list of entries the pages, the API, the feeds and the exports offer, with every
 combination of their filters, is read through an index: the plan of each query, built by the
 code's own builders, never reads the whole ``entry`` table (issue 21 §3). Pages are by key, so
-a deep page's query is the first page's with one more bound on the key: it is checked too."""
+a deep page's query is the first page's with one more bound on the key: it is checked too. So
+are the lists narrowed by words (``q=``), which on SQLite read the search index first."""
 
 import itertools
+import re
 from datetime import timedelta
 
 import pytest
@@ -16,7 +18,8 @@ from hub.extensions import db
 from hub.feeds.routes import CALENDAR_PAST, calendar_statement
 from hub.publishing import queries
 from hub.publishing.exports import BATCH
-from hub.publishing.models import Entry
+from hub.publishing.models import Entry, EntryTranslation
+from hub.publishing.services import search_values
 from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.models import Country
 from hub.sync.queries import source_entries_statement
@@ -41,6 +44,19 @@ CHOSEN_SCANS = {
 }
 KINDS = ("product",) * 7 + ("fair", "policy", "experience")
 GROUPS = list(PRODUCT_GROUPS)
+# The entries' titles, one translation each, in the three languages: "trà sen" in one title of
+# twenty, "gốm bát tràng" in one of five hundred.
+TITLES = (
+    ("vi", "Trà sen Tây Hồ"), ("en", "Lotus tea"), ("vi", "Lụa Vạn Phúc"), ("ja", "八女茶"),
+    ("vi", "Nước mắm Phú Quốc"), ("en", "Mountain honey"), ("vi", "Mật ong bạc hà"),
+    ("en", "Silk scarf"), ("ja", "有田焼の皿"), ("vi", "Bánh đa Kế"), ("en", "Bamboo basket"),
+    ("vi", "Chè Thái Nguyên"), ("en", "Dried mango"), ("ja", "梅干し"), ("vi", "Cà phê Buôn Ma Thuột"),
+    ("en", "Rice crackers"), ("vi", "Gạo ST25"), ("en", "Cashew nuts"), ("ja", "ゆず茶"),
+    ("vi", "Mực một nắng"),
+)  # fmt: skip
+RARE = ("vi", "Gốm Bát Tràng")
+# ``q=`` of a list: words the index looks up (common, rare), and of one or two characters only.
+WORDS = {"common": "tra sen", "rare": "gom bat trang", "short": "茶"}
 
 
 def _fill(source_id, countries):
@@ -72,6 +88,16 @@ def _fill(source_id, countries):
             "ends_utc": starts + timedelta(days=2) if kind == "fair" else None,
         })  # fmt: skip
     insert_rows(Entry.__table__, rows)
+    ids = db.session.scalars(select(Entry.id).where(Entry.change_seq > first).order_by(Entry.id))
+    texts = []
+    for k, entry_id in enumerate(ids):
+        language, title = RARE if k % 500 == 250 else TITLES[k % len(TITLES)]
+        text = {"title": f"{title} {k}", "summary": "", "body": "", "lessons": ""}
+        texts.append({
+            "entry_id": entry_id, "language": language, **text, "fingerprint": "0" * 64,
+            "source_fingerprint": None, **search_values(text), "updated_dt": now,
+        })  # fmt: skip
+    insert_rows(EntryTranslation.__table__, texts)
 
 
 def _status(k):
@@ -112,6 +138,7 @@ def _public_lists(deep_id, deep_fair):
         when = "when=past" if past else "when=upcoming"
         name = f"fair list, {when}: {_present(('country', 'deep page'), (country, deep))}"
         yield name, queries.fair_rows(stmt, past, deep_fair if deep else None, now, 21)
+    yield from _lists_with_words(deep_id, deep_fair)
     for kind, valid, keep in (("fair", False, None), ("fair", False, CALENDAR_PAST)):
         yield (
             f"{kind} list's Last-Modified (keep {keep})",
@@ -120,6 +147,44 @@ def _public_lists(deep_id, deep_fair):
     yield "product list's Last-Modified: valid", queries.list_turned_statement("product", True)
     for country in (None, "VN"):
         yield f"fairs calendar: {_present(('country',), (country,))}", calendar_statement(country)
+
+
+def _lists_with_words(deep_id, deep_fair):
+    """The same lists narrowed by words (``q=``): the lists newest first read the index in
+    their order (``public_matches``), the fairs take the matching ids as a subquery."""
+    now = utcnow()
+    for label, q in WORDS.items():
+        matcher = queries.words(q)
+        for kind in ("policy", "experience"):
+            for country, deep in itertools.product((None, "VN"), (False, True)):
+                name = _present(("country", "deep page"), (country, deep))
+                cursor = str(deep_id) if deep else None
+                yield (
+                    f"{kind} list, q {label}: {name}",
+                    queries.public_matches(kind, matcher, country, cursor, 20),
+                )
+        names = ("country", "group", "stars", "valid", "deep page")
+        for flags in itertools.product((False, True), repeat=5):
+            country, group, stars, valid, deep = flags
+            for limit in (20, BATCH):
+                yield (
+                    f"product list, q {label}: {_present(names, flags)}, {limit} a page",
+                    queries.public_matches(
+                        "product",
+                        matcher,
+                        "VN" if country else None,
+                        str(deep_id) if deep else None,
+                        limit,
+                        group=GROUPS[0] if group else None,
+                        stars=4 if stars else None,
+                        valid=valid,
+                    ),
+                )
+        for country, past, deep in itertools.product((False, True), repeat=3):
+            stmt = queries.public_filtered("fair", "VN" if country else None, q=q)
+            when = "when=past" if past else "when=upcoming"
+            name = f"fair list, q {label}, {when}: {_present(('country', 'deep page'), (country, deep))}"
+            yield name, queries.fair_rows(stmt, past, deep_fair if deep else None, now, 21)
 
 
 def _changes(deep_seq):
@@ -187,6 +252,7 @@ def test_every_list_and_filter_combination_reads_entries_through_an_index(
         _fill(source, ["VN", "VN", "TH", *countries[:9]])
         if backend == "postgresql":
             db.session.connection().exec_driver_sql("ANALYZE entry")
+            db.session.connection().exec_driver_sql("ANALYZE entry_translation")
         ids = db.session.scalars(select(Entry.id).order_by(Entry.id)).all()
         deep_id = ids[len(ids) // 2]
         deep_fair = (utcnow() + timedelta(days=200), deep_id)
@@ -214,3 +280,21 @@ def test_every_list_and_filter_combination_reads_entries_through_an_index(
         if scans_table(plan, "entry") and (backend, name) not in CHOSEN_SCANS
     ]
     assert not scanning, "These read the whole entry table:\n" + "\n".join(scanning)
+    if backend == "sqlite":
+        # Narrowed by words the index looks up, a list newest first reads the FTS table in its
+        # own order (and each entry by its key); the fairs take the ids it finds.
+        indexed = [name for name in plans if re.search(r", q (common|rare)", name)]
+        assert len(indexed) == 2 * (2 * 4 + 2**5 * 2 + 2**3)  # two q, every kind and filter
+        fts = "SCAN entry_search_text VIRTUAL TABLE INDEX"
+        astray = [
+            f"{name}: {plans[name]}"
+            for name in indexed
+            if not (
+                (
+                    plans[name].startswith(fts)
+                    and "SEARCH entry USING INTEGER PRIMARY KEY (rowid=?)" in plans[name]
+                )
+                or (name.startswith("fair") and f"LIST SUBQUERY 1 {fts}" in plans[name])
+            )
+        ]
+        assert not astray, "These do not read the search index first:\n" + "\n".join(astray)

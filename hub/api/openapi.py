@@ -15,11 +15,13 @@ from hub.api.spec_paths import (
     GET_ERRORS,
     ID_SCHEMA,
     LANG_PARAM,
+    WORDS_PATTERN,
     WRITE_ERRORS,
     _json,
     _param,
     _status,
     add_media,
+    add_search,
     add_validate,
 )
 from hub.api.spec_schemas import (
@@ -37,6 +39,7 @@ from hub.api.spec_schemas import (
     page_schema,
 )
 from hub.publishing.exchange import COUNTRY_PATTERN, RECORD_SCHEMAS
+from hub.publishing.queries import MAX_WORDS_LENGTH
 from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.models import STATUS_VALUES
 
@@ -44,6 +47,12 @@ COUNTRY_PARAM = _param(
     "country",
     {"type": "string", "pattern": "^([A-Z]{2})?$"},
     description="ISO 3166 code; a code with no entries gives an empty page; empty: any country",
+)
+Q_PARAM = _param(
+    "q",
+    {"type": "string", "maxLength": MAX_WORDS_LENGTH, "pattern": WORDS_PATTERN},
+    description="Words: only the entries whose text (title, summary, body, lessons) in one "
+    "language holds every one, whatever the case and diacritics; Japanese by substring",
 )
 KIND_FILTERS = {
     "product": [
@@ -91,7 +100,7 @@ def build_spec():
         schemas.append((name, type(RECORD_SCHEMAS[kind])))
     for view in VIEW_SCHEMAS.values():
         page_name = f"{view.__name__[:-4]}Page"
-        schemas += [(view.__name__, view), (page_name, page_schema(view, page_name))]
+        schemas += [(view.__name__, view), (page_name, page_schema(view, page_name, True))]
     schemas += [
         ("CountryList", page_schema(CountryViewSchema, "CountryList")),
         ("ProgrammeList", page_schema(ProgrammeViewSchema, "ProgrammeList")),
@@ -118,7 +127,7 @@ def build_spec():
             operations={
                 "get": {
                     "summary": f"Published {collection}, newest first",
-                    "parameters": page + KIND_FILTERS.get(kind, []),
+                    "parameters": [*page, *KIND_FILTERS.get(kind, []), Q_PARAM],
                     "responses": {
                         "200": {"description": "A page", "content": _json(f"{view[:-4]}Page")},
                         **GET_ERRORS,
@@ -258,6 +267,11 @@ def build_spec():
                 "parameters": [
                     LANG_PARAM,
                     _param("status", {"type": "string", "enum": list(STATUS_VALUES)}),
+                    {
+                        **Q_PARAM,
+                        "description": "Words: only the countries whose name in vi, en or ja "
+                        "holds every one, or whose code it is",
+                    },
                 ],
                 "responses": {
                     "200": {"description": "Every country", "content": _json("CountryList")},
@@ -305,7 +319,15 @@ def build_spec():
         operations={
             "get": {
                 "summary": "The countries' programmes",
-                "parameters": [LANG_PARAM, COUNTRY_PARAM],
+                "parameters": [
+                    LANG_PARAM,
+                    COUNTRY_PARAM,
+                    {
+                        **Q_PARAM,
+                        "description": "Words: only the programmes whose name, local name, "
+                        "acronym or agency holds every one",
+                    },
+                ],
                 "responses": {
                     "200": {"description": "Every programme", "content": _json("ProgrammeList")},
                     **GET_ERRORS,
@@ -328,6 +350,7 @@ def build_spec():
             }
         },
     )
+    add_search(spec, page[:3], Q_PARAM)
     add_validate(spec)
     add_media(spec)
     return spec.to_dict()
@@ -336,13 +359,19 @@ def build_spec():
 @functools.cache
 def spec_modified():
     """When the code the document is generated from last changed: its Last-Modified."""
+    import hub.api.search
     import hub.api.spec_paths
     import hub.api.spec_schemas
     import hub.publishing.exchange
+    import hub.publishing.queries
     import hub.publishing.vocabulary
+    import hub.search.queries
 
     paths = [Path(__file__), Path(hub.api.spec_schemas.__file__)]
     paths.append(Path(hub.api.spec_paths.__file__))
+    paths.append(Path(hub.api.search.__file__))  # MAX_LIMIT
     paths.append(Path(hub.publishing.exchange.__file__))
+    paths.append(Path(hub.publishing.queries.__file__))  # MAX_WORDS_LENGTH
     paths.append(Path(hub.publishing.vocabulary.__file__))
+    paths.append(Path(hub.search.queries.__file__))  # SHORT_WINDOW
     return datetime.fromtimestamp(max(p.stat().st_mtime for p in paths), UTC)

@@ -10,7 +10,7 @@ yet is shown in English, marked ``lang="en"``.
 import json
 
 from flask import Blueprint, render_template
-from flask_babel import gettext
+from flask_babel import format_number, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -18,6 +18,8 @@ from hub.api.errors import ERRORS, SPECIFIC
 from hub.api.openapi import build_spec
 from hub.api.spec_schemas import COLLECTIONS, RECORD_NAMES
 from hub.i18n import current_language
+from hub.publishing.queries import MAX_WORDS_LENGTH
+from hub.search.queries import SHORT_WINDOW
 from hub.urls import base_url
 
 bp = Blueprint("api_docs", __name__, url_prefix="/<lang>")
@@ -67,8 +69,12 @@ SUMMARIES = {
     ("post", "/api/v1/validate"): _l(
         "Check a document for your token's country; nothing is stored"
     ),
+    ("get", "/api/v1/search"): _l(
+        "Search the countries, programmes and published entries, best first, as the search "
+        "page does"
+    ),
 }
-# name: (meaning, {placeholder: code shown as it is})
+# name: (meaning, {placeholder: code shown as it is, or a number})
 PARAMETERS = {
     "lang": (
         _l(
@@ -97,6 +103,16 @@ PARAMETERS = {
         {},
     ),
     "status": (_l("Only countries with this membership status."), {}),
+    "q": (
+        _l(
+            "Words, at most %(max)s characters: only what holds every one of them, whatever the "
+            "case and the diacritics (Japanese: any part of a text). Entries are found by their "
+            "texts in any language, countries by their name, programmes by their names and "
+            "acronym. Words of one or two characters only are looked for in the %(window)s "
+            "newest entries (the answer's %(short)s says so)."
+        ),
+        {"max": MAX_WORDS_LENGTH, "window": SHORT_WINDOW, "short": "short"},
+    ),
     "since": (
         _l("The %(next_since)s of the previous page: the changes after it."),
         {"next_since": "next_since"},
@@ -148,7 +164,10 @@ def _translated(table, key, english):
         return english, "en" if current_language() != "en" else None
     if isinstance(text, tuple):
         text, codes = text
-        marked = {name: Markup("<code>%s</code>") % code for name, code in codes.items()}
+        marked = {  # a number in the reader's way, anything else as code
+            name: format_number(code) if isinstance(code, int) else Markup("<code>%s</code>") % code
+            for name, code in codes.items()
+        }
         return Markup(escape(str(text))) % marked if marked else str(text), None
     return str(text), None
 

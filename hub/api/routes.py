@@ -26,10 +26,12 @@ from hub.extensions import csrf, db, limiter
 from hub.i18n import current_language
 from hub.publishing.exchange import COLLECTION_KINDS
 from hub.publishing.queries import list_turned_dt, newest_change_dt, public_entry, public_list
+from hub.publishing.routes import words_arg
 from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.facts import country_texts, programme_texts
 from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Programme
 from hub.registry.queries import get_country
+from hub.search.lists import matching_countries, matching_programmes
 from hub.sync import media as partner_media
 from hub.sync.batches import ingest
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
@@ -241,10 +243,20 @@ def _encode(cursor):
     return base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=") if cursor else None
 
 
+def _words_arg():
+    """``?q=``: the words a list is narrowed to (None when absent or blank), else a 422."""
+    words, error = words_arg()
+    if error:
+        raise ApiInputError({"q": [error]})
+    return words
+
+
 def _entry_filters(kind):
     filters = {}
     if country := _country_arg():
         filters["country"] = country
+    if q := _words_arg():
+        filters["q"] = q
     if kind == "product":
         if (group := request.args.get("group")) is not None:
             if group not in PRODUCT_GROUPS:
@@ -284,10 +296,13 @@ def entry_list(collection):
     filters = _entry_filters(kind)
     page = public_list(kind, cursor=_cursor(), limit=limit, **filters)
     media = entries_media(page.items)  # one query for the page
-    response = jsonify(
-        items=[entry_view(e, lang, media) for e in page.items],
-        next_cursor=_encode(page.next_cursor),
-    )
+    body = {
+        "items": [entry_view(e, lang, media) for e in page.items],
+        "next_cursor": _encode(page.next_cursor),
+    }
+    if "q" in filters:  # words of one or two characters only: the newest entries were read
+        body["short"] = page.short_window is not None
+    response = jsonify(body)
     return _last_modified(response, [newest_change_dt(), list_turned_dt(kind, **filters)])
 
 
@@ -312,6 +327,8 @@ def country_list():
             )
         stmt = stmt.where(Country.membership_status == status)
     countries = db.session.scalars(stmt).all()
+    if (q := _words_arg()) is not None:
+        countries = matching_countries(countries, q)
     found = programme_texts(p for c in countries for p in c.programmes)
     response = jsonify(items=[country_view(c, lang, found) for c in countries], next_cursor=None)
     return _last_modified(response, _registry_changed())
@@ -334,6 +351,8 @@ def programme_list():
     stmt = select(Programme).order_by(Programme.id)
     if country := _country_arg():
         stmt = stmt.where(Programme.country_code == country)
+    if (q := _words_arg()) is not None:
+        stmt = stmt.where(*matching_programmes(q))
     programmes = db.session.scalars(stmt).all()
     found = programme_texts(programmes)
     response = jsonify(items=[programme_view(p, lang, found) for p in programmes], next_cursor=None)

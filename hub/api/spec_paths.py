@@ -1,8 +1,16 @@
 """Building blocks of the OpenAPI document (``hub.api.openapi``): the content, answer and
 parameter helpers, the parameters and error answers many operations share, and the paths of
-validation (``add_validate``) and of an entry's media (``add_media``)."""
+search (``add_search``), validation (``add_validate``) and of an entry's media
+(``add_media``)."""
 
-from hub.api.spec_schemas import COLLECTIONS, MediaListSchema, MediaSchema, ValidateResultSchema
+from hub.api.spec_schemas import (
+    COLLECTIONS,
+    SHORT_DESCRIPTION,
+    VIEW_SCHEMAS,
+    MediaListSchema,
+    MediaSchema,
+    ValidateResultSchema,
+)
 from hub.db import MAX_ID
 
 
@@ -23,6 +31,8 @@ def _param(name, schema, where="query", **more):
 
 
 LANG_PARAM = _param("lang", {"type": "string", "enum": ["vi", "en", "ja", "all"]})
+# ``q=``: no control character (C0, DEL, C1), which the API refuses.
+WORDS_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 GET_ERRORS = {
     "304": {"description": "Not modified (If-None-Match or If-Modified-Since)"},
@@ -36,6 +46,75 @@ WRITE_ERRORS = {
     **_status("422", "Invalid, per field"),
     **_status("429", "Too many requests (see Retry-After)"),
 }
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def add_search(spec, page, words):
+    """``GET /api/v1/search`` (hub/api/search.py): ``page`` its language, limit and cursor
+    parameters, ``words`` the ``q`` of the lists."""
+    from hub.api.search import MAX_LIMIT
+
+    views = [_ref(view.__name__) for view in VIEW_SCHEMAS.values()]
+    results = {
+        "type": "object",
+        "properties": {
+            "countries": {
+                "type": "array",
+                "items": _ref("Country"),
+                "description": "First page only: the countries whose name in vi, en or ja holds "
+                "every word, or whose code the query is",
+            },
+            "programmes": {
+                "type": "array",
+                "items": _ref("Programme"),
+                "description": "First page only: the programmes whose name, local name, acronym "
+                "or agency holds every word",
+            },
+            "items": {
+                "type": "array",
+                "items": {"anyOf": views},
+                "description": "Published entries of every kind (collection says which), best "
+                "first: by their title (the query itself, its words as whole words, the start "
+                "of a word, anywhere), then by their texts; newest first in each",
+            },
+            "next_cursor": {
+                "type": "string",
+                "nullable": True,
+                "description": "Opaque; pass as ?cursor= for the next page.",
+            },
+            "registry_first": {
+                "type": "boolean",
+                "description": "True when the countries or programmes are what was asked for "
+                "(their name): a reader is shown them before the entries",
+            },
+            "short": {"type": "boolean", "description": SHORT_DESCRIPTION},
+        },
+        "required": ["countries", "programmes", "items", "next_cursor", "registry_first", "short"],
+        "additionalProperties": False,
+    }
+    spec.components.schema("SearchResults", component=results)
+    lang, _limit, cursor = page
+    spec.path(
+        path="/api/v1/search",
+        operations={
+            "get": {
+                "summary": "Search countries, programmes and published entries, best first",
+                "parameters": [
+                    {**words, "required": True, "description": "The words to find"},
+                    lang,
+                    _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+                    cursor,
+                ],
+                "responses": {
+                    "200": {"description": "A page of results", "content": _json("SearchResults")},
+                    **GET_ERRORS,
+                },
+            }
+        },
+    )
 
 
 def add_validate(spec):

@@ -16,6 +16,7 @@ from hub.publishing.exchange import (
     MediaItemSchema,
 )
 from hub.registry.models import STATUS_VALUES
+from hub.search.queries import SHORT_WINDOW
 
 RECORD_NAMES = {
     "policy": "PolicyRecord",
@@ -133,18 +134,25 @@ def _view_schema(kind, name):
 VIEW_SCHEMAS = {kind: _view_schema(kind, f"{name[:-6]}View") for kind, name in RECORD_NAMES.items()}
 
 
-def page_schema(view, name):
-    """A page of ``view``: its items and the cursor of the next page."""
-    return Schema.from_dict(
-        {
-            "items": fields.List(fields.Nested(view), required=True),
-            "next_cursor": fields.Str(
-                allow_none=True,
-                metadata={"description": "Opaque; pass as ?cursor= for the next page."},
-            ),
-        },
-        name=name,
-    )
+SHORT_DESCRIPTION = (
+    "True when every word of q has one or two characters, which the index cannot look up: they "
+    f"were looked for in the {SHORT_WINDOW:,} newest entries only."
+)
+
+
+def page_schema(view, name, words=False):
+    """A page of ``view``: its items and the cursor of the next page; with ``words``, whether
+    its ``q=`` was read from the newest entries only (``short``)."""
+    found = {
+        "items": fields.List(fields.Nested(view), required=True),
+        "next_cursor": fields.Str(
+            allow_none=True,
+            metadata={"description": "Opaque; pass as ?cursor= for the next page."},
+        ),
+    }
+    if words:
+        found["short"] = fields.Bool(metadata={"description": f"With q=: {SHORT_DESCRIPTION}"})
+    return Schema.from_dict(found, name=name)
 
 
 def _fact_text(description):

@@ -22,12 +22,46 @@ from hub.publishing.models import (
 from hub.publishing.services import MODELS, editable_entries, trashed_entries
 
 PAGE_SIZE = 20
+MAX_WORDS_LENGTH = 100  # characters of a list's ``q=``, as the search page reads at most
 
 
 @dataclass
 class Page:
     items: list
     next_cursor: str | None
+    # With ``q=`` of words of one or two characters only: the number of newest entries they
+    # were looked for in (they have no trigram to look up in the index); else None.
+    short_window: int | None = None
+
+
+# Lists narrowed by words (``q=``) read the search index, which is hub.search's: publishing
+# imports nothing above it, so hub.search registers its matcher here when it is imported
+# (``words_matcher``), as the packages built on the registry register parts of its pages.
+_matchers = []
+
+
+def words_matcher(function):
+    """Register ``function(q)``: None when ``q`` holds no word, else the words' matcher, with
+
+    * ``short_window``: None, or the number of newest entries a query of words of one or two
+      characters only is looked for in;
+    * ``rows(conditions, before, need)``: the statement of ``(entry id,)`` rows, newest entry
+      first (an entry's several matching translations one after the other), of the entries
+      under ``conditions`` (on ``entry``'s columns) and below the id ``before`` (None: from the
+      newest) with a text holding every word, read through the index, limited so that it
+      holds ``need`` distinct entries when there are that many;
+    * ``ids(conditions)``: the statement of those entries' ids, every one, for ``IN``."""
+    _matchers[:] = [function]
+    return function
+
+
+def words(q):
+    """The matcher of ``q`` (``words_matcher``), or None when it holds no word."""
+    if not q:
+        return None
+    if not _matchers:
+        raise RuntimeError("no words matcher registered: hub.search is not imported")
+    return _matchers[0](q)
 
 
 def _published(model):
@@ -53,29 +87,82 @@ def _by_id_desc(stmt, model, cursor, limit):
     return Page(rows, str(rows[-1].id) if more else None)
 
 
-def public_list(kind, country=None, cursor=None, limit=PAGE_SIZE, **filters):
-    """One page of published entries of ``kind``, newest first (fairs: by date, see below)."""
-    stmt = public_filtered(kind, country, **filters)
+def public_list(kind, country=None, cursor=None, limit=PAGE_SIZE, q=None, **filters):
+    """One page of published entries of ``kind``, newest first (fairs: by date, see below);
+    with ``q``, those whose text (a translation's title, summary, body and lessons together)
+    holds every word of it, in the same order."""
+    matcher = words(q)
+    window = matcher.short_window if matcher else None
     if kind == "fair":
-        return _fairs(stmt, filters.get("when") or "upcoming", cursor, limit)
-    return _by_id_desc(stmt, MODELS[kind], cursor, limit)
+        stmt = public_filtered(kind, country, matcher=matcher, **filters)
+        page = _fairs(stmt, filters.get("when") or "upcoming", cursor, limit)
+    elif matcher is not None:
+        page = _matched_by_id_desc(kind, matcher, country, cursor, limit, **filters)
+    else:
+        page = _by_id_desc(public_filtered(kind, country, **filters), MODELS[kind], cursor, limit)
+    page.short_window = window
+    return page
 
 
-def public_filtered(kind, country=None, **filters):
-    """The published entries of ``kind`` a public list shows with ``filters`` (its page and its
-    order are ``public_list``'s)."""
-    model = MODELS[kind]
-    stmt = _published(model)
+def public_conditions(kind, country=None, **filters):
+    """The conditions, on ``entry``'s columns, of the published entries of ``kind`` a public
+    list shows with ``filters`` (but ``q``)."""
+    entry = Entry.__table__.c
+    published = (entry.kind == kind, entry.status == EntryStatus.PUBLISHED)
+    return [*published, entry.deleted_dt.is_(None), *_filter_conditions(kind, country, **filters)]
+
+
+def _filter_conditions(kind, country=None, **filters):
+    entry = Entry.__table__.c
+    conditions = []
     if country:
-        stmt = stmt.where(model.country_code == country)
+        conditions.append(entry.country_code == country)
     if kind == "product":
         if filters.get("group"):
-            stmt = stmt.where(Product.product_group == filters["group"])
+            conditions.append(entry.product_group == filters["group"])
         if filters.get("stars"):
-            stmt = stmt.where(Product.stars >= filters["stars"])
+            conditions.append(entry.stars >= filters["stars"])
         if filters.get("valid"):
-            stmt = stmt.where(Product.valid_until >= utctoday())
+            conditions.append(entry.valid_until >= utctoday())
+    return conditions
+
+
+def public_filtered(kind, country=None, q=None, matcher=None, **filters):
+    """The published entries of ``kind`` a public list shows with ``filters`` (its page and its
+    order are ``public_list``'s); with ``q`` (or its ``matcher``), those whose text holds every
+    word of it, as a subquery of the index's matches (the lists newest first read the index
+    in their own order instead: ``public_matches``)."""
+    model = MODELS[kind]
+    stmt = _published(model).where(*_filter_conditions(kind, country, **filters))
+    if matcher is None:
+        matcher = words(q)
+    if matcher is not None:
+        conditions = public_conditions(kind, country, **filters)
+        stmt = stmt.where(model.id.in_(matcher.ids(conditions)))
     return stmt
+
+
+def public_matches(kind, matcher, country=None, cursor=None, limit=PAGE_SIZE, **filters):
+    """The statement of a page of a list newest first narrowed by words, read off the index in
+    that order below the cursor: ``(entry id,)`` rows holding ``limit`` entries and one more
+    when there are (an entry may come once per language: ``_matched_by_id_desc`` reads them)."""
+    conditions = public_conditions(kind, country, **filters)
+    return matcher.rows(conditions, parse_id(cursor), limit + 1)
+
+
+def _matched_by_id_desc(kind, matcher, country, cursor, limit, **filters):
+    ids = []
+    for (entry_id,) in db.session.execute(
+        public_matches(kind, matcher, country, cursor, limit, **filters)
+    ):
+        if not ids or ids[-1] != entry_id:
+            ids.append(entry_id)
+    more = len(ids) > limit
+    ids = ids[:limit]
+    model = MODELS[kind]
+    found = db.session.scalars(_published(model).where(model.id.in_(ids))).all() if ids else []
+    rows = sorted(found, key=lambda entry: entry.id, reverse=True)
+    return Page(rows, str(ids[-1]) if more else None)
 
 
 @dataclass
@@ -146,7 +233,7 @@ def _fairs(stmt, when, cursor, limit):
         else:
             next_cursor = _fair_cursor(page[-1], False)
     upcoming, past = page[:count], page[count:]
-    return FairPage(page, next_cursor, upcoming, past)
+    return FairPage(page, next_cursor, upcoming=upcoming, past=past)
 
 
 def public_entry(kind, entry_id):

@@ -1,10 +1,12 @@
 """Public pages of the four kinds of entry: lists with filters, and one page per entry."""
 
+import unicodedata
 from datetime import date
+from urllib.parse import unquote_to_bytes
 
 from babel import dates as babel_dates
 from flask import abort, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, format_number
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -31,9 +33,48 @@ COLLECTION_OF = {kind: name for name, kind in COLLECTIONS.items()}
 COLLECTION_RULE = "<any(policies, experiences, fairs, products):collection>"
 
 
+def words_arg():
+    """``?q=``, the words a list is narrowed to: ``(words, error)``, the words None when absent
+    or blank, the error a sentence when they are refused (longer than
+    ``queries.MAX_WORDS_LENGTH``, control characters, or bytes that are not UTF-8, which
+    Werkzeug would keep as ``%XX``: a lone surrogate's among them)."""
+    raw = request.args.get("q", "")
+    if not raw.strip():
+        return None, None
+    if len(raw) > queries.MAX_WORDS_LENGTH or any(
+        unicodedata.category(c) in ("Cc", "Cs") for c in raw
+    ):
+        message = _(
+            "The search text must be at most %(max)s characters, without control characters.",
+            max=format_number(queries.MAX_WORDS_LENGTH),
+        )
+        return None, message
+    if not _utf8_arg(b"q"):
+        return None, _("This text is not valid Unicode (it has a lone surrogate).")
+    return raw.strip(), None
+
+
+def _utf8_arg(name):
+    """Whether every value of the query string's ``name`` is UTF-8, as sent."""
+    for pair in request.query_string.split(b"&"):
+        key, _sep, value = pair.partition(b"=")
+        if unquote_to_bytes(key.replace(b"+", b" ")) != name:
+            continue
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def _filters(kind):
     """The list filters from the query string; a bad value is reported, not applied."""
     args, errors, values = request.args, {}, {}
+    q, error = words_arg()
+    if error:
+        errors["q"] = error
+    elif q:
+        values["q"] = q
     country = args.get("country", "").strip().upper()
     if country:
         if is_known_territory(country):

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("search", __name__, url_prefix="/<lang>")
 
-from hub.search import cli, routes  # noqa: E402,F401  (attach the commands and routes)
+from hub.search import cli, lists, routes  # noqa: E402,F401  (commands, the lists' words matcher, routes)

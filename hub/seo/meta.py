@@ -91,6 +91,8 @@ def canonical_url():
 
 def noindex():
     endpoint = request.endpoint or ""
+    if endpoint == "publishing.collection" and request.args.get("q", "").strip():
+        return True  # a list narrowed by words: search results too
     return endpoint.split(".", 1)[0] in NOINDEX_BLUEPRINTS or endpoint.endswith("_export")
 
 
