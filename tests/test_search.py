@@ -405,6 +405,9 @@ def test_did_you_mean_proposes_a_close_title_word(vn, client):
     assert 'href="/en/search?q=honey&amp;kind=product"' in page
     page = client.get("/en/search?q=hony&kind=policy").get_data(as_text=True)
     assert "Did you mean" not in page
+    # A word spelt right that the filters leave without result is not "corrected".
+    page = client.get("/en/search?q=honey&kind=policy").get_data(as_text=True)
+    assert "Nothing found for “honey”." in page and "Did you mean" not in page
 
 
 def test_did_you_mean_proposes_a_country_or_programme(client):

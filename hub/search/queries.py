@@ -336,7 +336,9 @@ def search(query, cursor=None, limit=PAGE_SIZE, filters=NO_FILTERS):
         registry_first = best >= LEADS and best >= (page[0][0] if page else 0)
     if cursor is None and not (entries or countries or programmes):
         suggestion = suggest.suggestion(
-            query, lambda folded: _finds(folded, conditions, registry=not filters), conditions
+            query,
+            finds=lambda folded: _finds(folded, conditions, registry=not filters),
+            known=lambda folded: _finds(folded, ()),
         )
     return Results(countries, programmes, entries, next_cursor, registry_first, short, suggestion)
 

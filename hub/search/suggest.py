@@ -96,14 +96,15 @@ def pieces(word):
     return list(dict.fromkeys(found))
 
 
-def candidate_statement(piece, conditions=()):
-    """The titles (as written) of the newest published entries under ``conditions`` whose
-    folded title holds both parts of ``piece``, ``ROWS_PER_PIECE`` at most: through the index."""
+def candidate_statement(piece):
+    """The titles (as written) of the newest published entries whose folded title holds both
+    parts of ``piece``, ``ROWS_PER_PIECE`` at most: through the index. Without the page's
+    filters: a word is spelt the same under any."""
     entry = Entry.__table__.c
     published = (entry.status == EntryStatus.PUBLISHED, entry.deleted_dt.is_(None))
     terms = [part for part in piece if part]
     title = (EntryTranslation.title,)
-    stmt = index.matching("search_title", terms, title, *published, *conditions)
+    stmt = index.matching("search_title", terms, title, *published)
     return stmt.limit(ROWS_PER_PIECE)
 
 
@@ -160,27 +161,32 @@ def _country_name(phrase):
     return best[1] if best else None
 
 
-def _candidates(word, conditions, registry):
+def _candidates(word, registry):
     """``[spelling]`` of the words close to the folded ``word``: the closest first, then the
-    titles' words before the registry's, then the most frequent."""
+    titles' words before the registry's, then the most frequent. The titles are looked up
+    most selective part first (the longest), and no further once a word one edit away is
+    found."""
     in_titles, in_registry = {}, {}
     if len(word) > index.MIN_INDEXED:
-        for piece in pieces(word):
-            titles = db.session.scalars(candidate_statement(piece, conditions)).all()
+        for piece in sorted(pieces(word), key=lambda p: -max(map(len, p))):
+            titles = db.session.scalars(candidate_statement(piece)).all()
             _close_words(word, _words(titles), in_titles)
+            if any(distance(word, folded, 1) <= 1 for folded in in_titles):
+                break
     _close_words(word, registry, in_registry)
+    found = {**in_registry, **in_titles}
     ranked = sorted(
         (distance(word, folded), folded not in in_titles, -sum(spellings.values()), folded)
-        for folded, spellings in {**in_registry, **in_titles}.items()
+        for folded, spellings in found.items()
     )
-    found = {**in_registry, **in_titles}
     return [found[folded].most_common(1)[0][0] for *_, folded in ranked]
 
 
-def suggestion(query, finds, conditions=()):
-    """A query close to ``query`` that finds something (``finds(folded phrase)``), as the
-    reader would write it; None when there is none. ``conditions``: the filters the results
-    are under."""
+def suggestion(query, finds, known):
+    """A query close to ``query`` that finds something (``finds(folded phrase)``, under the
+    page's filters), as the reader would write it; None when there is none, or when the words
+    are all known (``known(folded word)``: found without the filters; then it is the filters
+    that leave nothing, not the spelling)."""
     cleaned = "".join(c if c.isprintable() else " " for c in query or "")
     written = unicodedata.normalize("NFC", cleaned).split()
     folded = [fold(w) for w in written]
@@ -193,10 +199,10 @@ def suggestion(query, finds, conditions=()):
     registry = _registry_words()
     options = []
     for spelling, word in zip(written, folded, strict=True):
-        if len(word) < index.MIN_INDEXED or finds(word):
+        if len(word) < index.MIN_INDEXED or known(word):
             options.append([spelling])
         else:
-            options.append(_candidates(word, conditions, registry)[:2] or [spelling])
+            options.append(_candidates(word, registry)[:2] or [spelling])
     for proposal in itertools.islice(itertools.product(*options), TRIES):
         if list(proposal) != written and finds(" ".join(fold(w) for w in proposal)):
             return " ".join(proposal)
