@@ -16,10 +16,20 @@ Titles are ranked for the newest ``TITLE_CAP`` entries whose title matches (enou
 reader; older ones follow with the text matches, still newest first). A query of words of one or
 two characters only has no trigram to look up: it reads the titles of the newest
 ``SHORT_WINDOW`` entries (``Results.short`` says so).
+
+Results can be narrowed by kind, country, product group and stars (at least that many, as in
+the product lists): ``Filters``, conditions on the entry that every query of the index carries.
+Registry pages are not entries: with a filter they are left out.
+
+The page shows the number of results and their facets (kind, country, product group, stars) from
+the index too, never by reading every entry: ``facets`` counts the newest ``COUNT_CAP`` matching
+entries, and says when there are more (the page then reads "more than 1,000"). A query with no
+result at all gets a close term that has some (``hub.search.suggest``).
 """
 
 import functools
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from babel import Locale
 from flask import current_app
@@ -30,9 +40,10 @@ from hub.db import parse_id
 from hub.extensions import db
 from hub.i18n import fold
 from hub.publishing.models import Entry, EntryStatus, EntryTranslation
+from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.models import Country, Programme
 from hub.registry.regions import sort_key, territory_name
-from hub.search import index
+from hub.search import index, suggest
 
 MAX_QUERY = 100
 MAX_WORDS = 8
@@ -40,6 +51,52 @@ PAGE_SIZE = 20
 TITLE_CAP = 200
 SHORT_WINDOW = 5000
 LEADS = 3  # a registry match of this tier or better can come before the entries
+COUNT_CAP = 1000  # matching entries counted for the result count and the facets
+KINDS = ("product", "policy", "experience", "fair")  # the kind facet's order
+GROUP_ORDER = {group: n for n, group in enumerate(PRODUCT_GROUPS)}  # among equal counts
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the results are narrowed to: a kind of entry, a country (its code), a product
+    group, a number of stars (at least that many, as in the product lists). None: any."""
+
+    kind: str | None = None
+    country: str | None = None
+    group: str | None = None
+    stars: int | None = None
+
+    def conditions(self):
+        """The filters as conditions on the entry (``Entry.__table__``'s columns)."""
+        entry = Entry.__table__.c
+        conditions = []
+        if self.kind:
+            conditions.append(entry.kind == self.kind)
+        if self.country:
+            conditions.append(entry.country_code == self.country)
+        if self.group:
+            conditions.append(entry.product_group == self.group)
+        if self.stars:
+            conditions.append(entry.stars >= self.stars)
+        return conditions
+
+    def args(self, **changes):
+        """The filters as a query string's values, with ``changes`` (a value of None removes
+        that filter)."""
+        values = {
+            "kind": self.kind,
+            "country": self.country,
+            "group": self.group,
+            "stars": self.stars,
+            **changes,
+        }
+        return {name: value for name, value in values.items() if value}
+
+    def __bool__(self):
+        return bool(self.args())
+
+
+NO_FILTERS = Filters()
 
 
 @dataclass
@@ -50,6 +107,21 @@ class Results:
     next_cursor: str | None
     registry_first: bool = False
     short: bool = False
+    suggestion: str | None = None  # a close query that finds something, when this one finds nothing
+
+
+@dataclass
+class Facets:
+    """The result count and the facets, each ``[(value, count)]``: counted over the newest
+    ``COUNT_CAP`` matching entries, ``capped`` when there are more. ``stars``: ``(n, entries
+    with at least n stars)``, five first, for each n some entry has."""
+
+    count: int
+    capped: bool
+    kinds: list = field(default_factory=list)
+    countries: list = field(default_factory=list)
+    groups: list = field(default_factory=list)
+    stars: list = field(default_factory=list)
 
 
 def tier(title, phrase):
@@ -139,39 +211,64 @@ def _ranked(rows, cap=None):
     return sorted(((found, entry_id) for entry_id, found in best.items()), reverse=True)
 
 
-def _title_ranked(phrase, terms):
+def title_statement(phrase, terms, conditions=()):
+    """The statement of ``_title_ranked``: ``(entry id, tier)`` of the translations whose title
+    holds every word, newest entry first, as far as ``TITLE_CAP`` entries."""
+    t = EntryTranslation
+    columns = (t.entry_id, _tier_sql(phrase))
+    stmt = index.matching("search_title", terms, columns, *_published(), *conditions)
+    return stmt.limit(TITLE_CAP * len(index.SLOTS))
+
+
+def _title_ranked(phrase, terms, conditions=()):
     """``[(tier, entry id)]`` of the newest ``TITLE_CAP`` published entries whose title (in any
     language) holds every word, best first."""
-    t = EntryTranslation
-    stmt = index.matching("search_title", terms, (t.entry_id, _tier_sql(phrase)), *_published())
     cap = TITLE_CAP * len(index.SLOTS)
-    return _ranked(db.session.execute(stmt.limit(cap)).all(), cap)
+    return _ranked(db.session.execute(title_statement(phrase, terms, conditions)).all(), cap)
 
 
-def _window_ranked(phrase, terms):
-    """The same for a query without a word of three characters: every match among the newest
-    ``SHORT_WINDOW`` entries, in their titles (ranked) or their texts (tier 0)."""
+def window_statement(terms, columns, conditions=()):
+    """``select(*columns)`` of the translations of the newest ``SHORT_WINDOW`` entries, published
+    and under ``conditions``, whose texts hold every word (of any length), newest first: read
+    by the translations' key, for a query without a word the index can look up."""
     t, entry = EntryTranslation, Entry.__table__
     newest = db.session.scalar(select(func.max(entry.c.id))) or 0
-    in_title = and_(*(index.holds(t.search_title, w) for w in terms))
-    stmt = (
-        select(t.entry_id, case((in_title, _tier_sql(phrase)), else_=0))
+    return (
+        select(*columns)
+        .select_from(t)
         .join(entry, entry.c.id == t.entry_id)
         .where(
             t.entry_id > newest - SHORT_WINDOW,
             *_published(),
+            *conditions,
             *(index.holds(t.search_text, w) for w in terms),
         )
         .order_by(t.entry_id.desc())
     )
-    return _ranked(db.session.execute(stmt).all())
 
 
-def _text_matches(terms, before, skip, need):
+def _window_ranked(phrase, terms, conditions=()):
+    """The same for a query without a word of three characters: every match among the newest
+    ``SHORT_WINDOW`` entries, in their titles (ranked) or their texts (tier 0)."""
+    t = EntryTranslation
+    in_title = and_(*(index.holds(t.search_title, w) for w in terms))
+    columns = (t.entry_id, case((in_title, _tier_sql(phrase)), else_=0))
+    return _ranked(db.session.execute(window_statement(terms, columns, conditions)).all())
+
+
+def text_statement(terms, conditions=(), before=None):
+    """``(entry id)`` of the translations of published entries under ``conditions`` whose texts
+    hold every word, newest first, below the entry id ``before``."""
+    t = EntryTranslation
+    return index.matching(
+        "search_text", terms, (t.entry_id,), *_published(), *conditions, before=before
+    )
+
+
+def _text_matches(terms, before, skip, need, conditions=()):
     """Up to ``need`` ids of published entries whose texts hold every word, newest first,
     below ``before`` (an id) and not in ``skip`` (those ranked by their title)."""
-    t = EntryTranslation
-    stmt = index.matching("search_text", terms, (t.entry_id,), *_published(), before=before)
+    stmt = text_statement(terms, conditions, before)
     found = []
     for (entry_id,) in db.session.execute(stmt.limit((need + len(skip)) * len(index.SLOTS))):
         if entry_id in skip or (found and found[-1] == entry_id):
@@ -191,16 +288,26 @@ def _parse_cursor(cursor):
     return int(tier_text), last_id
 
 
-def search(query, cursor=None, limit=PAGE_SIZE):
-    """Countries and programmes (on the first page), then published entries, best first (see
-    the module's description); paginated by ``(tier, id)``."""
+def terms_of(query):
+    """``(phrase, terms)``: the query folded as the index reads it, and its words."""
     phrase = index.fold_phrase(query, MAX_QUERY)
+    return phrase, index.words(phrase)[:MAX_WORDS]
+
+
+def search(query, cursor=None, limit=PAGE_SIZE, filters=NO_FILTERS):
+    """Countries and programmes (on the first page, without ``filters``), then published
+    entries under ``filters``, best first (see the module's description); paginated by ``(tier,
+    id)``. A query that finds nothing comes with a ``suggestion`` when a close one finds some."""
+    phrase, terms = terms_of(query)
     if not phrase:
         return Results([], [], [], None)
-    terms = index.words(phrase)[:MAX_WORDS]
+    conditions = filters.conditions()
     short = not index.indexed_words(terms)
     after = _parse_cursor(cursor)
-    ranked = _window_ranked(phrase, terms) if short else _title_ranked(phrase, terms)
+    if short:
+        ranked = _window_ranked(phrase, terms, conditions)
+    else:
+        ranked = _title_ranked(phrase, terms, conditions)
     page = [
         (found, entry_id)
         for found, entry_id in ranked
@@ -209,7 +316,8 @@ def search(query, cursor=None, limit=PAGE_SIZE):
     if len(page) <= limit and not short:
         before = after[1] if after and after[0] == 0 else None
         skip = {entry_id for _, entry_id in ranked}
-        page += [(0, i) for i in _text_matches(terms, before, skip, limit + 1 - len(page))]
+        need = limit + 1 - len(page)
+        page += [(0, i) for i in _text_matches(terms, before, skip, need, conditions)]
     more = len(page) > limit
     page = page[:limit]
     entries = []
@@ -222,8 +330,91 @@ def search(query, cursor=None, limit=PAGE_SIZE):
         by_id = {e.id: e for e in loaded}
         entries = [by_id[entry_id] for _, entry_id in page if entry_id in by_id]
     next_cursor = f"{page[-1][0]}_{page[-1][1]}" if more else None
-    countries, programmes, registry_first = [], [], False
-    if cursor is None:
+    countries, programmes, registry_first, suggestion = [], [], False, None
+    if cursor is None and not filters:
         countries, programmes, best = _registry(phrase)
         registry_first = best >= LEADS and best >= (page[0][0] if page else 0)
-    return Results(countries, programmes, entries, next_cursor, registry_first, short)
+    if cursor is None and not (entries or countries or programmes):
+        suggestion = suggest.suggestion(
+            query,
+            finds=lambda folded: _finds(folded, conditions, registry=not filters),
+            known=lambda folded: _finds(folded, ()),
+        )
+    return Results(countries, programmes, entries, next_cursor, registry_first, short, suggestion)
+
+
+def _finds(phrase, conditions, registry=True):
+    """Whether a search for the folded ``phrase`` (its words) finds anything under
+    ``conditions``: an entry, or (with ``registry``) a country or a programme. Through the
+    index, one row at most; a phrase of short words only is looked for in the same window of
+    the newest entries as ``search``."""
+    terms = index.words(phrase)[:MAX_WORDS]
+    if not terms:
+        return False
+    if registry and _registry_holds(phrase, terms):
+        return True
+    t = EntryTranslation
+    if index.indexed_words(terms):
+        stmt = text_statement(terms, conditions)
+    else:
+        stmt = window_statement(terms, (t.entry_id,), conditions)
+    return db.session.execute(stmt.limit(1)).first() is not None
+
+
+def _registry_holds(phrase, terms):
+    if _country_tiers(phrase):
+        return True
+    found = select(Programme.id).where(*(index.holds(Programme.search_text, w) for w in terms))
+    return db.session.execute(found.limit(1)).first() is not None
+
+
+def facet_statement(terms, conditions=()):
+    """``(entry id, kind, country, product group, stars)`` of the translations of published
+    entries under ``conditions`` whose texts hold every word, newest entry first, as many as
+    ``COUNT_CAP`` entries and one more can have; through the index (or, for a query of short
+    words only, the window ``search`` reads)."""
+    t, entry = EntryTranslation, Entry.__table__.c
+    columns = (t.entry_id, entry.kind, entry.country_code, entry.product_group, entry.stars)
+    if index.indexed_words(terms):
+        stmt = index.matching("search_text", terms, columns, *_published(), *conditions)
+    else:
+        stmt = window_statement(terms, columns, conditions)
+    return stmt.limit((COUNT_CAP + 1) * len(index.SLOTS))
+
+
+def facets(query, filters=NO_FILTERS):
+    """The number of published entries the query finds under ``filters`` and their facets
+    (``Facets``), counted over the newest ``COUNT_CAP`` of them; None for an empty query."""
+    phrase, terms = terms_of(query)
+    if not phrase:
+        return None
+    seen = set()
+    capped = False
+    kinds, countries, groups, stars = Counter(), Counter(), Counter(), Counter()
+    for entry_id, kind, country, group, rating in db.session.execute(
+        facet_statement(terms, filters.conditions())
+    ):
+        if entry_id in seen:
+            continue
+        if len(seen) == COUNT_CAP:
+            capped = True
+            break
+        seen.add(entry_id)
+        kinds[kind] += 1
+        countries[country] += 1
+        if group:
+            groups[group] += 1
+        if rating:
+            stars[rating] += 1
+    # "n stars or more" for each n some entry has exactly: the others would repeat a count.
+    at_least = [(n, sum(stars[k] for k in range(n, 6))) for n in range(5, 0, -1) if stars[n]]
+    return Facets(
+        count=len(seen),
+        capped=capped,
+        kinds=[(kind, kinds[kind]) for kind in KINDS if kinds[kind]],
+        countries=sorted(
+            countries.items(), key=lambda item: (-item[1], sort_key(territory_name(item[0])))
+        ),
+        groups=sorted(groups.items(), key=lambda item: (-item[1], GROUP_ORDER.get(item[0], 99))),
+        stars=at_least,
+    )

@@ -1,24 +1,79 @@
 """The search page."""
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
 
 from hub.cache import cached
 from hub.db import utctoday
+from hub.extensions import db
 from hub.i18n import current_language
 from hub.media import display as media_display
-from hub.search import bp, queries
+from hub.publishing import services
+from hub.publishing import vocabulary as v
+from hub.registry.models import Country
+from hub.registry.regions import country_choices, is_known_territory
+from hub.search import bp, highlight, queries
+
+
+def _filters():
+    """The search's filters from the query string (``queries.Filters``) and the message of
+    each bad value, which is reported and not applied."""
+    args, errors, values = request.args, {}, {}
+    kind = args.get("kind", "")
+    if kind in queries.KINDS:
+        values["kind"] = kind
+    elif kind:
+        errors["kind"] = _("“%(value)s” is not one of the options.", value=kind)
+    country = args.get("country", "").strip().upper()
+    if country:
+        if is_known_territory(country):
+            values["country"] = country
+        else:
+            errors["country"] = _("“%(value)s” is not a country.", value=country)
+    group = args.get("group", "")
+    if group in v.PRODUCT_GROUPS:
+        values["group"] = group
+    elif group:
+        errors["group"] = _("“%(value)s” is not one of the options.", value=group)
+    stars = args.get("stars", "")
+    if stars in ("1", "2", "3", "4", "5"):
+        values["stars"] = int(stars)
+    elif stars:
+        errors["stars"] = _("A rating has 1 to 5 stars.")
+    return queries.Filters(**values), errors
+
+
+def _shown_parts(entries, terms):
+    """``{entry id: (title, extract)}``: each entry's title and an extract of its texts in the
+    language the page shows it in, the query's words marked (``hub.search.highlight``)."""
+    language = current_language()
+    parts = {}
+    for entry in entries:
+        text = services.shown(entry, language).text
+        parts[entry.id] = (highlight.marked(text.title, terms), highlight.extract(text, terms))
+    return parts
 
 
 @bp.route("/search")
 @cached
 def search():
     query = request.args.get("q", "")
-    results = queries.search(query, cursor=request.args.get("after"))
+    filters, errors = _filters()
+    results = queries.search(query, cursor=request.args.get("after"), filters=filters)
+    _, terms = queries.terms_of(query)
     return render_template(
         "search/results.html",
         query=query.strip(),
         results=results,
+        filters=filters,
+        errors=errors,
+        facets=queries.facets(query, filters) if results.entries else None,
+        shown_parts=_shown_parts(results.entries, terms),
+        countries=country_choices(db.session.scalars(select(Country.code))),
         today=utctoday(),
         covers=media_display.covers(results.entries, current_language()),
         short_window=queries.SHORT_WINDOW,
-    )
+        count_cap=queries.COUNT_CAP,
+        kinds=queries.KINDS,
+    ), (400 if errors else 200)
