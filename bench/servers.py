@@ -85,13 +85,17 @@ class Servers:
         ]  # fmt: skip
         return self.start(name, argv, env=env)
 
-    def datasette(self, db_path):
+    def datasette(self, db_path, metadata=None):
+        """Datasette serving ``db_path``; ``metadata``: its metadata file (the cold search's
+        full-text table)."""
         argv = [
             BIN / "datasette", "serve", db_path,
             "--host", "127.0.0.1", "--port", "{port}",
             "--setting", "max_returned_rows", "1000",
             "--setting", "suggest_facets", "off",
         ]  # fmt: skip
+        if metadata:
+            argv += ["--metadata", metadata]
         return self.start("datasette", argv, ready_path="/-/versions.json")
 
     def feed(self, directory):
