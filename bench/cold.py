@@ -32,6 +32,13 @@ from bench import texts as T
 
 SEED = 21
 WARM_PATHS = 4  # per figure, taken off the end of its list: the servers' warm-up
+# A measurement that saw fewer answers than this is taken again, longer (4, then 12 times
+# ``--seconds``, at most a minute), and the figure's later rounds last as long: at 16
+# connections, a figure whose answers take seconds would otherwise be a count of the few
+# answered before the end, or of none.
+MIN_ANSWERS = 48
+LONGER = (4, 12)
+MAX_SECONDS = 60
 PER_PAGE = 20
 DEEP_PAGE = 500
 SHIFTS = 200  # each page figure: the page started 0–199 items further along
@@ -418,6 +425,10 @@ def _get(url, timeout=120):
     return requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=timeout)
 
 
+def _ms(value):
+    return "       —   " if value is None else f"{value:8.1f} ms"
+
+
 def _figures(db_path):
     """``[(name, server, paths)]`` in the order of a round: each peer or reference before its
     subject."""
@@ -468,21 +479,33 @@ def cold_figures(bases, db_path, hub_url, rounds, seconds, log):
     def drain(server):
         _get(bases[server] + DRAIN_PATHS[server], timeout=300)
 
+    durations = sorted({seconds, *(min(MAX_SECONDS, seconds * k) for k in LONGER)})
+    step = dict.fromkeys(measured, 0)  # each figure's duration, in ``durations``
     for r in range(rounds):
         log(f"cold: round {r + 1}/{rounds}")
         for name, (server, paths, _warm) in measured.items():
             # bare Flask too through wrk's script (its one path, again and again): the load
             # generator does the same work for the reference as for its subjects.
             figure = results[name]
-            offset = figure["issued"]
-            outcome = load.measure(bases[server], seconds, paths=paths, offset=offset)
-            figure["issued"] += outcome["issued"]
-            drain(server)
+            while True:
+                duration = durations[step[name]]
+                offset = figure["issued"]
+                outcome = load.measure(bases[server], duration, paths=paths, offset=offset)
+                figure["issued"] += outcome["issued"]  # the paths asked stay used
+                drain(server)
+                if outcome["requests"] >= MIN_ANSWERS or step[name] == len(durations) - 1:
+                    break
+                step[name] += 1
+                log(
+                    f"  {name}: {outcome['requests']} answers in {duration}s, "
+                    f"again for {durations[step[name]]}s"
+                )
+            outcome["seconds"] = duration
             figure["rounds"].append(outcome)
             flag = "" if not (outcome["errors"] or outcome["bad_status"]) else "  (errors!)"
             log(
-                f"  {name:22} {outcome['rps']:9.1f} req/s  p50 {outcome.get('p50_ms', 0):8.1f}"
-                f" ms  p95 {outcome.get('p95_ms', 0):8.1f} ms{flag}"
+                f"  {name:22} {outcome['rps']:9.1f} req/s  p50 {_ms(outcome.get('p50_ms'))}"
+                f"  p95 {_ms(outcome.get('p95_ms'))}  ({duration}s){flag}"
             )
     for name, figure in results.items():
         good = [o for o in figure["rounds"] if not (o["errors"] or o["bad_status"])]

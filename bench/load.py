@@ -102,6 +102,9 @@ def _wrk(url, seconds, connections, headers, paths_file=None, offset=0):
         result["issued"] = reported["issued"]
         for pct in ("50", "95", "99"):
             result[f"p{pct}_ms"] = round(reported[f"p{pct}_us"] / 1000, 2)
+    if not result["requests"]:  # wrk prints percentiles of 0 when nothing was answered
+        for pct in ("50", "95", "99"):
+            result.pop(f"p{pct}_ms", None)
     if not parsed:  # wrk did not run; no answer at all within the time is a rate of 0, though
         result["errors"] = max(result["errors"], 1)
         result["output"] = out[-500:]
