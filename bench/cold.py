@@ -476,7 +476,12 @@ def cold_figures(bases, db_path, hub_url, rounds, seconds, log):
         for path in warm:  # each worker's connection, the OS page cache; never a measured path
             _get(bases[server] + path)
 
-    def drain(server):
+    def settle(server, outcome):
+        # The requests wrk left unanswered are still being worked on, by threads of their own
+        # (a new request does not wait behind them): they must not take the next figure's
+        # time, on this server or another. They end within about the round's slowest
+        # answers; then one more request, as the warm figures wait for.
+        time.sleep(min(MAX_SECONDS, (outcome.get("p99_ms") or 0) / 1000))
         _get(bases[server] + DRAIN_PATHS[server], timeout=300)
 
     durations = sorted({seconds, *(min(MAX_SECONDS, seconds * k) for k in LONGER)})
@@ -492,7 +497,7 @@ def cold_figures(bases, db_path, hub_url, rounds, seconds, log):
                 offset = figure["issued"]
                 outcome = load.measure(bases[server], duration, paths=paths, offset=offset)
                 figure["issued"] += outcome["issued"]  # the paths asked stay used
-                drain(server)
+                settle(server, outcome)
                 if outcome["requests"] >= MIN_ANSWERS or step[name] == len(durations) - 1:
                     break
                 step[name] += 1
