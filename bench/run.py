@@ -337,6 +337,31 @@ def _another_round(hub, key, result):
 # ---------------------------------------------------------------------------------------------
 
 
+def cold_part(workdir, sqlite_cache, hub_url, hub_env, args):
+    """The cold figures (bench/cold.py), on servers of their own started afresh (empty answer
+    caches), Datasette on a copy of the data set with a full-text index."""
+    from bench import cold
+    from bench.servers import Servers
+
+    log("cold: Datasette's copy of the data set, with a full-text index (FTS5, trigram)")
+    started = time.perf_counter()
+    peer_db, metadata = cold.datasette_copy(sqlite_cache, workdir)
+    log(f"  built in {time.perf_counter() - started:.0f}s")
+    try:
+        with Servers(workdir) as servers:
+            log("cold: starting gunicorn (hub, bare Flask) and Datasette, afresh")
+            bases = {
+                "hub": servers.gunicorn("hub", "wsgi:app", env=hub_env),
+                "bare": servers.gunicorn("bare", "bench.bare_app:app"),
+                # A search slower than Datasette's default second under load is answered
+                # all the same, as the hub's are (wrk waits 60 s).
+                "datasette": servers.datasette(peer_db, metadata, time_limit_ms=60_000),
+            }
+            return cold.cold_figures(bases, sqlite_cache, hub_url, args.rounds, args.seconds, log)
+    finally:
+        peer_db.unlink(missing_ok=True)  # 1.2 GB, no longer needed
+
+
 def _postgres_url():
     url = os.environ.get("HUB_DATABASE_URL", "").strip()
     if not url:
@@ -367,6 +392,15 @@ def parse_args(argv):
     parser.add_argument("--skip-changes", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument(
+        "--skip-cold", action="store_true", help="no cold figures (every request distinct)"
+    )
+    parser.add_argument(
+        "--only-cold",
+        action="store_true",
+        help="the cold figures alone (with bare Flask, their reference): no ingest, no media, "
+        "no warm HTTP figures, no warm changes feed",
+    )
+    parser.add_argument(
         "--skip-media", action="store_true", help="neither processing nor serving the photo"
     )
     parser.add_argument(
@@ -385,10 +419,18 @@ def main(argv=None):
     from bench.targets import evaluate
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.only_cold:
+        if args.skip_cold:
+            sys.exit("bench: --only-cold and --skip-cold leave nothing to measure")
+        args.skip_http = args.skip_changes = args.skip_ingest = args.skip_media = True
     if args.report:
         report = json.loads(Path(args.report).read_text())
         report["figures"] = evaluate(
-            report["http"], report["changes"], report["ingest"], report.get("media")
+            report["http"],
+            report["changes"],
+            report["ingest"],
+            report.get("media"),
+            report.get("cold"),
         )
         print_report(report)
         return 0
@@ -410,7 +452,7 @@ def main(argv=None):
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     secret = os.urandom(32).hex()
     env = {"HUB_SECRET_KEY": secret, "HUB_FETCH_ALLOW": "127.0.0.0/8"}
-    http = changes = ingest = media = None
+    http = changes = ingest = media = cold = None
     # The hub's instance folder: its media folder holds the photo's variants (local storage,
     # the default), which the hub's server serves.
     instance = workdir / "instance"
@@ -460,6 +502,8 @@ def main(argv=None):
                     log("changes feed: following from 0 to the end")
                     changes = follow_changes(bases["hub"])
                     log(f"  {changes['records']} records in {changes['seconds']:.1f}s")
+        if not args.skip_cold:
+            cold = cold_part(workdir, sqlite_cache, hub_url, hub_env, args)
         if not args.skip_ingest:
             with Servers(workdir) as servers:
                 ingest = ingest_figures(workdir, servers, env, postgres, args.peer_rounds)
@@ -484,11 +528,12 @@ def main(argv=None):
         "changes": changes,
         "ingest": ingest,
         "media": media,
+        "cold": cold,
     }
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     _save(out, report)  # the measurements first: a failure below must not lose them
-    report["figures"] = evaluate(http, changes, ingest, media)
+    report["figures"] = evaluate(http, changes, ingest, media, cold)
     _save(out, report)
     print_report(report)
     log(f"results written to {out} ({report['meta']['elapsed_s']:.0f}s in all)")

@@ -85,13 +85,20 @@ class Servers:
         ]  # fmt: skip
         return self.start(name, argv, env=env)
 
-    def datasette(self, db_path):
+    def datasette(self, db_path, metadata=None, time_limit_ms=None):
+        """Datasette serving ``db_path``; ``metadata``: its metadata file (the cold search's
+        full-text table); ``time_limit_ms``: the time a query may take before Datasette gives
+        up on it (its own default is a second)."""
         argv = [
             BIN / "datasette", "serve", db_path,
             "--host", "127.0.0.1", "--port", "{port}",
             "--setting", "max_returned_rows", "1000",
             "--setting", "suggest_facets", "off",
         ]  # fmt: skip
+        if metadata:
+            argv += ["--metadata", metadata]
+        if time_limit_ms:
+            argv += ["--setting", "sql_time_limit_ms", str(time_limit_ms)]
         return self.start("datasette", argv, ready_path="/-/versions.json")
 
     def feed(self, directory):

@@ -21,7 +21,7 @@ def _figure(name, value, unit, target, ratio=None, met=None, reference=None):
     }
 
 
-def evaluate(http, changes, ingest, media=None):
+def evaluate(http, changes, ingest, media=None, cold=None):
     figures = []
 
     def rps(name):
@@ -220,7 +220,147 @@ def evaluate(http, changes, ingest, media=None):
                 bool(rate and rate >= 20_000 and changes["complete"]),
             )
         )
+    if cold:
+        figures.extend(_cold_figures(cold))
     return figures
+
+
+SEARCH_LANGS = ("vi", "en", "ja")
+
+
+def _ms_text(value):
+    return "—" if value is None else f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
+
+
+def _cold_figures(cold):
+    """Every request distinct (bench/cold.py): each figure against its peer or reference of the
+    same rounds."""
+    figures = []
+
+    def got(name, key="median_rps"):
+        return cold[name].get(key) if name in cold else None
+
+    def label(text, name):
+        repeated = got(name, "repeated")
+        return text + (f" ({repeated:,} repeated)" if repeated else "")
+
+    bare = got("bare")
+    figures.append(_figure("cold: bare Flask, fixed JSON (the limit)", bare, "req/s", "reference"))
+    for lang in SEARCH_LANGS:
+        peer, hub = f"datasette_search_{lang}", f"search_{lang}"
+        if hub not in cold:
+            continue
+        peer_rps = got(peer)
+        figures.append(
+            _figure(
+                label(
+                    f"cold: Datasette FTS search, {lang}, {got(peer, 'paths'):,} queries "
+                    f"(the peer; p50 {_ms_text(got(peer, 'p50_ms'))}, "
+                    f"p95 {_ms_text(got(peer, 'p95_ms'))})",
+                    peer,
+                ),
+                peer_rps,
+                "req/s",
+                "reference",
+            )
+        )
+        r = _ratio(got(hub), peer_rps)
+        figures.append(
+            _figure(
+                label(f"cold search /{lang}/search?q=…, {got(hub, 'paths'):,} queries", hub),
+                got(hub),
+                "req/s",
+                "≥ 1 × Datasette FTS",
+                r,
+                r is not None and r >= 1,
+                peer,
+            )
+        )
+        p95 = got(hub, "p95_ms")
+        figures.append(
+            _figure(
+                f"  … its p95 latency (p50 {_ms_text(got(hub, 'p50_ms'))})",
+                p95,
+                "ms",
+                "≤ 50 ms",
+                None,
+                p95 is not None and p95 <= 50,
+            )
+        )
+    for name, text in (
+        ("list_html", "cold filtered lists, HTML /<lang>/products?…"),
+        ("list_api", "cold filtered lists, API /api/v1/products?…"),
+    ):
+        if name in cold:
+            r = _ratio(got(name), bare)
+            figures.append(
+                _figure(
+                    label(f"{text}, {got(name, 'paths'):,} combinations", name),
+                    got(name),
+                    "req/s",
+                    "≥ 0.25 × bare",
+                    r,
+                    r is not None and r >= 0.25,
+                    "bare",
+                )
+            )
+    for kind, text in (("html", "HTML ?after="), ("api", "API cursor=")):
+        first, deep = f"page1_{kind}", f"page500_{kind}"
+        if deep not in cold:
+            continue
+        figures.append(
+            _figure(
+                label(f"cold list page 1, {text} (p50 {_ms_text(got(first, 'p50_ms'))})", first),
+                got(first),
+                "req/s",
+                "reference",
+            )
+        )
+        # The time of a request at the same load: the inverse of the rate.
+        r = _ratio(got(first), got(deep))
+        figures.append(
+            _figure(
+                label(f"cold list page 500, {text} (p50 {_ms_text(got(deep, 'p50_ms'))})", deep),
+                got(deep),
+                "req/s",
+                "time ≤ 1.5 × page 1",
+                r,
+                r is not None and r <= 1.5,
+                first,
+            )
+        )
+    changes = cold.get("changes")
+    if changes:
+        raw, feed = changes.get("raw_median"), changes.get("feed_median")
+        limits = ", ".join(str(x["limit"]) for x in changes["feed"])
+        figures.append(
+            _figure(
+                "cold: the feed's rows read and written as JSON (the raw limit)",
+                raw,
+                "rec/s",
+                "reference",
+            )
+        )
+        r = _ratio(feed, raw)
+        text = f"cold: following the changes feed from 0 (limit {limits})"
+        if not changes.get("feed_complete"):
+            text += " (bounded: not to the end)"
+        figures.append(
+            _figure(
+                text,
+                feed,
+                "rec/s",
+                "≥ 0.5 × raw",
+                r,
+                r is not None and r >= 0.5 and bool(changes.get("feed_complete")),
+                "raw",
+            )
+        )
+    return figures
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b else None
 
 
 def _media_figures(media, http, bare):
