@@ -47,6 +47,7 @@ class AnswerCache:
         self.fresh_seconds = fresh_seconds
         self.size = 0
         self._items = OrderedDict()
+        self._memo, self._memo_version = {}, None  # ``remembered``'s values
         self._lock = threading.Lock()
         self._version = None
         self._version_read = 0.0
@@ -93,8 +94,27 @@ class AnswerCache:
     def clear(self):
         with self._lock:
             self._items.clear()
+            self._memo, self._memo_version = {}, None
             self.size = 0
         self.forget_version()
+
+    MEMO_ENTRIES = 256
+
+    def remembered(self, key, compute):
+        """``compute()``, kept under ``key`` while the data version stays what it is: for a
+        value many different answers need and that only the data (and what ``key`` holds
+        besides, a date say) decides."""
+        version = self.version()
+        with self._lock:
+            if self._memo_version != version:
+                self._memo, self._memo_version = {}, version
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            if self._memo_version == version and len(self._memo) < self.MEMO_ENTRIES:
+                self._memo[key] = value
+        return value
 
 
 _CACHES = weakref.WeakSet()
@@ -325,6 +345,13 @@ def _lookup():
         found = (cache, key, cache.get(key))
     request.environ["hub.answer_lookup"] = found
     return found
+
+
+def remembered(key, compute):
+    """``AnswerCache.remembered`` of the app's answer cache (``compute()`` itself without
+    one)."""
+    cache = current_app.extensions.get("hub.answers")
+    return compute() if cache is None else cache.remembered(key, compute)
 
 
 def served_from_cache():

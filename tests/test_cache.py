@@ -77,6 +77,26 @@ def test_a_write_is_seen_by_the_next_read(app, client):
     assert "Thai Nguyen tea" not in client.get("/en/products").get_data(as_text=True)
 
 
+def test_a_remembered_value_is_computed_once_per_data_version(app):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    cache = app.extensions["hub.answers"]
+    with app.test_request_context("/"):
+        assert [cache.remembered("k", compute) for _ in range(3)] == [1, 1, 1]
+        assert cache.remembered(("k", "another day"), compute) == 2
+        services.create_entry(
+            vn(app), "product", "en", {"title": "Lotus tea"}, {"product_group": "beverages"}
+        )  # a commit: a new data version
+        assert cache.remembered("k", compute) == 3
+    cache.clear()
+    with app.test_request_context("/"):
+        assert cache.remembered("k", compute) == 4
+
+
 def test_a_registry_change_is_seen_by_the_next_read(app, client):
     assert client.get("/api/v1/countries/TH").get_json()["membership_status"] == "member"
     assert "Suspended" not in client.get("/en/countries/TH").get_data(as_text=True)

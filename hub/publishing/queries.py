@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from hub.cache import remembered
 from hub.db import parse_id, utcnow, utctoday
 from hub.extensions import db
 from hub.publishing.models import (
@@ -392,7 +393,14 @@ def list_turned_dt(kind, valid=False, keep=None, **_filters):
     statement = list_turned_statement(kind, valid, keep)
     if statement is None:
         return None
-    last = db.session.scalar(statement)
+    if kind == "product":
+        # The newest rating past its last day reads every valid product's date (no index of
+        # them: it would cost every product a sync writes); it changes with the data or the
+        # date only, so a process reads it once for both.
+        key = ("list_turned_dt", kind, utctoday())
+        last = remembered(key, lambda: db.session.scalar(statement))
+    else:
+        last = db.session.scalar(statement)
     if kind == "fair":
         return last + keep if last is not None and keep else last
     if last is not None:
