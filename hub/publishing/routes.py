@@ -67,21 +67,18 @@ def _utf8_arg(name):
     return True
 
 
-def _filters(kind):
-    """The list filters from the query string; a bad value is reported, not applied."""
-    args, errors, values = request.args, {}, {}
-    q, error = words_arg()
-    if error:
-        errors["q"] = error
-    elif q:
-        values["q"] = q
+def entry_filters(args, products=True):
+    """The country filter of a list of entries, and with ``products`` the product group and
+    stars (at least) ones, from ``args`` (the query string): ``(values, errors)``; a bad value
+    is reported, not applied. The lists and the search page read them alike."""
+    errors, values = {}, {}
     country = args.get("country", "").strip().upper()
     if country:
         if is_known_territory(country):
             values["country"] = country
         else:
             errors["country"] = _("“%(value)s” is not a country.", value=country)
-    if kind == "product":
+    if products:
         group = args.get("group", "")
         if group in v.PRODUCT_GROUPS:
             values["group"] = group
@@ -92,6 +89,19 @@ def _filters(kind):
             values["stars"] = int(stars)
         elif stars:
             errors["stars"] = _("A rating has 1 to 5 stars.")
+    return values, errors
+
+
+def _filters(kind):
+    """The list filters from the query string; a bad value is reported, not applied."""
+    args = request.args
+    values, errors = entry_filters(args, products=kind == "product")
+    q, error = words_arg()
+    if error:
+        errors["q"] = error
+    elif q:
+        values["q"] = q
+    if kind == "product":
         values["valid"] = args.get("valid") == "1"
     if kind == "fair":
         when = args.get("when", "")

@@ -10,37 +10,21 @@ from hub.extensions import db
 from hub.i18n import current_language
 from hub.media import display as media_display
 from hub.publishing import services
-from hub.publishing import vocabulary as v
+from hub.publishing.routes import entry_filters
 from hub.registry.models import Country
-from hub.registry.regions import country_choices, is_known_territory
+from hub.registry.regions import country_choices
 from hub.search import bp, highlight, queries
 
 
 def _filters():
-    """The search's filters from the query string (``queries.Filters``) and the message of
-    each bad value, which is reported and not applied."""
-    args, errors, values = request.args, {}, {}
-    kind = args.get("kind", "")
+    """The search's filters from the query string (``queries.Filters``): the lists' (country,
+    product group, stars) and the kind; a bad value is reported and not applied."""
+    values, errors = entry_filters(request.args)
+    kind = request.args.get("kind", "")
     if kind in queries.KINDS:
         values["kind"] = kind
     elif kind:
         errors["kind"] = _("“%(value)s” is not one of the options.", value=kind)
-    country = args.get("country", "").strip().upper()
-    if country:
-        if is_known_territory(country):
-            values["country"] = country
-        else:
-            errors["country"] = _("“%(value)s” is not a country.", value=country)
-    group = args.get("group", "")
-    if group in v.PRODUCT_GROUPS:
-        values["group"] = group
-    elif group:
-        errors["group"] = _("“%(value)s” is not one of the options.", value=group)
-    stars = args.get("stars", "")
-    if stars in ("1", "2", "3", "4", "5"):
-        values["stars"] = int(stars)
-    elif stars:
-        errors["stars"] = _("A rating has 1 to 5 stars.")
     return queries.Filters(**values), errors
 
 
