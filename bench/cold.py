@@ -429,14 +429,21 @@ def _ms(value):
     return "       —   " if value is None else f"{value:8.1f} ms"
 
 
+ALONE = "_alone"  # a figure measured with one connection: its latency is a request's own time
+
+
 def _figures(db_path):
     """``[(name, server, paths)]`` in the order of a round: each peer or reference before its
     subject."""
     figures = [("bare", "bare", ["/"])]
     for lang in T.LANGS:
         hub, peer = search_paths(lang)
-        figures.append((f"datasette_search_{lang}", "datasette", peer))
-        figures.append((f"search_{lang}", "hub", hub))
+        # The load figures take the first two thirds of the queries, the latency figure (one
+        # client alone: the time a reader waits, not the queue) the rest.
+        cut = len(hub) * 2 // 3
+        figures.append((f"datasette_search_{lang}", "datasette", peer[:cut]))
+        figures.append((f"search_{lang}", "hub", hub[:cut]))
+        figures.append((f"search_{lang}_alone", "hub", hub[cut:]))
     html, api = filter_paths(db_path)
     figures.append(("list_html", "hub", html))
     figures.append(("list_api", "hub", api))
@@ -495,7 +502,10 @@ def cold_figures(bases, db_path, hub_url, rounds, seconds, log):
             while True:
                 duration = durations[step[name]]
                 offset = figure["issued"]
-                outcome = load.measure(bases[server], duration, paths=paths, offset=offset)
+                connections = 1 if name.endswith(ALONE) else 16
+                outcome = load.measure(
+                    bases[server], duration, connections, paths=paths, offset=offset
+                )
                 figure["issued"] += outcome["issued"]  # the paths asked stay used
                 settle(server, outcome)
                 if outcome["requests"] >= MIN_ANSWERS or step[name] == len(durations) - 1:
