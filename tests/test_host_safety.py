@@ -29,7 +29,7 @@ def cached_urls(app):
             if not getattr(app.view_functions[rule.endpoint], "answer_cache", False):
                 continue
             values = {"lang": "ja", "code": "VN", "programme_id": programme}
-            if rule.endpoint == "search.search":
+            if rule.endpoint in ("search.search", "api.search"):
                 values["q"] = "chè"
             kinds = KINDS if "collection" in rule.arguments else {None: None}
             for collection, kind in kinds.items():
