@@ -734,6 +734,36 @@ def test_the_last_of_two_records_with_one_id_wins(app, httpserver):
         assert entries(app, source)["P1"][1] == title
 
 
+def test_a_first_sync_finds_an_id_it_wrote_in_an_earlier_batch(app, httpserver):
+    """A source's first run looks up only the ids its earlier batches had (it has no entry
+    else): a record sent again a batch later updates the entry the run made, and a source
+    whose entries are all deleted is not taken for a new one (its entries come back)."""
+    head = "\ufeffMã,Tên sản phẩm,Mô tả,Nhóm,Sao,Ngày xếp hạng\n"
+    rows = [f"K{n},Sản phẩm {n},,food,3,2024-01-01\n" for n in range(pipeline.BATCH_SIZE + 5)]
+    again = "K1,Sản phẩm một,,food,4,2024-01-01\n"
+    httpserver.expect_request("/p.csv").respond_with_data((head + "".join(rows) + again).encode())
+    source = add(app, "csv", httpserver.url_for("/p.csv"), CSV_SETTINGS)
+    result = sync(app, source)
+    assert (result["status"], result["created"], result["updated"]) == (
+        "ok", pipeline.BATCH_SIZE + 5, 1)  # fmt: skip
+    copy = entries(app, source)
+    assert len(copy) == pipeline.BATCH_SIZE + 5 and copy["K1"][1] == "Sản phẩm một"
+    with app.app_context():
+        db.session.execute(
+            update(Entry).where(Entry.source_id == source).values(deleted_dt=func.now())
+        )
+        db.session.execute(
+            update(PartnerSource).where(PartnerSource.id == source).values(content_digest=None)
+        )
+        db.session.commit()
+    result = sync(app, source)  # K1 is updated twice again
+    assert (result["status"], result["created"], result["updated"]) == (
+        "ok", 0, pipeline.BATCH_SIZE + 6)  # fmt: skip
+    with app.app_context():
+        alive = select(func.count()).where(Entry.source_id == source, Entry.deleted_dt.is_(None))
+        assert db.session.scalar(alive) == pipeline.BATCH_SIZE + 5
+
+
 def test_rows_inserted_in_bulk_keep_each_values_own_type(app):
     """True and 1 are equal in Python but not in JSON: a fair's list of groups stays a list and
     each value is converted as its column's type would, however many alike share a batch."""

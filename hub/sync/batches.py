@@ -34,21 +34,23 @@ from hub.sync.rows import insert_numbered, insert_rows
 MAX_REASON_RECORD = 4000  # characters of a refused record kept for the administrators
 
 
-def ingest(source, items, run, seen=None, keep_lease=None, prepared=None):
+def ingest(source, items, run, seen=None, keep_lease=None, prepared=None, fresh=False):
     """Validate and write one batch of records and tombstones for ``source``; commits.
-    ``prepared``: the batch's ``prepare.prepare``, if it was made elsewhere."""
+    ``prepared``: the batch's ``prepare.prepare``, if it was made elsewhere. ``fresh``: the
+    source had no entry when its run began, and only the run writes its entries (under its
+    lease): an id not in ``seen`` (the ids of the run's batches before this one) has none, and
+    is not looked up. A first sync then asks nothing of its entries; were one there after all,
+    the unique index on (source, partner id) would fail the batch, and the run, not lose it."""
     db.begin_write()
     if keep_lease is not None:
         keep_lease()  # in this transaction: the batch commits only while the lease is ours
     ids = list(dict.fromkeys(str(i.partner_id) for i in items if prepare.usable_id(i.partner_id)))
     usable = set(ids)
+    if fresh and seen is not None:
+        ids = [partner_id for partner_id in ids if partner_id in seen]
     # First the fingerprints only: a record that has not changed costs no more than this.
-    known = {
-        row.partner_id: row
-        for row in lookup(
-            (Entry.partner_id, Entry.deleted_dt, Entry.content_fingerprint), source.id, ids
-        )
-    }
+    columns = (Entry.partner_id, Entry.deleted_dt, Entry.content_fingerprint)
+    known = {row.partner_id: row for row in lookup(columns, source.id, ids)} if ids else {}
     if prepared is None:
         stored = {k: row.content_fingerprint for k, row in known.items() if row.deleted_dt is None}
         prepared = prepare.prepare(items, source.country_code, stored)

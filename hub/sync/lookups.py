@@ -44,6 +44,12 @@ def lookup(columns, source_id, ids, alive=False):
     return db.session.execute(stmt, {"source_id": source_id, "ids": list(ids)})
 
 
+def has_entries(source_id):
+    """Whether the source has any entry, live or deleted."""
+    query = select(Entry.id).where(Entry.source_id == source_id).limit(1)
+    return db.session.scalar(query) is not None
+
+
 def stored_fingerprints(source, items):
     """``{partner id: content fingerprint}`` of the source's live entries among ``items``."""
     ids = {str(item.partner_id) for item in items if prepare.usable_id(item.partner_id)}

@@ -32,7 +32,7 @@ from hub.extensions import db
 from hub.sync import batches, messages, prepare, snapshots
 from hub.sync import media as partner_media
 from hub.sync.fetcher import Fetcher, FetchError
-from hub.sync.lookups import stored_fingerprints
+from hub.sync.lookups import has_entries, stored_fingerprints
 from hub.sync.models import PartnerSource, SyncRun
 from hub.sync.names import product_names
 from hub.sync.rows import BATCH_SIZE
@@ -133,6 +133,7 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         reader = connector.read(client, {**settings, "url": source.url}, dict(source.state or {}))
         snapshot = connector.full_snapshot
         alive_before = snapshots.alive_count(source.id)
+        fresh = not alive_before and not has_entries(source.id)
         # A snapshot is all or nothing: it is read to its end before a record is written, so
         # a document that breaks half-way (not UTF-8 after 3 000 rows) changes nothing.
         new_state = _consume(
@@ -146,6 +147,7 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
             alive_before > 0,
             snapshot,
             wanted,
+            fresh,
         )
         cut_short = new_state.pop(INCOMPLETE, None)
         if cut_short is not None:
@@ -236,14 +238,26 @@ QUEUED = 3
 
 
 def _consume(
-    reader, source, run, seen, client, keep_lease, preparer, held=True, whole=False, wanted=None
+    reader,
+    source,
+    run,
+    seen,
+    client,
+    keep_lease,
+    preparer,
+    held=True,
+    whole=False,
+    wanted=None,
+    fresh=False,
 ):
     """Read the connector's records in batches and write them; while one batch is written, the
     next is read and (in the worker, if the run has one) prepared. ``held``: whether the hub
     held anything alive of the source when the run began (else there is nothing for the
     worker to leave unchecked, and no need to ask). ``whole``: the document is read to its
     end before anything is written (``snapshots.read_whole``). ``wanted``: notes the records'
-    media (``hub.sync.media.Wanted``), fetched once every batch is written."""
+    media (``hub.sync.media.Wanted``), fetched once every batch is written. ``fresh``: the source
+    had no entry at all when the run began (its first run): ``batches.ingest`` looks up only
+    the ids the run has seen already."""
     batch, pending = [], deque()  # (batch, its preparation) in the order they were read
 
     def submit(batch):
@@ -262,7 +276,8 @@ def _consume(
     def write(leave):
         while len(pending) > leave:
             items, answer = pending.popleft()
-            batches.ingest(source, items, run, seen, keep_lease, answer() if answer else None)
+            prepared = answer() if answer else None
+            batches.ingest(source, items, run, seen, keep_lease, prepared, fresh=fresh)
 
     while True:
         if client.stop_at is not None and utcnow() >= client.stop_at:

@@ -4,6 +4,7 @@ every row's parameters."""
 
 import functools
 import operator
+from itertools import chain
 
 from sqlalchemy import func, select
 
@@ -23,7 +24,6 @@ def insert_rows(table, rows):
     values = [list(get(row)) for row in rows] if len(order) > 1 else [[get(r)] for r in rows]
     for index, processor in processors:
         _convert_column(values, index, processor)
-    values = [tuple(value) for value in values]
     if dialect.name == "postgresql":
         _copy_rows(connection, table, order, values)
         return
@@ -32,6 +32,8 @@ def insert_rows(table, rows):
     elif len(values) > 1:
         _insert_statements(connection, sql, len(order), values)
         return
+    else:
+        values = [tuple(value) for value in values]
     connection.exec_driver_sql(sql, values)
 
 
@@ -39,16 +41,21 @@ ROWS_A_STATEMENT = 500  # and at most 32 766 values, SQLite's least limit since 
 
 
 def _insert_statements(connection, sql, width, values):
-    """SQLite: ``values`` in statements of many rows each (``VALUES (…), (…), …``). A statement
-    that fires triggers into FTS5 tables (the search index, ``hub.search.index``) has the index
-    write what it gathered at the statement's end: one row a statement, as executemany sends
-    them, made the index cost four times what it costs with many."""
+    """SQLite: ``values`` (lists) in statements of many rows each (``VALUES (…), (…), …``). A
+    statement that fires triggers into FTS5 tables (the search index, ``hub.search.index``)
+    has the index write what it gathered at the statement's end: one row a statement, as
+    executemany sends them, made the index cost four times what it costs with many."""
     per = max(1, min(ROWS_A_STATEMENT, 32_766 // width))
-    head, _, group = sql.rpartition(" VALUES ")
     for start in range(0, len(values), per):
         chunk = values[start : start + per]
-        statement = f"{head} VALUES {', '.join([group] * len(chunk))}"
-        connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))
+        connection.exec_driver_sql(_many_rows(sql, len(chunk)), tuple(chain.from_iterable(chunk)))
+
+
+@functools.lru_cache(maxsize=64)
+def _many_rows(sql, count):
+    """``sql``, an ``INSERT … VALUES (…)``, for ``count`` rows."""
+    head, _, group = sql.rpartition(" VALUES ")
+    return f"{head} VALUES {', '.join([group] * count)}"
 
 
 def insert_numbered(table, groups):
@@ -73,7 +80,7 @@ def insert_numbered(table, groups):
 
 
 def _copy_rows(connection, table, keys, values):
-    """PostgreSQL: ``values`` (tuples of converted values, in the order of ``keys``) through
+    """PostgreSQL: ``values`` (lists of converted values, in the order of ``keys``) through
     COPY, in the session's transaction: psycopg's executemany sends each row as a statement of
     its own, which took two thirds of a sync's time there."""
     quote = connection.dialect.identifier_preparer.quote
