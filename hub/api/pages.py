@@ -93,7 +93,7 @@ PARAMETERS = {
         {},
     ),
     "group": (_l("Only products of this product group."), {}),
-    "stars": (_l("Only products with this number of stars."), {}),
+    "stars": (_l("Only products with at least this number of stars."), {}),
     "valid": (
         _l("%(yes)s or %(true)s: only products whose rating is still valid."),
         {"yes": "1", "true": "true"},
