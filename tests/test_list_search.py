@@ -16,6 +16,9 @@ from hub.publishing import services
 from hub.publishing.models import Entry
 from hub.search import queries as search_queries
 
+# Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
+pytestmark = pytest.mark.usefixtures("awkward_clock")
+
 
 def user(email):
     return db.session.scalar(select(User).where(User.email == email))

@@ -12,6 +12,9 @@ from hub.publishing import services
 from hub.publishing.models import Entry
 from tests.support import sample_entries
 
+# Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
+pytestmark = pytest.mark.usefixtures("awkward_clock")
+
 
 @pytest.fixture
 def vn(app):

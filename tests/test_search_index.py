@@ -30,6 +30,9 @@ from hub.sync import pipeline
 from hub.sync import services as sync_services
 from tests.test_sync_faults import HUB, ROOT, hub_env, wait_for
 
+# Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
+pytestmark = pytest.mark.usefixtures("awkward_clock")
+
 TEXTS = {
     "vi": ("Chè Thái Nguyên", "Chè búp khô, hương cốm, nước xanh."),
     "en": ("Honey from Hà Giang", "Wild honey of the mountain flowers."),

@@ -6,6 +6,7 @@ through the FTS5 tables, on PostgreSQL through the trigram indexes."""
 
 import random
 
+import pytest
 from sqlalchemy import event, select
 
 from hub.db import utcnow
@@ -14,6 +15,9 @@ from hub.publishing.models import Entry, EntryTranslation
 from hub.search import queries
 from hub.sync.rows import insert_rows
 from tests.support import query_plan, scans_table
+
+# Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
+pytestmark = pytest.mark.usefixtures("awkward_clock")
 
 ENTRIES = 20_000
 WORDS = [

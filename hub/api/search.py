@@ -31,7 +31,7 @@ def search():
     lang = _lang()
     limit = _int_arg("limit", queries.PAGE_SIZE, 1, MAX_LIMIT)
     cursor = _cursor()
-    if cursor is not None and queries._parse_cursor(cursor) is None:
+    if cursor is not None and queries.parse_cursor(cursor) is None:
         raise ApiInputError({"cursor": [_("This cursor is not one the API gave.")]})
     if "q" not in request.args:
         raise ApiInputError({"q": [_("Give the words to search for.")]})

@@ -15,16 +15,13 @@ without an index (``matching_countries``, ``matching_programmes``).
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
 
-from hub.extensions import db
 from hub.i18n import fold
 from hub.publishing import queries as publishing
-from hub.publishing.models import Entry, EntryTranslation
+from hub.publishing.models import EntryTranslation
 from hub.registry.models import Programme
 from hub.registry.regions import territory_name
-from hub.search import index
-from hub.search.queries import MAX_QUERY, MAX_WORDS, SHORT_WINDOW
+from hub.search import index, queries
 
 
 @dataclass
@@ -35,23 +32,12 @@ class Words:
     short_window: int | None
 
     def _statement(self, conditions, before):
-        t, entry = EntryTranslation, Entry.__table__
+        t = EntryTranslation
         if self.short_window is None:
             return index.matching(
                 "search_text", self.terms, (t.entry_id,), *conditions, before=before
             )
-        newest = db.session.scalar(select(func.max(entry.c.id))) or 0
-        # The window's bounds on both tables' keys: PostgreSQL does not carry a range across
-        # a join, and reads the entries' indexes by it.
-        bounds = [key > newest - self.short_window for key in (t.entry_id, entry.c.id)]
-        if before is not None:
-            bounds += [key < before for key in (t.entry_id, entry.c.id)]
-        return (
-            select(t.entry_id)
-            .join(entry, entry.c.id == t.entry_id)
-            .where(*bounds, *(index.holds(t.search_text, word) for word in self.terms), *conditions)
-            .order_by(entry.c.id.desc())  # the list's own index, read backwards
-        )
+        return queries.window_statement(self.terms, (t.entry_id,), conditions, before)
 
     def rows(self, conditions, before, need):
         """``(entry id,)`` rows newest first, enough for ``need`` entries: an entry has a
@@ -66,21 +52,16 @@ class Words:
 
 @publishing.words_matcher
 def words(q):
-    phrase = index.fold_phrase(q, MAX_QUERY)
+    phrase, terms = queries.terms_of(q)
     if not phrase:
         return None
-    terms = index.words(phrase)[:MAX_WORDS]
-    return Words(terms, None if index.indexed_words(terms) else SHORT_WINDOW)
-
-
-def _terms(q):
-    return index.words(index.fold_phrase(q, MAX_QUERY))[:MAX_WORDS]
+    return Words(terms, None if index.indexed_words(terms) else queries.SHORT_WINDOW)
 
 
 def matching_countries(countries, q):
     """Those of ``countries`` whose name (CLDR's) in one of the hub's languages holds every
     word of ``q``, or whose code ``q`` is."""
-    terms = _terms(q)
+    _, terms = queries.terms_of(q)
     languages = current_app.config["LANGUAGES"]
 
     def matches(country):
@@ -95,4 +76,4 @@ def matching_countries(countries, q):
 def matching_programmes(q):
     """The conditions of the programmes whose name, local name, acronym or agency (folded, in
     ``Programme.search_text``) holds every word of ``q``."""
-    return [index.holds(Programme.search_text, word) for word in _terms(q)]
+    return [index.holds(Programme.search_text, word) for word in queries.terms_of(q)[1]]

@@ -227,23 +227,29 @@ def _title_ranked(phrase, terms, conditions=()):
     return _ranked(db.session.execute(title_statement(phrase, terms, conditions)).all(), cap)
 
 
-def window_statement(terms, columns, conditions=()):
+def window_statement(terms, columns, conditions=(), before=None):
     """``select(*columns)`` of the translations of the newest ``SHORT_WINDOW`` entries, published
-    and under ``conditions``, whose texts hold every word (of any length), newest first: read
-    by the translations' key, for a query without a word the index can look up."""
+    and under ``conditions``, whose texts hold every word (of any length), newest first, below
+    the entry id ``before`` when given: read by key, for a query without a word the index can
+    look up (the search page's and the lists')."""
     t, entry = EntryTranslation, Entry.__table__
     newest = db.session.scalar(select(func.max(entry.c.id))) or 0
+    # The window's bounds on both tables' keys: PostgreSQL does not carry a range across a
+    # join, and reads the entries' indexes by it.
+    bounds = [key > newest - SHORT_WINDOW for key in (t.entry_id, entry.c.id)]
+    if before is not None:
+        bounds += [key < before for key in (t.entry_id, entry.c.id)]
     return (
         select(*columns)
         .select_from(t)
         .join(entry, entry.c.id == t.entry_id)
         .where(
-            t.entry_id > newest - SHORT_WINDOW,
+            *bounds,
             *_published(),
             *conditions,
             *(index.holds(t.search_text, w) for w in terms),
         )
-        .order_by(t.entry_id.desc())
+        .order_by(entry.c.id.desc())  # the lists' own indexes, read backwards
     )
 
 
@@ -279,7 +285,7 @@ def _text_matches(terms, before, skip, need, conditions=()):
     return found
 
 
-def _parse_cursor(cursor):
+def parse_cursor(cursor):
     """``(tier, entry id)`` of a cursor ``<tier>_<id>``, or None."""
     tier_text, _, id_text = (cursor or "").partition("_")
     last_id = parse_id(id_text)
@@ -303,7 +309,7 @@ def search(query, cursor=None, limit=PAGE_SIZE, filters=NO_FILTERS):
         return Results([], [], [], None)
     conditions = filters.conditions()
     short = not index.indexed_words(terms)
-    after = _parse_cursor(cursor)
+    after = parse_cursor(cursor)
     if short:
         ranked = _window_ranked(phrase, terms, conditions)
     else:
