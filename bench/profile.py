@@ -8,6 +8,10 @@ Targets (all by default except the slow ``sync_memory``):
 ``search_en``, ``search_ja``, ``changes``
     the request of that figure, ``--requests`` times through Flask's test client (no gunicorn,
     no network) on a copy of the cached data set, under pyinstrument.
+``cold_lists``, ``cold_api_lists``, ``cold_search_vi``, ``cold_search_en``, ``cold_search_ja``
+    ``--requests`` distinct requests of that cold figure (``bench.cold``: the filtered lists,
+    HTML or API, or the searches), each asked once, so that none is served from the answer
+    cache; the same way as above.
 ``sync``, ``resync``
     a first sync of ``--records`` records of the partner feed (default 5 000) into a fresh
     database, then the unchanged re-sync, in this process under pyinstrument.
@@ -50,9 +54,16 @@ HTTP_TARGETS = {
     "search_ja": ("/ja/search?q=" + quote("はちみつ"), None),
     "changes": ("/api/v1/changes?since=0&limit=1000", None),
 }
+COLD_TARGETS = (
+    "cold_lists",
+    "cold_api_lists",
+    "cold_search_vi",
+    "cold_search_en",
+    "cold_search_ja",
+)
 SYNC_TARGETS = ("sync", "resync")
 MEDIA_TARGETS = ("media", "media_serve")
-ALL = (*HTTP_TARGETS, *SYNC_TARGETS, *MEDIA_TARGETS)
+ALL = (*HTTP_TARGETS, *COLD_TARGETS, *SYNC_TARGETS, *MEDIA_TARGETS)
 
 
 def _profiler():
@@ -73,7 +84,7 @@ def _print(title, profiler, seconds, count):
     )
 
 
-def profile_http(names, requests, workdir):
+def _client(workdir):
     from hub import create_app
 
     copy = dataset.copy_sqlite(dataset.sqlite_dataset(), Path(workdir) / "profile.sqlite3")
@@ -84,7 +95,38 @@ def profile_http(names, requests, workdir):
             "API_RATE_LIMIT": "100000000 per minute",
         }
     )
-    client = app.test_client()
+    return app.test_client(), copy
+
+
+def _cold_paths(name, db_path):
+    from bench import cold
+
+    if name.startswith("cold_search_"):
+        return cold.search_paths(name.removeprefix("cold_search_"))[0]
+    html, api = cold.filter_paths(db_path)
+    return api if name == "cold_api_lists" else html
+
+
+def profile_cold(names, requests, workdir):
+    client, copy = _client(workdir)
+    for name in names:
+        paths = _cold_paths(name, copy)
+        for path in paths[-4:]:  # warm-up, as the bench's, left out of the measurement
+            client.get(path)
+        paths = paths[:requests]
+        profiler = _profiler()
+        started, cpu = time.perf_counter(), time.process_time()
+        profiler.start()
+        for path in paths:
+            client.get(path)
+        profiler.stop()
+        cpu = time.process_time() - cpu
+        _print(name, profiler, time.perf_counter() - started, len(paths))
+        print(f"CPU {cpu / len(paths) * 1000:.1f} ms each")
+
+
+def profile_http(names, requests, workdir):
+    client, _ = _client(workdir)
     for name in names:
         path, headers = HTTP_TARGETS[name]
         if headers == "etag":
@@ -336,6 +378,9 @@ def main(argv=None):
         http = [t for t in args.targets if t in HTTP_TARGETS]
         if http:
             profile_http(http, args.requests, workdir)
+        cold = [t for t in args.targets if t in COLD_TARGETS]
+        if cold:
+            profile_cold(cold, args.requests, workdir)
         sync = [t for t in args.targets if t in SYNC_TARGETS]
         if sync:
             profile_sync(sync, args.records, workdir)

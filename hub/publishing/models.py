@@ -87,7 +87,6 @@ class Entry(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", [k.value for k in EntryKind]), name="kind"),
         CheckConstraint(_in("status", [s.value for s in EntryStatus]), name="status"),
-        Index("ix_entry_public", "kind", "status", "country_code", "id"),
         Index("uq_entry_partner", "source_id", "partner_id", unique=True),
         # The entries written here (not a partner's: the sync's rows never enter it), of a country,
         # newest first: a coordinator's own list and translation queue (an administrator's, every
@@ -331,10 +330,41 @@ class EntryTranslation(Base):
 
 # Indexes and checks on the columns of one kind, added to the shared table once all are declared.
 Index("ix_entry_fair_dates", Entry.kind, Entry.status, Fair.starts_utc, Entry.id)
-# Lists newest first: by kind and status alone, or with a product group (the country filter has
-# ix_entry_public); the stars filter is a range, read off either in id order.
-Index("ix_entry_listing", Entry.kind, Entry.status, Entry.id)
-Index("ix_entry_product_group", Entry.kind, Entry.status, Product.product_group, Entry.id)
+# Lists newest first: by kind and status alone, of a country, or of a product group. The filters
+# the key leaves (stars, still valid, not deleted, the country or the group) follow ``id``: a
+# list walks the index in id order and tests each entry there, and reads from the table only
+# those it shows (migration 0029).
+Index(
+    "ix_entry_public",
+    Entry.kind,
+    Entry.status,
+    Entry.country_code,
+    Entry.id,
+    Product.product_group,
+    Product.stars,
+    Product.valid_until,
+    Entry.deleted_dt,
+)
+Index(
+    "ix_entry_listing",
+    Entry.kind,
+    Entry.status,
+    Entry.id,
+    Product.stars,
+    Product.valid_until,
+    Entry.deleted_dt,
+)
+Index(
+    "ix_entry_product_group",
+    Entry.kind,
+    Entry.status,
+    Product.product_group,
+    Entry.id,
+    Entry.country_code,
+    Product.stars,
+    Product.valid_until,
+    Entry.deleted_dt,
+)
 Entry.__table__.append_constraint(
     CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars")
 )
