@@ -6,6 +6,8 @@ territory containment. It is the UN M49 standard's own table (unstats.un.org/uns
 restricted to the sub-regions under the five continents.
 """
 
+from functools import lru_cache
+
 from babel import Locale
 from flask_babel import get_locale
 
@@ -36,13 +38,15 @@ def continent_of(subregion):
     return SUBREGION_CONTINENT.get(subregion)
 
 
-def _locale(locale):
-    return Locale.parse(str(locale or get_locale()))
+@lru_cache(maxsize=32)
+def _territories(identifier):
+    # A page names countries a hundred times or more (its results, its filters, its facets).
+    return dict(Locale.parse(identifier).territories)
 
 
 def territory_name(code, locale=None):
     """A country's or region's name in ``locale`` (default: the request's), from CLDR."""
-    return _locale(locale).territories.get(code, code)
+    return _territories(str(locale or get_locale())).get(code, code)
 
 
 # Two-letter CLDR codes that name no country: unknown region, European Union, eurozone, United
@@ -70,4 +74,10 @@ def sort_key(name):
 
 def country_choices(codes):
     """``[(code, name)]`` for a form's select, sorted by name in the current language."""
-    return sorted(((code, territory_name(code)) for code in codes), key=lambda c: sort_key(c[1]))
+    return list(_country_choices(tuple(codes), str(get_locale())))
+
+
+@lru_cache(maxsize=64)
+def _country_choices(codes, identifier):
+    names = ((code, territory_name(code, identifier)) for code in codes)
+    return tuple(sorted(names, key=lambda c: sort_key(c[1])))

@@ -276,13 +276,23 @@ def _text_matches(terms, before, skip, need, conditions=()):
     below ``before`` (an id) and not in ``skip`` (those ranked by their title)."""
     stmt = text_statement(terms, conditions, before)
     found = []
-    for (entry_id,) in db.session.execute(stmt.limit((need + len(skip)) * len(index.SLOTS))):
-        if entry_id in skip or (found and found[-1] == entry_id):
-            continue
-        found.append(entry_id)
-        if len(found) == need:
-            break
+    with _streamed(stmt.limit((need + len(skip)) * len(index.SLOTS))) as rows:
+        for (entry_id,) in rows:
+            if entry_id in skip or (found and found[-1] == entry_id):
+                continue
+            found.append(entry_id)
+            if len(found) == need:
+                break
     return found
+
+
+def _streamed(stmt):
+    """The rows of ``stmt`` as the database hands them over, for a loop that may stop early: on
+    SQLite, the rows after it are never computed (the session's ``execute`` reads them all
+    first). A limit of one row per language for each entry wanted leaves two of three unread
+    when the words are found in one language only (a search's facets: 10 ms less in Vietnamese
+    on the bench's 100 000 entries). Used in a ``with`` block, which closes the cursor."""
+    return db.session.connection().execute(stmt)
 
 
 def parse_cursor(cursor):
@@ -397,21 +407,20 @@ def facets(query, filters=NO_FILTERS):
     seen = set()
     capped = False
     kinds, countries, groups, stars = Counter(), Counter(), Counter(), Counter()
-    for entry_id, kind, country, group, rating in db.session.execute(
-        facet_statement(terms, filters.conditions())
-    ):
-        if entry_id in seen:
-            continue
-        if len(seen) == COUNT_CAP:
-            capped = True
-            break
-        seen.add(entry_id)
-        kinds[kind] += 1
-        countries[country] += 1
-        if group:
-            groups[group] += 1
-        if rating:
-            stars[rating] += 1
+    with _streamed(facet_statement(terms, filters.conditions())) as rows:
+        for entry_id, kind, country, group, rating in rows:
+            if entry_id in seen:
+                continue
+            if len(seen) == COUNT_CAP:
+                capped = True
+                break
+            seen.add(entry_id)
+            kinds[kind] += 1
+            countries[country] += 1
+            if group:
+                groups[group] += 1
+            if rating:
+                stars[rating] += 1
     # "n stars or more" for each n some entry has exactly: the others would repeat a count.
     at_least = [(n, sum(stars[k] for k in range(n, 6))) for n in range(5, 0, -1) if stars[n]]
     return Facets(
