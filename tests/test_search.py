@@ -221,6 +221,30 @@ def test_a_bad_filter_is_reported_and_not_applied(vn, client):
     assert "“XX” is not a country." in page
 
 
+LONG = "The search text must be at most 100 characters, without control characters."
+
+
+@pytest.mark.parametrize(
+    ("lang", "q", "message"),
+    [
+        ("en", "lotus" * 21, LONG),
+        ("en", "lotus%00tea", LONG),
+        ("en", "lotus%ED%A0%80", "This text is not valid Unicode (it has a lone surrogate)."),
+        ("vi", "lotus" * 21, "Nội dung tìm kiếm tối đa 100 ký tự và không chứa ký tự điều khiển."),
+    ],
+)
+def test_refused_words_are_reported_beside_their_field_and_not_searched(
+    vn, client, lang, q, message
+):
+    publish(vn, "en", {"title": "Lotus tea"})
+    answer = client.get(f"/{lang}/search?q={q}")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert f'<p class="field-error" id="q-error">{message}</p>' in page
+    assert 'aria-describedby="q-error"' in page
+    assert found_entries(page) == []
+
+
 def test_registry_pages_are_left_out_under_a_filter(client):
     page = client.get("/en/search?q=viet+nam").get_data(as_text=True)
     assert '<a href="/en/countries/VN">Vietnam</a>' in page

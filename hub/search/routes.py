@@ -10,7 +10,7 @@ from hub.extensions import db
 from hub.i18n import current_language
 from hub.media import display as media_display
 from hub.publishing import services
-from hub.publishing.routes import entry_filters
+from hub.publishing.routes import entry_filters, words_arg
 from hub.registry.models import Country
 from hub.registry.regions import country_choices
 from hub.search import bp, highlight, queries
@@ -18,8 +18,11 @@ from hub.search import bp, highlight, queries
 
 def _filters():
     """The search's filters from the query string (``queries.Filters``): the lists' (country,
-    product group, stars) and the kind; a bad value is reported and not applied."""
+    product group, stars) and the kind; a bad value is reported and not applied, refused words
+    (``q``) as the lists refuse them."""
     values, errors = entry_filters(request.args)
+    if error := words_arg()[1]:
+        errors["q"] = error
     kind = request.args.get("kind", "")
     if kind in queries.KINDS:
         values["kind"] = kind
@@ -42,8 +45,10 @@ def _shown_parts(entries, terms):
 @bp.route("/search")
 @cached
 def search():
-    query = request.args.get("q", "")
     filters, errors = _filters()
+    # Words that are refused (too long, control characters, not UTF-8) are reported beside
+    # their field, as the lists do, and nothing is searched.
+    query = "" if "q" in errors else request.args.get("q", "")
     results = queries.search(query, cursor=request.args.get("after"), filters=filters)
     _, terms = queries.terms_of(query)
     return render_template(
