@@ -5,9 +5,10 @@ step by the database itself, in the writing transaction:
 * SQLite: contentless FTS5 tables with the trigram tokenizer (``entry_search_title``,
   ``entry_search_text``), filled by triggers on ``entry_translation``. A row's key is
   ``entry_id * 4 +`` its language's slot, so the index hands back matches newest entry first
-  and a search can stop at the page it needs. ``detail=none`` keeps the index small and quick to
-  write: it tells which rows hold every trigram of a word, and the query then checks the word
-  itself (``LIKE``) on those rows only.
+  and a search can stop at the page it needs. The index keeps each trigram's positions
+  (``detail=full``, migration 0030): a word is looked up as a phrase of consecutive trigrams, and
+  the index finds exactly the rows that hold it, nothing to check afterwards. A word of one or
+  two characters is checked on the rows (``instr``).
 * PostgreSQL: ``pg_trgm``'s GIN indexes over the same columns, which the planner uses for the
   same ``LIKE`` conditions.
 
@@ -36,7 +37,6 @@ from hub.i18n import fold
 from hub.publishing.models import Entry, EntryTranslation
 
 MIN_INDEXED = 3  # characters: a trigram
-MAX_TRIGRAMS = 8  # of one word, spread over it: the rows found are checked against the word
 SLOTS = {"vi": 1, "en": 2, "ja": 3}  # as in migration 0028's triggers
 TABLES = {"search_title": "entry_search_title", "search_text": "entry_search_text"}
 GIN_INDEXES = {f"ix_entry_translation_{column}" for column in TABLES}
@@ -58,18 +58,10 @@ def like_pattern(word, before="%", after="%"):
     return f"{before}{escaped}{after}"
 
 
-def _trigrams(word):
-    grams = list(dict.fromkeys(word[i : i + 3] for i in range(len(word) - 2)))
-    if len(grams) <= MAX_TRIGRAMS:
-        return grams
-    step = (len(grams) - 1) / (MAX_TRIGRAMS - 1)
-    return list(dict.fromkeys(grams[round(i * step)] for i in range(MAX_TRIGRAMS)))
-
-
 def fts_query(indexed):
-    """The FTS5 query of the rows holding every trigram of the ``indexed`` words."""
-    grams = dict.fromkeys(g for word in indexed for g in _trigrams(word))
-    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+    """The FTS5 query of the rows holding every one of the ``indexed`` words: each a phrase, which
+    the trigram tokenizer makes a sequence of consecutive trigrams, so a substring match."""
+    return " AND ".join('"' + word.replace('"', '""') + '"' for word in indexed)
 
 
 def _sqlite():
@@ -102,13 +94,15 @@ def matching(column, terms, columns, *conditions, before=None):
     when given. At least one of ``terms`` must be ``indexed_words``'s."""
     t = EntryTranslation
     entry = Entry.__table__
-    checks = [holds(getattr(t, column), w) for w in terms]
     if not _sqlite():
+        checks = [holds(getattr(t, column), w) for w in terms]
         if before is not None:
             checks.append(t.entry_id < before)
         stmt = select(*columns).select_from(t).join(entry, entry.c.id == t.entry_id)
         return stmt.where(*checks, *conditions).order_by(t.entry_id.desc())
     name = TABLES[column]
+    # The index finds the indexed words exactly (phrases); the shorter ones are checked.
+    checks = [holds(getattr(t, column), w) for w in terms if len(w) < MIN_INDEXED]
     fts = table(name, sa_column("rowid", Integer))
     key = fts.c.rowid
     if before is not None:  # on the index's own key, so that it starts there
