@@ -85,8 +85,8 @@ JA_BREAK = re.compile(r"[\s。、（）「」・]+")
 
 def search_queries(lang):
     """Distinct queries in ``lang``, shuffled from a fixed seed. Vietnamese and English: one to
-    three consecutive words of a phrase, as they stand in it (lower case), at least 3
-    characters; Japanese: substrings of 3 to 5 characters of a phrase. Each is found in the
+    five consecutive words of a phrase, as they stand in it (lower case), at least 3
+    characters; Japanese: substrings of 3 to 6 characters of a phrase. Each is found in the
     data set's texts; none is shorter than 3 characters, the trigram index's shortest (a
     2-character query finds nothing in Datasette). Numbers, filled into the phrases per entry,
     are left out."""
@@ -96,13 +96,13 @@ def search_queries(lang):
         for piece in PLACEHOLDER.split(phrase[k]):
             if lang == "ja":
                 for part in JA_BREAK.split(piece):
-                    for n in (3, 4, 5):
+                    for n in (3, 4, 5, 6):
                         found.update(part[i : i + n] for i in range(len(part) - n + 1))
                 continue
             text = piece.lower()
             words = WORD.findall(text)
             for i in range(len(words)):
-                for n in (1, 2, 3):
+                for n in (1, 2, 3, 4, 5):
                     query = " ".join(words[i : i + n])
                     if len(words[i : i + n]) == n and len(query) >= 3 and query in text:
                         found.add(query)

@@ -4,12 +4,14 @@ import re
 from datetime import date
 
 import pytest
+from flask import g, url_for
 from sqlalchemy import func, select
 
 from hub.accounts.models import User
 from hub.extensions import db
 from hub.publishing import services
 from hub.publishing.models import Entry
+from hub.search.routes import _linker
 from tests.support import sample_entries
 
 # Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
@@ -452,3 +454,20 @@ def test_nothing_is_proposed_when_nothing_is_close(vn, client):
     assert "Nothing found for “zzyzx”." in page and "Did you mean" not in page
     page = client.get("/en/search?q=<b>hony</b>").get_data(as_text=True)
     assert "<b>hony" not in page
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {},
+        {"q": ""},
+        {"q": "trà sen", "kind": "product"},
+        {"q": "a&b=c?d/e#f+g h%20", "country": "VN", "stars": 4},
+        {"q": "お茶 100%", "group": "beverages", "after": "3_120"},
+        {"q": "'!$()*,;:@~", "kind": None},
+    ],
+)
+def test_the_pages_links_are_written_as_url_for_writes_them(app, args):
+    with app.test_request_context("/vi/search"):
+        g.lang = "vi"
+        assert _linker()(**args) == url_for("search.search", **args)

@@ -1,6 +1,8 @@
 """The search page."""
 
-from flask import render_template, request
+from urllib.parse import urlencode
+
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -42,6 +44,22 @@ def _shown_parts(entries, terms):
     return parts
 
 
+QUERY_SAFE = "!$'()*,/:;?@"  # as Werkzeug's url_for quotes a query string
+
+
+def _linker():
+    """``link(**args)``: this page's URL with ``args`` as its query string, as ``url_for`` would
+    write it (its order, Werkzeug's quoting), without a route's build for each of the page's
+    hundred links (its facets, its filters)."""
+    path = url_for("search.search")
+
+    def link(**args):
+        items = [(name, value) for name, value in args.items() if value is not None]
+        return f"{path}?{urlencode(items, safe=QUERY_SAFE)}" if items else path
+
+    return link
+
+
 @bp.route("/search")
 @cached
 def search():
@@ -65,4 +83,5 @@ def search():
         short_window=queries.SHORT_WINDOW,
         count_cap=queries.COUNT_CAP,
         kinds=queries.KINDS,
+        search_link=_linker(),
     ), (400 if errors else 200)
