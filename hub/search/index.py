@@ -31,6 +31,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy import column as sa_column
+from sqlalchemy.sql.util import find_tables
 
 from hub.extensions import db
 from hub.i18n import fold
@@ -105,23 +106,32 @@ def matching(column, terms, columns, *conditions, before=None):
     checks = [holds(getattr(t, column), w) for w in terms if len(w) < MIN_INDEXED]
     fts = table(name, sa_column("rowid", Integer))
     key = fts.c.rowid
+    stmt = select(*columns).select_from(fts)
+    reads_translation = checks or any(
+        t.__table__ in find_tables(c, check_columns=True) for c in conditions
+    )
+    if reads_translation or not all(c is t.entry_id or _of_entry(c) for c in columns):
+        slot = case(*((key % 4 == n, language) for language, n in SLOTS.items()), else_=t.language)
+        stmt = stmt.join(t, and_(t.entry_id == key // 4, t.language == slot))
+        stmt = stmt.join(entry, entry.c.id == t.entry_id)
+    else:
+        # Nothing to read in the translation (its entry's id is in the key): the entry only.
+        entry_id = (key // 4).label("entry_id")
+        stmt = select(*(entry_id if c is t.entry_id else c for c in columns)).select_from(fts)
+        stmt = stmt.join(entry, entry.c.id == key // 4)
     if before is not None:  # on the index's own key, so that it starts there
         checks.append(key < before * 4)
-    slot = case(*((key % 4 == n, language) for language, n in SLOTS.items()), else_=t.language)
-    return (
-        select(*columns)
-        .select_from(fts)
-        .join(t, and_(t.entry_id == key // 4, t.language == slot))
-        .join(entry, entry.c.id == t.entry_id)
-        .where(
-            text(f"{name} MATCH :match_{column}").bindparams(
-                **{f"match_{column}": fts_query(indexed_words(terms))}
-            ),
-            *checks,
-            *conditions,
-        )
-        .order_by(key.desc())
-    )
+    return stmt.where(
+        text(f"{name} MATCH :match_{column}").bindparams(
+            **{f"match_{column}": fts_query(indexed_words(terms))}
+        ),
+        *checks,
+        *conditions,
+    ).order_by(key.desc())
+
+
+def _of_entry(column):
+    return getattr(column, "table", None) is Entry.__table__
 
 
 def rebuild(batch=2000):

@@ -108,6 +108,9 @@ class Results:
     registry_first: bool = False
     short: bool = False
     suggestion: str | None = None  # a close query that finds something, when this one finds nothing
+    # The newest matching entries (``matched_entries``), when the page read them: its facets
+    # count them again without reading the index a second time.
+    matched: list | None = None
 
 
 @dataclass
@@ -329,11 +332,21 @@ def search(query, cursor=None, limit=PAGE_SIZE, filters=NO_FILTERS):
         for found, entry_id in ranked
         if after is None or (found, entry_id) < after
     ][: limit + 1]
+    matched = None
     if len(page) <= limit and not short:
         before = after[1] if after and after[0] == 0 else None
         skip = {entry_id for _, entry_id in ranked}
         need = limit + 1 - len(page)
-        page += [(0, i) for i in _text_matches(terms, before, skip, need, conditions)]
+        found = None
+        if after is None:
+            # The first page: the newest matches the facets count hold the ones it needs.
+            matched = matched_entries(terms, conditions)
+            found = [row[0] for row in matched if row[0] not in skip][:need]
+            if len(found) < need and len(matched) > COUNT_CAP:
+                found = None  # past the newest COUNT_CAP: read on
+        if found is None:
+            found = _text_matches(terms, before, skip, need, conditions)
+        page += [(0, i) for i in found]
     more = len(page) > limit
     page = page[:limit]
     entries = []
@@ -356,7 +369,9 @@ def search(query, cursor=None, limit=PAGE_SIZE, filters=NO_FILTERS):
             finds=lambda folded: _finds(folded, conditions, registry=not filters),
             known=lambda folded: _finds(folded, ()),
         )
-    return Results(countries, programmes, entries, next_cursor, registry_first, short, suggestion)
+    return Results(
+        countries, programmes, entries, next_cursor, registry_first, short, suggestion, matched
+    )
 
 
 def _finds(phrase, conditions, registry=True):
@@ -398,33 +413,46 @@ def facet_statement(terms, conditions=()):
     return stmt.limit((COUNT_CAP + 1) * len(index.SLOTS))
 
 
-def facets(query, filters=NO_FILTERS):
+def matched_entries(terms, conditions=()):
+    """``[(entry id, kind, country, product group, stars)]`` of the newest published entries
+    under ``conditions`` whose texts hold every word, newest first, one row each, as many as
+    ``COUNT_CAP`` and one more when there are (``facet_statement``, read as it comes)."""
+    rows, seen = [], set()
+    with _streamed(facet_statement(terms, conditions)) as result:
+        for row in result:
+            if row[0] in seen:
+                continue
+            seen.add(row[0])
+            rows.append(tuple(row))
+            if len(rows) > COUNT_CAP:
+                break
+    return rows
+
+
+def facets(query, filters=NO_FILTERS, matched=None):
     """The number of published entries the query finds under ``filters`` and their facets
-    (``Facets``), counted over the newest ``COUNT_CAP`` of them; None for an empty query."""
+    (``Facets``), counted over the newest ``COUNT_CAP`` of them; None for an empty query.
+    ``matched``: the query's ``matched_entries`` under ``filters``, when already read (the
+    first page's ``Results.matched``)."""
     phrase, terms = terms_of(query)
     if not phrase:
         return None
-    seen = set()
-    capped = False
+    if matched is None:
+        matched = matched_entries(terms, filters.conditions())
+    capped = len(matched) > COUNT_CAP
+    counted = matched[:COUNT_CAP]
     kinds, countries, groups, stars = Counter(), Counter(), Counter(), Counter()
-    with _streamed(facet_statement(terms, filters.conditions())) as rows:
-        for entry_id, kind, country, group, rating in rows:
-            if entry_id in seen:
-                continue
-            if len(seen) == COUNT_CAP:
-                capped = True
-                break
-            seen.add(entry_id)
-            kinds[kind] += 1
-            countries[country] += 1
-            if group:
-                groups[group] += 1
-            if rating:
-                stars[rating] += 1
+    for _entry_id, kind, country, group, rating in counted:
+        kinds[kind] += 1
+        countries[country] += 1
+        if group:
+            groups[group] += 1
+        if rating:
+            stars[rating] += 1
     # "n stars or more" for each n some entry has exactly: the others would repeat a count.
     at_least = [(n, sum(stars[k] for k in range(n, 6))) for n in range(5, 0, -1) if stars[n]]
     return Facets(
-        count=len(seen),
+        count=len(counted),
         capped=capped,
         kinds=[(kind, kinds[kind]) for kind in KINDS if kinds[kind]],
         countries=sorted(

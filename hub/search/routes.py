@@ -75,7 +75,7 @@ def search():
         results=results,
         filters=filters,
         errors=errors,
-        facets=queries.facets(query, filters) if results.entries else None,
+        facets=queries.facets(query, filters, results.matched) if results.entries else None,
         shown_parts=_shown_parts(results.entries, terms),
         countries=country_choices(db.session.scalars(select(Country.code))),
         today=utctoday(),
