@@ -1,11 +1,14 @@
 """Helpers the tests share: fresh databases on each backend, and the test app."""
 
+import contextlib
 import functools
 import os
 import re
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -212,3 +215,43 @@ def scans_table(plan, table):
     return any(not through_index for through_index in sqlite_scans) or bool(
         re.search(rf"Seq Scan on {table}\b", plan)
     )
+
+
+class LoopbackServer:
+    """An HTTP server on loopback, in a thread, for a partner's side of a test: ``get(handler)``
+    answers each GET (``handler`` is the request's ``BaseHTTPRequestHandler``). ``url`` is its
+    address; ``close()`` stops it. Errors of a client that went away are not reported."""
+
+    def __init__(self, get):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                get(self)
+
+            def log_message(self, *_args):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, *_args):
+                pass  # a client killed mid-answer: nothing to report
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def send(handler, body, status=200, content_type="text/plain", headers=()):
+    """Answer ``handler``'s request with ``body`` (bytes), its length given."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.end_headers()
+    with contextlib.suppress(OSError):  # the client went away
+        handler.wfile.write(body)

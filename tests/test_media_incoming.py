@@ -5,8 +5,6 @@ Partners are loopback servers; on SQLite and PostgreSQL."""
 
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -18,42 +16,25 @@ from hub.publishing.models import Entry
 from hub.sync import media as partner_media
 from hub.sync import pipeline, services
 from hub.sync.models import PartnerSource, SyncRun
-from tests.support import sample_entries
+from tests.support import LoopbackServer, sample_entries, send
 from tests.test_media import jpeg, pdf
 
 pytestmark = pytest.mark.usefixtures("loopback_allowed")
 
 
-class Partner:
+class Partner(LoopbackServer):
     """A loopback server answering ``files[path] = (status, content type, bytes)``, counting
     the requests for each path."""
 
     def __init__(self):
         self.files, self.hits = {}, {}
-        partner = self
+        super().__init__(self._get)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                path = self.path.split("?", 1)[0]
-                partner.hits[path] = partner.hits.get(path, 0) + 1
-                status, mime, body = partner.files.get(path, (404, "text/plain", b"no"))
-                self.send_response(status)
-                self.send_header("Content-Type", mime)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def _get(self, handler):
+        path = handler.path.split("?", 1)[0]
+        self.hits[path] = self.hits.get(path, 0) + 1
+        status, mime, body = self.files.get(path, (404, "text/plain", b"no"))
+        send(handler, body, status, mime)
 
 
 @pytest.fixture

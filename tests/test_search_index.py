@@ -10,10 +10,8 @@ import os
 import random
 import signal
 import subprocess
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select, text
@@ -28,6 +26,7 @@ from hub.publishing.models import Entry, EntryTranslation
 from hub.search import index
 from hub.sync import pipeline
 from hub.sync import services as sync_services
+from tests.support import LoopbackServer, send
 from tests.test_sync_faults import HUB, ROOT, hub_env, wait_for
 
 # Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
@@ -198,37 +197,13 @@ def test_reindex_rebuilds_the_index_and_the_folded_texts(app, vn, runner):
 RECORDS = 20_000
 
 
-class BigPartner:
+class BigPartner(LoopbackServer):
     """A loopback partner serving ``RECORDS`` products as CSV."""
 
     def __init__(self):
         body = (CSV_HEAD + csv_rows(0, RECORDS)).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/csv")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                with contextlib.suppress(OSError):
-                    self.wfile.write(body)
-
-            def log_message(self, *_args):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, *_args):
-                pass
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/p.csv"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(lambda handler: send(handler, body, content_type="text/csv"))
+        self.url += "/p.csv"
 
 
 def test_a_sync_killed_while_it_writes_leaves_the_index_exact(deployed_app):

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,14 @@ from hub.sync.scheduler import (
     owner_name,
     run_if_free,
 )
-from tests.support import AWKWARD_INSTANTS, TEST_SECRET_KEY, awkward_instant, sign_in
+from tests.support import (
+    AWKWARD_INSTANTS,
+    TEST_SECRET_KEY,
+    LoopbackServer,
+    awkward_instant,
+    send,
+    sign_in,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = Path(sys.executable).parent / "hub"
@@ -40,7 +46,7 @@ SETTINGS = {
 }
 
 
-class Partner:
+class Partner(LoopbackServer):
     """A partner's server on loopback whose behaviour the test sets (``mode``): "ok", "hang"
     (answers when ``release`` is set), "busy" (429 with Retry-After: 600), "soon" (503 with
     Retry-After: 1) or "short" (announces 1000 bytes, sends 10 and closes)."""
@@ -48,50 +54,30 @@ class Partner:
     def __init__(self):
         self.mode, self.requests = "ok", 0
         self.release = threading.Event()
-        partner = self
+        super().__init__(self._get)
+        self.url += "/products.csv"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                partner.requests += 1
-                if partner.mode in ("busy", "soon"):
-                    self.send_response(429 if partner.mode == "busy" else 503)
-                    self.send_header("Retry-After", "600" if partner.mode == "busy" else "1")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if partner.mode == "short":
-                    self.send_response(200)
-                    self.send_header("Content-Length", "1000")
-                    self.end_headers()
-                    self.wfile.write(CSV[:10])
-                    self.close_connection = True
-                    return
-                if partner.mode == "hang":
-                    partner.release.wait(60)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/csv")
-                self.send_header("Content-Length", str(len(CSV)))
-                self.end_headers()
-                self.wfile.write(CSV)
-
-            def log_message(self, *_args):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, *_args):
-                pass  # a client killed mid-answer: nothing to report
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/products.csv"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    def _get(self, handler):
+        self.requests += 1
+        if self.mode in ("busy", "soon"):
+            busy = self.mode == "busy"
+            retry = ("Retry-After", "600" if busy else "1")
+            send(handler, b"", 429 if busy else 503, headers=[retry])
+            return
+        if self.mode == "short":
+            handler.send_response(200)
+            handler.send_header("Content-Length", "1000")
+            handler.end_headers()
+            handler.wfile.write(CSV[:10])
+            handler.close_connection = True
+            return
+        if self.mode == "hang":
+            self.release.wait(60)
+        send(handler, CSV, content_type="text/csv")
 
     def close(self):
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 @pytest.fixture
