@@ -141,19 +141,6 @@ def instant(request, time_machine):
     return moment.astimezone(UTC)
 
 
-@pytest.fixture
-def awkward_clock(request, time_machine):
-    """The clock moved to the first awkward instant (a year's last half hour, already the next
-    year on the machine's own clock) and running on from there: for tests whose data is dated
-    from "now" (ratings, fairs, the trash), so that they answer the same on any day and at any
-    hour; the instant, in UTC."""
-    if "base_app" in request.fixturenames:
-        request.getfixturevalue("base_app")  # seeded on the real clock, as the other tests'
-    moment = awkward_instant(*AWKWARD_INSTANTS[0])
-    time_machine.move_to(moment)
-    return moment.astimezone(UTC)
-
-
 @pytest.fixture(scope="session")
 def s3_server():
     """moto's S3 server on loopback, once per run, with the AWS variables boto3 reads set for

@@ -50,6 +50,19 @@ def awkward_instant(text, zone):
     return utc.astimezone(ZoneInfo(zone))
 
 
+def run_clock_from_awkward_instant(request, time_machine):
+    """Move the clock (time-machine) to the first awkward instant (a year's last half hour,
+    already the next year on the machine's own clock) and let it run on from there, for a test
+    whose data is dated from "now" (ratings, fairs, the trash): it answers the same on any day
+    and at any hour. The app is seeded first, on the real clock, as for the other tests.
+    Returns the instant, in UTC."""
+    if "base_app" in request.fixturenames:
+        request.getfixturevalue("base_app")
+    moment = awkward_instant(*AWKWARD_INSTANTS[0])
+    time_machine.move_to(moment)
+    return moment.astimezone(UTC)
+
+
 @functools.cache
 def _postgres_unreachable():
     """Why PostgreSQL cannot be used, or None; asked once per run, however many tests need it."""

@@ -15,9 +15,14 @@ from hub.extensions import db
 from hub.publishing import services
 from hub.publishing.models import Entry
 from hub.search import queries as search_queries
+from tests.support import run_clock_from_awkward_instant
+
 
 # Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
-pytestmark = pytest.mark.usefixtures("awkward_clock")
+@pytest.fixture(autouse=True)
+def clock(request, time_machine):
+    """Their data is dated from now: time-machine runs the clock from an awkward instant."""
+    return run_clock_from_awkward_instant(request, time_machine)
 
 
 def user(email):
@@ -117,6 +122,7 @@ PRODUCT_QUERIES = [
 ]
 
 
+@pytest.mark.dates
 @pytest.mark.parametrize(("query", "expected"), PRODUCT_QUERIES)
 def test_products_narrowed_by_words_and_filters_newest_first(client, products, query, expected):
     ids = [products[name] for name in expected]
@@ -145,6 +151,7 @@ def test_policies_and_experiences_narrowed_by_words(app, client):
     assert shown(client.get("/ja/experiences?q=GROWERS").get_data(as_text=True)) == [story]
 
 
+@pytest.mark.dates
 def test_fairs_narrowed_by_words_keep_their_order_by_date(app, client):
     with app.test_request_context("/"):
         later = fair(60, "Lotus and silk fair")

@@ -12,10 +12,14 @@ from hub.extensions import db
 from hub.publishing import services
 from hub.publishing.models import Entry
 from hub.search.routes import _linker
-from tests.support import sample_entries
+from tests.support import run_clock_from_awkward_instant, sample_entries
+
 
 # Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
-pytestmark = pytest.mark.usefixtures("awkward_clock")
+@pytest.fixture(autouse=True)
+def clock(request, time_machine):
+    """Their data is dated from now: time-machine runs the clock from an awkward instant."""
+    return run_clock_from_awkward_instant(request, time_machine)
 
 
 @pytest.fixture

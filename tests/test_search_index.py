@@ -26,11 +26,16 @@ from hub.publishing.models import Entry, EntryTranslation
 from hub.search import index
 from hub.sync import pipeline
 from hub.sync import services as sync_services
-from tests.support import LoopbackServer, send
+from tests.support import LoopbackServer, run_clock_from_awkward_instant, send
 from tests.test_sync_faults import HUB, ROOT, hub_env, wait_for
 
+
 # Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
-pytestmark = pytest.mark.usefixtures("awkward_clock")
+@pytest.fixture(autouse=True)
+def clock(request, time_machine):
+    """Their data is dated from now: time-machine runs the clock from an awkward instant."""
+    return run_clock_from_awkward_instant(request, time_machine)
+
 
 TEXTS = {
     "vi": ("Chè Thái Nguyên", "Chè búp khô, hương cốm, nước xanh."),

@@ -14,10 +14,15 @@ from hub.extensions import db
 from hub.publishing.models import Entry, EntryTranslation
 from hub.search import queries
 from hub.sync.rows import insert_rows
-from tests.support import query_plan, scans_table
+from tests.support import query_plan, run_clock_from_awkward_instant, scans_table
+
 
 # Their data is dated from "now": the clock stands at an awkward instant, whatever the day.
-pytestmark = pytest.mark.usefixtures("awkward_clock")
+@pytest.fixture(autouse=True)
+def clock(request, time_machine):
+    """Their data is dated from now: time-machine runs the clock from an awkward instant."""
+    return run_clock_from_awkward_instant(request, time_machine)
+
 
 ENTRIES = 20_000
 WORDS = [

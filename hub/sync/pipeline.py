@@ -144,10 +144,10 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
             client,
             keep_lease,
             preparer,
-            alive_before > 0,
-            snapshot,
-            wanted,
-            fresh,
+            held=alive_before > 0,
+            whole=snapshot,
+            wanted=wanted,
+            fresh=fresh,
         )
         cut_short = new_state.pop(INCOMPLETE, None)
         if cut_short is not None:
