@@ -1,5 +1,10 @@
 # The two commands that matter: `make run` and `make test`. Both set everything up from a fresh clone.
-PYTHON ?= python3
+# The venv's interpreter: Python 3.12 where tools/find-python finds it (3.11's garbage collector
+# can crash a threaded worker: deploy/README.md, "Python version"), else python3. A venv made
+# before with another Python stays as it is: `make clean` first.
+ifndef PYTHON
+PYTHON := $(shell tools/find-python)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 HUB := $(BIN)/hub

@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -510,6 +511,8 @@ def main(argv=None):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+    from bench import servers as bench_servers
+
     report = {
         "meta": {
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -522,6 +525,8 @@ def main(argv=None):
             "seconds": args.seconds,
             "media_rounds": None if args.skip_media else args.media_rounds,
             "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "worker_crashes": dict(bench_servers.crashes),
             "elapsed_s": round(time.perf_counter() - started, 1),
         },
         "http": http,
@@ -555,6 +560,13 @@ def print_report(report):
         f"{meta['cores']} cores, commit {(meta.get('commit') or '?')[:10]}"
     )
     print_table(report["figures"])
+    crashes = meta.get("worker_crashes")
+    if crashes:
+        print(
+            "Workers killed by a signal during the run (their requests failed and their caches"
+            " started again empty; the figures are not to be trusted): "
+            + ", ".join(f"{what} × {count}" for what, count in sorted(crashes.items()))
+        )
 
 
 if __name__ == "__main__":

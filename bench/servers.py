@@ -5,6 +5,7 @@ in a ``finally``/``with``."""
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,6 +27,14 @@ def free_port():
 
 class ServerFailed(RuntimeError):
     pass
+
+
+# gunicorn's line for a worker killed by a signal (its arbiter). A worker's crash restarts it with
+# empty caches and fails the requests it held: the figures of a run with one are not to be trusted.
+WORKER_KILLED = re.compile(rb"Worker \(pid:\d+\) was sent (SIG\w+)")
+
+# Worker deaths seen in every server's log of this run, by server and signal (the report's meta).
+crashes = {}
 
 
 class Servers:
@@ -110,7 +119,7 @@ class Servers:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
-        for _name, proc, log in self.procs:
+        for name, proc, log in self.procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -118,4 +127,15 @@ class Servers:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
             log.close()
+            _count_crashes(name, Path(log.name))
         self.procs = []
+
+
+def _count_crashes(name, log_path):
+    """Add the workers of ``name`` that a signal killed while it served (not the TERM of
+    ``close``) to ``crashes``."""
+    with contextlib.suppress(OSError):
+        for signal_name in WORKER_KILLED.findall(log_path.read_bytes()):
+            if signal_name != b"SIGTERM":
+                key = f"{name}: {signal_name.decode()}"
+                crashes[key] = crashes.get(key, 0) + 1

@@ -2,13 +2,15 @@
 ``make run`` and the benchmark run with ``--bind`` (deploy/README.md). Every setting can be
 overridden on the command line or in ``GUNICORN_CMD_ARGS``."""
 
-from hub.serving import Worker
+from hub.serving import Worker, thread_count, warn_of_unsafe_threads
 
 worker_class = Worker  # gunicorn's gthread, whose reads of a request time out
 workers = 2
 # Each worker may hold a few stalled requests for their read timeout and still have threads for
-# everyone else; the connections themselves wait on the worker's poller, not on a thread.
-threads = 32
+# everyone else; the connections themselves wait on the worker's poller, not on a thread. Under
+# Python 3.11, one (hub/serving.py, THREADS_ARE_SAFE), and the log says so at start.
+threads = thread_count(32)
+on_starting = warn_of_unsafe_threads
 # A request whose client sends nothing for this long is dropped (stalled headers) or answered
 # 408 (stalled body).
 Worker.read_timeout = 10.0

@@ -19,6 +19,7 @@ gunicorn names itself and its version in a ``Server`` header; the hub's answers 
 """
 
 import errno
+import sys
 
 import gunicorn.http.wsgi
 from gunicorn.http.errors import NoMoreData
@@ -28,6 +29,38 @@ from werkzeug.exceptions import RequestTimeout
 SERVER = "hub"
 # Read by gunicorn's Response for every answer's Server header (it has no setting for it).
 gunicorn.http.wsgi.SERVER = SERVER
+
+
+# Under Python 3.11, a threaded worker dies of SIGSEGV under concurrent load (garbage collection
+# in one thread corrupts what another is working on: the crashes stop with the collector off),
+# and not under 3.12 or 3.13 (deploy/README.md, "Python version"). There, one thread a worker.
+THREADS_ARE_SAFE = sys.version_info >= (3, 12)
+
+
+def thread_count(wanted, safe=THREADS_ARE_SAFE):
+    """The threads each worker runs: ``wanted``, or 1 where threads are not safe."""
+    return wanted if safe else 1
+
+
+def warn_of_unsafe_threads(server):
+    """gunicorn's ``on_starting`` hook (deploy/gunicorn.conf.py): say so when the workers run
+    without threads, or with threads where they are not safe."""
+    if THREADS_ARE_SAFE:
+        return
+    version = ".".join(map(str, sys.version_info[:3]))
+    if server.cfg.threads > 1:
+        server.log.warning(
+            "Python %s: %s threads a worker may crash it under load (SIGSEGV); use Python 3.12"
+            ' or later, or --threads 1 (deploy/README.md, "Python version")',
+            version,
+            server.cfg.threads,
+        )
+    else:
+        server.log.warning(
+            "Python %s: one thread a worker, since threads may crash it; a slow client holds a"
+            ' whole worker (deploy/README.md, "Python version")',
+            version,
+        )
 
 
 class ReadTimedOut(NoMoreData, TimeoutError):

@@ -123,7 +123,7 @@ def test_home_shows_the_networks_products_and_people(
     photos = [card.find(".//img") for card in cards]
     with_photo = [img is not None for img in photos]
     assert with_photo[0] and with_photo == sorted(with_photo, reverse=True)
-    for img in filter(None, photos):
+    for img in (img for img in photos if img is not None):
         assert img.get("width") and img.get("height") and img.get("loading") == "lazy"
     upcoming = tree.find(".//section[@aria-labelledby='upcoming-fairs']")
     fair_links = [a.get("href") for a in upcoming.iterfind(".//h3/a")]

@@ -16,10 +16,17 @@ from pathlib import Path
 import pytest
 import requests
 
+from hub.serving import THREADS_ARE_SAFE
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEADLINE = 2.0  # the test server's read timeout, in seconds
 STALLED = 20
+
+# Under Python 3.11 each worker runs one thread (hub/serving.py): a stalled request holds it.
+pytestmark = pytest.mark.skipif(
+    not THREADS_ARE_SAFE, reason="one thread a worker under Python 3.11 (deploy/README.md)"
+)
 
 
 def _free_port():
