@@ -125,3 +125,21 @@ def test_fair_cards_read_well_on_a_phone(new_page, site, lang):
     assert photos and all(width >= 300 for width in photos), cards
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"design-fairs-{lang}-375.png", full_page=True)
+
+
+def test_charts_are_drawn_as_they_come_into_view_each_on_its_own(new_page):
+    """On a phone, a chart below the fold is not drawn while the page loads (no work on the
+    main thread for what nobody sees yet); scrolled to, it is drawn and its table folds away."""
+    page = new_page(viewport=PHONE)
+    page.goto("/en/countries/VN")
+    page.wait_for_load_state("load")
+    charts = page.locator("figure.chart")
+    assert charts.count() >= 1
+    last = charts.last
+    assert "chart-drawn" not in (last.get_attribute("class") or "")
+    last.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "f => f.classList.contains('chart-drawn')", arg=last.element_handle(), timeout=10_000
+    )
+    assert last.locator(".chart-canvas svg").count() == 1
+    assert last.locator(".chart-table").evaluate("d => d.open") is False

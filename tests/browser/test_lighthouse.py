@@ -10,7 +10,12 @@ except under ``CI=true``, where that is a failure.
 Lighthouse's default is kept: a phone, emulated, with simulated throttling (a slow 4G network and
 a 4x slower CPU, computed from one unthrottled load), the view most visitors of the national
 portals have. Simulation computes the metrics from what the page loads, so the performance score
-moves little with how busy this machine's two cores are (0.99 to 1 here, run after run).
+moves little with how busy this machine's two cores are (0.99 to 1 here, run after run), but it
+does move: the main thread's work in that one load is what the total blocking time is computed
+from, and a busy machine once cost a Japanese home page 0.85. A page whose performance is below
+the minimum is measured twice more, and the run of median performance is the one judged, as
+Lighthouse's documentation advises ("Score Variability": the median of several runs is about
+twice as stable as one).
 
 With Debian's Chromium 156, Lighthouse 12.2.3 cannot read the new frame events in its trace: six
 diagnostics that count nothing in the scores (the LCP element, layout shifts, render-blocking
@@ -122,11 +127,19 @@ def failing_audits(report, category):
     return failing
 
 
+def _performance(report):
+    return report["categories"]["performance"]["score"] or 0
+
+
 @pytest.mark.parametrize(("name", "path"), PAGES, ids=[name for name, _ in PAGES])
 def test_lighthouse_scores_every_category_at_least_95(
     lighthouse_cli, chromium_path, site, name, path
 ):
-    report = lighthouse(lighthouse_cli, chromium_path, site.url + path.format(**site.entries))
+    url = site.url + path.format(**site.entries)
+    report = lighthouse(lighthouse_cli, chromium_path, url)
+    if _performance(report) < MINIMUM:
+        runs = [report, *(lighthouse(lighthouse_cli, chromium_path, url) for _ in range(2))]
+        report = sorted(runs, key=_performance)[1]
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
     assert not report.get("runtimeError"), report["runtimeError"]
