@@ -152,11 +152,16 @@ VOCABULARY = table("search_vocabulary", sa_column("word", String))
 def vocabulary_hashes(word):
     """PostgreSQL: the hashes of the words of the texts that hold ``word`` (``search_vocabulary``,
     migration 0031), or None when more than ``VOCABULARY_CAP`` do."""
-    found = db.session.scalars(
-        select(func.hashtext(VOCABULARY.c.word))
+    # Planned without the limit (MATERIALIZED), and read as far as the limit: with it, and a
+    # vocabulary whose statistics are not yet made (a first sync), PostgreSQL counted on
+    # finding the words early in a read of the whole table (120 ms instead of 1).
+    words = (
+        select(VOCABULARY.c.word)
         .where(holds(VOCABULARY.c.word, word))
-        .limit(VOCABULARY_CAP + 1)
-    ).all()
+        .cte("words")
+        .prefix_with("MATERIALIZED")
+    )
+    found = db.session.scalars(select(func.hashtext(words.c.word)).limit(VOCABULARY_CAP + 1)).all()
     return None if len(found) > VOCABULARY_CAP else sorted(set(found))
 
 
