@@ -33,10 +33,11 @@ def _fold_char(char):
 def folded_with_origins(text):
     """``(folded, origins)``: ``text`` folded, and for each folded character the index of the
     character of ``text`` it comes from."""
-    pieces, origins = [], []
-    for i, char in enumerate(text):
-        folded = _fold_char(char)
-        pieces.append(folded)
+    pieces = list(map(_fold_char, text))
+    if set(map(len, pieces)) <= {1}:  # one folded character each (most texts): no list
+        return "".join(pieces), range(len(text))
+    origins = []
+    for i, folded in enumerate(pieces):
         origins.extend([i] * len(folded))
     return "".join(pieces), origins
 
@@ -78,8 +79,10 @@ def marked(text, terms, ranges=None):
     return Markup("").join(out)
 
 
+@functools.lru_cache(maxsize=2048)
 def _plain(text, markdown):
-    """A text's words as one line: a Markdown text without its markup."""
+    """A text's words as one line: a Markdown text without its markup. Kept for the texts seen
+    last: the newest entries come back in search after search."""
     if markdown:
         text = Markup(render_markdown(text)).striptags()
     return " ".join(text.split())
