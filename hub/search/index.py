@@ -190,9 +190,11 @@ WINDOWS = (10_000, 50_000)
 
 
 @contextmanager
-def newest(stmt, limit):
+def newest(stmt, limit, windows=True):
     """The first ``limit`` rows of ``stmt``, a ``matching`` statement, as the database hands
     them over, for a loop that may stop early (in a ``with`` block, which closes the cursor).
+    ``windows=False``: on PostgreSQL, in one statement (a title's trigram index holds no entry
+    id: each window would read all its matches again).
 
     SQLite reads its index newest first and computes no row after the last one read.
     PostgreSQL's GIN indexes hand back every matching row at once, unordered, and each is read
@@ -205,24 +207,29 @@ def newest(stmt, limit):
         with db.session.connection().execute(stmt.limit(limit)) as result:
             yield result
         return
-    yield _windows(stmt, limit)
+    yield _windows(stmt, limit) if windows else db.session.execute(stmt.limit(limit)).all()
 
 
 def _windows(stmt, limit):
     top = db.session.scalar(select(func.max(Entry.id))) or 0
-    keys = (EntryTranslation.entry_id, Entry.__table__.c.id)
+    translation, entry = EntryTranslation.entry_id, Entry.__table__.c.id
     upper = None
-    for lower in [*(top - size for size in WINDOWS), None]:
+    for lower in [*(top - size for size in WINDOWS if top > size), None]:
         window = stmt
-        # On both tables' keys: PostgreSQL does not carry a range across a join.
+        # On both tables' keys (PostgreSQL does not carry a range across a join); the
+        # translation's is in the hashes' GIN, which reads only the window's part of each
+        # word's entries. The last window reads the words' every match instead (a range
+        # over most of the ids costs the GIN more than the few matches it leaves for it).
         if lower is not None:
-            window = window.where(*(key > lower for key in keys))
+            window = window.where(translation > lower, entry > lower)
         if upper is not None:
-            window = window.where(*(key <= upper for key in keys))
+            window = window.where(entry <= upper)
+            if lower is not None:
+                window = window.where(translation <= upper)
         rows = db.session.execute(window.limit(limit)).all()
         yield from rows
         limit -= len(rows)
-        if limit <= 0 or lower is None or lower <= 0:
+        if limit <= 0 or lower is None:
             return
         upper = lower
 
