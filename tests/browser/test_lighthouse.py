@@ -10,13 +10,14 @@ except under ``CI=true``, where that is a failure.
 Lighthouse's default is kept: a phone, emulated, with simulated throttling (a slow 4G network and
 a CPU as slow as a mid-tier phone's, computed from one unthrottled load), the view most visitors
 of the national portals have. The CPU slowdown is calibrated to this machine as Lighthouse's
-documentation says (``cpu_slowdown``: 4x from a fast desktop, 2x from a slower host). Simulation computes the metrics from what the page loads, so the performance score
-moves little with how busy this machine's two cores are (0.99 to 1 here, run after run), but it
-does move: the main thread's work in that one load is what the total blocking time is computed
-from, and a busy machine once cost a Japanese home page 0.85. A page whose performance is below
-the minimum is measured twice more, and the run of median performance is the one judged, as
-Lighthouse's documentation advises ("Score Variability": the median of several runs is about
-twice as stable as one).
+documentation says (``cpu_slowdown``: 4x from a fast desktop, 2x from a slower host).
+Simulation computes the metrics from what the page loads, so the performance score moves little
+with how busy this machine's two cores are (0.99 to 1 here, run after run), but it does move:
+the main thread's work in that one load is what the total blocking time is computed from, and a
+busy machine once cost a Japanese home page 0.85. A page whose performance is below the minimum
+is measured twice more, and the run of median performance is the one judged, as Lighthouse's
+documentation advises ("Score Variability": the median of several runs is about twice as stable
+as one).
 
 With Debian's Chromium 156, Lighthouse 12.2.3 cannot read the new frame events in its trace: six
 diagnostics that count nothing in the scores (the LCP element, layout shifts, render-blocking
