@@ -97,7 +97,7 @@ def test_sqlite_and_postgresql_agree(tmp_path, monkeypatch):
                 # the other until a page is full), and ``LIKE`` through the trigram indexes
                 # for a word found in more than one word of the vocabulary.
                 with monkeypatch.context() as patched:
-                    patched.setattr(index, "WINDOWS", (3, 10))
+                    patched.setattr(index, "FIRST_WINDOW", 3)
                     answers["windows"] = results(app, asked)
                 with monkeypatch.context() as patched:
                     patched.setattr(index, "VOCABULARY_CAP", 1)
