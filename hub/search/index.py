@@ -109,14 +109,23 @@ def matching(column, terms, columns, *conditions, before=None):
     t = EntryTranslation
     entry = Entry.__table__
     if not _sqlite():
+        # Read over windows of entry ids (``newest``) only through indexes that hold the ids:
+        # the texts' words' hashes. A title's trigram index, or the texts' for a word found in
+        # too many words of the vocabulary, would read all its matches again in each window.
         if column == "search_text":
-            checks = [check for w in terms for check in _word_checks(w)]
+            checks, windows = [], True
+            for word in terms:
+                found, bounded = _word_checks(word)
+                checks += found
+                windows = windows and bounded
         else:  # titles are short: their trigrams find them well enough
             checks = [holds(getattr(t, column), w) for w in terms]
+            windows = False
         if before is not None:
             checks.append(t.entry_id < before)
         stmt = select(*columns).select_from(t).join(entry, entry.c.id == t.entry_id)
-        return stmt.where(*checks, *conditions).order_by(t.entry_id.desc())
+        stmt = stmt.where(*checks, *conditions).order_by(t.entry_id.desc())
+        return stmt.execution_options(hub_windows=windows)
     name = TABLES[column]
     # The index finds the indexed words exactly (phrases); the shorter ones are checked.
     checks = [holds(getattr(t, column), w) for w in terms if len(w) < MIN_INDEXED]
@@ -167,27 +176,32 @@ def vocabulary_hashes(word):
 
 
 def _word_checks(word):
-    """PostgreSQL: the conditions of the translations whose texts hold ``word``. A word found in
-    the vocabulary (``vocabulary_hashes``) finds exactly the texts holding one of its words,
-    through the GIN over their words' hashes; the word itself is then checked on those rows
-    (``strpos``, which no index serves, so that the planner reads the hashes' index), also
-    against another word of the same hash. Otherwise ``LIKE`` through the trigram indexes
-    (``holds``)."""
-    hashes = vocabulary_hashes(word) if len(word) >= MIN_INDEXED else None
+    """PostgreSQL: ``(conditions, bounded)``: the conditions of the translations whose texts
+    hold ``word``, and whether the index they are read through holds the entry id (so that a
+    window of ids bounds its read, ``newest``). A word found in the vocabulary
+    (``vocabulary_hashes``) finds exactly the texts holding one of its words, through the GIN
+    over their words' hashes; the word itself is then checked on those rows (``strpos``, which
+    no index serves, so that the planner reads the hashes' index), also against another word
+    of the same hash. A word found in too many words of the vocabulary: ``LIKE`` through the
+    trigram index (``holds``), which holds no id. A word of one or two characters: ``LIKE``
+    on the rows the other words find."""
+    texts = EntryTranslation.search_text
+    if len(word) < MIN_INDEXED:
+        return [holds(texts, word)], True
+    hashes = vocabulary_hashes(word)
     if hashes is None:
-        return [holds(EntryTranslation.search_text, word)]
+        return [holds(texts, word)], False
     if not hashes:
-        return [false()]
+        return [false()], True
     listed = ",".join(map(str, hashes))
     # Written into the statement, as ``holds``'s patterns are (a generic plan would not see
     # how rare the words are).
-    texts = EntryTranslation.search_text
     in_words = func.search_word_hashes(texts).op("&&")(literal_column(f"'{{{listed}}}'::integer[]"))
-    return [in_words, func.strpos(texts, word) > 0]
+    return [in_words, func.strpos(texts, word) > 0], True
 
 
 # PostgreSQL: the newest ``FIRST_WINDOW`` entries are read first; each next window is as wide as
-# the entries still wanted take at the rate the windows before found them, twice over (or
+# the entries still wanted take at the rate the windows before found them, ``MARGIN`` times (or
 # ``GROWTH`` times the last when they found none), and the rest is read in one when that is
 # more than half of it.
 FIRST_WINDOW = 5_000
@@ -196,11 +210,12 @@ MARGIN = 1.5
 
 
 @contextmanager
-def newest(stmt, limit, windows=True):
+def newest(stmt, limit):
     """The first ``limit`` rows of ``stmt``, a ``matching`` statement whose first column is the
     entry id, as the database hands them over, for a loop that may stop early (in a ``with``
-    block, which closes the cursor). ``windows=False``: on PostgreSQL, in one statement (a
-    title's trigram index holds no entry id: each window would read all its matches again).
+    block, which closes the cursor). On PostgreSQL, in one statement when ``matching`` read a
+    word through a trigram index (a title's, or the texts' for a word found in too many words
+    of the vocabulary), which holds no entry id: each window would read all its matches again.
 
     SQLite reads its index newest first and computes no row after the last one read.
     PostgreSQL's GIN indexes hand back every matching row at once, unordered, and each is read
@@ -212,7 +227,10 @@ def newest(stmt, limit, windows=True):
         with db.session.connection().execute(stmt.limit(limit)) as result:
             yield result
         return
-    yield _windows(stmt, limit) if windows else db.session.execute(stmt.limit(limit)).all()
+    if stmt.get_execution_options().get("hub_windows", True):
+        yield _windows(stmt, limit)
+    else:
+        yield db.session.execute(stmt.limit(limit)).all()
 
 
 def _windows(stmt, limit):

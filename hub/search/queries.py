@@ -228,7 +228,7 @@ def title_statement(phrase, terms, conditions=()):
 def _title_ranked(phrase, terms, conditions=()):
     """``[(tier, entry id)]`` of the newest ``TITLE_CAP`` published entries whose title (in any
     language) holds every word, best first."""
-    with index.newest(title_statement(phrase, terms, conditions), TITLE_ROWS, False) as rows:
+    with index.newest(title_statement(phrase, terms, conditions), TITLE_ROWS) as rows:
         return _ranked([tuple(row) for row in rows], TITLE_ROWS)
 
 
