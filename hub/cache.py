@@ -376,6 +376,9 @@ def remembered(key, compute):
     return compute() if cache is None else cache.remembered(key, compute)
 
 
+FRAGMENT_KEY_BYTES = 256  # what a fragment's key and its place in the cache take, about
+
+
 def fragments(name, keys, make, language=None):
     """The fragment ``name`` (a list's card, an API item) of each entry of ``keys`` (its id and
     change sequence number, newest first, as a list reads them), in that order: those kept by
@@ -406,7 +409,7 @@ def fragments(name, keys, make, language=None):
         made = make([entry_id for entry_id, _ in missing])
         for key in missing:
             if (value := made.get(key[0])) is not None:
-                cache.put((*context, *key), value, len(value))
+                cache.put((*context, *key), value, len(value) + FRAGMENT_KEY_BYTES)
                 found[key[0]] = value
     return [found[entry_id] for entry_id, _ in keys if entry_id in found]
 
