@@ -37,7 +37,6 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
-from hub.db import utctoday
 from hub.extensions import db
 
 
@@ -137,10 +136,6 @@ def init_app(app):
             app.config["ANSWER_CACHE_FRESH_MS"] / 1000,
         )
         app.wsgi_app = AnswerReplay(app, app.wsgi_app, answers)
-    if app.config["FRAGMENT_CACHE_ENTRIES"] > 0:
-        app.extensions["hub.fragments"] = AnswerCache(
-            app.config["FRAGMENT_CACHE_ENTRIES"], app.config["FRAGMENT_CACHE_MB"] * 1024 * 1024
-        )
 
 
 # Larger answers (pages of the changes feed, which followers walk once) are not kept inside
@@ -299,25 +294,17 @@ class AnswerReplay:
 _version_parts = []
 
 
-def version_part(function=None, *, entries=False):
+def version_part(function):
     """Register ``function() -> [scalar subquery, …]`` (values that change whenever the
-    package's data does: a counter, a newest stamp, a count) as part of the data version.
-    ``entries``: its values move with every change to an entry, which the fragments of one
-    entry (``fragments``) follow by the entry's own change number instead."""
-
-    def register(function):
-        _version_parts.append((function, entries))
-        _version_query.cache_clear()
-        return function
-
-    return register if function is None else register(function)
+    package's data does: a counter, a newest stamp, a count) as part of the data version."""
+    _version_parts.append(function)
+    _version_query.cache_clear()
+    return function
 
 
 @functools.cache
 def _version_query():
-    """The data version's statement, and which of its values move with the entries."""
-    parts = [(part, entries) for function, entries in _version_parts for part in function()]
-    return select(*(part for part, _ in parts)), tuple(entries for _, entries in parts)
+    return select(*(part for function in _version_parts for part in function()))
 
 
 def data_version():
@@ -327,16 +314,7 @@ def data_version():
     soon as it is saved)."""
     if not _version_parts:
         return ()
-    return tuple(db.session.execute(_version_query()[0]).one())
-
-
-def _facts_version():
-    """The parts of the data version that do not move with the entries (the registry, the
-    facts' texts), as fresh as the answer cache's version."""
-    cache = current_app.extensions.get("hub.answers")
-    version = data_version() if cache is None else cache.version()
-    moves = _version_query()[1] if _version_parts else ()
-    return tuple(value for value, entries in zip(version, moves, strict=True) if not entries)
+    return tuple(db.session.execute(_version_query()).one())
 
 
 def _cacheable():
@@ -374,44 +352,6 @@ def remembered(key, compute):
     one)."""
     cache = current_app.extensions.get("hub.answers")
     return compute() if cache is None else cache.remembered(key, compute)
-
-
-FRAGMENT_KEY_BYTES = 256  # what a fragment's key and its place in the cache take, about
-
-
-def fragments(name, keys, make, language=None):
-    """The fragment ``name`` (a list's card, an API item) of each entry of ``keys`` (its id and
-    change sequence number, newest first, as a list reads them), in that order: those kept by
-    the process's fragment cache, and ``make(ids)`` (``{id: fragment}``, ``str`` or
-    ``Markup``) for the others, which it keeps. ``language``: the one the fragments are in,
-    when it is not the page's (the API's ``lang=``).
-
-    A fragment is kept under the entry's change number (every write to the entry, its texts or
-    its media takes a new one), the language, the site's root URL, the day (a rating's expiry)
-    and the registry's and facts' part of the data version (a product group's name in the
-    reader's language): a list page asked for the first time then reads its entries' ids and
-    numbers, and renders only what changed since another list showed them. An entry ``make``
-    did not find (unpublished between the two reads) is left out."""
-    cache = current_app.extensions.get("hub.fragments")
-    if cache is None:
-        made = make([entry_id for entry_id, _ in keys]) if keys else {}
-        return [made[entry_id] for entry_id, _ in keys if entry_id in made]
-    language = language or str(get_locale())
-    context = (name, language, request.root_url, utctoday(), _facts_version())
-    found, missing = {}, []
-    for key in keys:
-        hit = cache.get((*context, *key))
-        if hit is None:
-            missing.append(key)
-        else:
-            found[key[0]] = hit[0]
-    if missing:
-        made = make([entry_id for entry_id, _ in missing])
-        for key in missing:
-            if (value := made.get(key[0])) is not None:
-                cache.put((*context, *key), value, len(value) + FRAGMENT_KEY_BYTES)
-                found[key[0]] = value
-    return [found[entry_id] for entry_id, _ in keys if entry_id in found]
 
 
 def served_from_cache():

@@ -159,9 +159,6 @@ def load_settings(app):
         ANSWER_CACHE_ENTRIES=int(env.get("HUB_ANSWER_CACHE_ENTRIES", "2000") or 0),
         ANSWER_CACHE_MB=int(env.get("HUB_ANSWER_CACHE_MB", "64") or 0),
         ANSWER_CACHE_FRESH_MS=int(env.get("HUB_ANSWER_CACHE_FRESH_MS", "1000") or 0),
-        # The per-process cache of the entries' cards and API items (hub.cache.fragments).
-        FRAGMENT_CACHE_ENTRIES=int(env.get("HUB_FRAGMENT_CACHE_ENTRIES", "50000") or 0),
-        FRAGMENT_CACHE_MB=int(env.get("HUB_FRAGMENT_CACHE_MB", "48") or 0),
         # The most rows one export of a list (CSV, XLSX) holds (hub.tabular).
         EXPORT_MAX_ROWS=int(env.get("HUB_EXPORT_MAX_ROWS", "100000") or 0),
         LANGUAGE_COOKIE="hub_lang",

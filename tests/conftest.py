@@ -82,7 +82,6 @@ def app(base_app):
         # The rollback takes the data version back to where it was: answers cached during the
         # test would be served for another test's different data under the same version.
         base_app.extensions["hub.answers"].clear()
-        base_app.extensions["hub.fragments"].clear()  # entry ids and change numbers too
 
 
 @pytest.fixture

@@ -117,10 +117,6 @@ def _public_lists(deep_id, deep_fair):
             stmt = queries.public_filtered(kind, country)
             name = f"{kind} list: {_present(('country', 'deep page'), (country, cursor))}"
             yield f"{name}, {limit} a page", queries.by_id_desc(stmt, Entry, cursor, limit)
-            yield (
-                f"{name}, {limit} a page, keys",
-                queries.keys_statement(kind, country, cursor, limit),
-            )
     names = ("country", "group", "stars", "valid", "deep page")
     for flags in itertools.product((False, True), repeat=5):
         country, group, stars, valid, deep = flags
@@ -136,17 +132,6 @@ def _public_lists(deep_id, deep_fair):
                 f"product list: {_present(names, flags)}, {limit} a page",
                 queries.by_id_desc(stmt, Entry, str(deep_id) if deep else None, limit),
             )
-        yield (
-            f"product list's keys: {_present(names, flags)}",
-            queries.keys_statement(
-                "product",
-                "VN" if country else None,
-                str(deep_id) if deep else None,
-                group=GROUPS[0] if group else None,
-                stars=4 if stars else None,
-                valid=valid,
-            ),
-        )
     now = utcnow()
     for country, past, deep in itertools.product((False, True), repeat=3):
         stmt = queries.public_filtered("fair", "VN" if country else None)

@@ -4,7 +4,6 @@ compression, the rate limit, the input errors (``ApiInputError``). The writes of
 writes.py, the changes feed in changes.py, an entry's media in media.py."""
 
 import base64
-import functools
 import gzip
 import re
 
@@ -21,19 +20,12 @@ from hub.api import bp
 from hub.api.auth import token_required
 from hub.api.errors import api_error
 from hub.api.views import country_view, entries_media, entry_view, programme_view
-from hub.cache import cached, fragments, served_from_cache
+from hub.cache import cached, served_from_cache
 from hub.db import ID_RULE, utcnow
 from hub.extensions import csrf, db, limiter
 from hub.i18n import current_language
 from hub.publishing.exchange import COLLECTION_KINDS
-from hub.publishing.queries import (
-    list_turned_dt,
-    newest_change_dt,
-    public_entries,
-    public_entry,
-    public_keys,
-    public_list,
-)
+from hub.publishing.queries import list_turned_dt, newest_change_dt, public_entry, public_list
 from hub.publishing.routes import words_arg
 from hub.publishing.vocabulary import PRODUCT_GROUPS
 from hub.registry.facts import country_texts, programme_texts
@@ -302,38 +294,16 @@ def entry_list(collection):
     lang = _lang()
     limit = _int_arg("limit", 50, 1, 200)
     filters = _entry_filters(kind)
-    if kind == "fair":  # by date: the entries themselves
-        page = public_list(kind, cursor=_cursor(), limit=limit, **filters)
-        media = entries_media(page.items)  # one query for the page
-        items = [_json(entry_view(e, lang, media)) for e in page.items]
-    else:
-        page = public_keys(kind, cursor=_cursor(), limit=limit, **filters)
-        items = fragments("api", page.items, functools.partial(_items, kind, lang), lang)
-    body = {"next_cursor": _encode(page.next_cursor)}
+    page = public_list(kind, cursor=_cursor(), limit=limit, **filters)
+    media = entries_media(page.items)  # one query for the page
+    body = {
+        "items": [entry_view(e, lang, media) for e in page.items],
+        "next_cursor": _encode(page.next_cursor),
+    }
     if "q" in filters:  # words of one or two characters only: the newest entries were read
         body["short"] = page.short_window is not None
-    response = _items_response(items, body)
+    response = jsonify(body)
     return _last_modified(response, [newest_change_dt(), list_turned_dt(kind, **filters)])
-
-
-def _json(value):
-    """``value`` as the API's JSON text (keys sorted, compact, as ``jsonify`` writes it)."""
-    return current_app.json.dumps(value, separators=(",", ":"))
-
-
-def _items(kind, lang, ids):
-    """``{id: JSON text}`` of the published entries of ``kind`` among ``ids`` in ``lang``."""
-    entries = public_entries(kind, ids)
-    media = entries_media(list(entries.values()))
-    return {i: _json(entry_view(entry, lang, media)) for i, entry in entries.items()}
-
-
-def _items_response(items, body):
-    """A list's answer: ``items`` (the JSON text of each) then ``body``, its other keys
-    (``next_cursor``, …, which sort after ``items``), as ``jsonify`` writes a whole list."""
-    return current_app.response_class(
-        f'{{"items":[{",".join(items)}],{_json(body)[1:]}\n', mimetype=current_app.json.mimetype
-    )
 
 
 @bp.route(f"/<any(policies, experiences, fairs, products):collection>/<{ID_RULE}:entry_id>")

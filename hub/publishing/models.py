@@ -370,7 +370,7 @@ Entry.__table__.append_constraint(
 )
 
 
-@cache.version_part(entries=True)
+@cache.version_part
 def _data_version():
     # Every write to an entry, its texts or its media takes a new change number.
     return [select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery()]

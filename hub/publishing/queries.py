@@ -75,8 +75,7 @@ def _published(model):
 
 def by_id_desc(stmt, model, cursor, limit):
     """``stmt``'s page below the cursor (an id), newest first, and one more row to tell
-    whether another page follows: the statement ``_by_id_desc`` reads. ``model``: what has the
-    ``id`` (a model, or a table's columns)."""
+    whether another page follows: the statement ``_by_id_desc`` reads."""
     if (after := parse_id(cursor)) is not None:
         stmt = stmt.where(model.id < after)
     return stmt.order_by(model.id.desc()).limit(limit + 1)
@@ -152,59 +151,19 @@ def public_matches(kind, matcher, country=None, cursor=None, limit=PAGE_SIZE, **
     return matcher.rows(conditions, parse_id(cursor), limit + 1)
 
 
-def _matched_ids(kind, matcher, country, cursor, limit, **filters):
-    """The ids of a page of a list narrowed by words, and whether another page follows."""
+def _matched_by_id_desc(kind, matcher, country, cursor, limit, **filters):
     ids = []
     for (entry_id,) in db.session.execute(
         public_matches(kind, matcher, country, cursor, limit, **filters)
     ):
         if not ids or ids[-1] != entry_id:
             ids.append(entry_id)
-    return ids[:limit], len(ids) > limit
-
-
-def _matched_by_id_desc(kind, matcher, country, cursor, limit, **filters):
-    ids, more = _matched_ids(kind, matcher, country, cursor, limit, **filters)
-    found = public_entries(kind, ids)
-    return Page([found[i] for i in ids if i in found], str(ids[-1]) if more else None)
-
-
-def public_entries(kind, ids):
-    """``{id: entry}`` of the published entries of ``kind`` among ``ids``, their texts loaded
-    (one query for the entries, one for their texts)."""
-    if not ids:
-        return {}
+    more = len(ids) > limit
+    ids = ids[:limit]
     model = MODELS[kind]
-    return {e.id: e for e in db.session.scalars(_published(model).where(model.id.in_(ids)))}
-
-
-def keys_statement(kind, country=None, cursor=None, limit=PAGE_SIZE, **filters):
-    """The statement of ``public_keys``' page of a list not narrowed by words: ``(id, change
-    sequence number)`` rows, a Core statement (no ORM work on its rows)."""
-    entry = Entry.__table__.c
-    stmt = select(entry.id, entry.change_seq).where(*public_conditions(kind, country, **filters))
-    return by_id_desc(stmt, entry, cursor, limit)
-
-
-def public_keys(kind, country=None, cursor=None, limit=PAGE_SIZE, q=None, **filters):
-    """``public_list``'s page of a list newest first (not fairs) as ``(id, change sequence
-    number)`` rows, no entry loaded: a list made of fragments (``hub.cache.fragments``) loads
-    only the entries whose fragments are not kept (``public_entries``)."""
-    if kind == "fair":
-        raise ValueError("fairs are listed by date: public_list")
-    matcher = words(q)
-    if matcher is None:
-        stmt = keys_statement(kind, country, cursor, limit, **filters)
-        rows = [tuple(row) for row in db.session.execute(stmt)]
-        page = Page(rows[:limit], str(rows[limit - 1][0]) if len(rows) > limit else None)
-    else:
-        ids, more = _matched_ids(kind, matcher, country, cursor, limit, **filters)
-        entry = Entry.__table__.c
-        stmt = select(entry.id, entry.change_seq).where(entry.id.in_(ids))
-        seqs = {i: seq for i, seq in db.session.execute(stmt)} if ids else {}
-        page = Page([(i, seqs[i]) for i in ids if i in seqs], str(ids[-1]) if more else None)
-        page.short_window = matcher.short_window
-    return page
+    found = db.session.scalars(_published(model).where(model.id.in_(ids))).all() if ids else []
+    rows = sorted(found, key=lambda entry: entry.id, reverse=True)
+    return Page(rows, str(ids[-1]) if more else None)
 
 
 @dataclass

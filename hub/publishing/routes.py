@@ -1,18 +1,17 @@
 """Public pages of the four kinds of entry: lists with filters, and one page per entry."""
 
-import functools
 import unicodedata
 from datetime import date
 from urllib.parse import unquote_to_bytes
 
 from babel import dates as babel_dates
-from flask import abort, get_template_attribute, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import format_date, format_number
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from hub import i18n
-from hub.cache import cached, fragments
+from hub.cache import cached
 from hub.db import ID_RULE, utctoday
 from hub.extensions import db
 from hub.i18n import current_language
@@ -119,34 +118,18 @@ def _filters(kind):
 def collection(collection):
     kind = COLLECTIONS[collection]
     values, errors = _filters(kind)
-    cursor = request.args.get("after")
-    if kind == "fair":  # by date, grouped by month: the entries themselves
-        page = queries.public_list(kind, cursor=cursor, **values)
-        cards = None
-    else:
-        page = queries.public_keys(kind, cursor=cursor, **values)
-        cards = fragments("card", page.items, functools.partial(_cards, kind))
+    page = queries.public_list(kind, cursor=request.args.get("after"), **values)
     return render_template(
         "publishing/list.html",
         kind=kind,
         collection=collection,
         page=page,
-        cards=cards,
-        covers=media_display.covers(page.items, current_language()) if cards is None else {},
+        covers=media_display.covers(page.items, current_language()),
         filters=values,
         errors=errors,
         today=utctoday(),
         countries=_registry_countries(),
     ), (400 if errors else 200)
-
-
-def _cards(kind, ids):
-    """``{id: card}`` of the published entries of ``kind`` among ``ids`` (a list's cards)."""
-    entries = queries.public_entries(kind, ids)
-    covers = media_display.covers(list(entries.values()), current_language())
-    card = get_template_attribute("publishing/_entry.html", "entry_summary")
-    today = utctoday()
-    return {i: card(entry, today, covers.get(i)) for i, entry in entries.items()}
 
 
 def _registry_countries():
