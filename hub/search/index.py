@@ -184,15 +184,15 @@ def _word_checks(word):
     no index serves, so that the planner reads the hashes' index), also against another word
     of the same hash. A word found in too many words of the vocabulary: ``LIKE`` through the
     trigram index (``holds``), which holds no id. A word of one or two characters: ``LIKE``
-    on the rows the other words find."""
+    on the rows the other words find. A word in no word of the vocabulary: nothing."""
     texts = EntryTranslation.search_text
     if len(word) < MIN_INDEXED:
         return [holds(texts, word)], True
     hashes = vocabulary_hashes(word)
     if hashes is None:
         return [holds(texts, word)], False
-    if not hashes:
-        return [false()], True
+    if not hashes:  # in no text: nothing to find, in one statement rather than in windows
+        return [false()], False
     listed = ",".join(map(str, hashes))
     # Written into the statement, as ``holds``'s patterns are (a generic plan would not see
     # how rare the words are).
