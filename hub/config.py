@@ -5,8 +5,9 @@ CLI command can create an app with other settings in the same process.
 """
 
 import os
+import re
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import click
 
@@ -127,6 +128,17 @@ def load_settings(app):
             env, "HUB_WEBHOOK_RETRY_DELAYS", (30, 120, 600, 3600, 7200, 14400, 28800)
         ),
         WEBHOOK_MAX_FAILURES=_positive_number(env, "HUB_WEBHOOK_MAX_FAILURES", 9),
+        # Mail (hub.outbox, docs/mail.md): the relay, as smtp://user:password@host:port with
+        # ?starttls=1, or smtps://… (None: each message is written as an .eml file in the
+        # instance folder's outbox/), the sender's address (None: no-reply@ the base URL's
+        # host), a CA bundle the relay's certificate is checked against (None: the system's),
+        # the waits after a failed attempt (the last one again after that) and how long a
+        # message is tried before it is marked failed.
+        MAIL_URL=check_mail_url(env.get("HUB_MAIL_URL")),
+        MAIL_FROM=check_mail_from(env.get("HUB_MAIL_FROM")),
+        MAIL_CA_FILE=(env.get("HUB_MAIL_CA_FILE") or "").strip() or None,
+        MAIL_RETRY_DELAYS=_seconds(env, "HUB_MAIL_RETRY_DELAYS", (60, 300, 900, 3600, 7200)),
+        MAIL_GIVE_UP_HOURS=_positive_number(env, "HUB_MAIL_GIVE_UP_HOURS", 24),
         # The largest request body, in bytes (a 413 beyond); pushed and posted documents have
         # a limit of their own (hub.request_limits).
         MAX_CONTENT_LENGTH=_positive_number(env, "HUB_MAX_CONTENT_LENGTH", 4 * 1024 * 1024),
@@ -239,6 +251,79 @@ def check_media_url(value):
         raise ConfigError(
             N_(
                 "HUB_MEDIA_URL must be s3://bucket/prefix, file:///folder or a folder's path, "
+                "not “%(value)s”."
+            ),
+            value=value,
+        )
+    return value
+
+
+MAIL_SCHEMES = {"smtp": 25, "smtps": 465}
+# One mailbox: no display name, comment, list or group (an address is never a header's end).
+MAILBOX = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
+)
+
+
+def check_mail_url(value):
+    """``HUB_MAIL_URL`` as ``{"scheme", "host", "port", "username", "password", "starttls"}``,
+    or None (the outbox folder): ``smtp://[user:password@]host[:port][?starttls=1]`` (port 25
+    unless given; 587 is the usual one with STARTTLS) or ``smtps://…`` (TLS from the start,
+    port 465 unless given). The user and password are URL-encoded."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        parts, port, query = None, None, {}
+    starttls = query.pop("starttls", ["0"])
+    if (
+        parts is None
+        or parts.scheme not in MAIL_SCHEMES
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.fragment
+        or query
+        or len(starttls) != 1
+        or starttls[0] not in ("0", "1")
+        or (parts.scheme == "smtps" and starttls[0] == "1")
+    ):
+        raise ConfigError(
+            N_(
+                "HUB_MAIL_URL must be smtp://user:password@host:port (with ?starttls=1 to "
+                "encrypt the connection) or smtps://user:password@host:port, not “%(value)s”."
+            ),
+            value=_without_password(value),
+        )
+    return {
+        "scheme": parts.scheme,
+        "host": parts.hostname,
+        "port": port or MAIL_SCHEMES[parts.scheme],
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "starttls": starttls[0] == "1",
+    }
+
+
+def _without_password(url):
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return url.replace(":" + parts.password + "@", ":***@", 1)
+
+
+def check_mail_from(value):
+    """``HUB_MAIL_FROM``: one address the hub's mail comes from, or None."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not MAILBOX.match(value) or len(value) > 254:
+        raise ConfigError(
+            N_(
+                "HUB_MAIL_FROM must be one e-mail address, such as hub@example.org, "
                 "not “%(value)s”."
             ),
             value=value,

@@ -4,6 +4,7 @@ from hub.accounts.models import ApiToken, AuditEvent, Invitation, User
 from hub.enquiries.models import Enquiry
 from hub.history.models import Revision
 from hub.media.models import Media
+from hub.outbox.models import MailMessage
 from hub.publishing.models import (
     ChangeCounter,
     Entry,
@@ -33,6 +34,7 @@ __all__ = [
     "FactText",
     "Fair",
     "Invitation",
+    "MailMessage",
     "Media",
     "MembershipEvent",
     "PartnerSource",

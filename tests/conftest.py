@@ -184,3 +184,30 @@ def media_storage(request, app, tmp_path, monkeypatch):
         monkeypatch.setitem(app.config, "MEDIA_URL", f"s3://{bucket}/hub")
     monkeypatch.setitem(app.config, "MEDIA_PUBLIC_URL", None)
     return storage(app)
+
+
+@pytest.fixture(scope="session")
+def smtp_servers(tmp_path_factory):
+    """aiosmtpd on loopback, once per run: ``{"plain", "starttls", "smtps"}`` (the last two with
+    a self-signed certificate, ``.cert[0]``, and a login: tests/mail_servers.py)."""
+    from tests.mail_servers import Server, certificate
+
+    cert = certificate(tmp_path_factory.mktemp("relay"))
+    servers = {mode: Server(mode, cert).start() for mode in ("plain", "starttls", "smtps")}
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def relay(app, smtp_servers, monkeypatch):
+    """The hub's mail sent to the plain SMTP server on loopback; yields its inbox, empty."""
+    from hub.config import check_mail_url
+
+    server = smtp_servers["plain"]
+    server.inbox.clear()
+    monkeypatch.setitem(app.config, "MAIL_URL", check_mail_url(server.url()))
+    yield server.inbox
+    server.inbox.clear()

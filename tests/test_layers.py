@@ -18,6 +18,8 @@ FORBIDDEN = {
     "texts": ABOVE_ALL | {"registry", "accounts"},
     "history": ABOVE_ALL | {"registry"},
     "media": ABOVE_ALL | {"registry"},
+    # What is sent after a commit: below every feature that sends something.
+    "outbox": ABOVE_ALL | {"registry", "accounts", "enquiries", "history", "media", "texts"},
     "registry": ABOVE_ALL,
     "publishing": ABOVE_ALL - {"publishing"},
 }

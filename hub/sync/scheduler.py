@@ -18,7 +18,8 @@ leaves a lease that expires by then, and the next run, taking it, closes the dea
 A source's ``next_run_dt`` is when it is due: its job runs it no earlier (a partner's
 ``Retry-After`` moves it), and after each run the job is moved to the new ``next_run_dt``.
 
-A job of its own runs the webhooks' dispatcher every minute (``hub.webhooks.delivery``), and
+A job of its own runs the webhooks' dispatcher every minute (``hub.webhooks.delivery``), one
+sends the mail outbox every few seconds (``hub.outbox.delivery``: each message claimed first), and
 another purges the trash every hour (``hub.publishing.trash``: entries deleted ``HUB_TRASH_DAYS``
 days ago or more, in bounded batches). Two more look after the media (``hub.media.services``):
 ``process-media`` makes the variants of pending uploads every few seconds (each claimed first,
@@ -40,6 +41,7 @@ from sqlalchemy import or_, select, update
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.outbox import delivery as mail_delivery
 from hub.sync import media as partner_media
 from hub.sync import pipeline
 from hub.sync.models import PartnerSource, SyncRun
@@ -204,6 +206,7 @@ class SyncScheduler:
         for job, seconds, job_id in (
             (self.refresh, REFRESH_SECONDS, "refresh-sources"),
             (self.deliver_webhooks, WEBHOOK_SECONDS, "deliver-webhooks"),
+            (self.deliver_mail, mail_delivery.MAIL_SECONDS, "deliver-mail"),
             (self.purge_trash, TRASH_SECONDS, "purge-trash"),
             (self.process_media, MEDIA_SECONDS, "process-media"),
             (self.clean_media, MEDIA_CLEANUP_SECONDS, "clean-media"),
@@ -272,6 +275,11 @@ class SyncScheduler:
 
         with self.app.app_context():
             delivery.deliver()
+
+    def deliver_mail(self):
+        """One bounded run over the mail outbox (hub.outbox.delivery)."""
+        with self.app.app_context():
+            mail_delivery.deliver()
 
     def purge_trash(self):
         """One bounded purge of the trash: every package's (hub.history.trash)."""

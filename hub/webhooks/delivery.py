@@ -29,6 +29,7 @@ from standardwebhooks import Webhook as Signer
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.outbox import retry
 from hub.publishing.models import Entry
 from hub.sync.fetcher import Fetcher, FetchError
 from hub.webhooks.models import Webhook, WebhookDelivery
@@ -50,8 +51,7 @@ def new_secret():
 def delay_after(failures):
     """How long to wait after the ``failures``-th failure in a row (``HUB_WEBHOOK_RETRY_DELAYS``:
     the seconds before attempt 2, 3, …, then the last of them again)."""
-    delays = current_app.config["WEBHOOK_RETRY_DELAYS"]
-    return timedelta(seconds=delays[min(failures, len(delays)) - 1])
+    return retry.delay_after(current_app.config["WEBHOOK_RETRY_DELAYS"], failures)
 
 
 def max_failures():
