@@ -69,7 +69,7 @@ def test_the_users_page_lists_pending_invitations(app, admin):
     assert response.status_code == 200
     assert _link_path(response).startswith("/vi/invitations/")  # the invited person's language
     page = _page(response)
-    assert "Send this one-time link to coord.mw@hub.test. It works once, until" in page
+    assert "Send this one-time link to coord.mw@hub.test yourself. It works once, until" in page
     with app.test_request_context("/"):
         services.invite(None, "admin2@hub.test", "admin", language="ja")
     page = _page(admin.get("/en/admin/users"))

@@ -8,6 +8,7 @@ from hub.accounts import services
 from hub.accounts.models import ROLE_VALUES
 from hub.cli import hub_cli
 from hub.extensions import db
+from hub.outbox import transport
 
 
 @hub_cli.command("create-user")
@@ -38,8 +39,9 @@ def create_user_command(email, password, role, country):
     help="The language the link opens in; by default the operator's (LANG), else the hub's.",
 )
 def invite_command(email, role, country, language):
-    """Create a one-time invitation link and print it; no e-mail is sent. It works for
-    HUB_INVITATION_DAYS days (7 unless set); inviting an address again ends its earlier link."""
+    """Create a one-time invitation link, mail it (through the outbox: docs/mail.md) and print
+    it. It works for HUB_INVITATION_DAYS days (7 unless set); inviting an address again ends
+    its earlier link."""
     try:
         new = services.create_invitation(None, email, role, country, language)
     except services.AccountError as exc:
@@ -58,6 +60,17 @@ def invite_command(email, role, country, language):
             date=invitation.expires_dt.isoformat("T", "minutes"),
         )
     )
+    where, place = transport.describe()
+    if where == "relay":
+        click.echo(_("An e-mail with the link will be sent through %(place)s.", place=place))
+    else:
+        click.echo(
+            _(
+                "No mail relay is set (HUB_MAIL_URL): the e-mail will be written to %(place)s. "
+                "Send the link yourself.",
+                place=place,
+            )
+        )
     if new.replaced:
         click.echo(_("The earlier link for %(email)s no longer works.", email=invitation.email))
 

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 from typing import NamedTuple
 
-from flask import current_app, g, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -17,9 +17,11 @@ from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.accounts.models import AuditEvent, Invitation, Role, User
+from hub.config import MAILBOX
 from hub.db import parse_id, utcnow
 from hub.extensions import db
 from hub.i18n import current_language, languages
+from hub.outbox import mail
 from hub.registry.models import Country
 
 MIN_PASSWORD_LENGTH = 12
@@ -90,7 +92,8 @@ def record(actor, action, object_type, object_id, country_code=None, **details):
 
 
 def _check_new_account(email, role, country_code):
-    if len(email) > 254 or not _EMAIL.match(email):
+    # One mailbox the hub can write to (hub.outbox.mail): no list, no name, no line break.
+    if len(email) > 254 or not _EMAIL.match(email) or not MAILBOX.match(email):
         raise AccountError(_("“%(email)s” is not an e-mail address.", email=email), "email")
     if role not in (Role.ADMIN, Role.COORDINATOR):
         raise AccountError(
@@ -293,6 +296,10 @@ def _add_invitation(actor, email, role, country_code, language, ended=()):
             ),
             "email",
         ) from None
+    link = url_for("accounts.accept_invitation", lang=language, token=token, _external=True)
+    mail.queue(
+        "invitation", email, language, "mail/invitation.html", invitation=invitation, link=link
+    )
     for old in replaced:
         record(
             actor, "invitation.revoke", "invitation", old.id, old.country_code,

@@ -17,6 +17,7 @@ from hub.db import ID_RULE, parse_id, utcnow
 from hub.extensions import db
 from hub.forms import HubForm
 from hub.i18n import language_name, languages
+from hub.outbox import transport as mail_transport
 from hub.publishing.vocabulary import KIND_NAMES
 from hub.registry.models import Country, MembershipStatus
 from hub.registry.queries import get_country
@@ -61,6 +62,7 @@ ACTION_VERBS = {
     "totp_disable": _l("two-step sign-in turned off"),
     "recovery_code_use": _l("signed in with a recovery code"),
     "recovery_codes_renew": _l("new recovery codes made"),
+    "send_again": _l("sent again"),
     # Membership changes ("country.member"): the new status.
     **{status: label for status, label in STATUS_LABELS.items()},
 }
@@ -75,6 +77,7 @@ OBJECT_NAMES = {
     "sample": _l("Sample entries"),
     "trash": _l("Trash"),
     "webhook": _l("Webhook"),
+    "mail": _l("E-mail message"),
     **{kind: names[0] for kind, names in KIND_NAMES.items()},
 }
 
@@ -125,6 +128,7 @@ def _users_page(form, new_invitation=None, error=None, status=200):
         form=form,
         invitation_link=link,
         new_invitation=new_invitation.invitation if new_invitation else None,
+        mail_goes_to=mail_transport.describe()[0],
         error=error,
     ), status
 
