@@ -109,6 +109,10 @@ def load_settings(app):
         RATELIMIT_STORAGE_URI=env.get("HUB_RATELIMIT_STORAGE_URL", "memory://"),
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        # Asks for a password reset link, and new passwords sent with one, per client address.
+        PASSWORD_RESET_RATE_LIMIT=env.get(
+            "HUB_PASSWORD_RESET_RATE_LIMIT", "5 per 15 minutes;20 per day"
+        ),
         # Trade enquiries sent per client address (then 429 with Retry-After).
         ENQUIRY_RATE_LIMIT=env.get("HUB_ENQUIRY_RATE_LIMIT", "5 per 10 minutes;20 per day"),
         # "required": administrators sign in in two steps (hub.accounts.totp), and one without

@@ -1,6 +1,6 @@
 """Every model of the hub, imported in one place for Alembic and the tests."""
 
-from hub.accounts.models import ApiToken, AuditEvent, Invitation, User
+from hub.accounts.models import AccountToken, ApiToken, AuditEvent, Invitation, User
 from hub.enquiries.models import Enquiry
 from hub.history.models import Revision
 from hub.media.models import Media
@@ -23,6 +23,7 @@ from hub.texts.snapshots import TextSnapshot
 from hub.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
+    "AccountToken",
     "ApiToken",
     "AuditEvent",
     "ChangeCounter",

@@ -184,7 +184,10 @@ def _end_sessions_of_changed_accounts(db_session, flush_context, instances):
         if not isinstance(obj, User):
             continue
         state = inspect(obj)
-        changed_password = state.attrs.password_hash.history.deleted
+        # A hash made again of the same password at sign-in (hub.accounts.passwords) is no
+        # change of password: the account's other sessions stay.
+        same_password = obj.__dict__.pop("same_password", False)  # good for this flush only
+        changed_password = state.attrs.password_hash.history.deleted and not same_password
         disabled = state.attrs.active.history.deleted and not obj.active
         if changed_password or disabled:
             db_session.execute(

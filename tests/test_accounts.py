@@ -370,7 +370,7 @@ def test_create_user_command(app, runner):
     assert "Account created: coord.jp@hub.test (coordinator)." in result.output
     user = _user(app, "coord.jp@hub.test")
     assert (user.role, user.country_code) == ("coordinator", "JP")
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith("$argon2id$")
     assert sign_in(app.test_client(), "coord.jp@hub.test").status_code == 302
 
 

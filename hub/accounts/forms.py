@@ -40,3 +40,25 @@ class TwoStepProofForm(HubForm):
         _l("A code from your app, or your password"),
         validators=[DataRequired(REQUIRED), Length(max=1024)],
     )
+
+
+class ChangePasswordForm(HubForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(REQUIRED), Length(max=1024)]
+    )
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(REQUIRED), Length(max=1024)]
+    )
+
+
+class ChangeEmailForm(HubForm):
+    new_email = EmailField(
+        _l("New e-mail address"), validators=[DataRequired(REQUIRED), Length(max=254)]
+    )
+    email_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(REQUIRED), Length(max=1024)]
+    )
+
+
+class ForgotForm(HubForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(REQUIRED), Length(max=254)])

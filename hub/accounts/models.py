@@ -75,6 +75,26 @@ class RecoveryCode(Base):
     used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class AccountToken(Base):
+    """A one-time link mailed to someone about their own account: a password reset, or the
+    confirmation of a new e-mail address (``new_email``). Only the token's hash is stored; it
+    works once, until ``expires_dt`` (hub.accounts.recovery)."""
+
+    __tablename__ = "account_token"
+    __table_args__ = (Index("ix_account_token_user", "user_id", "purpose", "created_dt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))  # "password", "email"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_dt: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
 # An invitation is live until it is used or revoked; only one live invitation per address, so
 # that inviting an address again replaces the earlier link instead of adding a second one.
 _LIVE_INVITATION = text("used_dt IS NULL AND revoked_dt IS NULL")

@@ -8,7 +8,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from hub import signin_limits
 from hub.accounts import bp, routes_totp, services
 from hub.accounts.auth import safe_next
-from hub.accounts.forms import LoginForm, PasswordForm, PreferencesForm
+from hub.accounts.forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    LoginForm,
+    PasswordForm,
+    PreferencesForm,
+)
 from hub.i18n import language_name, languages
 
 
@@ -109,4 +115,21 @@ def account():
     elif request.method == "GET":
         form.language.data = current_user.preferred_language
     status = 422 if request.method == "POST" else 200
-    return render_template("accounts/account.html", form=form, error=error), status
+    return account_page(form=form, error=error, status=status)
+
+
+def account_page(status=200, **values):
+    """``/account`` with its three forms (preferences, password, address), those given as
+    submitted, with their errors (hub.accounts.routes_self posts the last two)."""
+    if "form" not in values:
+        form = PreferencesForm(formdata=None)
+        form.language.choices = [
+            (code, language_name(code), {"lang": code}) for code in languages()
+        ]
+        form.language.data = current_user.preferred_language
+        values["form"] = form
+    values.setdefault("password_form", ChangePasswordForm(formdata=None))
+    values.setdefault("email_form", ChangeEmailForm(formdata=None))
+    return render_template(
+        "accounts/account.html", min_password=services.MIN_PASSWORD_LENGTH, **values
+    ), status

@@ -1,7 +1,6 @@
 """Account rules: creating users, signing in, invitations, disabling, and the audit log."""
 
 import enum
-import functools
 import hashlib
 import re
 import secrets
@@ -14,8 +13,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from hub.accounts import passwords
 from hub.accounts.models import AuditEvent, Invitation, Role, User
 from hub.config import MAILBOX
 from hub.db import parse_id, utcnow
@@ -24,19 +23,10 @@ from hub.i18n import current_language, languages
 from hub.outbox import mail
 from hub.registry.models import Country
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 1024  # hashing a megabyte-long "password" is a denial of service
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
+MAX_PASSWORD_LENGTH = passwords.MAX_LENGTH
 DEFAULT_INVITATION_DAYS = 7  # HUB_INVITATION_DAYS (config key INVITATION_DAYS) overrides it
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Checked when the e-mail address is unknown, so that a wrong address takes as long as a wrong
-# password and sign-in does not reveal which addresses have accounts.
-
-
-@functools.cache
-def _dummy_hash():
-    """A hash to check unknown addresses against (as long as a real check); made when first
-    needed, not when every process starts: scrypt takes a tenth of a second."""
-    return generate_password_hash("not-a-real-password")
 
 
 class AccountError(Exception):
@@ -114,8 +104,10 @@ def _check_new_account(email, role, country_code):
         raise AccountError(_("There is already an account for %(email)s.", email=email), "email")
 
 
-def check_password(password):
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+def check_password(password, email=None):
+    """Refuses a password that is too short, too long or easy to guess (hub.accounts.passwords);
+    ``email``: the account's address, which the password must not be."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
             _("The password needs at least %(min)s characters.", min=MIN_PASSWORD_LENGTH),
             "password",
@@ -123,6 +115,14 @@ def check_password(password):
     if len(password) > MAX_PASSWORD_LENGTH:
         raise AccountError(
             _("The password may have at most %(max)s characters.", max=MAX_PASSWORD_LENGTH),
+            "password",
+        )
+    if passwords.too_easy(password, email):
+        raise AccountError(
+            _(
+                "This password is too easy to guess: it is one of the most common passwords, "
+                "your e-mail address, or a few characters repeated. Choose another."
+            ),
             "password",
         )
 
@@ -133,8 +133,8 @@ def create_user(email, password, role, country_code=None, actor=None):
     email = normalize_email(email)
     country_code = (country_code or "").strip().upper() or None
     _check_new_account(email, role, country_code)
-    check_password(password)
-    user = _add_user(email, generate_password_hash(password), role, country_code, actor)
+    check_password(password, email)
+    user = _add_user(email, passwords.hash_password(password), role, country_code, actor)
     db.session.commit()
     return user
 
@@ -148,13 +148,18 @@ def _add_user(email, password_hash, role, country_code, actor):
 
 
 def authenticate(email, password):
-    """The active user with that e-mail address and password, or None."""
+    """The active user with that e-mail address and password, or None. A hash of an older kind
+    is replaced by an Argon2id one (hub.accounts.passwords), without ending any session."""
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None or not user.password_hash:
-        check_password_hash(_dummy_hash(), password or "")
+        passwords.verify(passwords.dummy_hash(), password or "")
         return None
-    if not check_password_hash(user.password_hash, password or "") or not user.active:
+    matches, needs_rehash = passwords.verify(user.password_hash, password or "")
+    if not matches or not user.active:
         return None
+    if needs_rehash:
+        user.password_hash = passwords.hash_password(password)
+        user.same_password = True  # hub.sessions: the sessions stay
     user.last_login_dt = utcnow()
     db.session.commit()
     return user
@@ -454,11 +459,11 @@ def accept_invitation(token, password):
     Taking the link is one conditional update, so that of two people opening it at once one
     gets the account and the other an ``InvitationUnusable`` saying it was just used.
     """
-    check_password(password)
     invitation = look_up_invitation(token)
     if invitation is None or invitation_state(invitation) != InvitationState.PENDING:
         raise unusable(invitation)
-    password_hash = generate_password_hash(password)  # slow: before the write lock, not in it
+    check_password(password, invitation.email)
+    password_hash = passwords.hash_password(password)  # slow: before the write lock, not in it
     try:
         db.begin_write()
         now = utcnow()
@@ -522,8 +527,8 @@ def set_active(actor, user_id, active):
 
 def set_password(user, password, actor=None):
     """Give the account a new password; every session of the account ends (hub.sessions)."""
-    check_password(password)
-    user.password_hash = generate_password_hash(password)
+    check_password(password, user.email)
+    user.password_hash = passwords.hash_password(password)
     record(actor or user, "user.password", "user", user.id, user.country_code)
     db.session.commit()
     return user

@@ -21,10 +21,10 @@ import pyotp
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
-from werkzeug.security import check_password_hash
 
+from hub.accounts import passwords
 from hub.accounts.models import RecoveryCode, User
-from hub.accounts.services import MAX_PASSWORD_LENGTH, AccountError, record
+from hub.accounts.services import AccountError, record
 from hub.db import utcnow
 from hub.extensions import db
 
@@ -195,7 +195,7 @@ def _check_proof(user, proof):
     if proof.isdigit() and len(proof) == 6:
         if _use_code(user, proof):
             return
-    elif len(proof) <= MAX_PASSWORD_LENGTH and check_password_hash(user.password_hash or "", proof):
+    elif passwords.verify(user.password_hash, proof)[0]:
         return
     db.session.rollback()
     raise AccountError(

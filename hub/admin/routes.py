@@ -56,6 +56,8 @@ ACTION_VERBS = {
     "sign_in_limited": _l("sign-in slowed down after too many wrong passwords"),
     "sign_out_everywhere": _l("signed out everywhere"),
     "password": _l("password changed"),
+    "password_reset": _l("password reset with a mailed link"),
+    "email": _l("e-mail address changed"),
     "seed": _l("loaded from the seed file"),
     "pause": _l("paused"),
     "totp_enable": _l("two-step sign-in turned on"),

@@ -30,6 +30,9 @@ from hub.outbox.models import MailMessage, MailStatus
 from hub.urls import base_host
 
 SUBJECT_LENGTH = 200  # characters kept of a subject (a title in it may be long)
+# Lines up to RFC 5322's limit: folded at 78, a Vietnamese subject's encoded words lost the
+# space between them when read back ("của bạntrên"), in Python's parser as in mail programs.
+POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 class MailError(ValueError):
@@ -120,7 +123,7 @@ def sender():
 def build(message, site_name):
     """The RFC 5322 message of an outbox row (``site_name``: the From's display name, in the
     message's language)."""
-    mail = EmailMessage(policy=policy.SMTP)
+    mail = EmailMessage(policy=POLICY)
     mail["From"] = formataddr((one_line(site_name), sender()))
     mail["To"] = check_address(message.recipient)
     mail["Subject"] = one_line(message.subject)

@@ -1,0 +1,43 @@
+"""One-time links about one's own account: password resets and e-mail changes
+(hub.accounts.recovery).
+
+Revision ID: 0033
+Revises: 0032
+Create Date: 2026-12-05 22:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0033"
+down_revision = "0032"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "account_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(16), nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("new_email", sa.String(254)),
+        sa.Column("created_dt", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_dt", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_dt", sa.DateTime(timezone=True)),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_account_token_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_account_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_account_token_token_hash")),
+    )
+    op.create_index(
+        "ix_account_token_user", "account_token", ["user_id", "purpose", "created_dt"]
+    )
+
+
+def downgrade():
+    op.drop_index("ix_account_token_user", "account_token")
+    op.drop_table("account_token")
