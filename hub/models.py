@@ -1,6 +1,13 @@
 """Every model of the hub, imported in one place for Alembic and the tests."""
 
-from hub.accounts.models import AccountToken, ApiToken, AuditEvent, Invitation, User
+from hub.accounts.models import (
+    AccountToken,
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    NotificationChoice,
+    User,
+)
 from hub.enquiries.models import Enquiry
 from hub.history.models import Revision
 from hub.media.models import Media
@@ -38,6 +45,7 @@ __all__ = [
     "MailMessage",
     "Media",
     "MembershipEvent",
+    "NotificationChoice",
     "PartnerSource",
     "Policy",
     "Product",

@@ -211,3 +211,16 @@ def relay(app, smtp_servers, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_URL", check_mail_url(server.url()))
     yield server.inbox
     server.inbox.clear()
+
+
+@pytest.fixture
+def product(app, time_machine):
+    """The sample entries, written with the clock at 2025-06-01 10:00 UTC (stopped there);
+    the id of their Vietnamese product (trade enquiries are made about it)."""
+    from datetime import datetime
+
+    from tests.support import sample_entries
+
+    time_machine.move_to(datetime(2025, 6, 1, 10, 0, tzinfo=UTC), tick=False)
+    with app.test_request_context("/"):
+        return sample_entries()["product"].id

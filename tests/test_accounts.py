@@ -169,6 +169,11 @@ def _sample(rule, arg):
 def test_pages_that_change_data_need_a_signed_in_user(app, client):
     """Every route that accepts a write refuses an anonymous visitor and changes nothing."""
     open_to_all = {"accounts.login", "accounts.accept_invitation", "accounts.logout"}
+    # A mailed link's token is the proof (tests/test_account_self.py, test_notifications.py).
+    open_to_all |= {
+        "accounts.forgot_password", "accounts.reset_password", "accounts.confirm_email",
+        "accounts.notifications_off",
+    }  # fmt: skip
     before = {m: _count(app, m) for m in (User, Invitation, AuditEvent)}
     checked = []
     for rule in app.url_map.iter_rules():

@@ -13,19 +13,12 @@ from hub.extensions import db
 from hub.publishing import services
 from hub.publishing.models import Product
 from hub.verification import services as verification
-from tests.support import csrf_token, sample_entries, sign_in
+from tests.support import csrf_token, sign_in
 
 VN = "coordinator.vn@hub.test"
 TH = "coordinator.th@hub.test"
 ADMIN = "admin@hub.test"
-MOMENT = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def product(app, time_machine):
-    time_machine.move_to(MOMENT, tick=False)
-    with app.test_request_context("/"):
-        return sample_entries()["product"].id
+MOMENT = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)  # the ``product`` fixture's (conftest)
 
 
 def form_url(product_id, lang="en"):

@@ -95,6 +95,20 @@ class AccountToken(Base):
     user: Mapped[User] = relationship()
 
 
+class NotificationChoice(Base):
+    """What one person chose to receive by mail on one topic (hub.accounts.notifications);
+    without a row, the topic's default for their role."""
+
+    __tablename__ = "notification_choice"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    frequency: Mapped[str] = mapped_column(String(16))  # "instant", "weekly", "off", …
+    last_sent_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a digest's
+
+
 # An invitation is live until it is used or revoked; only one live invitation per address, so
 # that inviting an address again replaces the earlier link instead of adding a second one.
 _LIVE_INVITATION = text("used_dt IS NULL AND revoked_dt IS NULL")

@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from hub import signin_limits
-from hub.accounts import bp, routes_totp, services
+from hub.accounts import bp, notifications, routes_totp, services
 from hub.accounts.auth import safe_next
 from hub.accounts.forms import (
     ChangeEmailForm,
@@ -131,5 +131,10 @@ def account_page(status=200, **values):
     values.setdefault("password_form", ChangePasswordForm(formdata=None))
     values.setdefault("email_form", ChangeEmailForm(formdata=None))
     return render_template(
-        "accounts/account.html", min_password=services.MIN_PASSWORD_LENGTH, **values
+        "accounts/account.html",
+        min_password=services.MIN_PASSWORD_LENGTH,
+        topics=notifications.TOPICS,
+        chosen=notifications.choices(current_user),
+        frequency_labels=notifications.FREQUENCY_LABELS,
+        **values,
     ), status

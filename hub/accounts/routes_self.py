@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from hub import sessions
-from hub.accounts import bp, recovery, services
+from hub.accounts import bp, notifications, recovery, services
 from hub.accounts.forms import ChangeEmailForm, ChangePasswordForm, ForgotForm, PasswordForm
 from hub.accounts.routes import account_page
-from hub.extensions import db, limiter
+from hub.extensions import csrf, db, limiter
 from hub.forms import HubForm
 
 
@@ -123,3 +123,38 @@ def reset_password(token):
 
 def _link_invalid():
     return render_template("accounts/link_invalid.html"), 410
+
+
+@bp.route("/account/notifications", methods=["POST"])
+@login_required
+def notification_choices():
+    """Save what the person wants to receive, topic by topic."""
+    if not HubForm().validate_on_submit():
+        return account_page(status=400)
+    db.begin_write()
+    for topic in notifications.TOPICS:
+        value = request.form.get(f"topic-{topic}")
+        if value is not None and not notifications.choose(current_user, topic, value):
+            db.session.rollback()
+            return account_page(notifications_error=_("Choose one of the options."), status=422)
+    db.session.commit()
+    flash(_("Your choices of mail are saved."), "success")
+    return redirect(url_for(".account") + "#notifications")
+
+
+@bp.route("/account/notifications/off/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the proof; mail programs post one-click (RFC 8058) bare
+def notifications_off(token):
+    """The link at the end of a notification, and its List-Unsubscribe: a button, then the
+    topic turned off (no sign-in)."""
+    found = notifications.read_off_token(token)
+    if found is None:
+        return _link_invalid()
+    user, topic = found
+    label = notifications.TOPICS[topic].label
+    if request.method == "POST":
+        db.begin_write()
+        notifications.choose(user, topic, notifications.OFF)
+        db.session.commit()
+        return render_template("accounts/notifications_off.html", topic=label, done=True)
+    return render_template("accounts/notifications_off.html", topic=label, done=False)

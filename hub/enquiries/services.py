@@ -7,19 +7,22 @@ import re
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from hub.accounts import notifications
 from hub.accounts.services import record
 from hub.db import parse_id, utcnow
 from hub.enquiries.models import Enquiry, EnquiryStatus
 from hub.extensions import db
+from hub.i18n import languages
 from hub.publishing.models import EntryStatus, Product
 from hub.publishing.plain import short_text
 from hub.publishing.queries import Page
+from hub.publishing.services import shown
 from hub.registry.regions import is_known_territory
 
 PAGE_SIZE = 50
 MESSAGE_LIMIT = 5000
-# One address: something@domain.tld, no spaces or angle brackets (it is not mailed yet; a
-# coordinator copies it).
+# One address: something@domain.tld, no spaces or angle brackets (a coordinator copies it; the
+# hub mails the coordinators, never the buyer).
 EMAIL = re.compile(r"^[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[^\s@<>()\[\],;:\"]+$")
 # Surrogates cannot be stored in UTF-8 (PostgreSQL refuses them): a text with one is refused.
 SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -87,6 +90,14 @@ def submit(product, values, language):
         product_id=product.id, country_code=product.country_code, language=language, **values
     )
     db.session.add(enquiry)
+    db.session.flush()
+    # Its country's coordinators (and administrators) who asked for it hear of it at once.
+    titles = {lang: shown(product, lang).text.title for lang in languages()}
+    notifications.notify(
+        "enquiries", product.country_code, "mail/enquiries.html",
+        link=("enquiries_manage.detail", {"enquiry_id": enquiry.id}),
+        enquiry=enquiry, product_titles=titles,
+    )  # fmt: skip
     db.session.commit()
     return enquiry
 

@@ -6,12 +6,16 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
+from hub.accounts import notifications
 from hub.db import utcnow
 from hub.extensions import db
 from hub.sync.fetcher import RetryLater
 from hub.sync.models import PAUSE_AFTER_FAILURES, RejectedRecord, SyncRun
 
 KEEP_REFUSALS_OF_RUNS = 10
+# Failures in a row after which the source's people are told it is failing (it is paused at
+# PAUSE_AFTER_FAILURES, and they are told again).
+FAILING_AFTER = 2
 
 
 def _prune_refusals(source_id):
@@ -65,6 +69,8 @@ def succeeded(source, run, new_state, validators):
     run.finished_dt = now
     db.session.add_all([source, run])
     _prune_refusals(source.id)
+    if run.status == "held":
+        _alert(source, "held", run.held)
     db.session.commit()
 
 
@@ -95,4 +101,18 @@ def failed(source, run, message, retry_at=None, said=None):
     if source.consecutive_failures >= PAUSE_AFTER_FAILURES:
         source.enabled = False
         source.paused_reason = message
+        _alert(source, "paused", source.consecutive_failures, message)
+    elif retry_at is None and source.consecutive_failures == FAILING_AFTER:
+        _alert(source, "failing", source.consecutive_failures, message)
     db.session.commit()
+
+
+def _alert(source, state, count, reason=None):
+    """Mail the source's country's coordinators and the administrators who want to hear of it
+    (hub.accounts.notifications), in the run's transaction."""
+    notifications.notify(
+        "sources", source.country_code, "mail/sources.html",
+        link=("sync.source", {"source_id": source.id}),
+        state=state, count=count, reason=reason, source_url=source.url,
+        source_country=source.country_code,
+    )  # fmt: skip

@@ -1,5 +1,6 @@
 """One-time links about one's own account: password resets and e-mail changes
-(hub.accounts.recovery).
+(hub.accounts.recovery); what each person chose to receive by mail
+(hub.accounts.notifications).
 
 Revision ID: 0033
 Revises: 0032
@@ -36,8 +37,21 @@ def upgrade():
     op.create_index(
         "ix_account_token_user", "account_token", ["user_id", "purpose", "created_dt"]
     )
+    op.create_table(
+        "notification_choice",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("topic", sa.String(32), nullable=False),
+        sa.Column("frequency", sa.String(16), nullable=False),
+        sa.Column("last_sent_dt", sa.DateTime(timezone=True)),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"],
+            name=op.f("fk_notification_choice_user_id_user_account"), ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "topic", name=op.f("pk_notification_choice")),
+    )
 
 
 def downgrade():
+    op.drop_table("notification_choice")
     op.drop_index("ix_account_token_user", "account_token")
     op.drop_table("account_token")
