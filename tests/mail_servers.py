@@ -1,6 +1,7 @@
 """Real SMTP servers on loopback for the mail tests (aiosmtpd): what they received, addresses
 they refuse for good, and a certificate of their own for STARTTLS and TLS from the start."""
 
+import asyncio
 import datetime
 import email
 import ipaddress
@@ -29,6 +30,7 @@ class Inbox:
     def __init__(self):
         self.received = []
         self.refused = set()
+        self.delay = 0.0  # seconds before each message is accepted (a slow relay)
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -38,6 +40,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.received.append(
                 {
@@ -54,6 +58,7 @@ class Inbox:
         with self.lock:
             self.received.clear()
             self.refused.clear()
+            self.delay = 0.0
 
 
 def _authenticate(server, session, envelope, mechanism, auth_data):

@@ -258,3 +258,63 @@ def test_the_mail_page_says_where_mail_goes(app, admin, relay):
     assert "HUB_MAIL_URL" in page and "127.0.0.1:" in page
     with app.app_context():
         assert db.session.scalar(select(func.count(MailMessage.id))) == 0
+
+
+def test_the_outbox_survives_a_restart_of_the_scheduler(deployed_app, smtp_servers, tmp_path):
+    """The scheduler asked to stop (SIGTERM) in the middle of a delivery run, then started
+    again: every message arrives, none twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = smtp_servers["plain"]
+    server.inbox.clear()
+    server.inbox.delay = 0.05
+    with deployed_app.test_request_context("/"):
+        for number in range(60):
+            mail.queue("test", f"p{number}@example.org", "en", "mail/test.html", home_url="/")
+        db.session.commit()
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": deployed_app.config["DATABASE_URL"],
+        "HUB_SECRET_KEY": deployed_app.config["SECRET_KEY"],
+        "HUB_MAIL_URL": server.url(),
+        "HUB_INSTANCE_PATH": str(tmp_path),
+    }
+    command = [str(Path(sys.executable).with_name("hub")), "scheduler"]
+
+    def received():
+        with server.inbox.lock:
+            return [r["message"]["Message-ID"] for r in server.inbox.received]
+
+    def run_until(condition, seconds=60):
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + seconds
+        try:
+            while not condition() and time.monotonic() < deadline:  # bounded
+                assert process.poll() is None, process.stderr.read().decode()
+                time.sleep(0.05)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                assert process.wait(timeout=30) in (0, -signal.SIGTERM, 1)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                process.stderr.close()
+
+    run_until(lambda: len(received()) >= 10)
+    stopped_at = len(received())
+    assert stopped_at < 60  # stopped in the middle of the run
+    run_until(lambda: len(received()) >= 60)
+    time.sleep(0.5)
+    ids = received()
+    assert len(ids) == len(set(ids)) == 60
+    with deployed_app.app_context():
+        statuses = set(db.session.scalars(select(MailMessage.status)))
+    assert statuses == {"sent"}
+    server.inbox.clear()

@@ -54,9 +54,10 @@ def _claim(message_id, now):
     return result.rowcount == 1
 
 
-def deliver(max_messages=MAX_MESSAGES, deadline=RUN_DEADLINE):
+def deliver(max_messages=MAX_MESSAGES, deadline=RUN_DEADLINE, stop=None):
     """One run over the due messages; returns ``{"sent", "failed", "waiting"}``: the messages
-    sent, those marked failed, those that wait for another attempt."""
+    sent, those marked failed, those that wait for another attempt. ``stop``: an event that,
+    once set, ends the run after the message in flight (the scheduler is stopping)."""
     ends = time.monotonic() + deadline.total_seconds()
     totals = {"sent": 0, "failed": 0, "waiting": 0}
     due = db.session.scalars(
@@ -68,6 +69,8 @@ def deliver(max_messages=MAX_MESSAGES, deadline=RUN_DEADLINE):
     transport = open_transport()
     try:
         for message_id in due:
+            if stop is not None and stop.is_set():
+                break
             if time.monotonic() >= ends or not _claim(message_id, utcnow()):
                 continue
             if not _send(transport, message_id, totals):

@@ -28,9 +28,11 @@ so two schedulers never process one twice), and ``clean-media`` removes orphans 
 
 import contextlib
 import os
+import signal
 import socket
+import threading
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -190,6 +192,7 @@ class SyncScheduler:
     def __init__(self, app, blocking=True, workers=4, owner=None):
         self.app = app
         self.owner = owner or owner_name()
+        self.stopping = threading.Event()  # set when the process is asked to stop
         scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
         self.scheduler = scheduler_class(
             executors={"default": ThreadPoolExecutor(workers)},
@@ -212,8 +215,10 @@ class SyncScheduler:
             (self.clean_media, MEDIA_CLEANUP_SECONDS, "clean-media"),
             (self.fetch_pushed_media, partner_media.PUSH_SECONDS, "fetch-pushed-media"),
         ):
+            # Mail waiting when the scheduler (re)starts goes at once, not a period later.
+            first = {"next_run_time": datetime.now(UTC)} if job_id == "deliver-mail" else {}
             self.scheduler.add_job(
-                job, "interval", seconds=seconds, id=job_id, replace_existing=True
+                job, "interval", seconds=seconds, id=job_id, replace_existing=True, **first
             )
         self.scheduler.start()
 
@@ -279,7 +284,7 @@ class SyncScheduler:
     def deliver_mail(self):
         """One bounded run over the mail outbox (hub.outbox.delivery)."""
         with self.app.app_context():
-            mail_delivery.deliver()
+            mail_delivery.deliver(stop=self.stopping)
 
     def purge_trash(self):
         """One bounded purge of the trash: every package's (hub.history.trash)."""
@@ -309,6 +314,15 @@ class SyncScheduler:
 
 
 def run_scheduler():
-    """Run the scheduler in the foreground until interrupted."""
+    """Run the scheduler in the foreground until interrupted (Ctrl-C) or asked to stop
+    (SIGTERM, as systemd and container runtimes stop a service): the runs under way end at
+    their next step (a mail delivery after the message in flight) and the process exits."""
     app = current_app._get_current_object()
-    SyncScheduler(app, blocking=True).start()
+    scheduler = SyncScheduler(app, blocking=True)
+
+    def stop(signum, frame):
+        scheduler.stopping.set()
+        scheduler.scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    scheduler.start()
