@@ -315,8 +315,10 @@ class SyncScheduler:
 
 def run_scheduler():
     """Run the scheduler in the foreground until interrupted (Ctrl-C) or asked to stop
-    (SIGTERM, as systemd and container runtimes stop a service): the runs under way end at
-    their next step (a mail delivery after the message in flight) and the process exits."""
+    (SIGTERM, as systemd and container runtimes stop a service): no job starts any more, a mail
+    delivery under way ends after the message in flight, and the process exits once the jobs
+    under way have (as on Ctrl-C; a sync run that is killed meanwhile is closed as interrupted
+    by the next one)."""
     app = current_app._get_current_object()
     scheduler = SyncScheduler(app, blocking=True)
 
