@@ -8,18 +8,27 @@ a one-click link that turns the topic off (``List-Unsubscribe``, RFC 8058: a sig
 sign-in). Who hears of a country's matters: its coordinators, and the administrators.
 """
 
+from datetime import timedelta
+
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from hub.accounts.models import NotificationChoice, Role, User
 from hub.extensions import db
 from hub.i18n import languages
 from hub.outbox import mail
 
-INSTANT, OFF = "instant", "off"
-FREQUENCY_LABELS = {INSTANT: _l("At once"), OFF: _l("Never")}
+INSTANT, DAILY, WEEKLY, OFF = "instant", "daily", "weekly", "off"
+FREQUENCY_LABELS = {
+    INSTANT: _l("At once"),
+    DAILY: _l("Once a day"),
+    WEEKLY: _l("Once a week"),
+    OFF: _l("Never"),
+}
+PERIODS = {DAILY: timedelta(days=1), WEEKLY: timedelta(days=7)}  # a digest's
 
 
 class Topic:
@@ -28,12 +37,25 @@ class Topic:
         self.frequencies = frequencies
         self.defaults = {Role.COORDINATOR: coordinator, Role.ADMIN: admin}
 
+    @property
+    def digest(self):
+        return INSTANT not in self.frequencies
+
 
 TOPICS = {
     "enquiries": Topic(_l("A buyer's trade enquiry about a product"), (INSTANT, OFF), INSTANT, OFF),
     "sources": Topic(
         _l("A partner source is failing, paused, or held for review"), (INSTANT, OFF), INSTANT,
         INSTANT,
+    ),
+    # Digests (hub.digests): sent by the scheduler, only when they have something to say.
+    "country_digest": Topic(
+        _l("Ratings that expire within 60 days, refused partner records, syncs held for review"),
+        (WEEKLY, OFF), WEEKLY, OFF,
+    ),
+    "translations": Topic(
+        _l("Texts waiting for a translation, or whose translation is out of date"),
+        (DAILY, WEEKLY, OFF), OFF, OFF,
     ),
 }  # fmt: skip
 
@@ -101,10 +123,29 @@ def read_off_token(token):
     return (user, topic) if user is not None and topic in TOPICS else None
 
 
-def _language(user):
+def language_of(user):
+    """The language of ``user``'s mail: theirs, else the hub's default."""
     if user.preferred_language in languages():
         return user.preferred_language
     return current_app.config["DEFAULT_LANGUAGE"]
+
+
+def unsubscribe_link(user, topic, language):
+    return url_for(
+        "accounts.notifications_off", lang=language, token=off_token(user, topic), _external=True
+    )
+
+
+def send(user, topic, template, **context):
+    """Queue ``template`` for ``user`` about ``topic``, in their language, with the link that
+    stops the topic (the caller's transaction)."""
+    language = language_of(user)
+    off = unsubscribe_link(user, topic, language)
+    mail.queue(
+        topic, user.email, language, template, unsubscribe_url=off,
+        account=url_for("accounts.account", lang=language, _external=True),
+        off=off, topic_label=TOPICS[topic].label, **context,
+    )  # fmt: skip
 
 
 def notify(topic, country_code, template, link, **context):
@@ -114,15 +155,63 @@ def notify(topic, country_code, template, link, **context):
     people = recipients(topic, country_code)
     endpoint, values = link
     for user in people:
-        language = _language(user)
-        context["link"] = url_for(endpoint, lang=language, _external=True, **values)
-        off = url_for(
-            "accounts.notifications_off", lang=language, token=off_token(user, topic),
-            _external=True,
-        )  # fmt: skip
-        mail.queue(
-            topic, user.email, language, template, unsubscribe_url=off,
-            account=url_for("accounts.account", lang=language, _external=True),
-            off=off, topic_label=TOPICS[topic].label, **context,
-        )  # fmt: skip
+        link = url_for(endpoint, lang=language_of(user), _external=True, **values)
+        send(user, topic, template, link=link, **context)
     return len(people)
+
+
+def due_digests(now):
+    """``[(user, topic, frequency)]``: the active people whose digest of a topic is due (its
+    period has passed since the last, or none was made yet), by choice or default."""
+    digest_topics = [topic for topic, spec in TOPICS.items() if spec.digest]
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
+    rows = db.session.execute(
+        select(
+            NotificationChoice.user_id,
+            NotificationChoice.topic,
+            NotificationChoice.frequency,
+            NotificationChoice.last_sent_dt,
+        ).where(NotificationChoice.topic.in_(digest_topics))
+    ).all()
+    chosen = {(user_id, topic): (frequency, last) for user_id, topic, frequency, last in rows}
+    due = []
+    for user in users:
+        for topic in digest_topics:
+            frequency, last = chosen.get(
+                (user.id, topic), (TOPICS[topic].defaults[user.role], None)
+            )
+            if frequency in PERIODS and (last is None or now - last >= PERIODS[frequency]):
+                due.append((user, topic, frequency))
+    return due
+
+
+def claim_digest(user, topic, frequency, now):
+    """Take ``user``'s digest of ``topic`` for this run (its ``last_sent_dt`` set to ``now``
+    by one conditional UPDATE, the row made first if the choice was the default): True if
+    this run has it; a second scheduler's run then finds it not due."""
+    db.begin_write()
+    if db.session.get(NotificationChoice, (user.id, topic)) is None:
+        db.session.add(NotificationChoice(user_id=user.id, topic=topic, frequency=frequency))
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            return False
+    period = PERIODS[frequency]
+    result = db.session.execute(
+        update(NotificationChoice)
+        .where(
+            NotificationChoice.user_id == user.id,
+            NotificationChoice.topic == topic,
+            or_(
+                NotificationChoice.last_sent_dt.is_(None),
+                NotificationChoice.last_sent_dt <= now - period,
+            ),
+        )
+        .values(last_sent_dt=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    return True

@@ -53,6 +53,7 @@ REFRESH_SECONDS = 60
 WEBHOOK_SECONDS = 60  # the webhooks' dispatcher runs this often
 TRASH_SECONDS = 3600  # the trash is purged this often
 MEDIA_SECONDS = 5  # pending uploads are looked for this often (their variants appear soon after)
+DIGEST_SECONDS = 3600  # due digests are looked for this often (hub.digests)
 MEDIA_CLEANUP_SECONDS = 3600  # orphan media and files are removed this often
 RUN_DEADLINE = timedelta(minutes=15)  # a run stops fetching and writing after this
 # The lease outlives the run's deadline by this much: enough for the fetch or the batch under
@@ -210,6 +211,7 @@ class SyncScheduler:
             (self.refresh, REFRESH_SECONDS, "refresh-sources"),
             (self.deliver_webhooks, WEBHOOK_SECONDS, "deliver-webhooks"),
             (self.deliver_mail, mail_delivery.MAIL_SECONDS, "deliver-mail"),
+            (self.send_digests, DIGEST_SECONDS, "send-digests"),
             (self.purge_trash, TRASH_SECONDS, "purge-trash"),
             (self.process_media, MEDIA_SECONDS, "process-media"),
             (self.clean_media, MEDIA_CLEANUP_SECONDS, "clean-media"),
@@ -285,6 +287,13 @@ class SyncScheduler:
         """One bounded run over the mail outbox (hub.outbox.delivery)."""
         with self.app.app_context():
             mail_delivery.deliver(stop=self.stopping)
+
+    def send_digests(self):
+        """Queue the daily and weekly digests that are due (hub.digests)."""
+        from hub import digests
+
+        with self.app.app_context():
+            digests.send_due()
 
     def purge_trash(self):
         """One bounded purge of the trash: every package's (hub.history.trash)."""

@@ -1,0 +1,95 @@
+"""Digests (hub.digests): the coordinators' weekly summary of their country (ratings expiring
+within 60 days, refused partner records, held syncs) and the translation digest people choose,
+sent when due and only with something to say, once however many schedulers run; through
+aiosmtpd on loopback, in the recipient's language."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from hub import digests
+from hub.accounts import notifications
+from hub.accounts.models import User
+from hub.db import utcnow
+from hub.extensions import db
+from hub.outbox import delivery
+from hub.publishing.models import Product
+from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
+
+VN = "coordinator.vn@hub.test"
+TH = "coordinator.th@hub.test"
+ADMIN = "admin@hub.test"
+
+
+def _delivered(app, relay):
+    with app.app_context():
+        delivery.deliver()
+    received = list(relay.received)
+    relay.received.clear()
+    return {r["to"][0]: r["message"] for r in received}
+
+
+def _user(email):
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def test_the_weekly_summary_of_a_country(app, relay, product, time_machine):
+    now = utcnow()
+    with app.test_request_context("/"):
+        _user(VN).preferred_language = "vi"
+        item = db.session.get(Product, product)
+        item.valid_until = now.date() + timedelta(days=20)
+        source = PartnerSource(country_code="VN", kind="csv", url="https://partner.example/vn.csv")
+        db.session.add(source)
+        db.session.flush()
+        run = SyncRun(source_id=source.id, status="held", held=12)
+        db.session.add(run)
+        db.session.flush()
+        db.session.add_all(
+            RejectedRecord(run_id=run.id, source_id=source.id, record={}, reasons={})
+            for _ in range(3)
+        )
+        db.session.commit()
+        assert digests.send_due(now) >= 1
+        assert digests.send_due(now) == 0  # claimed: not twice
+    got = _delivered(app, relay)
+    assert set(got) == {VN}  # Thailand has nothing to say; administrators chose none
+    message = got[VN]
+    assert message["Subject"] == "Tóm tắt hằng tuần từ Cổng trao đổi OCOP"
+    assert message["List-Unsubscribe"]
+    text = message.get_body(("plain",)).get_content()
+    assert "1 sản phẩm có phân hạng hết hạn trong 60 ngày tới" in text
+    assert "https://partner.example/vn.csv: 3 bản ghi bị từ chối" in text
+    assert "https://partner.example/vn.csv: 12 mục sẽ bị xoá" in text
+
+    # A week later it is due again; before, not.
+    with app.test_request_context("/"):
+        assert digests.send_due(now + timedelta(days=6)) == 0
+        assert digests.send_due(now + timedelta(days=7, minutes=1)) >= 1
+
+
+def test_the_translation_digest_when_chosen(app, relay, product):
+    now = utcnow()
+    with app.test_request_context("/"):
+        # The sample product is written in Vietnamese only: it waits for en and ja.
+        user = _user(VN)
+        user.preferred_language = "ja"
+        notifications.choose(user, "translations", "daily")
+        notifications.choose(user, "country_digest", "off")
+        db.session.commit()
+        assert digests.send_due(now) == 1
+        assert digests.send_due(now + timedelta(hours=23)) == 0  # daily
+    got = _delivered(app, relay)
+    assert set(got) == {VN}
+    assert got[VN]["Subject"].startswith("翻訳待ちのテキスト：")
+    text = got[VN].get_body(("plain",)).get_content()
+    assert f"/ja/manage/entries/{product}" in text
+
+
+def test_nothing_to_say_sends_nothing(app, relay):
+    with app.test_request_context("/"):
+        for email in (VN, TH):
+            notifications.choose(_user(email), "country_digest", "weekly")
+        db.session.commit()
+        assert digests.send_due(utcnow()) == 0
+    assert _delivered(app, relay) == {}
