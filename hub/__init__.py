@@ -86,10 +86,11 @@ def create_app(config=None):
     from hub import seo
 
     app.register_blueprint(seo.bp)  # robots.txt, the sitemaps, the pages' <head> (hub/seo)
-    from hub import enquiries
+    from hub import digests, enquiries
 
     app.register_blueprint(enquiries.bp)
     app.register_blueprint(enquiries.manage_bp)
+    app.register_blueprint(digests.bp)  # following a country or a collection by e-mail
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)

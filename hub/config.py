@@ -115,6 +115,8 @@ def load_settings(app):
         ),
         # Trade enquiries sent per client address (then 429 with Retry-After).
         ENQUIRY_RATE_LIMIT=env.get("HUB_ENQUIRY_RATE_LIMIT", "5 per 10 minutes;20 per day"),
+        # Asks to follow a country or a collection by e-mail, per client address.
+        FOLLOW_RATE_LIMIT=env.get("HUB_FOLLOW_RATE_LIMIT", "5 per 10 minutes;20 per day"),
         # "required": administrators sign in in two steps (hub.accounts.totp), and one without
         # it turns it on before any page; "optional": each account chooses.
         ADMIN_TOTP=_choice(env, "HUB_ADMIN_TOTP", ("optional", "required")),

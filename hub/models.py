@@ -8,6 +8,7 @@ from hub.accounts.models import (
     NotificationChoice,
     User,
 )
+from hub.digests.models import Subscription
 from hub.enquiries.models import Enquiry
 from hub.history.models import Revision
 from hub.media.models import Media
@@ -53,6 +54,7 @@ __all__ = [
     "RejectedRecord",
     "Revision",
     "SignInFailure",
+    "Subscription",
     "SyncRun",
     "TextSnapshot",
     "User",

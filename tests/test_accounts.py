@@ -172,7 +172,7 @@ def test_pages_that_change_data_need_a_signed_in_user(app, client):
     # A mailed link's token is the proof (tests/test_account_self.py, test_notifications.py).
     open_to_all |= {
         "accounts.forgot_password", "accounts.reset_password", "accounts.confirm_email",
-        "accounts.notifications_off",
+        "accounts.notifications_off", "digests.follow_page", "digests.confirm", "digests.stop",
     }  # fmt: skip
     before = {m: _count(app, m) for m in (User, Invitation, AuditEvent)}
     checked = []

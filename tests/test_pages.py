@@ -36,6 +36,15 @@ PAGES = (
     "/{lang}/products/{product}",
     "/{lang}/search?q=ocop",
     "/{lang}/api",
+    "/{lang}/password/forgotten",
+    "/{lang}/follow",
+    "/{lang}/follow?country=VN&collection=products",
+    # Opened from a mailed link (the ``links`` fixture).
+    "/{lang}/password/reset/{reset}",
+    "/{lang}/account/email/{email_link}",
+    "/{lang}/account/notifications/off/{off}",
+    "/{lang}/follow/confirm/{follow_confirm}",
+    "/{lang}/follow/stop/{follow_stop}",
 )
 # Answers under /<lang>/ that are files, not pages (tests/test_exports.py checks them).
 DOWNLOADS = {"publishing.export", "registry.countries_export"}
@@ -69,6 +78,7 @@ ADMIN_PAGES = (
     "/{lang}/manage/countries/VN/history",
     "/{lang}/admin/webhooks",
     "/{lang}/admin/webhooks/{webhook}",
+    "/{lang}/admin/mail",
     "/{lang}/manage/entries/{product}/media/{medium}/remove",
     "/{lang}/manage/labels?id={product}",
     "/{lang}/products/{product}/enquiry",
@@ -172,11 +182,52 @@ def enquiry(app, published):
 
 
 @pytest.fixture
-def fill(token, published, source, webhook, medium, enquiry):
+def links(app):
+    """The tokens of the links the hub mails: a password reset, a new address to confirm, a
+    notification's "stop", a visitor's subscription to confirm and to stop."""
+    import hashlib
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from hub.accounts import notifications
+    from hub.accounts.models import AccountToken, User
+    from hub.db import utcnow
+    from hub.digests import follow
+    from hub.digests.models import Subscription
+    from hub.extensions import db
+
+    def digest(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    with app.test_request_context("/"):
+        user = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
+        now = utcnow()
+        for purpose, token, new in (("password", "reset-t", None), ("email", "email-t", "n@x.org")):
+            db.session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=digest(token),
+                                        new_email=new, created_dt=now,
+                                        expires_dt=now + timedelta(hours=1)))  # fmt: skip
+        pending = Subscription(email="p@x.org", language="vi", country_code="VN",
+                               collection="products", token_hash=digest("follow-t"))  # fmt: skip
+        confirmed = Subscription(email="c@x.org", language="ja", country_code="",
+                                 collection="", token_hash=digest("other-t"), confirmed_dt=now)  # fmt: skip
+        db.session.add_all([pending, confirmed])
+        db.session.commit()
+        return {
+            "reset": "reset-t",
+            "email_link": "email-t",
+            "off": notifications.off_token(user, "enquiries"),
+            "follow_confirm": "follow-t",
+            "follow_stop": follow.stop_link(confirmed).rsplit("/", 1)[1],
+        }
+
+
+@pytest.fixture
+def fill(token, published, source, webhook, medium, enquiry, links):
     def fill(path, lang):
         return path.format(
             lang=lang, token=token, source=source, webhook=webhook, medium=medium,
-            enquiry=enquiry, **published,
+            enquiry=enquiry, **links, **published,
         )  # fmt: skip
 
     return fill
@@ -535,6 +586,11 @@ def test_the_language_checks_cover_every_page(app):
             webhook=1,
             medium=1,
             enquiry=1,
+            reset="t",
+            email_link="t",
+            off="t",
+            follow_confirm="t",
+            follow_stop="t",
         )
         endpoint, _args = adapter.match(sample.split("?")[0])
         covered.add(endpoint)

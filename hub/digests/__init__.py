@@ -15,7 +15,7 @@ one twice. A list shows ``LIST_LIMIT`` items and says how many there are in all.
 
 from datetime import timedelta
 
-from flask import url_for
+from flask import Blueprint, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -28,14 +28,18 @@ from hub.publishing.queries import translation_queue_filtered
 from hub.publishing.services import shown
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 
+bp = Blueprint("digests", __name__, url_prefix="/<lang>/follow")  # visitors (hub.digests.follow)
 EXPIRING_DAYS = 60
 LIST_LIMIT = 10
 
 
 def send_due(now=None):
-    """Queue every digest that is due and has something to say; returns how many."""
+    """Queue every digest that is due and has something to say, people's and visitors'
+    (hub.digests.follow); returns how many."""
+    from hub.digests import follow
+
     now = now or utcnow()
-    sent = 0
+    sent = follow.send_due(now)
     for user, topic, frequency in notifications.due_digests(now):
         if not notifications.claim_digest(user, topic, frequency, now):
             continue
@@ -156,3 +160,6 @@ def _wanting(translation, source):
 
 
 BUILDERS = {"country_digest": country_digest, "translations": translations}
+
+
+from hub.digests import routes  # noqa: E402,F401  (attach the pages to bp)

@@ -1,6 +1,7 @@
 """One-time links about one's own account: password resets and e-mail changes
 (hub.accounts.recovery); what each person chose to receive by mail
-(hub.accounts.notifications).
+(hub.accounts.notifications); visitors following a country or a collection by e-mail
+(hub.digests).
 
 Revision ID: 0033
 Revises: 0032
@@ -51,7 +52,29 @@ def upgrade():
     )
 
 
+    op.create_table(
+        "subscription",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(254), nullable=False),
+        sa.Column("language", sa.String(8), nullable=False),
+        sa.Column("country_code", sa.String(2), nullable=False),
+        sa.Column("collection", sa.String(16), nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("created_dt", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("asked_dt", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_dt", sa.DateTime(timezone=True)),
+        sa.Column("last_sent_dt", sa.DateTime(timezone=True)),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscription")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_subscription_token_hash")),
+    )
+    op.create_index(
+        "uq_subscription", "subscription", ["email", "country_code", "collection"], unique=True
+    )
+
+
 def downgrade():
+    op.drop_index("uq_subscription", "subscription")
+    op.drop_table("subscription")
     op.drop_table("notification_choice")
     op.drop_index("ix_account_token_user", "account_token")
     op.drop_table("account_token")

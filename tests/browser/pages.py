@@ -18,6 +18,8 @@ PUBLIC_PAGES = (
     "/{lang}/products/{photo_product}",
     "/{lang}/search?q=ocop",
     "/{lang}/login",
+    "/{lang}/password/forgotten",
+    "/{lang}/follow?country=VN&collection=products",
     "/{lang}/invitations/{invitation}",
     "/{lang}/api",
     "/{lang}/no-such-page",
@@ -40,6 +42,7 @@ ADMIN_PAGES = (
     "/{lang}/admin/sources/",
     "/{lang}/admin/sources/{source}",
     "/{lang}/admin/countries/TH/membership",
+    "/{lang}/admin/mail",
 )
 
 
