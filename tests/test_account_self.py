@@ -138,8 +138,19 @@ def test_one_address_gets_few_links_and_a_client_few_asks(app, relay):
     assert limited.status_code == 429  # per client
 
 
-def test_an_address_changes_once_the_new_one_confirms_it(app, relay):
-    _set_language(app, VN, "vi")
+@pytest.mark.parametrize(
+    ("language", "confirm_subject", "notice_subject"),
+    [
+        ("vi", "Xác nhận địa chỉ mới của bạn trên Cổng trao đổi OCOP",
+         "Địa chỉ tài khoản của bạn trên Cổng trao đổi OCOP đã được đổi"),
+        ("ja", "OCOP交流ハブの新しいアドレスの確認",
+         "OCOP交流ハブのアカウントのアドレスが変更されました"),
+    ],
+)  # fmt: skip
+def test_an_address_changes_once_the_new_one_confirms_it(
+    app, relay, language, confirm_subject, notice_subject
+):
+    _set_language(app, VN, language)
     client = app.test_client()
     sign_in(client, VN)
     page = "/en/account"
@@ -172,7 +183,7 @@ def test_an_address_changes_once_the_new_one_confirms_it(app, relay):
     assert _user(app) is not None  # the address stays until confirmed
     [confirm] = _delivered(app, relay)
     assert confirm["to"] == ["new.vn@example.org"]
-    assert confirm["message"]["Subject"] == "Xác nhận địa chỉ mới của bạn trên Cổng trao đổi OCOP"
+    assert confirm["message"]["Subject"] == confirm_subject
     link = _link(confirm["message"])
     opened = app.test_client().get(link)  # a mail program's scanner opening it changes nothing
     assert opened.status_code == 200 and _user(app) is not None
@@ -180,6 +191,7 @@ def test_an_address_changes_once_the_new_one_confirms_it(app, relay):
     assert _user(app) is None and _user(app, "new.vn@example.org") is not None
     [notice] = _delivered(app, relay)
     assert notice["to"] == [VN]  # the earlier address hears of it
+    assert notice["message"]["Subject"] == notice_subject
     assert "new.vn@example.org" in notice["message"].get_body(("plain",)).get_content()
     assert app.test_client().get(link).status_code == 410
     assert sign_in(app.test_client(), "new.vn@example.org").status_code == 302

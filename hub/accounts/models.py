@@ -107,6 +107,8 @@ class NotificationChoice(Base):
     topic: Mapped[str] = mapped_column(String(32), primary_key=True)
     frequency: Mapped[str] = mapped_column(String(16))  # "instant", "weekly", "off", …
     last_sent_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a digest's
+    # The translations digest: the languages the person translates into ("vi,ja"); None: all.
+    languages: Mapped[str | None] = mapped_column(String(32))
 
 
 # An invitation is live until it is used or revoked; only one live invitation per address, so

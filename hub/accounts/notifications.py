@@ -86,6 +86,31 @@ def choose(user, topic, frequency):
     return True
 
 
+def translation_languages(user):
+    """The languages ``user`` translates into (the translations digest): chosen, else all."""
+    row = db.session.get(NotificationChoice, (user.id, "translations"))
+    chosen = (
+        [code for code in (row.languages or "").split(",") if code in languages()] if row else []
+    )
+    return chosen or list(languages())
+
+
+def choose_translation_languages(user, codes):
+    """Set the languages ``user`` translates into (the caller's transaction); False if one is
+    not a language of the hub. None of them: all."""
+    if any(code not in languages() for code in codes):
+        return False
+    row = db.session.get(NotificationChoice, (user.id, "translations"))
+    if row is None:
+        row = NotificationChoice(
+            user_id=user.id, topic="translations",
+            frequency=TOPICS["translations"].defaults[user.role],
+        )  # fmt: skip
+        db.session.add(row)
+    row.languages = ",".join(code for code in languages() if code in codes) or None
+    return True
+
+
 def recipients(topic, country_code):
     """The active people who want ``topic`` at once about ``country_code``: its coordinators
     and the administrators, by their choice or their role's default."""
@@ -154,10 +179,18 @@ def notify(topic, country_code, template, link, **context):
     page it is about, made in each person's language (the template's ``link``)."""
     people = recipients(topic, country_code)
     endpoint, values = link
+    sent = 0
     for user in people:
         link = url_for(endpoint, lang=language_of(user), _external=True, **values)
-        send(user, topic, template, link=link, **context)
-    return len(people)
+        try:
+            send(user, topic, template, link=link, **context)
+        except mail.MailError:
+            # An account's address the hub cannot write to (made before addresses were
+            # checked as mailboxes) costs the enquiry or the run nothing.
+            current_app.logger.warning("no %s notification for account %s", topic, user.id)
+            continue
+        sent += 1
+    return sent
 
 
 def due_digests(now):

@@ -136,5 +136,7 @@ def account_page(status=200, **values):
         topics=notifications.TOPICS,
         chosen=notifications.choices(current_user),
         frequency_labels=notifications.FREQUENCY_LABELS,
+        languages=languages(),
+        translate=notifications.translation_languages(current_user),
         **values,
     ), status

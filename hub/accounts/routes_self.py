@@ -137,6 +137,11 @@ def notification_choices():
         if value is not None and not notifications.choose(current_user, topic, value):
             db.session.rollback()
             return account_page(notifications_error=_("Choose one of the options."), status=422)
+    if not notifications.choose_translation_languages(
+        current_user, request.form.getlist("translate")
+    ):
+        db.session.rollback()
+        return account_page(notifications_error=_("Choose one of the options."), status=422)
     db.session.commit()
     flash(_("Your choices of mail are saved."), "success")
     return redirect(url_for(".account") + "#notifications")

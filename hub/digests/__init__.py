@@ -15,14 +15,15 @@ one twice. A list shows ``LIST_LIMIT`` items and says how many there are in all.
 
 from datetime import timedelta
 
-from flask import Blueprint, url_for
+from flask import Blueprint, current_app, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from hub.accounts import notifications
 from hub.db import utcnow, utctoday
 from hub.extensions import db
-from hub.i18n import language_name, languages
+from hub.i18n import language_name
+from hub.outbox import mail
 from hub.publishing.models import Entry, EntryStatus, Product
 from hub.publishing.queries import translation_queue_filtered
 from hub.publishing.services import shown
@@ -31,6 +32,7 @@ from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 bp = Blueprint("digests", __name__, url_prefix="/<lang>/follow")  # visitors (hub.digests.follow)
 EXPIRING_DAYS = 60
 LIST_LIMIT = 10
+TRANSLATIONS_SCANNED = 500  # newest entries of the translation queue a digest looks at
 
 
 def send_due(now=None):
@@ -47,8 +49,12 @@ def send_due(now=None):
         since = now - notifications.PERIODS[frequency]
         content = BUILDERS[topic](user, language, since)
         if content:
-            notifications.send(user, topic, f"mail/{topic}.html", **content)
-            sent += 1
+            try:
+                notifications.send(user, topic, f"mail/{topic}.html", **content)
+            except mail.MailError:  # an address the hub cannot write to: the others go on
+                current_app.logger.warning("no %s digest for account %s", topic, user.id)
+            else:
+                sent += 1
         db.session.commit()
     db.session.rollback()
     return sent
@@ -126,30 +132,35 @@ def country_digest(user, language, since):
 
 
 def translations(user, language, since):
-    queue = translation_queue_filtered(user)
-    count = db.session.scalar(
-        select(func.count()).select_from(queue.with_only_columns(Entry.id).subquery())
-    )
-    if not count:
-        return None
-    entries = db.session.scalars(queue.order_by(Entry.id.desc()).limit(LIST_LIMIT)).all()
-    items = []
+    """The entries waiting in the languages ``user`` translates into: the newest
+    ``TRANSLATIONS_SCANNED`` of the translation queue are looked at, the first ``LIST_LIMIT``
+    of those waiting listed, and all of those counted."""
+    wanted = notifications.translation_languages(user)
+    entries = db.session.scalars(
+        translation_queue_filtered(user).order_by(Entry.id.desc()).limit(TRANSLATIONS_SCANNED)
+    ).all()
+    waiting = []
     for entry in entries:
         by_language = {t.language: t for t in entry.translations}
         source = by_language.get(entry.source_language)
-        wanting = [
+        codes = [
             code
-            for code in languages()
+            for code in wanted
             if code != entry.source_language and _wanting(by_language.get(code), source)
         ]
-        items.append(
-            {
-                "title": shown(entry, language).text.title,
-                "languages": [language_name(code, language) for code in wanting],
-                "link": url_for("manage.entry", lang=language, entry_id=entry.id, _external=True),
-            }
-        )
-    return {"items": items, "count": count}
+        if codes:
+            waiting.append((entry, codes))
+    if not waiting:
+        return None
+    items = [
+        {
+            "title": shown(entry, language).text.title,
+            "languages": [language_name(code, language) for code in codes],
+            "link": url_for("manage.entry", lang=language, entry_id=entry.id, _external=True),
+        }
+        for entry, codes in waiting[:LIST_LIMIT]
+    ]
+    return {"items": items, "count": len(waiting)}
 
 
 def _wanting(translation, source):

@@ -44,6 +44,7 @@ def upgrade():
         sa.Column("topic", sa.String(32), nullable=False),
         sa.Column("frequency", sa.String(16), nullable=False),
         sa.Column("last_sent_dt", sa.DateTime(timezone=True)),
+        sa.Column("languages", sa.String(32)),
         sa.ForeignKeyConstraint(
             ["user_id"], ["user_account.id"],
             name=op.f("fk_notification_choice_user_id_user_account"), ondelete="CASCADE",
