@@ -143,3 +143,15 @@ class Server:
         if self.mode == "starttls":
             return f"smtp://{login}127.0.0.1:{self.port}?starttls=1"
         return f"smtps://{login}127.0.0.1:{self.port}"
+
+
+def delivered(app, inbox):
+    """One delivery run of the hub's outbox; what ``inbox`` received, taken out of it."""
+    from hub.outbox import delivery
+
+    with app.app_context():
+        delivery.deliver()
+    with inbox.lock:
+        received = list(inbox.received)
+        inbox.received.clear()
+    return received

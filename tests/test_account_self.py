@@ -13,8 +13,8 @@ from werkzeug.security import generate_password_hash
 from hub.accounts.models import AuditEvent, User
 from hub.db import utcnow
 from hub.extensions import db
-from hub.outbox import delivery
 from hub.outbox.models import MailMessage
+from tests.mail_servers import delivered
 from tests.support import PASSWORD, csrf_token, sign_in
 
 VN = "coordinator.vn@hub.test"
@@ -23,14 +23,6 @@ NEW_PASSWORD = "lanterns over the river at dusk"
 
 def _text(response):
     return html.unescape(response.get_data(as_text=True))
-
-
-def _delivered(app, relay):
-    with app.app_context():
-        delivery.deliver()
-    received = list(relay.received)
-    relay.received.clear()
-    return received
 
 
 def _link(message):
@@ -67,7 +59,7 @@ def test_a_password_is_changed_with_the_current_one_and_other_sessions_end(app, 
         here, "/en/account/password", page, current_password=PASSWORD, new_password="password1234"
     )
     assert easy.status_code == 422 and "too easy to guess" in _text(easy)
-    assert relay.received == [] and _delivered(app, relay) == []
+    assert relay.received == [] and delivered(app, relay) == []
 
     done = _post(
         here, "/en/account/password", page, current_password=PASSWORD, new_password=NEW_PASSWORD
@@ -75,7 +67,7 @@ def test_a_password_is_changed_with_the_current_one_and_other_sessions_end(app, 
     assert done.status_code == 302
     assert here.get("/en/account").status_code == 200  # this session goes on
     assert elsewhere.get("/en/account").status_code == 302  # the other one is signed out
-    [notice] = _delivered(app, relay)
+    [notice] = delivered(app, relay)
     assert notice["to"] == [VN]
     assert notice["message"]["Subject"] == "Mật khẩu của bạn trên Cổng trao đổi OCOP đã được đổi"
     assert sign_in(app.test_client(), VN).status_code == 422
@@ -97,7 +89,7 @@ def test_a_forgotten_password_is_reset_once_through_the_mailed_link(app, relay, 
     assert "If an account has this address" in _text(known)
     strip = lambda r: re.sub(r'value="[^"]*"', "", _text(r))  # noqa: E731  (the CSRF tokens)
     assert strip(known) == strip(unknown)  # the same answer: nothing tells them apart
-    [got] = _delivered(app, relay)
+    [got] = delivered(app, relay)
     assert got["to"] == [VN]
     assert got["message"]["Subject"] == "OCOP交流ハブの新しいパスワードの設定"
     link = _link(got["message"])
@@ -110,7 +102,7 @@ def test_a_forgotten_password_is_reset_once_through_the_mailed_link(app, relay, 
     assert signed_in.get("/en/account").status_code == 302  # every session ended
     assert client.get(link).status_code == 410  # once
     assert sign_in(app.test_client(), VN, NEW_PASSWORD).status_code == 302
-    [notice] = _delivered(app, relay)
+    [notice] = delivered(app, relay)
     assert notice["message"]["Subject"] == "OCOP交流ハブのパスワードが変更されました"
     with app.app_context():
         actions = db.session.scalars(select(AuditEvent.action)).all()
@@ -121,7 +113,7 @@ def test_a_reset_link_expires_after_an_hour(app, relay, time_machine):
     time_machine.move_to(utcnow(), tick=False)
     client = app.test_client()
     _post(client, "/en/password/forgotten", "/en/password/forgotten", email=VN)
-    [got] = _delivered(app, relay)
+    [got] = delivered(app, relay)
     link = _link(got["message"])
     time_machine.shift(timedelta(minutes=61))
     page = client.get(link)
@@ -133,7 +125,7 @@ def test_one_address_gets_few_links_and_a_client_few_asks(app, relay):
     for _ in range(5):
         answer = _post(client, "/en/password/forgotten", "/en/password/forgotten", email=VN)
         assert answer.status_code == 200
-    assert len(_delivered(app, relay)) == 3  # per address and hour
+    assert len(delivered(app, relay)) == 3  # per address and hour
     limited = _post(client, "/en/password/forgotten", "/en/password/forgotten", email=VN)
     assert limited.status_code == 429  # per client
 
@@ -174,14 +166,14 @@ def test_an_address_changes_once_the_new_one_confirms_it(
         email_password=PASSWORD,
     )
     assert bad.status_code == 422
-    assert _delivered(app, relay) == []
+    assert delivered(app, relay) == []
 
     asked = _post(
         client, "/en/account/email", page, new_email="New.VN@example.org", email_password=PASSWORD
     )
     assert asked.status_code == 302
     assert _user(app) is not None  # the address stays until confirmed
-    [confirm] = _delivered(app, relay)
+    [confirm] = delivered(app, relay)
     assert confirm["to"] == ["new.vn@example.org"]
     assert confirm["message"]["Subject"] == confirm_subject
     link = _link(confirm["message"])
@@ -189,7 +181,7 @@ def test_an_address_changes_once_the_new_one_confirms_it(
     assert opened.status_code == 200 and _user(app) is not None
     assert _post(app.test_client(), link, link).status_code == 302
     assert _user(app) is None and _user(app, "new.vn@example.org") is not None
-    [notice] = _delivered(app, relay)
+    [notice] = delivered(app, relay)
     assert notice["to"] == [VN]  # the earlier address hears of it
     assert notice["message"]["Subject"] == notice_subject
     assert "new.vn@example.org" in notice["message"].get_body(("plain",)).get_content()

@@ -13,9 +13,10 @@ from hub.accounts import notifications
 from hub.accounts.models import User
 from hub.db import utcnow
 from hub.extensions import db
-from hub.outbox import delivery
 from hub.publishing.models import Product
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
+from tests.mail_servers import delivered
+from tests.support import csrf_token, sign_in
 
 VN = "coordinator.vn@hub.test"
 TH = "coordinator.th@hub.test"
@@ -23,11 +24,7 @@ ADMIN = "admin@hub.test"
 
 
 def _delivered(app, relay):
-    with app.app_context():
-        delivery.deliver()
-    received = list(relay.received)
-    relay.received.clear()
-    return {r["to"][0]: r["message"] for r in received}
+    return {r["to"][0]: r["message"] for r in delivered(app, relay)}
 
 
 def _user(email):
@@ -121,8 +118,6 @@ def test_nothing_to_say_sends_nothing(app, relay):
 
 def test_the_translation_digest_keeps_to_the_languages_chosen(app, relay, product):
     client = app.test_client()
-    from tests.support import csrf_token, sign_in
-
     sign_in(client, VN)
     token = csrf_token(client, "/en/account")
     saved = client.post(

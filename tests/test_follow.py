@@ -14,17 +14,9 @@ from hub import digests
 from hub.db import utcnow
 from hub.digests.models import Subscription
 from hub.extensions import db
-from hub.outbox import delivery
 from hub.publishing.models import Entry
+from tests.mail_servers import delivered
 from tests.support import csrf_token
-
-
-def _delivered(app, relay):
-    with app.app_context():
-        delivery.deliver()
-    received = list(relay.received)
-    relay.received.clear()
-    return received
 
 
 def _ask(client, email, lang="vi", **what):
@@ -61,7 +53,7 @@ def test_a_visitor_follows_a_country_and_gets_its_weekly_news(
     assert almost in first
     again = _ask(client, "reader@example.org", lang, country="VN", collection="products")
     assert html.unescape(again.get_data(as_text=True)) == first  # the same answer
-    [confirm] = _delivered(app, relay)  # asked twice within the hour: one link
+    [confirm] = delivered(app, relay)  # asked twice within the hour: one link
     assert confirm["to"] == ["reader@example.org"]
     assert confirm["message"]["Subject"] == confirm_subject
     link = _link(confirm["message"])
@@ -82,7 +74,7 @@ def test_a_visitor_follows_a_country_and_gets_its_weekly_news(
         assert digests.follow.send_due(now + timedelta(days=6)) == 0  # not yet a week
         assert digests.follow.send_due(now + timedelta(days=7, minutes=1)) == 1
         assert digests.follow.send_due(now + timedelta(days=7, minutes=2)) == 0
-    [digest] = _delivered(app, relay)
+    [digest] = delivered(app, relay)
     message = digest["message"]
     assert message["Subject"] == digest_subject
     text = message.get_body(("plain",)).get_content()
@@ -102,7 +94,7 @@ def test_bad_asks_change_nothing(app, client, relay):
     assert client.post("/vi/follow", data={"email": "a@example.org"}).status_code == 400  # no CSRF
     with app.app_context():
         assert db.session.scalar(select(Subscription)) is None
-    assert _delivered(app, relay) == []
+    assert delivered(app, relay) == []
 
 
 def test_the_lists_and_country_pages_link_to_it(client):

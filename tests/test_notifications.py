@@ -11,19 +11,11 @@ from sqlalchemy import select
 
 from hub.accounts.models import User
 from hub.extensions import db
-from hub.outbox import delivery
 from hub.sync import runs
 from hub.sync.models import PartnerSource, SyncRun
+from tests.mail_servers import delivered
 from tests.support import csrf_token, sign_in
 from tests.test_enquiries import ADMIN, TH, VN, send
-
-
-def _delivered(app, relay):
-    with app.app_context():
-        delivery.deliver()
-    received = list(relay.received)
-    relay.received.clear()
-    return received
 
 
 def _prefer(app, email, language):
@@ -38,7 +30,7 @@ def test_a_trade_enquiry_is_mailed_at_once_to_its_countrys_coordinators(
     _prefer(app, VN, "vi")
     assert send(client, product).status_code == 302
     assert relay.received == []  # not from the request
-    [got] = _delivered(app, relay)
+    [got] = delivered(app, relay)
     message = got["message"]
     assert got["to"] == [VN]  # not Thailand's, not the administrators by default
     assert message["Subject"].startswith("Yêu cầu giao thương về ")
@@ -54,7 +46,7 @@ def test_a_trade_enquiry_is_mailed_at_once_to_its_countrys_coordinators(
     answer = app.test_client().post(path, data={"List-Unsubscribe": "One-Click"})
     assert answer.status_code == 200
     assert send(client, product).status_code == 302
-    assert _delivered(app, relay) == []
+    assert delivered(app, relay) == []
     assert app.test_client().get(path[:-3] + "xyz").status_code == 410  # a forged link
 
 
@@ -73,7 +65,7 @@ def test_each_person_chooses_on_their_account_page(app, client, relay, product):
     )
     assert saved.status_code == 302
     assert send(client, product).status_code == 302
-    assert sorted(r["to"][0] for r in _delivered(app, relay)) == [ADMIN, VN]
+    assert sorted(r["to"][0] for r in delivered(app, relay)) == [ADMIN, VN]
 
 
 @pytest.fixture
@@ -97,9 +89,9 @@ def _fail(app, source_id):
 def test_a_failing_then_paused_source_is_mailed_to_its_people(app, relay, source):
     _prefer(app, TH, "ja")
     _fail(app, source)
-    assert _delivered(app, relay) == []  # one failure: nothing yet
+    assert delivered(app, relay) == []  # one failure: nothing yet
     _fail(app, source)
-    failing = _delivered(app, relay)
+    failing = delivered(app, relay)
     assert sorted(r["to"][0] for r in failing) == [ADMIN, TH]
     by_to = {r["to"][0]: r["message"] for r in failing}
     assert (
@@ -109,7 +101,7 @@ def test_a_failing_then_paused_source_is_mailed_to_its_people(app, relay, source
     assert "connection refused" in by_to[ADMIN].get_body(("plain",)).get_content()
     for _ in range(3):
         _fail(app, source)
-    paused = _delivered(app, relay)
+    paused = delivered(app, relay)
     assert sorted(r["to"][0] for r in paused) == [ADMIN, TH]
     assert "paused" in {r["to"][0]: r["message"] for r in paused}[ADMIN]["Subject"]
 
@@ -121,6 +113,6 @@ def test_a_held_run_is_mailed(app, relay, source):
         db.session.add(run)
         db.session.commit()
         runs.succeeded(row, run, None, {})
-    [first, second] = _delivered(app, relay)
+    [first, second] = delivered(app, relay)
     assert {first["to"][0], second["to"][0]} == {ADMIN, TH}
     assert "would delete 40 entries" in first["message"].get_body(("plain",)).get_content()

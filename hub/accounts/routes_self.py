@@ -122,7 +122,11 @@ def reset_password(token):
 
 
 def _link_invalid():
-    return render_template("accounts/link_invalid.html"), 410
+    again = [
+        (url_for(".forgot_password"), _("Forgotten your password?")),
+        (url_for(".login"), _("Sign in")),
+    ]
+    return render_template("link_invalid.html", again=again), 410
 
 
 @bp.route("/account/notifications", methods=["POST"])

@@ -1,7 +1,7 @@
 """Following by e-mail, for visitors (hub.digests.follow): the form, the confirmation link and
 the link that stops a digest."""
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
 from hub.digests import bp, follow
@@ -42,9 +42,7 @@ def follow_page():
             errors["email"] = _("“%(value)s” is not an e-mail address.", value=email[:100])
         if not errors:
             follow.ask(address, current_language(), country, collection)
-            return render_template(
-                "digests/follow_sent.html", country=country, collection=collection
-            )
+            return _done("asked", country, collection)
     status = 422 if errors and request.method == "POST" else 200
     return render_template(
         "digests/follow.html", country=country, collection=collection, errors=errors,
@@ -57,11 +55,11 @@ def confirm(token):
     """A button first: a mail program that opens links to scan them confirms nothing."""
     row = follow.pending(token)
     if row is None:
-        return render_template("digests/follow_invalid.html"), 410
+        return _invalid()
     form = HubForm()
     if form.validate_on_submit():
         follow.confirm(row)
-        return render_template("digests/follow_done.html", row=row, confirmed=True)
+        return _done("confirmed", row.country_code, row.collection)
     return render_template("digests/follow_confirm.html", row=row)
 
 
@@ -70,8 +68,20 @@ def confirm(token):
 def stop(token):
     row = follow.read_stop_token(token)
     if row is None:  # a forged link, or one already used (the subscription is gone)
-        return render_template("digests/follow_invalid.html"), 410
+        return _invalid()
     if request.method == "POST":
         follow.stop(row)
-        return render_template("digests/follow_done.html", row=None, confirmed=False)
+        return _done("stopped")
     return render_template("digests/follow_stop.html", row=row)
+
+
+def _done(state, country="", collection=""):
+    return render_template(
+        "digests/follow_done.html", state=state, country=country, collection=collection,
+        days=follow.CONFIRM_DAYS,
+    )  # fmt: skip
+
+
+def _invalid():
+    again = [(url_for(".follow_page"), _("Follow by e-mail"))]
+    return render_template("link_invalid.html", again=again), 410
