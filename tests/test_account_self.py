@@ -114,7 +114,10 @@ def test_a_reset_link_expires_after_an_hour(app, relay, time_machine):
     client = app.test_client()
     _post(client, "/en/password/forgotten", "/en/password/forgotten", email=VN)
     [got] = delivered(app, relay)
+    # No preferred language: the page's.
+    assert got["message"]["Subject"] == "Choose a new password for the OCOP Exchange Hub"
     link = _link(got["message"])
+    assert link.startswith("/en/password/reset/")
     time_machine.shift(timedelta(minutes=61))
     page = client.get(link)
     assert page.status_code == 410 and "it was used, or it expired" in _text(page)

@@ -318,3 +318,22 @@ def test_the_outbox_survives_a_restart_of_the_scheduler(deployed_app, smtp_serve
         statuses = set(db.session.scalars(select(MailMessage.status)))
     assert statuses == {"sent"}
     server.inbox.clear()
+
+
+def test_the_command_line_mails_an_invitation_in_its_language(app, runner):
+    result = runner.invoke(
+        args=["hub", "invite", "--email", "new@example.org", "--role", "coordinator",
+              "--country", "TH", "--language", "ja"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("http") and "/ja/invitations/" in lines[1]  # still printed
+    assert "HUB_MAIL_URL" in result.output  # and where the mail went
+    [queued] = _messages(app)
+    assert (queued.kind, queued.language, queued.recipient) == (
+        "invitation",
+        "ja",
+        "new@example.org",
+    )
+    assert queued.subject == "OCOP交流ハブへの招待"
+    assert lines[1] in queued.text_body

@@ -65,7 +65,9 @@ def test_each_person_chooses_on_their_account_page(app, client, relay, product):
     )
     assert saved.status_code == 302
     assert send(client, product).status_code == 302
-    assert sorted(r["to"][0] for r in delivered(app, relay)) == [ADMIN, VN]
+    got = {r["to"][0]: r["message"] for r in delivered(app, relay)}
+    assert sorted(got) == [ADMIN, VN]
+    assert got[ADMIN]["Subject"].startswith("Trade enquiry about ")  # English: no preference
 
 
 @pytest.fixture
