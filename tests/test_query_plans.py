@@ -38,8 +38,11 @@ CHOSEN_SCANS = {
     ("postgresql", "product list's Last-Modified: valid"),
     ("postgresql", "changes feed: every country, exclude_origin here"),
     ("postgresql", "changes feed: every country, exclude_origin here, deep"),
-    # A deep page of 500 products rated and still valid at the stopped clock: about 490 of the
-    # 20 000 rows, which PostgreSQL reads most cheaply all at once at this size.
+    # A page of 500 products rated and still valid at the stopped clock, the first or a deep
+    # one: about 490 of the 20 000 rows, fewer than the page asks for, so every one of them is
+    # read whatever the plan; PostgreSQL may read them most cheaply all at once at this size
+    # (it chose so for the first page in one CI run of session 16, with the same data).
+    ("postgresql", "product list: stars, valid, 500 a page"),
     ("postgresql", "product list: stars, valid, deep page, 500 a page"),
 }
 KINDS = ("product",) * 7 + ("fair", "policy", "experience")
