@@ -73,18 +73,19 @@ def free_port():
 
 
 def certificate(folder):
-    """A self-signed certificate for 127.0.0.1 and its key; returns their paths."""
+    """A self-signed certificate for 127.0.0.1 and its key, valid from 2000 to 2099; returns
+    their paths."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relay.test")])
-    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
+        # Valid whatever the date the tests run at (faketime included): the clock is not read.
+        .not_valid_before(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
+        .not_valid_after(datetime.datetime(2099, 12, 31, tzinfo=datetime.UTC))
         .add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,

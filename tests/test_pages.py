@@ -184,33 +184,32 @@ def enquiry(app, published):
 @pytest.fixture
 def links(app):
     """The tokens of the links the hub mails: a password reset, a new address to confirm, a
-    notification's "stop", a visitor's subscription to confirm and to stop."""
-    import hashlib
-    from datetime import timedelta
+    notification's "stop", a visitor's subscription to confirm and to stop. The account links
+    expire in 2099 and the subscription was confirmed in 2001: the clock is not read, and the
+    pages open whatever the date (a pending subscription's ask is made now, by default)."""
+    from datetime import UTC, datetime
 
     from sqlalchemy import select
 
     from hub.accounts import notifications
     from hub.accounts.models import AccountToken, User
-    from hub.db import utcnow
+    from hub.accounts.services import hash_token
     from hub.digests import follow
     from hub.digests.models import Subscription
     from hub.extensions import db
 
-    def digest(token):
-        return hashlib.sha256(token.encode()).hexdigest()
-
+    later, earlier = datetime(2099, 12, 31, tzinfo=UTC), datetime(2001, 1, 1, tzinfo=UTC)
     with app.test_request_context("/"):
         user = db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test"))
-        now = utcnow()
         for purpose, token, new in (("password", "reset-t", None), ("email", "email-t", "n@x.org")):
-            db.session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=digest(token),
-                                        new_email=new, created_dt=now,
-                                        expires_dt=now + timedelta(hours=1)))  # fmt: skip
+            db.session.add(AccountToken(user_id=user.id, purpose=purpose,
+                                        token_hash=hash_token(token), new_email=new,
+                                        expires_dt=later))  # fmt: skip
         pending = Subscription(email="p@x.org", language="vi", country_code="VN",
-                               collection="products", token_hash=digest("follow-t"))  # fmt: skip
+                               collection="products", token_hash=hash_token("follow-t"))  # fmt: skip
         confirmed = Subscription(email="c@x.org", language="ja", country_code="",
-                                 collection="", token_hash=digest("other-t"), confirmed_dt=now)  # fmt: skip
+                                 collection="", token_hash=hash_token("other-t"),
+                                 confirmed_dt=earlier)  # fmt: skip
         db.session.add_all([pending, confirmed])
         db.session.commit()
         return {

@@ -21,14 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from hub.accounts import passwords
 from hub.accounts.models import AccountToken, User
 from hub.accounts.services import (
-    _EMAIL,
     AccountError,
-    _hash_token,
     check_password,
+    hash_token,
+    is_address,
     normalize_email,
     record,
 )
-from hub.config import MAILBOX
 from hub.db import utcnow
 from hub.extensions import db
 from hub.i18n import current_language, languages
@@ -57,7 +56,7 @@ def _new_token(user, purpose, lifetime, new_email=None):
         AccountToken(
             user_id=user.id,
             purpose=purpose,
-            token_hash=_hash_token(token),
+            token_hash=hash_token(token),
             new_email=new_email,
             created_dt=now,
             expires_dt=now + lifetime,
@@ -94,7 +93,7 @@ def request_password_reset(email):
     ``RESETS_PER_HOUR`` were mailed to it in the last hour; nothing otherwise. Says nothing
     either way: the page answers the same."""
     email = normalize_email(email)
-    if len(email) > 254 or not MAILBOX.match(email):
+    if not is_address(email):
         return
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.active:
@@ -128,7 +127,7 @@ def find_link(token, purpose):
         return None
     row = db.session.scalar(
         select(AccountToken).where(
-            AccountToken.token_hash == _hash_token(token), AccountToken.purpose == purpose
+            AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose
         )
     )
     if row is None or row.used_dt is not None or row.expires_dt <= utcnow():
@@ -189,7 +188,7 @@ def request_email_change(user, new_email, current):
         db.session.rollback()
         raise AccountError(_("Your current password is not right."), "current_password")
     new_email = normalize_email(new_email)
-    if len(new_email) > 254 or not _EMAIL.match(new_email) or not MAILBOX.match(new_email):
+    if not is_address(new_email):
         raise AccountError(
             _("“%(email)s” is not an e-mail address.", email=new_email[:100]), "email"
         )

@@ -37,11 +37,20 @@ class AccountError(Exception):
         self.field = field
 
 
+def is_address(email):
+    """Whether ``email`` (normalised) is an address an account, an invitation or a visitor's
+    subscription may have: one mailbox the hub can write to (hub.outbox.mail: no list, no
+    name, no line break) with a dot in its domain."""
+    return len(email) <= 254 and bool(_EMAIL.match(email)) and bool(MAILBOX.match(email))
+
+
 def normalize_email(email):
     return (email or "").strip().lower()
 
 
-def _hash_token(token):
+def hash_token(token):
+    """The SHA-256 of a link's token, as the hub stores it (invitations, account links,
+    visitors' subscriptions)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -82,8 +91,7 @@ def record(actor, action, object_type, object_id, country_code=None, **details):
 
 
 def _check_new_account(email, role, country_code):
-    # One mailbox the hub can write to (hub.outbox.mail): no list, no name, no line break.
-    if len(email) > 254 or not _EMAIL.match(email) or not MAILBOX.match(email):
+    if not is_address(email):
         raise AccountError(_("“%(email)s” is not an e-mail address.", email=email), "email")
     if role not in (Role.ADMIN, Role.COORDINATOR):
         raise AccountError(
@@ -279,7 +287,7 @@ def _add_invitation(actor, email, role, country_code, language, ended=()):
     db.session.flush()
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
-        token_hash=_hash_token(token),
+        token_hash=hash_token(token),
         email=email,
         role=role,
         country_code=country_code,
@@ -409,7 +417,7 @@ def look_up_invitation(token):
     return db.session.scalar(
         select(Invitation)
         .options(selectinload(Invitation.created_by))
-        .where(Invitation.token_hash == _hash_token(token or ""))
+        .where(Invitation.token_hash == hash_token(token or ""))
     )
 
 

@@ -1,6 +1,5 @@
 """Bearer tokens for the API: issued by administrators, scoped to a country, stored hashed."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 from functools import wraps
@@ -9,16 +8,12 @@ from flask import abort, g, request
 from sqlalchemy import select, update
 
 from hub.accounts.models import ApiToken
-from hub.accounts.services import record
+from hub.accounts.services import hash_token, record
 from hub.db import utcnow
 from hub.extensions import db
 
 TOKEN_PREFIX = "hubt_"
 LAST_USED_GRANULARITY = timedelta(minutes=5)  # no write on every request to record the use
-
-
-def hash_token(token):
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(name, country_code, days=365, user=None, actor=None):

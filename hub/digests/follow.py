@@ -8,7 +8,6 @@ Asking answers the same whether the address already follows or not, and a pendin
 subscription's link is mailed again at most once an hour (``ASK_AGAIN_AFTER``).
 """
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from hub.config import MAILBOX
+from hub.accounts.services import hash_token, is_address, normalize_email
 from hub.db import utcnow
 from hub.digests.models import Subscription
 from hub.extensions import db
@@ -34,13 +33,10 @@ COLLECTIONS = {"policies": "policy", "experiences": "experience", "fairs": "fair
                "products": "product"}  # fmt: skip
 
 
-def _hash(token):
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def valid_address(email):
-    email = (email or "").strip().lower() if isinstance(email, str) else ""
-    return email if len(email) <= 254 and MAILBOX.match(email) and "." in email else None
+    """``email`` normalised, or None when it is not an address (hub.accounts.services)."""
+    email = normalize_email(email) if isinstance(email, str) else ""
+    return email if is_address(email) else None
 
 
 def ask(email, language, country_code="", collection=""):
@@ -66,7 +62,7 @@ def ask(email, language, country_code="", collection=""):
             created_dt=now,
         )  # fmt: skip
         db.session.add(row)
-    row.token_hash, row.asked_dt, row.language = _hash(token), now, language
+    row.token_hash, row.asked_dt, row.language = hash_token(token), now, language
     try:
         db.session.flush()
     except IntegrityError:  # the same ask at the same moment: that one mails the link
@@ -84,7 +80,9 @@ def pending(token):
     """The subscription whose confirmation link is ``token``, if it still works."""
     if not isinstance(token, str) or len(token) > 100:
         return None
-    row = db.session.scalar(select(Subscription).where(Subscription.token_hash == _hash(token)))
+    row = db.session.scalar(
+        select(Subscription).where(Subscription.token_hash == hash_token(token))
+    )
     if row is None or utcnow() - row.asked_dt > timedelta(days=CONFIRM_DAYS):
         return None
     return row
