@@ -12,6 +12,7 @@ from hub.digests.models import Subscription
 from hub.enquiries.models import Enquiry
 from hub.history.models import Revision
 from hub.media.models import Media
+from hub.ops.models import HubState
 from hub.outbox.models import MailMessage
 from hub.publishing.models import (
     ChangeCounter,
@@ -42,6 +43,7 @@ __all__ = [
     "Experience",
     "FactText",
     "Fair",
+    "HubState",
     "Invitation",
     "MailMessage",
     "Media",
