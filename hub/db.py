@@ -5,6 +5,9 @@ Plain SQLAlchemy 2.x rather than Flask-SQLAlchemy: the scheduler, the CLI and th
 the same engine and sessions outside requests, and the schema belongs to Alembic alone.
 """
 
+import traceback
+import warnings
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -143,6 +146,54 @@ def _configure_sqlite(engine, busy_timeout_s):
         # locked" if another writer got in between, instead of waiting its turn.
         immediate = connection.get_execution_options().get("hub_write")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.info[_TRANSACTION] = _WRITING if immediate else _FRESH
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(connection, _cursor, statement, _params, _context, _many):
+        state = connection.info.get(_TRANSACTION)
+        if state is None or state is _WRITING:
+            return
+        verb = statement.lstrip()[:7].upper()
+        if verb.startswith(("SELECT", "WITH")):
+            connection.info[_TRANSACTION] = _READ
+        elif verb.startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")):
+            connection.info[_TRANSACTION] = _WRITING
+            if state is _READ:
+                warnings.warn(DeferredWrite(statement, _caller()), stacklevel=2)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection):
+        connection.info.pop(_TRANSACTION, None)
+
+
+# Where a SQLite transaction stands (``connection.info``), for DeferredWrite.
+_TRANSACTION = "hub.transaction"
+_FRESH, _READ, _WRITING = "fresh", "read", "writing"
+
+
+class DeferredWrite(RuntimeWarning):
+    """A SQLite transaction wrote after it had read without taking the write lock first
+    (``Database.begin_write``): under concurrent writers it fails at once with "database is
+    locked", whatever the busy timeout says. Warned in production (the log shows where); an
+    error in the test suite, so that every write path begins its transaction as a writing one."""
+
+    def __init__(self, statement, caller):
+        super().__init__(
+            f"{caller}: a write after a read in a deferred SQLite transaction (call "
+            f"db.begin_write() before the transaction's first read): {statement.strip()[:80]}"
+        )
+
+
+_HUB_DIR = str(Path(__file__).resolve().parent)
+
+
+def _caller():
+    """The hub's innermost frame below this module's, as ``file:line (function)``."""
+    for frame in reversed(traceback.extract_stack()):
+        if frame.filename.startswith(_HUB_DIR) and not frame.filename.endswith("db.py"):
+            return f"{frame.filename[len(_HUB_DIR) - 3 :]}:{frame.lineno} ({frame.name})"
+    return "?"
 
 
 def _app_context_scope():
@@ -221,17 +272,35 @@ def alembic_config(connection=None):
     return config
 
 
+# The key of the PostgreSQL advisory lock that migrations hold (any number, the same in every
+# process of every version of the hub).
+MIGRATION_LOCK = 0x0C0B_4B5
+
+
+@contextmanager
+def migrating(engine):
+    """A connection in one transaction under the migration lock, so that processes starting
+    at once (several web servers, the scheduler) migrate one after the other: the first
+    migrates, the others then find the schema current and change nothing. On PostgreSQL, a
+    transaction-scoped advisory lock; on SQLite, BEGIN IMMEDIATE (the write lock, held to the
+    end of the transaction)."""
+    with engine.connect().execution_options(hub_write=True) as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        yield connection
+
+
 def upgrade(engine, revision="head"):
     """Bring the schema of ``engine``'s database to ``revision`` (the schema is only ever made
-    this way, on SQLite and PostgreSQL alike)."""
+    this way, on SQLite and PostgreSQL alike), under the migration lock."""
     from alembic import command
 
-    with engine.begin() as connection:
+    with migrating(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine, revision):
     from alembic import command
 
-    with engine.begin() as connection:
+    with migrating(engine) as connection:
         command.downgrade(alembic_config(connection), revision)

@@ -119,6 +119,7 @@ def failed(email, address):
     from hub.accounts.models import User
     from hub.accounts.services import record
 
+    db.begin_write()  # after the read that found the password wrong: see hub.db
     now = utcnow()
     windows = list(_windows(email, address, now))
     values = {

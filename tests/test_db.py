@@ -4,8 +4,11 @@ transaction), writes that take the lock up front on SQLite, several writers at o
 import threading
 from datetime import date
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
+from hub.accounts.models import ApiToken
+from hub.db import DeferredWrite
 from hub.extensions import db
 from hub.publishing.demo import seed_demo
 from hub.publishing.models import Entry
@@ -54,3 +57,80 @@ def test_concurrent_writers_all_succeed(deployed_app):
             .where(MembershipEvent.effective_on == date(2025, 2, 1))
         )
         assert changed == len(codes)
+
+
+def _hold_write_lock(app, release):
+    """Another writer (a sync batch, say) holding SQLite's write lock until ``release`` is set,
+    then committing a change; returns its thread, started once it holds the lock."""
+    held = threading.Event()
+
+    def hold():
+        with app.app_context():
+            db.begin_write()
+            db.session.execute(update(Country).where(Country.code == "MW").values(note="held"))
+            held.set()
+            release.wait(timeout=10)
+            db.session.commit()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(timeout=10)
+    return thread
+
+
+def test_a_read_that_then_writes_without_taking_the_lock_is_caught(deployed_app, backend):
+    """A deferred SQLite transaction that reads, then writes after another writer committed,
+    would fail at once in production ("database is locked", whatever the busy timeout): the
+    suite turns the pattern itself into an error, wherever it is, so each write path calls
+    ``db.begin_write`` before its transaction's first read. (PostgreSQL has no such lock.)"""
+    write = update(Country).where(Country.code == "MW").values(note="x")
+    with deployed_app.app_context():
+        db.session.scalar(select(Country.code).limit(1))
+        if backend == "sqlite":
+            with pytest.warns(DeferredWrite, match="a write after a read"):
+                db.session.execute(write)
+        else:
+            db.session.execute(write)
+        db.session.rollback()
+        db.begin_write()
+        db.session.scalar(select(Country.code).limit(1))
+        db.session.execute(write)
+        db.session.rollback()
+
+
+def test_an_api_token_s_last_use_never_fails_its_request(deployed_app, tokens_for):
+    """The token's last use is written after the answer, in a writing transaction of its own:
+    a read that turned into a write would fail with "database is locked" while another writer
+    commits (the mixed load of issue 23 found one such 500)."""
+    headers, token_id = tokens_for(deployed_app)
+    release = threading.Event()
+    holder = _hold_write_lock(deployed_app, release)
+    answers = []
+
+    def ask():
+        with deployed_app.test_client() as client:
+            response = client.post("/api/v1/validate", json={"records": []}, headers=headers)
+            answers.append(response.status_code)
+            response.close()  # the bookkeeping runs when the answer is closed
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    release.set()  # the holder commits while the request has read its token
+    holder.join(timeout=10)
+    asker.join(timeout=20)
+    assert answers == [200]
+    with deployed_app.app_context():
+        assert db.session.get(ApiToken, token_id).last_used_dt is not None
+        assert db.session.get(Country, "MW").note == "held"
+
+
+@pytest.fixture
+def tokens_for():
+    def make(app):
+        from hub.api.auth import issue_token
+
+        with app.test_request_context("/"):
+            token, secret = issue_token("Tools", "VN")
+            return {"Authorization": f"Bearer {secret}"}, token.id
+
+    return make

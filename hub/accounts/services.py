@@ -142,7 +142,9 @@ def create_user(email, password, role, country_code=None, actor=None):
     country_code = (country_code or "").strip().upper() or None
     _check_new_account(email, role, country_code)
     check_password(password, email)
-    user = _add_user(email, passwords.hash_password(password), role, country_code, actor)
+    password_hash = passwords.hash_password(password)  # slow: before the write lock, not in it
+    db.begin_write()
+    user = _add_user(email, password_hash, role, country_code, actor)
     db.session.commit()
     return user
 
@@ -165,8 +167,10 @@ def authenticate(email, password):
     matches, needs_rehash = passwords.verify(user.password_hash, password or "")
     if not matches or not user.active:
         return None
-    if needs_rehash:
-        user.password_hash = passwords.hash_password(password)
+    new_hash = passwords.hash_password(password) if needs_rehash else None  # before the lock
+    db.begin_write()
+    if new_hash:
+        user.password_hash = new_hash
         user.same_password = True  # hub.sessions: the sessions stay
     user.last_login_dt = utcnow()
     db.session.commit()
@@ -519,6 +523,7 @@ def set_active(actor, user_id, active):
     """Enable or disable an account (administrators only; never one's own)."""
     if actor is None or not actor.is_admin:
         raise AccountError(_("Only administrators can enable or disable accounts."))
+    db.begin_write()
     user = db.session.get(User, user_id)
     if user is None:
         raise AccountError(_("There is no such account."))
@@ -536,7 +541,9 @@ def set_active(actor, user_id, active):
 def set_password(user, password, actor=None):
     """Give the account a new password; every session of the account ends (hub.sessions)."""
     check_password(password, user.email)
-    user.password_hash = passwords.hash_password(password)
+    password_hash = passwords.hash_password(password)
+    db.begin_write()
+    user.password_hash = password_hash
     record(actor or user, "user.password", "user", user.id, user.country_code)
     db.session.commit()
     return user
@@ -549,5 +556,6 @@ def set_preferred_language(user, language, languages):
         raise AccountError(
             _("“%(value)s” is not a language of the hub.", value=language), "language"
         )
+    db.begin_write()
     user.preferred_language = language
     db.session.commit()

@@ -164,6 +164,7 @@ def enrol(user, secret, code):
         raise AccountError(
             _("That code is not right: enter the six digits your app shows now."), "code"
         )
+    db.begin_write()
     user.totp_secret = secret
     user.totp_enabled_dt = utcnow()
     user.totp_last_step = max(steps)
@@ -178,6 +179,7 @@ def check_sign_in_code(user, code):
     now used up), or None (wrong, or already used)."""
     if not user.totp_enabled:
         return None
+    db.begin_write()
     if _use_code(user, code):
         db.session.commit()
         return "app"
@@ -211,6 +213,7 @@ def disable(user, proof):
         raise AccountError(
             _("Administrators of this hub must use two-step sign-in: it cannot be turned off.")
         )
+    db.begin_write()
     _check_proof(user, proof)
     user.totp_secret = None
     user.totp_enabled_dt = None
@@ -224,6 +227,7 @@ def renew_recovery_codes(user, proof):
     """Ten new recovery codes in place of the old ones, given a current code or the password."""
     if not user.totp_enabled:
         raise AccountError(_("Two-step sign-in is not on for your account."))
+    db.begin_write()
     _check_proof(user, proof)
     codes = _new_recovery_codes(user)
     record(user, "user.recovery_codes_renew", "user", user.id, user.country_code)

@@ -222,6 +222,7 @@ def set_active(user_id, change):
 @admin_required
 def sign_out_everywhere(user_id):
     """End every session of the account: each browser it is signed in on has to sign in again."""
+    db.begin_write()
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)

@@ -4,8 +4,9 @@ import secrets
 from datetime import timedelta
 from functools import wraps
 
-from flask import abort, g, request
-from sqlalchemy import select, update
+from flask import abort, after_this_request, current_app, g, request
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from hub.accounts.models import ApiToken
 from hub.accounts.services import hash_token, record
@@ -72,7 +73,48 @@ def bearer_token():
     if token is None or not token.usable(now):
         abort(401)
     if token.last_used_dt is None or now - token.last_used_dt > LAST_USED_GRANULARITY:
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_dt=now))
-        db.session.commit()
+        _note_use_after_answer(token.id, now)
     g.api_token = token
     return token
+
+
+def _note_use_after_answer(token_id, now):
+    """Record the token's use once the answer has gone (``call_on_close``): the client never
+    waits for this bookkeeping, even when a sync batch holds SQLite's write lock."""
+    app = current_app._get_current_object()
+
+    def note():
+        with app.app_context():
+            note_use(token_id, now)
+
+    @after_this_request
+    def later(response):
+        response.call_on_close(note)
+        return response
+
+
+def note_use(token_id, now):
+    """Record when the token was last used: bookkeeping, which must never fail the request it
+    belongs to. A writing transaction of its own: on SQLite a transaction that read first and
+    then writes fails at once ("database is locked") when another writer got in between,
+    whatever the busy timeout says, so it begins by taking the write lock
+    (``db.begin_write``). If the database stays busy past its timeout, the use is not recorded
+    and a later request records it."""
+    try:
+        db.begin_write()
+        db.session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, _older_than(now))
+            .values(last_used_dt=now)
+        )
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        current_app.logger.warning(
+            "API token %s: its last use was not recorded (database busy)", token_id
+        )
+
+
+def _older_than(now):
+    # Another request with the same token may have recorded a use meanwhile.
+    return or_(ApiToken.last_used_dt.is_(None), ApiToken.last_used_dt < now - LAST_USED_GRANULARITY)

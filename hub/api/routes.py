@@ -92,6 +92,7 @@ def _int_arg(name, default, low, high):
 def _push_source(token):
     """The country's push source: one per country, whatever token pushes (a new token must
     go on updating what the old one brought)."""
+    db.begin_write()  # it may be created here: the read and the insert in one writing transaction
     source = db.session.scalar(
         select(PartnerSource)
         .where(PartnerSource.kind == "push", PartnerSource.country_code == token.country_code)
@@ -122,6 +123,7 @@ def push():
     source = _push_source(g.api_token)
     if not source.enabled:
         return api_error(409, code="pushes_paused")
+    db.begin_write()
     run = SyncRun(source_id=source.id, status="running", started_by="push")
     db.session.add(run)
     db.session.commit()
@@ -130,6 +132,7 @@ def push():
         # The records' photos and documents are fetched off the request, by the scheduler's
         # fetch-pushed-media job (hub.sync.media.fetch_pushed): this answers at once.
         partner_media.defer(source, run, items)
+    db.begin_write()
     run.status = "partial" if run.rejected else "ok"
     run.finished_dt = utcnow()
     db.session.commit()

@@ -141,8 +141,11 @@ def _forget(session):
 
 def refresh(session, batch=500):
     """Store the item of every published entry that lacks a current one; the count."""
+    from hub.extensions import db
+
     count, after = 0, 0
     while True:
+        db.begin_write()  # each batch read and written in one writing transaction
         entries = session.scalars(
             select(Entry)
             .where(

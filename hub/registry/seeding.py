@@ -59,6 +59,7 @@ def seed_registry(path=SEED_FILE, actor=None):
     all zero.
     """
     data = load_seed(path)
+    db.begin_write()
     session = db.session
     sources = data["sources"]
     launched_on = data["network"]["launched_on"]

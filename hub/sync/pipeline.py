@@ -153,6 +153,7 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
         if cut_short is not None:
             # Pages left unread, datasets missing from a portal's list: nothing may be taken
             # as deleted, and the run says it was cut short.
+            db.begin_write()
             run.status, run.detail = "incomplete", _facts(cut_short)
         elif snapshot:
             # A complete snapshot: what the partner no longer lists was deleted there, unless
@@ -162,6 +163,7 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
                 source, run, seen, alive_before, keep_lease, snapshots.kept_clause(kept)
             )
     except NotModified:
+        db.begin_write()
         run.status = "not_modified"
         succeeded(source, run, None, {})
     except (ConnectorError, FetchError, ValueError, LookupError, LeaseLost) as exc:

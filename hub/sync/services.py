@@ -178,6 +178,7 @@ def _check(country_code, kind, url, settings, every):
 
 def add_source(country_code, kind, url, settings=None, every=60, actor=None):
     """Add a partner source; its first sync is due at once."""
+    db.begin_write()
     country_code, settings = _check(country_code, kind, url, settings or {}, every)
     source = PartnerSource(
         country_code=country_code, kind=kind, url=url, settings=settings,
@@ -193,6 +194,7 @@ def add_source(country_code, kind, url, settings=None, every=60, actor=None):
 def update_source(source_id, url, settings, every, actor=None, shrink_limit=None):
     """Change a source's address, settings, interval and (if given) ``shrink_limit``: the share
     of its entries, in per cent, one run may delete before it is held for review."""
+    db.begin_write()
     source = _get(source_id)
     _country, settings = _check(source.country_code, source.kind, url, settings, every)
     if shrink_limit is not None:
@@ -212,6 +214,7 @@ def update_source(source_id, url, settings, every, actor=None, shrink_limit=None
 
 def set_enabled(source_id, enabled, actor=None):
     """Resume (clearing the failure count and the reason it was paused) or pause a source."""
+    db.begin_write()
     source = _get(source_id)
     source.enabled = enabled
     if enabled:
@@ -232,6 +235,7 @@ def set_enabled(source_id, enabled, actor=None):
 def remove_source(source_id, actor=None):
     """Remove a source and its run history; the entries it brought stay, marked as partner
     entries, until an administrator deletes them."""
+    db.begin_write()
     source = _get(source_id)
     record(actor, "source.delete", "source", source.id, source.country_code, url=source.url)
     db.session.delete(source)
