@@ -37,6 +37,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
+from hub import invalidation
 from hub.extensions import db
 
 
@@ -51,14 +52,19 @@ class AnswerCache:
         self._lock = threading.Lock()
         self._version = None
         self._version_read = 0.0
+        self._generation = 0  # moved by each forget_version: a version read across one is not kept
         _CACHES.add(self)
 
     def version(self):
         """The data version, read again when older than ``fresh_seconds`` or after a commit
-        in this process."""
+        in this process (or, with ``HUB_REDIS_URL``, in another: ``hub.invalidation``)."""
         now = time.monotonic()
         if self._version is None or now - self._version_read >= self.fresh_seconds:
-            self._version, self._version_read = data_version(), now
+            generation = self._generation
+            version = data_version()
+            if generation == self._generation:  # else forgotten meanwhile: read it again next
+                self._version, self._version_read = version, now
+            return version
         return self._version
 
     def fresh_version(self):
@@ -68,6 +74,7 @@ class AnswerCache:
         return None
 
     def forget_version(self):
+        self._generation += 1
         self._version = None
 
     def get(self, key):
@@ -136,6 +143,7 @@ def init_app(app):
             app.config["ANSWER_CACHE_FRESH_MS"] / 1000,
         )
         app.wsgi_app = AnswerReplay(app, app.wsgi_app, answers)
+        invalidation.init_app(app, answers)
 
 
 # Larger answers (pages of the changes feed, which followers walk once) are not kept inside

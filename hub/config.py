@@ -106,7 +106,12 @@ def load_settings(app):
         # Flask-Babel reads these two.
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, os.pardir, "translations"),
-        RATELIMIT_STORAGE_URI=env.get("HUB_RATELIMIT_STORAGE_URL", "memory://"),
+        # Redis shared by the processes: cache invalidation (hub.invalidation), and the rate
+        # limits' counters unless HUB_RATELIMIT_STORAGE_URL names another store.
+        REDIS_URL=env.get("HUB_REDIS_URL") or None,
+        RATELIMIT_STORAGE_URI=env.get("HUB_RATELIMIT_STORAGE_URL")
+        or env.get("HUB_REDIS_URL")
+        or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         # Asks for a password reset link, and new passwords sent with one, per client address.

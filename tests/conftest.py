@@ -96,6 +96,22 @@ def deployed_app(backend, tmp_path):
         yield app
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """The Redis server every development and CI machine has (``HUB_TEST_REDIS_URL``, database
+    15 by default); skipped when it cannot be reached, except under ``CI=true``."""
+    import redis
+
+    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires Redis at {url}: {exc}", pytrace=False)
+        pytest.skip(f"Redis is not reachable at {url}: {exc}")
+    return url
+
+
 @pytest.fixture
 def loopback_allowed(app, monkeypatch):
     """Partners on loopback servers may be fetched (the fetcher refuses private addresses),

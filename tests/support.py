@@ -113,15 +113,15 @@ def make_test_app(database_url, **config):
 
 
 @contextmanager
-def seeded_app(backend, directory):
-    """An app on a migrated and seeded database of ``backend`` of its own, for as long as the
-    block runs."""
+def seeded_app(backend, directory, **config):
+    """An app on a migrated and seeded database of ``backend`` of its own (with ``config``),
+    for as long as the block runs."""
     from hub.db import upgrade
     from hub.extensions import db
     from hub.registry.seeding import seed_registry
 
     with fresh_database(backend, directory) as url:
-        app = make_test_app(url)
+        app = make_test_app(url, **config)
         try:
             with app.app_context():
                 upgrade(db.engine)
