@@ -20,10 +20,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from babel.lists import format_list
 from flask import Flask
 
 from hub import config as settings
-from hub.cli import CommandError, _, _database_message, check_schema, config_error_line
+from hub.cli import (
+    CommandError,
+    _,
+    _database_message,
+    check_schema,
+    config_error_line,
+    operator_language,
+)
 
 ERROR, WARNING = "error", "warning"
 ENVIRONMENT, INSTANCE_FILE, DEFAULT = "environment", "instance", "default"
@@ -352,7 +360,7 @@ def _combinations(app, debug, workers, where):
                 "The database is SQLite, a file on this machine, but %(signs)s suggest several "
                 "machines, which would each have a database of their own. Use PostgreSQL "
                 "(HUB_DATABASE_URL) for more than one machine.",
-                signs=", ".join(signs),
+                signs=format_list(signs, locale=operator_language()),
             ),
         )
     if public and not config["MAIL_URL"]:
