@@ -94,6 +94,8 @@ def create_app(config=None):
     from hub.api.pages import bp as api_docs
 
     app.register_blueprint(api_docs)
+    from hub.ops import config_cli  # noqa: F401  (attach hub config check)
+
     app.cli.add_command(hub_cli)
     return app
 

@@ -118,15 +118,16 @@ def _database_message(exc):
     return None
 
 
-def check_schema():
-    """Refuse to go on when the database's schema is not the one this hub's code expects."""
+def check_schema(engine=None):
+    """Refuse to go on when the database's schema is not the one this hub's code expects
+    (``engine``: the current app's database unless given)."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     from hub.db import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    with db.engine.connect() as connection:
+    with (engine or db.engine).connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     if current is None:
         raise CommandError(_("The database has no schema yet: run “hub migrate” first."))
@@ -245,5 +246,6 @@ def main():
         sync,
         webhooks,
     )
+    from hub.ops import config_cli  # noqa: F401  (hub config check: no app needed)
 
     hub_cli.main(prog_name="hub", obj=ScriptInfo(create_app=create_app, set_debug_flag=False))

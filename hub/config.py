@@ -77,9 +77,12 @@ class ConfigError(click.ClickException):
         click.echo(config_error_line(self), file=file, err=file is None)
 
 
-def load_settings(app):
-    """Apply the ``HUB_*`` environment variables, with embedded-mode defaults, to ``app.config``."""
-    env = os.environ
+def load_settings(app, env=None):
+    """Apply the ``HUB_*`` environment variables, with embedded-mode defaults, to ``app.config``.
+
+    ``env`` stands in for ``os.environ``: ``hub config check`` passes a copy that notes what is
+    read, and leaves out a value refused, to show the rest (``hub.ops.config_check``)."""
+    env = os.environ if env is None else env
     default_db = "sqlite:///" + os.path.join(app.instance_path, "hub.sqlite3")
     media_max = _positive_number(env, "HUB_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
     app.config.update(
