@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
 from hub.extensions import db
+from hub.ops import metrics, observe
 
 
 class AnswerCache:
@@ -206,7 +207,7 @@ class AnswerReplay:
         )
         hit = self.cache.get(key)
         if hit is not None and hit[0][0] == self._moment():
-            return self._replay(hit[0], environ, start_response)
+            return self._hit(hit[0], environ, start_response)
         if method != "GET":
             return self.wsgi_app(environ, start_response)
         if hit is None:
@@ -214,7 +215,7 @@ class AnswerReplay:
         with self._stripes[hash(key) % self.STRIPES]:
             again = self.cache.get(key)
             if again is not None and again is not hit and again[0][0] == self._moment():
-                return self._replay(again[0], environ, start_response)
+                return self._hit(again[0], environ, start_response)
             return self._make(environ, start_response, key, hit)
 
     def _moment(self):
@@ -257,8 +258,10 @@ class AnswerReplay:
         not_modified = list(headers)
         remove_entity_headers(not_modified)
         find = dict((name.lower(), value) for name, value in headers).get
-        item = (made_at, headers, not_modified, body, find("etag"), find("last-modified"))
+        route = observe.route_of(inner)  # a replay is counted and logged under it
+        item = (made_at, headers, not_modified, body, find("etag"), find("last-modified"), route)
         self.cache.put(key, item, len(body) + 64 * len(headers), replace=True)
+        metrics.REPLAY_MISSES.inc()
         if refresh:
             return self._replay(item, environ, start_response)
         return [body]
@@ -277,8 +280,14 @@ class AnswerReplay:
         return version
 
     @staticmethod
+    def _hit(item, environ, start_response):
+        metrics.REPLAY_HITS.inc()
+        observe.name_route(environ, item[-1])
+        return AnswerReplay._replay(item, environ, start_response)
+
+    @staticmethod
     def _replay(item, environ, start_response):
-        _made_at, headers, not_modified, body, etag, last_modified = item
+        _made_at, headers, not_modified, body, etag, last_modified, _route = item
         if any(name in environ for name in AnswerReplay.CONDITIONAL) and not is_resource_modified(
             environ, etag, last_modified=last_modified
         ):
@@ -372,12 +381,14 @@ def cached(view):
         cache, key, hit = found
         request.environ[REPLAYABLE] = key[-2:]  # its 200s may be replayed before Flask, too
         if hit is not None:
+            metrics.VIEW_HITS.inc()
             (body, content_type, last_modified, etag), _ = hit
             response = current_app.response_class(body, content_type=content_type)
             if last_modified:
                 response.headers["Last-Modified"] = last_modified
             response.set_etag(etag)  # taken once, when the answer was cached
             return response
+        metrics.VIEW_MISSES.inc()
         response = current_app.make_response(view(*args, **kwargs))
         if (
             response.status_code == 200
