@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
 from hub.extensions import db
-from hub.ops import metrics, observe
 
 
 class AnswerCache:
@@ -144,8 +143,26 @@ def init_app(app):
 LARGEST_KEPT = 256 * 1024
 
 # Set in the WSGI environ by ``cached`` for a cacheable answer: the (minute, data version) it
-# was made at.
+# was made at, and the URL rule of its view.
 REPLAYABLE = "hub.replayable"
+REPLAYABLE_ROUTE = "hub.replayable_route"
+# Set by ``AnswerReplay`` for an answer it replays: the URL rule of the view that made it, under
+# which the request is counted and logged (hub.ops.observe).
+REPLAYED = "hub.replayed"
+# Told of every lookup that found an answer or made one to keep, as ``function(layer, hit)``
+# (layer "replay" or "view"): hub.ops.metrics counts them. The cache imports none of them.
+_lookup_observers = []
+
+
+def lookup_observer(function):
+    """Register ``function(layer, hit)``, called at each hit and each miss of the cache."""
+    _lookup_observers.append(function)
+    return function
+
+
+def _looked_up(layer, hit):
+    for function in _lookup_observers:
+        function(layer, hit)
 
 
 class AnswerReplay:
@@ -258,10 +275,10 @@ class AnswerReplay:
         not_modified = list(headers)
         remove_entity_headers(not_modified)
         find = dict((name.lower(), value) for name, value in headers).get
-        route = observe.route_of(inner)  # a replay is counted and logged under it
-        item = (made_at, headers, not_modified, body, find("etag"), find("last-modified"), route)
+        etag, last_modified, route = find("etag"), find("last-modified"), inner[REPLAYABLE_ROUTE]
+        item = (made_at, headers, not_modified, body, etag, last_modified, route)
         self.cache.put(key, item, len(body) + 64 * len(headers), replace=True)
-        metrics.REPLAY_MISSES.inc()
+        _looked_up("replay", False)
         if refresh:
             return self._replay(item, environ, start_response)
         return [body]
@@ -281,8 +298,8 @@ class AnswerReplay:
 
     @staticmethod
     def _hit(item, environ, start_response):
-        metrics.REPLAY_HITS.inc()
-        observe.name_route(environ, item[-1])
+        _looked_up("replay", True)
+        environ[REPLAYED] = item[-1]
         return AnswerReplay._replay(item, environ, start_response)
 
     @staticmethod
@@ -380,15 +397,15 @@ def cached(view):
             return view(*args, **kwargs)
         cache, key, hit = found
         request.environ[REPLAYABLE] = key[-2:]  # its 200s may be replayed before Flask, too
+        request.environ[REPLAYABLE_ROUTE] = request.url_rule.rule
+        _looked_up("view", hit is not None)
         if hit is not None:
-            metrics.VIEW_HITS.inc()
             (body, content_type, last_modified, etag), _ = hit
             response = current_app.response_class(body, content_type=content_type)
             if last_modified:
                 response.headers["Last-Modified"] = last_modified
             response.set_etag(etag)  # taken once, when the answer was cached
             return response
-        metrics.VIEW_MISSES.inc()
         response = current_app.make_response(view(*args, **kwargs))
         if (
             response.status_code == 200

@@ -64,16 +64,18 @@ def readiness():
     that cannot be reached are "skipped"."""
     checks = {"database": {"status": "ok"}}
     try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-            checks["migrations"] = _migrations(connection)
+        connection = db.session.connection()
+        connection.execute(text("SELECT 1"))
+        checks["migrations"] = _migrations(connection)
     except SQLAlchemyError as exc:
+        db.session.rollback()
         log.warning("readiness: the database cannot be reached: %s", exc)
         checks["database"] = {"status": "unreachable", "error": type(exc).__name__}
         checks["migrations"] = {"status": "skipped"}
         checks["scheduler"] = {"status": "skipped"}
         return False, checks
     checks["scheduler"] = _scheduler(checks["migrations"]["status"] == "ok")
+    db.session.rollback()  # a probe keeps no transaction open
     ready = all(check["status"] in ("ok", "off") for check in checks.values())
     return ready, checks
 
@@ -104,8 +106,6 @@ def _scheduler(schema_ok):
     except SQLAlchemyError as exc:
         db.session.rollback()
         return {"status": "unreadable", "error": type(exc).__name__}
-    finally:
-        db.session.rollback()  # a probe keeps no transaction open
     if age is None:
         return {"status": "missing", "max_age_seconds": limit}
     check = {"age_seconds": round(age, 1), "max_age_seconds": limit}

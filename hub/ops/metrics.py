@@ -33,6 +33,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub import cache
 from hub.db import utcnow
 from hub.extensions import db
 
@@ -83,11 +84,19 @@ POOL_SIZE = Gauge(
     multiprocess_mode="livesum",
 )
 
-# The children answering requests and replays, made once (labels() costs more than inc()).
-REPLAY_HITS = CACHE_HITS.labels("replay")
-REPLAY_MISSES = CACHE_MISSES.labels("replay")
-VIEW_HITS = CACHE_HITS.labels("view")
-VIEW_MISSES = CACHE_MISSES.labels("view")
+# Made once: labels() costs more than inc(), and replays are counted too.
+_cache_children = {
+    (layer, hit): (CACHE_HITS if hit else CACHE_MISSES).labels(layer)
+    for layer in ("replay", "view")
+    for hit in (True, False)
+}
+
+
+@cache.lookup_observer
+def _count_lookup(layer, hit):
+    _cache_children[layer, hit].inc()
+
+
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 _request_children = {}
 

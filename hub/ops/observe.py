@@ -5,7 +5,7 @@ Requests are observed by WSGI middleware outside everything else (ProxyFix, the 
 the answer replay, which answer many requests without Flask): every answer carries
 ``X-Request-ID`` — the client's own when it sent a sane one, else a new one — and is counted and
 logged, replayed or not. Its route is the URL rule Flask matched (noted when the request ends),
-the rule of the answer a replay repeats (noted by hub.cache), ``(unmatched)`` when no rule
+the rule of the answer a replay repeats (``hub.cache.REPLAYED``), ``(unmatched)`` when no rule
 matched (a 404, say) and ``(other)`` for what was answered before Flask otherwise.
 
 The duration is until the answer is ready to be sent (the body of a streamed answer may take
@@ -20,6 +20,7 @@ import time
 
 from flask import g, request
 
+from hub.cache import REPLAYED
 from hub.ops import metrics
 from hub.ops.logs import request_id
 
@@ -45,16 +46,10 @@ class Observed:
 
 
 def name_route(environ, route):
-    """Note the route of a request answered without Flask (a replayed answer)."""
+    """Note the route of a request answered before Flask (a media file)."""
     observed = environ.get(ENVIRON_KEY)
     if observed is not None:
         observed.route = route
-
-
-def route_of(environ):
-    """The route noted for this request, or None."""
-    observed = environ.get(ENVIRON_KEY)
-    return None if observed is None else observed.route
 
 
 class RequestObserver:
@@ -86,7 +81,7 @@ class RequestObserver:
     @staticmethod
     def _done(environ, observed, seconds):
         method = environ.get("REQUEST_METHOD", "")
-        route = observed.route or OTHER
+        route = observed.route or environ.get(REPLAYED) or OTHER
         status = observed.status[:3] if observed.status else "500"  # raised, not answered
         metrics.count_request(route, method, status, seconds)
         if not requests_log.isEnabledFor(logging.INFO):
