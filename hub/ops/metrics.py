@@ -32,6 +32,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 
 from hub import cache
 from hub.db import utcnow
@@ -131,7 +132,7 @@ def count_sync_run(kind, outcome, counts):
 def init_app(app):
     """Follow the app's database pool: its connections in use and its size."""
     pool = db.binding(app).engine.pool
-    if hasattr(pool, "size"):  # a QueuePool (both backends' default for a file or a server)
+    if isinstance(pool, QueuePool):  # the default for a file or a server (not for :memory:)
         POOL_SIZE.set(pool.size())
     event.listen(pool, "checkout", _checked_out)
     event.listen(pool, "checkin", _checked_in)
