@@ -25,13 +25,14 @@ def caplog(caplog):
 @pytest.fixture
 def configured():
     """The process's logging as ``logs.configure`` sets it up, undone afterwards."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
+    loggers = [logging.getLogger(name) for name in ("", "apscheduler", "alembic")]
+    levels, handlers = [logger.level for logger in loggers], list(loggers[0].handlers)
     yield logs.configure
-    for handler in root.handlers[:]:
+    for handler in loggers[0].handlers[:]:
         if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
+            loggers[0].removeHandler(handler)
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
 
 
 def test_each_request_has_an_id_sent_back_and_one_json_line(client, caplog):

@@ -111,6 +111,11 @@ def configure(fmt="auto", level=logging.INFO):
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(level)
+    # Said at INFO and of no use here: APScheduler's two lines a job run (the hub writes one
+    # of its own, hub.ops.observe), the plugins Alembic sets up when a process first reads the
+    # migrations (/readyz does). Their warnings and errors still show.
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # Flask gives the app's logger ("hub") a handler of its own when nothing handles it yet:
     # its lines, and those of hub.*, would be written twice.
     logging.getLogger("hub").removeHandler(default_handler)
