@@ -19,16 +19,20 @@ SECRET_FILE := $(INSTANCE)/secret_key
 ## run: install, compile the catalogues, migrate, seed on first run, serve on http://127.0.0.1:$(PORT)
 ##      with the sync scheduler beside the web server. Links point at HUB_BASE_URL, else at
 ##      http://127.0.0.1:$(PORT), which is written to $(INSTANCE)/base_url for the command line.
+##      One log line per request and per scheduler job (docs/monitoring.md); the server's and
+##      the scheduler's metrics are kept together in $(INSTANCE)/metrics (/metrics adds them up).
 run: $(VENV)/.runtime compile-catalogues $(SECRET_FILE)
 	echo "$${HUB_BASE_URL:-http://127.0.0.1:$(PORT)}" > $(INSTANCE)/base_url
 	$(HUB) migrate
 	$(HUB) seed --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT)/ with the sync scheduler (Ctrl-C stops both)"
+	rm -rf $(INSTANCE)/metrics && mkdir -p $(INSTANCE)/metrics
 	export HUB_BASE_URL="$${HUB_BASE_URL:-http://127.0.0.1:$(PORT)}" \
-		HUB_TRUSTED_HOSTS="$${HUB_TRUSTED_HOSTS:-127.0.0.1,localhost}"; \
+		HUB_TRUSTED_HOSTS="$${HUB_TRUSTED_HOSTS:-127.0.0.1,localhost}" \
+		PROMETHEUS_MULTIPROC_DIR="$$(cd $(INSTANCE)/metrics && pwd)"; \
 	$(HUB) scheduler & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 ## test: the whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, database test)
 test: $(VENV)/.dev compile-catalogues

@@ -2,7 +2,8 @@
 ``make run`` and the benchmark run with ``--bind`` (deploy/README.md). Every setting can be
 overridden on the command line or in ``GUNICORN_CMD_ARGS``."""
 
-from hub.serving import Worker, thread_count, warn_of_unsafe_threads
+from hub import serving
+from hub.serving import Worker, thread_count
 
 worker_class = Worker  # gunicorn's gthread, whose reads of a request time out
 workers = 2
@@ -10,7 +11,15 @@ workers = 2
 # everyone else; the connections themselves wait on the worker's poller, not on a thread. Under
 # Python 3.11, one (hub/serving.py, THREADS_ARE_SAFE), and the log says so at start.
 threads = thread_count(32)
-on_starting = warn_of_unsafe_threads
+# In the master, before any worker: a warning where threads are not safe, and the folder where
+# the workers keep their metrics (PROMETHEUS_MULTIPROC_DIR, hub.ops.metrics), made afresh unless
+# given; a worker's gauges go with it, the folder with the master.
+on_starting = serving.starting
+child_exit = serving.worker_ended
+on_exit = serving.stopped
+# gunicorn's lines go where the hub's go, as JSON or text (HUB_LOG_FORMAT); the hub logs one line
+# per request itself, so gunicorn's access log stays off unless --access-logfile asks for it.
+logger_class = serving.Logger
 # A request whose client sends nothing for this long is dropped (stalled headers) or answered
 # 408 (stalled body).
 Worker.read_timeout = 10.0

@@ -58,6 +58,11 @@ def create_app(config=None):
     if proxies := app.config["PROXY_COUNT"]:
         # Outermost, so that the answer cache sees the client's host and scheme.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    from hub.ops import metrics, observe
+
+    metrics.init_app(app)
+    # Outside everything else: requests answered before Flask are counted and logged too.
+    observe.init_app(app)
     _register_template_helpers(app)
     app.url_map.converters["id"] = IdConverter
 
@@ -67,6 +72,9 @@ def create_app(config=None):
 
     app.extensions["hub.user_language"] = user_language
     app.register_blueprint(site.bp)
+    from hub.ops.routes import bp as ops
+
+    app.register_blueprint(ops)  # /readyz, /metrics
     app.register_blueprint(registry.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(admin.bp)

@@ -151,8 +151,26 @@ def init_app(app):
 LARGEST_KEPT = 256 * 1024
 
 # Set in the WSGI environ by ``cached`` for a cacheable answer: the (minute, data version) it
-# was made at.
+# was made at, and the URL rule of its view.
 REPLAYABLE = "hub.replayable"
+REPLAYABLE_ROUTE = "hub.replayable_route"
+# Set by ``AnswerReplay`` for an answer it replays: the URL rule of the view that made it, under
+# which the request is counted and logged (hub.ops.observe).
+REPLAYED = "hub.replayed"
+# Told of every lookup that found an answer or made one to keep, as ``function(layer, hit)``
+# (layer "replay" or "view"): hub.ops.metrics counts them. The cache imports none of them.
+_lookup_observers = []
+
+
+def lookup_observer(function):
+    """Register ``function(layer, hit)``, called at each hit and each miss of the cache."""
+    _lookup_observers.append(function)
+    return function
+
+
+def _looked_up(layer, hit):
+    for function in _lookup_observers:
+        function(layer, hit)
 
 
 class AnswerReplay:
@@ -214,7 +232,7 @@ class AnswerReplay:
         )
         hit = self.cache.get(key)
         if hit is not None and hit[0][0] == self._moment():
-            return self._replay(hit[0], environ, start_response)
+            return self._hit(hit[0], environ, start_response)
         if method != "GET":
             return self.wsgi_app(environ, start_response)
         if hit is None:
@@ -222,7 +240,7 @@ class AnswerReplay:
         with self._stripes[hash(key) % self.STRIPES]:
             again = self.cache.get(key)
             if again is not None and again is not hit and again[0][0] == self._moment():
-                return self._replay(again[0], environ, start_response)
+                return self._hit(again[0], environ, start_response)
             return self._make(environ, start_response, key, hit)
 
     def _moment(self):
@@ -265,8 +283,10 @@ class AnswerReplay:
         not_modified = list(headers)
         remove_entity_headers(not_modified)
         find = dict((name.lower(), value) for name, value in headers).get
-        item = (made_at, headers, not_modified, body, find("etag"), find("last-modified"))
+        etag, last_modified, route = find("etag"), find("last-modified"), inner[REPLAYABLE_ROUTE]
+        item = (made_at, headers, not_modified, body, etag, last_modified, route)
         self.cache.put(key, item, len(body) + 64 * len(headers), replace=True)
+        _looked_up("replay", False)
         if refresh:
             return self._replay(item, environ, start_response)
         return [body]
@@ -285,8 +305,14 @@ class AnswerReplay:
         return version
 
     @staticmethod
+    def _hit(item, environ, start_response):
+        _looked_up("replay", True)
+        environ[REPLAYED] = item[-1]
+        return AnswerReplay._replay(item, environ, start_response)
+
+    @staticmethod
     def _replay(item, environ, start_response):
-        _made_at, headers, not_modified, body, etag, last_modified = item
+        _made_at, headers, not_modified, body, etag, last_modified, _route = item
         if any(name in environ for name in AnswerReplay.CONDITIONAL) and not is_resource_modified(
             environ, etag, last_modified=last_modified
         ):
@@ -379,6 +405,8 @@ def cached(view):
             return view(*args, **kwargs)
         cache, key, hit = found
         request.environ[REPLAYABLE] = key[-2:]  # its 200s may be replayed before Flask, too
+        request.environ[REPLAYABLE_ROUTE] = request.url_rule.rule
+        _looked_up("view", hit is not None)
         if hit is not None:
             (body, content_type, last_modified, etag), _ = hit
             response = current_app.response_class(body, content_type=content_type)

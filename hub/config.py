@@ -4,6 +4,7 @@ Nothing here runs at import time: ``load_settings`` is called by the app factory
 CLI command can create an app with other settings in the same process.
 """
 
+import ipaddress
 import os
 import re
 import secrets
@@ -187,6 +188,15 @@ def load_settings(app, env=None):
         ANSWER_CACHE_FRESH_MS=int(env.get("HUB_ANSWER_CACHE_FRESH_MS", "1000") or 0),
         # The most rows one export of a list (CSV, XLSX) holds (hub.tabular).
         EXPORT_MAX_ROWS=int(env.get("HUB_EXPORT_MAX_ROWS", "100000") or 0),
+        # Who may read /metrics (hub.ops.metrics): a bearer token (None: none), and the client
+        # addresses allowed without one (loopback unless set; "none": none).
+        METRICS_TOKEN=check_metrics_token(env.get("HUB_METRICS_TOKEN")),
+        METRICS_ALLOW=check_networks("HUB_METRICS_ALLOW", env.get("HUB_METRICS_ALLOW")),
+        # /readyz fails once the scheduler's heartbeat is older than this (None, "off": a
+        # deployment without a scheduler).
+        READY_SCHEDULER_SECONDS=_seconds_or_off(env, "HUB_READY_SCHEDULER_SECONDS", 120),
+        # The log lines' form (hub.ops.logs): "json", "text", or "auto" (text in a terminal).
+        LOG_FORMAT=log_format(env),
         LANGUAGE_COOKIE="hub_lang",
         LANGUAGE_COOKIE_MAX_AGE=365 * 24 * 3600,
     )
@@ -345,6 +355,58 @@ def check_mail_from(value):
     return value
 
 
+# Clients allowed to read /metrics without a token when HUB_METRICS_ALLOW is not set.
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+MIN_METRICS_TOKEN_LENGTH = 32
+
+
+def check_metrics_token(value):
+    """``HUB_METRICS_TOKEN``: None, or a token long enough not to be guessed."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_METRICS_TOKEN_LENGTH or _guessable(value):
+        raise ConfigError(
+            N_(
+                "HUB_METRICS_TOKEN is too short or trivial (at least %(min)s random characters "
+                "are needed): use one from %(hint)s"
+            ),
+            min=MIN_METRICS_TOKEN_LENGTH,
+            hint=SECRET_KEY_HINT,
+        )
+    return value
+
+
+def check_networks(name, value):
+    """Addresses and networks, comma-separated, as ``ipaddress`` networks: loopback when
+    ``value`` is None (unset), none for "none" or an empty value."""
+    if value is None:
+        value = ",".join(LOOPBACK_NETWORKS)
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if [part.lower() for part in parts] == ["none"]:
+        return ()
+    networks = []
+    for part in parts:
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(
+                N_(
+                    "%(name)s must be addresses or networks (such as 10.0.0.0/8), separated by "
+                    "commas, or none, not “%(value)s”."
+                ),
+                name=name,
+                value=part,
+            ) from None
+    return tuple(networks)
+
+
+def log_format(env=None):
+    """``HUB_LOG_FORMAT``: "auto" (text on a terminal, else JSON), "json" or "text"; read by the
+    app and, before any app exists, by gunicorn (hub.serving)."""
+    return _choice(os.environ if env is None else env, "HUB_LOG_FORMAT", ("auto", "json", "text"))
+
+
 def _list(env, name):
     return [part.strip() for part in env.get(name, "").split(",") if part.strip()]
 
@@ -417,6 +479,21 @@ def _seconds(env, name, default):
             value=value,
         )
     return tuple(int(part) for part in parts)
+
+
+def _seconds_or_off(env, name, default):
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("off", "never"):
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            N_("%(name)s must be a number of seconds or off, not “%(value)s”."),
+            name=name,
+            value=value,
+        )
+    return int(value)
 
 
 def _records_or_off(value):

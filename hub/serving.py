@@ -19,9 +19,14 @@ gunicorn names itself and its version in a ``Server`` header; the hub's answers 
 """
 
 import errno
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 import gunicorn.http.wsgi
+from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.gthread import TConn, ThreadWorker
 from werkzeug.exceptions import RequestTimeout
@@ -61,6 +66,77 @@ def warn_of_unsafe_threads(server):
             ' whole worker (deploy/README.md, "Python version")',
             version,
         )
+
+
+def starting(server):
+    """gunicorn's ``on_starting`` hook, in the master before any worker: the warning above, and
+    the metrics' folder."""
+    warn_of_unsafe_threads(server)
+    prepare_metrics_folder()
+
+
+# prometheus_client's multiprocess mode (hub.ops.metrics): each process writes its values to
+# files in this folder, and a scrape adds them up.
+METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
+_own_metrics_folder = []  # the folder made by this master, removed when it exits
+
+
+def prepare_metrics_folder():
+    """Set ``PROMETHEUS_MULTIPROC_DIR`` before any worker imports prometheus_client: a fresh
+    temporary folder, or the one given (``make run`` gives one that the scheduler writes to as
+    well), without the files of processes that have ended (an earlier server's)."""
+    folder = os.environ.get(METRICS_FOLDER)
+    if not folder:
+        os.environ[METRICS_FOLDER] = folder = tempfile.mkdtemp(prefix="hub-metrics-")
+        _own_metrics_folder.append(folder)
+        return
+    os.makedirs(folder, exist_ok=True)
+    for path in Path(folder).glob("*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
+
+
+def worker_ended(server, worker):
+    """gunicorn's ``child_exit`` hook: the worker's gauges go (its counts stay)."""
+    from hub.ops import metrics
+
+    metrics.process_ended(worker.pid)
+
+
+def stopped(server):
+    """gunicorn's ``on_exit`` hook: the metrics' folder goes, if this master made it."""
+    for folder in _own_metrics_folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Logger(GunicornLogger):
+    """gunicorn's logger, whose own lines (workers booting, stopping, timing out) go through
+    the hub's logging (hub.ops.logs: stderr, ``HUB_LOG_FORMAT``) at gunicorn's ``--log-level``,
+    which the hub's request lines follow too. gunicorn's access log (``--access-logfile``) is
+    left as gunicorn makes it: off unless asked for, the hub logging every request itself."""
+
+    def setup(self, cfg):
+        from hub.config import log_format
+        from hub.ops import logs
+
+        super().setup(cfg)
+        if cfg.errorlog == "-":
+            for handler in list(self.error_log.handlers):
+                if getattr(handler, "_gunicorn", False):
+                    self.error_log.removeHandler(handler)
+            self.error_log.propagate = True
+        logs.configure(log_format(), self.loglevel)
 
 
 class ReadTimedOut(NoMoreData, TimeoutError):

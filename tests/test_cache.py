@@ -197,7 +197,14 @@ class Dispatches:
         request_started.disconnect(self._started, self.app)
 
 
-MOMENT = ("Date", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
+MOMENT = (
+    "Date",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+    "X-Request-ID",  # each request's own (hub.ops.observe), replayed or not
+)
 
 
 def _headers(response):
@@ -217,6 +224,7 @@ def test_an_anonymous_read_is_replayed_whole_without_flask(app, client, encoding
     assert again.status_code == 200 and again.data == first.data
     assert _headers(again) == _headers(first)  # ETag, Vary, CORS, CSP, Last-Modified…
     assert "X-RateLimit-Remaining" not in again.headers  # not counted: no stale count shown
+    assert len(again.headers.getlist("X-Request-ID")) == 1  # its own, not the first's too
     assert first.headers.get("Content-Encoding") == ("gzip" if encoding else None)
     assert head.status_code == 200 and head.data == b""
     assert _headers(head) == _headers(first)

@@ -22,7 +22,7 @@ def test_gunicorn_config_takes_its_threads_from_the_python_it_runs_on():
     path = ROOT / "deploy" / "gunicorn.conf.py"
     exec(compile(path.read_text(), str(path), "exec"), config)
     assert config["threads"] == (32 if THREADS_ARE_SAFE else 1)
-    assert config["on_starting"].__name__ == "warn_of_unsafe_threads"
+    assert config["on_starting"].__name__ == "starting"
 
 
 def test_make_builds_the_venv_with_a_python_whose_threads_are_safe_when_there_is_one():

@@ -33,6 +33,7 @@ from hub.registry.models import STATUS_VALUES, Country, MembershipEvent, Program
 from hub.registry.queries import get_country
 from hub.search.lists import matching_countries, matching_programmes
 from hub.sync import media as partner_media
+from hub.sync import runs
 from hub.sync.batches import ingest
 from hub.sync.models import PartnerSource, RejectedRecord, SyncRun
 from hub.sync.validate import DocumentError, exchange_items
@@ -136,6 +137,7 @@ def push():
     run.status = "partial" if run.rejected else "ok"
     run.finished_dt = utcnow()
     db.session.commit()
+    runs.count(source, run)
     rejected = db.session.scalars(
         select(RejectedRecord).where(RejectedRecord.run_id == run.id).order_by(RejectedRecord.id)
     ).all()

@@ -16,9 +16,12 @@ from werkzeug.wsgi import wrap_file
 
 from hub.media import bp
 from hub.media.storage import IMMUTABLE, LocalStorage, content_type, is_variant_key, storage
+from hub.ops import observe
+
+ROUTE = "/media/<path:key>"  # also the label of the files VariantFiles sends (hub.ops)
 
 
-@bp.get("/media/<path:key>")
+@bp.get(ROUTE)
 def file(key):
     if not is_variant_key(key):
         abort(404)
@@ -68,6 +71,7 @@ class VariantFiles:
             stream = open(files.path(key), "rb")  # noqa: SIM115 (the server closes it)
         except OSError:
             return self.wsgi_app(environ, start_response)  # Flask's 404, in the reader's language
+        observe.name_route(environ, ROUTE)  # counted as Flask's route would be
         etag = '"' + key[2:66] + '"'
         headers = [
             ("Content-Type", content_type(key)),

@@ -3,6 +3,7 @@
 import contextlib
 
 import click
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
@@ -109,11 +110,17 @@ def _summary(runs):
 @hub_cli.command("scheduler")
 def scheduler_command():
     """Run the sync scheduler in the foreground (one per deployment; a second one is harmless)."""
+    from hub.ops import logs, metrics
     from hub.sync.scheduler import run_scheduler
 
+    # One line a job run, and the jobs' own, on stderr (HUB_LOG_FORMAT).
+    logs.configure(current_app.config["LOG_FORMAT"])
     click.echo(_("Scheduler started; Ctrl-C stops it."))
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        run_scheduler()
+    try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            run_scheduler()
+    finally:
+        metrics.process_ended()
 
 
 @hub_cli.command("issue-token")

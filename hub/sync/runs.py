@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from hub.accounts import notifications
 from hub.db import utcnow
 from hub.extensions import db
+from hub.ops import metrics
 from hub.sync.fetcher import RetryLater
 from hub.sync.models import PAUSE_AFTER_FAILURES, RejectedRecord, SyncRun
 
@@ -72,6 +73,7 @@ def succeeded(source, run, new_state, validators):
     if run.status == "held":
         _alert(source, "held", run.held)
     db.session.commit()
+    count(source, run)
 
 
 def failed(source, run, message, retry_at=None, said=None):
@@ -105,6 +107,15 @@ def failed(source, run, message, retry_at=None, said=None):
     elif retry_at is None and source.consecutive_failures == FAILING_AFTER:
         _alert(source, "failing", source.consecutive_failures, message)
     db.session.commit()
+    count(source, run)
+
+
+def count(source, run):
+    """Count the run, ended and committed, in the metrics (hub.ops.metrics): its outcome and
+    its records by what became of them."""
+    metrics.count_sync_run(
+        source.kind, run.status, {name: getattr(run, name) or 0 for name in SyncRun.COUNTS}
+    )
 
 
 def _alert(source, state, count, reason=None):

@@ -43,6 +43,8 @@ from sqlalchemy import or_, select, update
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.ops import health
+from hub.ops.observe import observed_job
 from hub.outbox import delivery as mail_delivery
 from hub.sync import media as partner_media
 from hub.sync import pipeline
@@ -196,7 +198,9 @@ class SyncScheduler:
         self.stopping = threading.Event()  # set when the process is asked to stop
         scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
         self.scheduler = scheduler_class(
-            executors={"default": ThreadPoolExecutor(workers)},
+            # The heartbeat has a thread of its own: sync runs filling the others must not
+            # make a running scheduler look dead (hub.ops.health).
+            executors={"default": ThreadPoolExecutor(workers), "heartbeat": ThreadPoolExecutor(1)},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -220,8 +224,14 @@ class SyncScheduler:
             # Mail waiting when the scheduler (re)starts goes at once, not a period later.
             first = {"next_run_time": datetime.now(UTC)} if job_id == "deliver-mail" else {}
             self.scheduler.add_job(
-                job, "interval", seconds=seconds, id=job_id, replace_existing=True, **first
-            )
+                observed_job(job_id, job, every=seconds), "interval", seconds=seconds,
+                id=job_id, replace_existing=True, **first,
+            )  # fmt: skip
+        self.scheduler.add_job(
+            observed_job("heartbeat", self.beat, every=health.HEARTBEAT_SECONDS), "interval",
+            seconds=health.HEARTBEAT_SECONDS, id="heartbeat", replace_existing=True,
+            executor="heartbeat", next_run_time=datetime.now(UTC),
+        )  # fmt: skip
         self.scheduler.start()
 
     def shutdown(self):
@@ -248,8 +258,9 @@ class SyncScheduler:
                 self._move(job, next_run, now)
                 continue
             self.scheduler.add_job(
-                self.run_source, "interval", args=[sid], id=job_id, replace_existing=True,
-                minutes=minutes, next_run_time=max(next_run or now, now),
+                observed_job(job_id, self.run_source, label="source"), "interval", args=[sid],
+                id=job_id, replace_existing=True, minutes=minutes,
+                next_run_time=max(next_run or now, now),
             )  # fmt: skip
 
     def run_source(self, source_id):
@@ -275,6 +286,11 @@ class SyncScheduler:
             return
         with contextlib.suppress(JobLookupError):
             self.scheduler.modify_job(job.id, next_run_time=next_run)
+
+    def beat(self):
+        """Say that this scheduler is running (hub.ops.health)."""
+        with self.app.app_context():
+            health.beat(self.owner)
 
     def deliver_webhooks(self):
         """One bounded run of the webhooks' dispatcher (hub.webhooks.delivery)."""
