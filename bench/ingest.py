@@ -203,14 +203,15 @@ def _tree_rss_mb(pid):
 
 
 class SyncTarget:
-    """Fresh databases for syncs: a migrated, seeded database with two CSV sources (100 000
-    and 10 000 records), copied for each measurement (SQLite) or rebuilt in a schema of its
-    own (PostgreSQL)."""
+    """Fresh databases for syncs: a migrated, seeded database with a CSV source of each of
+    ``counts`` records (by default 100 000 and 10 000), copied for each measurement (SQLite)
+    or rebuilt in a schema of its own (PostgreSQL)."""
 
-    def __init__(self, workdir, feed_base, postgres_url=None):
+    def __init__(self, workdir, feed_base, postgres_url=None, counts=(100_000, 10_000)):
         self.workdir = Path(workdir)
         self.feed_base = feed_base
         self.postgres_url = postgres_url
+        self.counts = counts
         self.template = None
         self.schemas = []
 
@@ -227,7 +228,7 @@ class SyncTarget:
             seed_registry()
             db.session.commit()
             ids = {}
-            for count in (100_000, 10_000):
+            for count in self.counts:
                 name = feed_file(count).name
                 source = add_source("VN", "csv", f"{self.feed_base}/{name}", dict(SETTINGS), 60)
                 ids[count] = source.id
@@ -249,7 +250,7 @@ class SyncTarget:
             url = schema_url(self.postgres_url, schema)
             return url, self._prepare(url)
         if self.template is None:
-            path = self.workdir / "sync-template.sqlite3"
+            path = self.workdir / f"sync-template-{'-'.join(map(str, self.counts))}.sqlite3"
             self.template = (path, self._prepare(f"sqlite:///{path}"))
         path = self.workdir / f"sync-{label}.sqlite3"
         for suffix in ("", "-wal", "-shm"):

@@ -7,6 +7,7 @@ bench/results/latest.json.
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.util
@@ -14,6 +15,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -363,6 +365,74 @@ def cold_part(workdir, sqlite_cache, hub_url, hub_env, args):
         peer_db.unlink(missing_ok=True)  # 1.2 GB, no longer needed
 
 
+MIXED_RECORDS = 5000  # the partner's sync that runs under the mixed load
+
+
+def mixed_figure(workdir, servers, env, postgres_url, seconds):
+    """The hub as ``make run`` ships it (gunicorn with deploy/gunicorn.conf.py and the
+    scheduler beside it) under 4 API writers and 4 page and API readers for ``seconds``, while
+    the scheduler syncs a partner's 5 000 records (bench/mixed.py): writes and reads answered a
+    second, their p95, every error, and every accepted write read back afterwards."""
+    from sqlalchemy import select
+
+    from bench import ingest
+    from bench.mixed import MixedLoad, verify
+    from hub import create_app
+    from hub.api.auth import issue_token
+    from hub.extensions import db
+    from hub.sync.models import SyncRun
+
+    feed = ingest.feed_file(MIXED_RECORDS)
+    target = ingest.SyncTarget(
+        workdir, servers.feed(str(feed.parent)), postgres_url, counts=(MIXED_RECORDS,)
+    )
+    try:
+        url, ids = target.fresh("mixed")
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": env["HUB_SECRET_KEY"]})
+        with app.test_request_context("/"):
+            _token, secret = issue_token("Mixed load", "VN")
+        instance = Path(workdir) / "mixed-instance"
+        instance.mkdir(exist_ok=True)
+        hub_env = {
+            **env,
+            "HUB_DATABASE_URL": url,
+            "HUB_INSTANCE_PATH": str(instance),
+            "HUB_API_RATE_LIMIT": "100000000 per minute",  # one address stands for many
+        }
+        base = servers.gunicorn("hub-mixed", "wsgi:app", env=hub_env)
+        scheduler = subprocess.Popen(
+            [str(Path(sys.executable).parent / "hub"), "scheduler"],
+            env={**os.environ, **hub_env}, cwd=ROOT, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            log(f"mixed load: {seconds}s, 4 writers, 4 readers, a sync of {MIXED_RECORDS}")
+            report = MixedLoad([base], {"Authorization": f"Bearer {secret}"}, seconds=seconds).run()
+            deadline = time.monotonic() + 900
+            while time.monotonic() < deadline:
+                with app.app_context():
+                    runs = db.session.scalars(
+                        select(SyncRun.status).where(SyncRun.source_id == ids[MIXED_RECORDS])
+                    ).all()
+                if runs and runs[-1] != "running":
+                    break
+                time.sleep(1)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(scheduler.pid, signal.SIGTERM)
+            scheduler.wait(timeout=300)
+        missing = verify(base, report)
+        result = {**report.summary(), "sync": runs[-1] if runs else None, "unread": len(missing)}
+        db.binding(app).engine.dispose()
+        log(
+            f"  {result['writes_per_s']} writes/s, {result['reads_per_s']} reads/s, "
+            f"{result['errors']} errors, {len(missing)} writes not read back, sync {result['sync']}"
+        )
+        return result
+    finally:
+        target.close()
+
+
 def _postgres_url():
     url = os.environ.get("HUB_DATABASE_URL", "").strip()
     if not url:
@@ -407,6 +477,12 @@ def parse_args(argv):
     parser.add_argument(
         "--media-rounds", type=int, default=5, help="photo processing rounds (default 5)"
     )
+    parser.add_argument(
+        "--skip-mixed", action="store_true", help="no mixed load (writers, readers and a sync)"
+    )
+    parser.add_argument(
+        "--mixed-seconds", type=int, default=60, help="seconds of the mixed load (default 60)"
+    )
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
     parser.add_argument(
         "--report",
@@ -424,6 +500,7 @@ def main(argv=None):
         if args.skip_cold:
             sys.exit("bench: --only-cold and --skip-cold leave nothing to measure")
         args.skip_http = args.skip_changes = args.skip_ingest = args.skip_media = True
+        args.skip_mixed = True
     if args.report:
         report = json.loads(Path(args.report).read_text())
         report["figures"] = evaluate(
@@ -432,6 +509,7 @@ def main(argv=None):
             report["ingest"],
             report.get("media"),
             report.get("cold"),
+            report.get("mixed"),
         )
         print_report(report)
         return 0
@@ -453,7 +531,7 @@ def main(argv=None):
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     secret = os.urandom(32).hex()
     env = {"HUB_SECRET_KEY": secret, "HUB_FETCH_ALLOW": "127.0.0.0/8"}
-    http = changes = ingest = media = cold = None
+    http = changes = ingest = media = cold = mixed = None
     # The hub's instance folder: its media folder holds the photo's variants (local storage,
     # the default), which the hub's server serves.
     instance = workdir / "instance"
@@ -508,6 +586,9 @@ def main(argv=None):
         if not args.skip_ingest:
             with Servers(workdir) as servers:
                 ingest = ingest_figures(workdir, servers, env, postgres, args.peer_rounds)
+        if not args.skip_mixed:
+            with Servers(workdir) as servers:
+                mixed = mixed_figure(workdir, servers, env, postgres, args.mixed_seconds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -534,11 +615,12 @@ def main(argv=None):
         "ingest": ingest,
         "media": media,
         "cold": cold,
+        "mixed": mixed,
     }
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     _save(out, report)  # the measurements first: a failure below must not lose them
-    report["figures"] = evaluate(http, changes, ingest, media, cold)
+    report["figures"] = evaluate(http, changes, ingest, media, cold, mixed)
     _save(out, report)
     print_report(report)
     log(f"results written to {out} ({report['meta']['elapsed_s']:.0f}s in all)")

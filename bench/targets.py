@@ -21,7 +21,7 @@ def _figure(name, value, unit, target, ratio=None, met=None, reference=None):
     }
 
 
-def evaluate(http, changes, ingest, media=None, cold=None):
+def evaluate(http, changes, ingest, media=None, cold=None, mixed=None):
     figures = []
 
     def rps(name):
@@ -205,6 +205,8 @@ def evaluate(http, changes, ingest, media=None, cold=None):
                 )
     if media:
         figures.extend(_media_figures(media, http, bare))
+    if mixed:
+        figures.extend(_mixed_figures(mixed))
     if changes:
         rate = changes["records_per_s"]
         label = "following the changes feed from 0"
@@ -369,6 +371,35 @@ def _cold_figures(cold):
             )
         )
     return figures
+
+
+def _mixed_figures(mixed):
+    """The mixed load (bench/run.py, ``mixed_figure``): what the hub answered while 4 writers,
+    4 readers and a partner's sync ran at once; met when no answer was an error, every
+    accepted write read back afterwards and the sync ended well."""
+    sound = (
+        mixed.get("errors") == 0
+        and mixed.get("unread") == 0
+        and mixed.get("lost_connections") == 0
+        and mixed.get("sync") in ("ok", "partial")
+    )
+    detail = f"{mixed.get('errors')} errors, {mixed.get('unread')} unread, sync {mixed.get('sync')}"
+    return [
+        _figure(
+            f"mixed load: API writes under a sync (p95 {_ms_text(mixed.get('write_p95_ms'))})",
+            mixed.get("writes_per_s"),
+            "req/s",
+            "0 errors, all read back",
+            met=sound,
+        ),
+        _figure(
+            f"mixed load: page and API reads (p95 {_ms_text(mixed.get('read_p95_ms'))}; {detail})",
+            mixed.get("reads_per_s"),
+            "req/s",
+            "0 errors",
+            met=mixed.get("errors") == 0,
+        ),
+    ]
 
 
 def _ratio(a, b):
