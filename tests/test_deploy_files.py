@@ -83,7 +83,7 @@ def test_compose_runs_the_hub_beside_postgresql_redis_minio_and_caddy(compose):
 def test_compose_wires_the_settings_of_several_processes(compose):
     environment = compose["services"]["web1"]["environment"]
     assert environment["HUB_DATABASE_URL"].startswith("postgresql+psycopg://")
-    assert environment["HUB_RATELIMIT_STORAGE_URL"].startswith("redis://")
+    assert environment["HUB_REDIS_URL"].startswith("redis://")
     assert environment["HUB_MEDIA_URL"].startswith("s3://")
     assert environment["HUB_PROXY_COUNT"] == "1"
     assert {"HUB_BASE_URL", "HUB_TRUSTED_HOSTS", "AWS_ENDPOINT_URL"} <= set(environment)

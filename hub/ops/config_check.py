@@ -384,9 +384,14 @@ def _several_machines(config):
     signs = []
     if str(config["MEDIA_URL"] or "").startswith("s3://"):
         signs.append("HUB_MEDIA_URL (s3://)")
-    storage = urlsplit(config["RATELIMIT_STORAGE_URI"])
-    if storage.scheme.startswith("redis") and not is_loopback(storage.hostname):
-        signs.append(f"HUB_RATELIMIT_STORAGE_URL ({storage.hostname})")
+    for name, value in (
+        ("HUB_REDIS_URL", config.get("REDIS_URL")),
+        ("HUB_RATELIMIT_STORAGE_URL", config["RATELIMIT_STORAGE_URI"]),
+    ):
+        shared = urlsplit(value or "")
+        if shared.scheme.startswith("redis") and not is_loopback(shared.hostname):
+            signs.append(f"{name} ({shared.hostname})")
+            break  # the same server, named once
     return signs
 
 
