@@ -239,6 +239,7 @@ def main():
         accounts,
         create_app,
         media,
+        ops,
         publishing,
         registry,
         search,
