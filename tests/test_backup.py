@@ -9,8 +9,10 @@ import io
 import json
 import os
 import threading
+import uuid
 from contextlib import contextmanager
 
+import boto3
 import pytest
 from PIL import Image
 from sqlalchemy import func, inspect, select
@@ -20,6 +22,7 @@ from hub.accounts.services import create_user
 from hub.db import upgrade
 from hub.extensions import db
 from hub.media import services as media
+from hub.media.storage import storage
 from hub.publishing import services as publishing
 from hub.publishing.models import ChangeCounter, Entry, EntryTranslation
 from hub.registry.seeding import seed_registry
@@ -255,3 +258,25 @@ def test_the_feed_answers_a_cursor_of_another_history_410(client, app):
     assert "next_since 0" in body["error"]["message"]
     bad = client.get("/api/v1/changes?epoch=" + "x" * 65)
     assert bad.status_code == 422 and "epoch" in bad.get_json()["error"]["details"]
+
+
+def test_the_media_travel_between_buckets(tmp_path, s3_server):
+    """A hub whose media are in a bucket is backed up, and restored into a hub with a bucket
+    of its own: every file is there, byte for byte."""
+    buckets = [f"hub-{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    for bucket in buckets:
+        boto3.client("s3").create_bucket(Bucket=bucket)
+    backup = tmp_path / "backup"
+    with hub_on("sqlite", tmp_path, "origin") as first:
+        first.config["MEDIA_URL"] = f"s3://{buckets[0]}/hub"
+        fill(first)
+        assert hub_command(first, "backup", "--to", str(backup)).exit_code == 0
+        with first.app_context():
+            files = {f.key: storage().get(f.key) for f in storage().files()}
+    assert len(files) >= 2  # the original and its variants
+    with hub_on("sqlite", tmp_path, "target") as second:
+        second.config["MEDIA_URL"] = f"s3://{buckets[1]}/restored"
+        assert hub_command(second, "restore", "--from", str(backup)).exit_code == 0
+        with second.app_context():
+            assert {f.key: storage().get(f.key) for f in storage().files()} == files
+            assert media.check().ok
