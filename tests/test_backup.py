@@ -8,6 +8,8 @@ history 410 with the baseline to start again from."""
 import io
 import json
 import os
+import shutil
+import subprocess
 import threading
 import uuid
 from contextlib import contextmanager
@@ -31,6 +33,7 @@ from tests.support import PASSWORD, USERS, fresh_database, make_test_app, sample
 ROUND_TRIPS = [("sqlite", "sqlite"), ("sqlite", "postgresql"), ("postgresql", "sqlite")]
 LISTS = (
     "countries", "programmes", "policies", "experiences", "fairs", "fairs?when=past", "products",
+    "policies?q=ocop", "products?q=thai%20nguyen",  # the search index, made again
 )  # fmt: skip
 
 
@@ -112,6 +115,7 @@ def test_a_restored_hub_answers_as_the_one_backed_up(tmp_path, origin, target):
     with hub_on(origin, tmp_path, "origin") as first:
         fill(first)
         before, old_epoch = answers(first)
+        assert before["lists"]["policies?q=ocop"] and before["lists"]["products?q=thai%20nguyen"]
         made = hub_command(first, "backup", "--to", str(backup))
         assert made.exit_code == 0, made.output
     assert "Backup written to" in made.output
@@ -120,6 +124,11 @@ def test_a_restored_hub_answers_as_the_one_backed_up(tmp_path, origin, target):
     assert manifest["tables"]["entry"]["rows"] == 4
     assert any(name.startswith("media/v/") for name in manifest["files"])
     assert ("database.pgdump" in manifest["files"]) == (origin == "postgresql")
+    if origin == "postgresql" and shutil.which("pg_restore"):
+        listed = subprocess.run(
+            ["pg_restore", "--list", str(backup / "database.pgdump")], capture_output=True
+        )
+        assert listed.returncode == 0 and b"TABLE DATA" in listed.stdout
     assert not [p for p in os.listdir(tmp_path) if ".partial-" in p]
 
     with hub_on(target, tmp_path, "target") as second:
