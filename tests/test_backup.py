@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import boto3
 import pytest
 from PIL import Image
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, update
 
 from hub.accounts.models import User
 from hub.accounts.services import create_user
@@ -289,3 +289,22 @@ def test_the_media_travel_between_buckets(tmp_path, s3_server):
         with second.app_context():
             assert {f.key: storage().get(f.key) for f in storage().files()} == files
             assert media.check().ok
+
+
+def test_a_cursor_another_process_just_gave_is_not_refused(app, client):
+    """The epoch and the newest change are kept while the data version stays the same (read
+    again at most every second): a number another process gave a moment ago is checked
+    against the database before it is refused."""
+    client.get("/api/v1/changes")  # the epoch is made, and committed
+    epoch = client.get("/api/v1/changes?limit=1").get_json()["epoch"]  # and kept
+    with app.test_request_context("/"):
+        # Another process's write: no commit here, so nothing tells this one's cache.
+        newest = db.session.execute(
+            update(ChangeCounter)
+            .values(value=ChangeCounter.value + 5)
+            .returning(ChangeCounter.value)
+        ).scalar_one()
+        db.session.flush()
+        answer = client.get(f"/api/v1/changes?since={newest}&epoch={epoch}")
+        assert answer.status_code == 200 and answer.get_json()["items"] == []
+        assert client.get(f"/api/v1/changes?since={newest + 1}").status_code == 410

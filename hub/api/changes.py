@@ -40,8 +40,12 @@ def changes():
     exclude = _exclude_origin_arg()
     asked_epoch = _epoch_arg()
     epoch, newest = _baseline()
-    if (asked_epoch is not None and asked_epoch != epoch) or since > newest:
-        return _start_again(epoch)
+    if _foreign(since, asked_epoch, epoch, newest):
+        # What is kept may be a moment old (another process wrote since, up to a second
+        # ago): a cursor that process gave is not refused for that.
+        epoch, newest = _read_baseline()
+        if _foreign(since, asked_epoch, epoch, newest):
+            return _start_again(epoch)
     # Each entry's item as stored when it was written (hub.publishing.records), its id put
     # in front and read as UTF-8 bytes by the database: a page of a thousand entries is
     # neither built nor encoded here, only joined.
@@ -84,6 +88,12 @@ def _baseline():
     """``(epoch, the newest change number given)``: read again only when the data version
     changes (both are part of it), so a page costs no query for them."""
     return remembered("changes.baseline", _read_baseline)
+
+
+def _foreign(since, asked_epoch, epoch, newest):
+    """Whether the cursor is not of this feed's history: another epoch, or a number past the
+    newest change given."""
+    return (asked_epoch is not None and asked_epoch != epoch) or since > newest
 
 
 def _read_baseline():
