@@ -8,7 +8,9 @@ the database, and never opens a network connection of its own.
 What a connector is given
     ``client``   an HTTP client provided by the hub (the safe fetcher: address guard, deadline,
                  size cap, conditional GET, retries). The connector calls ``client.get(url, …)``
-                 and nothing else for I/O.
+                 and nothing else for I/O. An answer of 4xx fails the run, but for the statuses
+                 the connector reads itself, ``client.get(url, accept=(410,))``: that answer is
+                 returned, its ``status`` set.
     ``settings`` the source's settings, already checked by ``validate_settings``.
     ``state``    what the connector saved at the end of its last successful run (a cursor, a
                  page token, validators…), or ``{}`` on the first run.
@@ -25,6 +27,11 @@ What it returns
 
 A snapshot that leaves out entries on purpose (a calendar read over a window of time) names
 them with ``keep(ids, ended_before)`` in its state: they are not taken as deleted.
+
+A run of an incremental connector that had to read the partner's whole dataset again from its
+start (the partner's history started again: a hub restored from a backup) returns
+``resynced()`` merged into its state: if the run is complete, the hub then settles what the
+source holds that the run did not list as it does after a complete snapshot.
 
 A run that could not read the whole dataset (a page limit reached, a portal that lists fewer
 records than it counts) returns ``incomplete(reason, **facts)`` merged into its state: the hub
@@ -84,6 +91,16 @@ def incomplete(reason, **facts):
     why: ``reason`` is ``"max_pages"`` (facts: ``pages``) or ``"short"`` (the source counted
     ``expected`` records and gave ``read``)."""
     return {INCOMPLETE: {"reason": reason, **facts}}
+
+
+RESYNCED = "_resynced"  # the key of the state that says a run read everything again
+
+
+def resynced():
+    """The part of an incremental connector's returned state saying this run read the whole
+    dataset again from its start: complete, it counts as a snapshot (what it did not list is
+    deleted, under the same guards: ``hub.sync.snapshots.settle_missing``)."""
+    return {RESYNCED: True}
 
 
 KEEP = "_keep"  # the key of the state naming what a snapshot does not list but does not delete

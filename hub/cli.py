@@ -240,6 +240,7 @@ def main():
         accounts,
         create_app,
         media,
+        ops,
         publishing,
         registry,
         search,

@@ -15,10 +15,12 @@ from hub.accounts.services import create_user
 from hub.api.auth import issue_token, revoke_token
 from hub.db import upgrade
 from hub.extensions import db
+from hub.ops.epoch import feed_epoch
 from hub.publishing import services as publishing
 from hub.publishing.models import Entry
 from hub.registry.seeding import seed_registry
 from hub.sync import pipeline, services
+from hub.sync.models import PartnerSource
 from tests.support import PASSWORD, fresh_database, make_test_app
 
 
@@ -306,3 +308,82 @@ def test_a_pushed_record_with_a_lone_surrogate_is_refused_alone(app, client):
         "partial", 1, 2)  # fmt: skip
     assert [r["id"] for r in answer["rejected"]] == ["s-1", "s-\ufffd"]
     assert "Unicode" in answer["rejected"][0]["reasons"]["translations.en.title"][0]
+
+
+class Switch:
+    """A WSGI app that is one app, then another: a hub restored in place, at the same address."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+def test_a_follower_reads_a_restored_hub_again_and_keeps_what_is_not_its(
+    app, tmp_path, monkeypatch
+):
+    """Hub A is backed up, goes on (a new entry, a deletion), and is restored from the backup at
+    the same address: its feed starts a new epoch. B, following it, is answered 410, reads the
+    whole feed again, and ends with A's entries as restored; its own entries stay."""
+    monkeypatch.setitem(app.config, "FETCH_ALLOW", ["127.0.0.1"])
+    with fresh_database("sqlite", tmp_path) as url_a, fresh_database("sqlite", tmp_path) as url_r:
+        a = make_test_app(url_a, MEDIA_URL=str(tmp_path / "a-media"))
+        restored = make_test_app(url_r, MEDIA_URL=str(tmp_path / "restored-media"))
+        switch = Switch(a)
+        server = make_server("127.0.0.1", 0, switch, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with a.test_request_context("/"):
+                upgrade(db.engine)
+                seed_registry()
+                vn = create_user("coord.vn@a.test", PASSWORD, "coordinator", "VN")
+                ids = []
+                for title in ("One", "Two", "Three"):
+                    entry = publishing.create_entry(vn, "policy", "en", {"title": title}, {})
+                    publishing.set_status(vn, entry.id, "published")
+                    ids.append(entry.id)
+            with app.test_request_context("/"):
+                mine = publishing.create_entry(
+                    db.session.scalar(select(User).where(User.email == "coordinator.vn@hub.test")),
+                    "policy", "en", {"title": "B's own"}, {},
+                ).id  # fmt: skip
+                source = services.add_source(
+                    "VN", "hub", f"http://127.0.0.1:{server.server_port}", {"country": "VN"}
+                ).id
+                assert pipeline.run_source(source).created == 3
+            backup = a.test_cli_runner().invoke(args=["hub", "backup", "--to", str(tmp_path / "b")])
+            assert backup.exit_code == 0, backup.output
+            with a.test_request_context("/"):
+                vn = db.session.scalar(select(User).where(User.email == "coord.vn@a.test"))
+                later = publishing.create_entry(vn, "policy", "en", {"title": "Later"}, {})
+                publishing.set_status(vn, later.id, "published")
+                publishing.delete_entry(vn, ids[0])
+            with app.test_request_context("/"):
+                run = pipeline.run_source(source)
+                assert (run.created, run.deleted) == (1, 1)
+            assert sorted(published_copy(app, source)) == sorted(map(str, [*ids[1:], later.id]))
+
+            done = restored.test_cli_runner().invoke(
+                args=["hub", "restore", "--from", str(tmp_path / "b")]
+            )
+            assert done.exit_code == 0, done.output
+            switch.app = restored
+            with app.test_request_context("/"):
+                resync = pipeline.run_source(source)
+                assert resync.status == "ok", resync.error
+                # One again (it is there in the restored hub), "Later" deleted (it is not).
+                assert (resync.updated, resync.deleted) == (1, 1)
+                state = db.session.get(PartnerSource, source).state
+            assert published_copy(app, source) == published_copy(restored)
+            with restored.app_context():
+                assert set(state) == {"since", "epoch"} and state["epoch"] == feed_epoch()
+            with app.app_context():
+                assert db.session.get(Entry, mine).deleted_dt is None
+            with app.test_request_context("/"):
+                again = pipeline.run_source(source)
+                assert (again.status, again.fetched, again.deleted) == ("ok", 0, 0)
+        finally:
+            server.shutdown()
+            for hub in (a, restored):
+                db.binding(hub).engine.dispose()

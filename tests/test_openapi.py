@@ -32,6 +32,29 @@ def test_the_openapi_document_is_valid(client):
     assert {"/api/v1/changes", "/api/v1/ingest", "/api/v1/products/{id}"} <= set(spec["paths"])
 
 
+def test_the_changes_feed_documents_its_epoch_and_its_410(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    feed = spec["paths"]["/api/v1/changes"]["get"]
+    assert "epoch" in {parameter["name"] for parameter in feed["parameters"]}
+    schemas = spec["components"]["schemas"]
+
+    def check(answer, name):  # against the named schema, its references resolved in the spec
+        schema = {**schemas[name], "components": {"schemas": schemas}}
+        validate(answer.get_json(), schema, cls=OAS30Validator)
+
+    page = client.get("/api/v1/changes")
+    assert feed["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ChangesPage"
+    )
+    check(page, "ChangesPage")
+    gone = client.get("/api/v1/changes?since=0&epoch=another")
+    assert gone.status_code == 410
+    assert feed["responses"]["410"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ChangesRestarted"
+    )
+    check(gone, "ChangesRestarted")
+
+
 def test_every_kind_has_a_documented_example():
     assert sorted({kind for kind, _ in examples()}) == ["experience", "fair", "policy", "product"]
 

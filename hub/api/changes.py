@@ -1,6 +1,11 @@
 """/api/v1/changes: every change to every entry ever published, in change order, that partners
-and other hubs follow (``since``, ``limit``, ``country``, ``exclude_origin``); the webhooks read
-the same items (``changes_after``, ``feed_items``)."""
+and other hubs follow (``since``, ``epoch``, ``limit``, ``country``, ``exclude_origin``); the
+webhooks read the same items (``changes_after``, ``feed_items``).
+
+Every page says the feed's epoch (``hub.ops.epoch``). A cursor of another epoch, or one past the
+newest change number this hub has given (another hub's, or this hub's before it was restored
+from an older backup), is answered 410 with the baseline to start again from: the epoch, and
+``next_since`` 0."""
 
 import functools
 
@@ -9,12 +14,14 @@ from flask_babel import gettext as _
 from sqlalchemy import LargeBinary, String, bindparam, case, cast, func, literal, select
 
 from hub.api import bp
+from hub.api.errors import api_error
 from hub.api.routes import COUNTRY_CODE, ApiInputError, _int_arg, _last_modified
-from hub.cache import cached
+from hub.cache import cached, remembered
 from hub.extensions import db
 from hub.media import services as media_services
+from hub.ops.epoch import EPOCH_PATTERN, feed_epoch
 from hub.publishing import records
-from hub.publishing.models import Entry, EntryStatus, EntryTranslation
+from hub.publishing.models import ChangeCounter, Entry, EntryStatus, EntryTranslation
 from hub.publishing.queries import newest_change_dt
 from hub.urls import origin_url
 
@@ -31,6 +38,14 @@ def changes():
     limit = _int_arg("limit", 100, 1, MAX_CHANGES)
     countries = _countries_arg()
     exclude = _exclude_origin_arg()
+    asked_epoch = _epoch_arg()
+    epoch, newest = _baseline()
+    if _foreign(since, asked_epoch, epoch, newest):
+        # What is kept may be a moment old (another process wrote since, up to a second
+        # ago): a cursor that process gave is not refused for that.
+        epoch, newest = _read_baseline()
+        if _foreign(since, asked_epoch, epoch, newest):
+            return _start_again(epoch)
     # Each entry's item as stored when it was written (hub.publishing.records), its id put
     # in front and read as UTF-8 bytes by the database: a page of a thousand entries is
     # neither built nor encoded here, only joined.
@@ -59,9 +74,58 @@ def changes():
     if upto is not None and not more:
         next_since = max(next_since, upto)
     more = b"true" if more else b"false"
-    body = b'{"items":[%s],"more":%s,"next_since":%d}' % (items, more, next_since)
+    body = b'{"items":[%s],"more":%s,"next_since":%d,"epoch":"%s"}' % (
+        items,
+        more,
+        next_since,
+        epoch.encode(),
+    )
     response = current_app.response_class(body, mimetype="application/json")
     return _last_modified(response, [newest_change_dt()])
+
+
+def _baseline():
+    """``(epoch, the newest change number given)``: read again only when the data version
+    changes (both are part of it), so a page costs no query for them."""
+    return remembered("changes.baseline", _read_baseline)
+
+
+def _foreign(since, asked_epoch, epoch, newest):
+    """Whether the cursor is not of this feed's history: another epoch, or a number past the
+    newest change given."""
+    return (asked_epoch is not None and asked_epoch != epoch) or since > newest
+
+
+def _read_baseline():
+    newest = db.session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0
+    return feed_epoch(), newest
+
+
+def _epoch_arg():
+    """``?epoch=``: the epoch of the pages the client read before (None when not given)."""
+    raw = request.args.get("epoch")
+    if raw is None or raw == "":
+        return None
+    if not EPOCH_PATTERN.fullmatch(raw):
+        raise ApiInputError(
+            {"epoch": [_("Give the epoch as the changes feed said it, or leave it out.")]}
+        )
+    return raw
+
+
+def _start_again(epoch):
+    """410: the client's cursor is not one of this feed's history; the baseline to start
+    again from, beside the error."""
+    return api_error(
+        410,
+        _(
+            "This changes feed has started a new history (the hub was restored from a backup, "
+            "or the cursor is another hub's): read it again from next_since 0 with the new "
+            "epoch, and keep only what it lists."
+        ),
+        code="feed_restarted",
+        extra={"epoch": epoch, "next_since": 0},
+    )
 
 
 def feed_items(rows):

@@ -41,6 +41,10 @@ SPECIFIC = {
         409,
         _l("This entry was deleted too long ago to be restored: it has left the trash."),
     ),
+    "feed_restarted": (
+        410,
+        _l("This changes feed has started a new history: read it again from the start."),
+    ),
 }
 
 ERROR_CODES = sorted({code for code, _text in ERRORS.values()} | set(SPECIFIC))
@@ -52,9 +56,10 @@ def error_code(status):
     return "server_error" if status >= 500 else "bad_request"
 
 
-def api_error(status, message=None, details=None, code=None, headers=None):
+def api_error(status, message=None, details=None, code=None, headers=None, extra=None):
     """The JSON error answer: ``status`` and its stable ``code`` (or a more precise ``code``
-    of ``SPECIFIC``), ``message`` (the status's own when None) and ``details``."""
+    of ``SPECIFIC``), ``message`` (the status's own when None) and ``details``; ``extra``:
+    members beside ``error`` (the changes feed's baseline to start again from)."""
     if code in SPECIFIC:
         status, default = SPECIFIC[code]
     else:
@@ -66,7 +71,7 @@ def api_error(status, message=None, details=None, code=None, headers=None):
         "message": str(message if message is not None else default),
         "details": details or {},
     }
-    response = jsonify(error=body)
+    response = jsonify(error=body, **(extra or {}))
     response.status_code = status
     for key, value in headers or ():
         if key.lower() != "content-type":

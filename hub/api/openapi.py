@@ -29,6 +29,7 @@ from hub.api.spec_schemas import (
     RECORD_NAMES,
     VIEW_SCHEMAS,
     ChangesPageSchema,
+    ChangesRestartedSchema,
     CountryDetailSchema,
     CountryViewSchema,
     ErrorSchema,
@@ -38,6 +39,7 @@ from hub.api.spec_schemas import (
     RevisionSchema,
     page_schema,
 )
+from hub.ops.epoch import EPOCH_PATTERN
 from hub.publishing.exchange import COUNTRY_PATTERN, RECORD_SCHEMAS
 from hub.publishing.queries import MAX_WORDS_LENGTH
 from hub.publishing.vocabulary import PRODUCT_GROUPS
@@ -89,6 +91,7 @@ def build_spec():
     schemas = [
         ("Error", ErrorSchema),
         ("ChangesPage", ChangesPageSchema),
+        ("ChangesRestarted", ChangesRestartedSchema),
         ("Push", PushSchema),
         ("PushResult", PushResultSchema),
         ("Programme", ProgrammeViewSchema),
@@ -219,7 +222,17 @@ def build_spec():
             "get": {
                 "summary": "Every change to every entry ever published, in order",
                 "parameters": [
-                    _param("since", {"type": "integer", "minimum": 0, "maximum": 2**62}),
+                    _param(
+                        "since",
+                        {"type": "integer", "minimum": 0, "maximum": 2**62},
+                        description="The next_since of the page read before (0: from the start)",
+                    ),
+                    _param(
+                        "epoch",
+                        {"type": "string", "pattern": f"^{EPOCH_PATTERN.pattern}$"},
+                        description="The epoch of the pages read before: a cursor of another "
+                        "epoch is answered 410",
+                    ),
                     _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                     _param(
                         "country",
@@ -236,6 +249,11 @@ def build_spec():
                 ],
                 "responses": {
                     "200": {"description": "A page of changes", "content": _json("ChangesPage")},
+                    "410": {
+                        "description": "The cursor is not of this feed's history (another "
+                        "epoch, or past its newest change): start again from the baseline",
+                        "content": _json("ChangesRestarted"),
+                    },
                     **GET_ERRORS,
                 },
             }

@@ -117,6 +117,14 @@ PARAMETERS = {
         _l("The %(next_since)s of the previous page: the changes after it."),
         {"next_since": "next_since"},
     ),
+    "epoch": (
+        _l(
+            "The %(epoch)s of the pages read before. A cursor of another epoch, or past the "
+            "newest change, is answered 410 with the baseline to start again from (the hub was "
+            "restored from a backup)."
+        ),
+        {"epoch": "epoch"},
+    ),
     "exclude_origin": (
         _l(
             "A hub's base URL: leave out the entries first published there (a hub that follows "

@@ -31,6 +31,14 @@ def _param(name, schema, where="query", **more):
 
 
 LANG_PARAM = _param("lang", {"type": "string", "enum": ["vi", "en", "ja", "all"]})
+# An entry's media answer in one language, the caller's (hub.i18n.api_language): ``lang`` is
+# taken when it names one, and any other value is Accept-Language's, not a mistake.
+MEDIA_LANG_PARAM = _param(
+    "lang",
+    {"type": "string"},
+    description="vi, en or ja: the language of the alternative texts and messages; another "
+    "value, or none: Accept-Language's",
+)
 # ``q=``: no control character (C0, DEL, C1), which the API refuses.
 WORDS_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
@@ -231,7 +239,7 @@ def add_media(spec):
                     "description": "Anyone reads the ready media of a published entry; a "
                     "token of its country also its drafts' and the pending and failed ones.",
                     "security": [{}, {"bearer": []}],
-                    "parameters": [LANG_PARAM],
+                    "parameters": [MEDIA_LANG_PARAM],
                     "responses": {
                         "200": {"description": "Every medium", "content": _json("MediaList")},
                         **_status("401", "A token was sent but is not valid"),
@@ -244,7 +252,7 @@ def add_media(spec):
                     "description": "The type is read from the bytes. The answer comes at once, "
                     "status pending: the variants follow within seconds (GET the Location).",
                     "security": [{"bearer": []}],
-                    "parameters": [LANG_PARAM],
+                    "parameters": [MEDIA_LANG_PARAM],
                     "requestBody": {
                         "required": True,
                         "content": {"multipart/form-data": {"schema": upload}},
@@ -272,7 +280,7 @@ def add_media(spec):
                 "get": {
                     "summary": "One photo or document (its status says when it is ready)",
                     "security": [{}, {"bearer": []}],
-                    "parameters": [LANG_PARAM],
+                    "parameters": [MEDIA_LANG_PARAM],
                     "responses": {
                         "200": one,
                         **_status("401", "A token was sent but is not valid"),
@@ -283,7 +291,7 @@ def add_media(spec):
                 "patch": {
                     "summary": "Change its alternative texts, its position or make it the cover",
                     "security": [{"bearer": []}],
-                    "parameters": [LANG_PARAM],
+                    "parameters": [MEDIA_LANG_PARAM],
                     "requestBody": {"required": True, "content": _json(patch)},
                     "responses": {
                         "200": {"description": "Changed", "content": _json("Media")},

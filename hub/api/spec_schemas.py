@@ -279,10 +279,26 @@ class ChangeSchema(Schema):
     record = fields.Dict(metadata={"description": "The exchange format, unless deleted."})
 
 
+EPOCH_DESCRIPTION = (
+    "The feed's history: a hub restored from a backup starts a new one. Send it back as "
+    '?epoch= with ?since= (docs/sync.md, "A new history").'
+)
+
+
 class ChangesPageSchema(Schema):
     items = fields.List(fields.Nested(ChangeSchema), required=True)
     next_since = fields.Int(required=True)
     more = fields.Bool(required=True)
+    epoch = fields.Str(required=True, metadata={"description": EPOCH_DESCRIPTION})
+
+
+class ChangesRestartedSchema(ErrorSchema):
+    """410 from the changes feed: the cursor is not of this feed's history; the baseline."""
+
+    epoch = fields.Str(required=True, metadata={"description": EPOCH_DESCRIPTION})
+    next_since = fields.Int(
+        required=True, metadata={"enum": [0], "description": "Where to start again: 0."}
+    )
 
 
 class PushItemSchema(Schema):

@@ -49,8 +49,10 @@ class Country(Base):
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_dt: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Programmes of no known start year last, on both databases (SQLite would put them first,
+    # PostgreSQL last): a hub restored into the other answers in the same order.
     programmes: Mapped[list["Programme"]] = relationship(
-        back_populates="country", order_by="Programme.start_year, Programme.id"
+        back_populates="country", order_by="Programme.start_year.asc().nulls_last(), Programme.id"
     )
     membership_events: Mapped[list["MembershipEvent"]] = relationship(
         back_populates="country",

@@ -146,8 +146,10 @@ class Fetcher:
     def close(self):
         self.session.close()
 
-    def get(self, url, etag=None, last_modified=None, headers=None):
-        """GET ``url``; with ``etag``/``last_modified`` from the last run, conditionally."""
+    def get(self, url, etag=None, last_modified=None, headers=None, accept=()):
+        """GET ``url``; with ``etag``/``last_modified`` from the last run, conditionally.
+        ``accept``: 4xx statuses answered as a ``Response`` (the caller reads them) rather
+        than raised."""
         extra = {
             "User-Agent": self.user_agent,
             "Accept-Encoding": "gzip, deflate",
@@ -166,7 +168,7 @@ class Fetcher:
                 break
             wait = delay
             try:
-                return self._get_once(url, extra, remaining)
+                return self._get_once(url, extra, remaining, accept)
             except _AskedToWait as exc:
                 elapsed = time.monotonic() - started
                 if (
@@ -260,8 +262,8 @@ class Fetcher:
             said = self._describe(exc)
             raise FetchError(str(said), url, code=said.code, **said.params) from None
 
-    def _get_once(self, url, headers, budget):
-        return self._watched(url, budget, lambda: self._follow(url, headers, budget))
+    def _get_once(self, url, headers, budget, accept=()):
+        return self._watched(url, budget, lambda: self._follow(url, headers, budget, accept))
 
     def _watched(self, url, budget, call):
         """``call()`` with its sockets shut by a watchdog once ``budget`` seconds pass."""
@@ -297,7 +299,7 @@ class Fetcher:
             # No connection outlives its fetch: a pooled one would escape the next watchdog.
             self.adapter.poolmanager.clear()
 
-    def _follow(self, url, headers, budget):
+    def _follow(self, url, headers, budget, accept=()):
         for _hop in range(MAX_REDIRECTS + 1):
             if urlsplit(url).scheme not in ("http", "https"):
                 raise _not_http(url)
@@ -311,12 +313,12 @@ class Fetcher:
                 if response.is_redirect:
                     url = urljoin(url, response.headers["location"])
                     continue
-                return self._read(url, response)
+                return self._read(url, response, accept)
         raise FetchError(
             f"more than {MAX_REDIRECTS} redirects", url, code="redirects", count=MAX_REDIRECTS
         )
 
-    def _read(self, url, response):
+    def _read(self, url, response, accept=()):
         lowered = {k.lower(): v for k, v in response.headers.items()}
         if response.status_code == 304:
             return Response(url, 304, lowered, not_modified=True)
@@ -327,7 +329,7 @@ class Fetcher:
         if response.status_code >= 500:
             status = response.status_code
             raise _Retryable(f"the server answered {status}", "http_status", status=status)
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in accept:
             status = response.status_code
             raise FetchError(
                 f"the server answered {status}", url, code="http_status", status=status

@@ -124,6 +124,10 @@ MESSAGES = {
     "feed_stuck": lambda p: _(
         "The changes feed says there is more but stays at change %(since)s", since=p["since"]
     ),
+    "feed_restarted_again": lambda p: _(
+        "The changes feed started a new history twice during the run (the other hub was "
+        "restored again meanwhile)"
+    ),
     "portal_failed": lambda p: _("The portal did not answer with success"),
     "portal_no_results": lambda p: _("The portal's answer has no list of results"),
     "not_jsonfeed": lambda p: _("The document is not a JSON Feed (version 1 or 1.x)"),

@@ -22,6 +22,7 @@ import connectors  # noqa: F401  (registers the built-in kinds)
 from connectors.base import (
     INCOMPLETE,
     KEEP,
+    RESYNCED,
     ConnectorError,
     SettingsError,
     UnknownConnectorKind,
@@ -74,10 +75,11 @@ class SourceClient:
         for response in self.responses:
             response.close()
 
-    def get(self, url, conditional=False):
+    def get(self, url, conditional=False, accept=()):
         """Fetch ``url``; ``conditional=True`` for the source's main document: a 304 (or, for a
         single-document source, the bytes of the last complete run) ends the run as "not
-        modified", and the new validators are saved when the run succeeds."""
+        modified", and the new validators are saved when the run succeeds. ``accept``: 4xx
+        statuses the connector reads itself (the answer is returned)."""
         if self.stop_at is not None and utcnow() >= self.stop_at:
             raise FetchError("the run took longer than its deadline", url, code="run_deadline")
         if conditional:
@@ -96,7 +98,7 @@ class SourceClient:
                 "content_digest": digest,
             }
             return response
-        response = self.fetcher.get(url)
+        response = self.fetcher.get(url, accept=accept)
         self.responses.append(response)
         return response
 
@@ -150,6 +152,9 @@ def run_source(source_id, fetcher=None, deadline=None, keep_lease=None, started_
             fresh=fresh,
         )
         cut_short = new_state.pop(INCOMPLETE, None)
+        # An incremental source read again from its start (its partner's history started
+        # again): complete, it stands for the whole dataset, as a snapshot does.
+        snapshot = new_state.pop(RESYNCED, None) is True or snapshot
         if cut_short is not None:
             # Pages left unread, datasets missing from a portal's list: nothing may be taken
             # as deleted, and the run says it was cut short.

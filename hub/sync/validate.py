@@ -26,6 +26,7 @@ import connectors  # noqa: F401  (registers the built-in kinds)
 from connectors.base import (
     INCOMPLETE,
     KEEP,
+    RESYNCED,
     ConnectorError,
     Record,
     Tombstone,
@@ -111,7 +112,7 @@ class PostedClient:
         self.response = Response(url, 200, {}, io.BytesIO(content))
         self.vocabulary = product_names()
 
-    def get(self, url, conditional=False):
+    def get(self, url, conditional=False, accept=()):
         if url != self.url:
             raise _NotRead(url)
         return self.response
@@ -251,6 +252,7 @@ def dry_run(kind, settings, country_code, source=None, content=None, state=None,
         for thing in close:
             thing.close()
     report.complete = report.complete and new_state.pop(INCOMPLETE, None) is None
+    full_snapshot = new_state.pop(RESYNCED, None) is True or full_snapshot
     if full_snapshot and report.complete and source is not None:
         _missing(source, report, snapshots.kept_clause(new_state.pop(KEEP, None)))
     return report
