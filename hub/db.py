@@ -232,7 +232,10 @@ class Database:
         lock up front (BEGIN IMMEDIATE); on PostgreSQL it changes nothing.
 
         A read-only transaction already open (the signed-in user was loaded, say) is ended
-        first; one with pending changes is left as it is.
+        first. One that holds changes not yet written (objects changed in the session, not
+        flushed) keeps them: its read snapshot is traded for the write lock on the same
+        connection (COMMIT of nothing, then BEGIN IMMEDIATE), and the changes are written in the
+        new transaction. One that wrote already holds the lock.
         """
         session = self.session()  # the Session itself, not the scoped proxy
         if (
@@ -241,9 +244,18 @@ class Database:
         ):
             return  # PostgreSQL, or a session joined to an outer connection (the tests)
         if session.in_transaction():
-            if session.new or session.dirty or session.deleted:
+            if not (session.new or session.dirty or session.deleted):
+                session.commit()
+            else:
+                connection = session.connection()
+                if (
+                    connection.info.get(_TRANSACTION) in (_FRESH, _READ)
+                    and session.get_nested_transaction() is None
+                ):
+                    connection.exec_driver_sql("COMMIT")
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    connection.info[_TRANSACTION] = _WRITING
                 return
-            session.commit()
         session.connection(execution_options={"hub_write": True})
 
     def _new_session(self):

@@ -134,3 +134,15 @@ def tokens_for():
             return {"Authorization": f"Bearer {secret}"}, token.id
 
     return make
+
+
+def test_changes_pending_in_the_session_are_written_under_the_write_lock(deployed_app, backend):
+    """An object changed after a read, then ``db.begin_write`` (a service called with a
+    changed object): the change is kept and written in a writing transaction."""
+    with deployed_app.app_context():
+        country = db.session.get(Country, "MW")  # a read opens the transaction
+        country.note = "changed before the lock"
+        db.begin_write()
+        db.session.commit()  # on SQLite, DeferredWrite (an error here) if not under the lock
+    with deployed_app.app_context():
+        assert db.session.get(Country, "MW").note == "changed before the lock"
