@@ -126,7 +126,8 @@ def restore(folder):
     _migrate_to(engine, revision)
     source = _source(folder, manifest)
     try:
-        with engine.begin() as connection:
+        # A writing transaction from its start (SQLite's write lock up front: hub.db).
+        with engine.connect().execution_options(hub_write=True) as connection, connection.begin():
             rows = _load(connection, manifest, source)
             new_epoch = epoch.renew(connection)
     finally:
