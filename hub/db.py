@@ -5,6 +5,7 @@ Plain SQLAlchemy 2.x rather than Flask-SQLAlchemy: the scheduler, the CLI and th
 the same engine and sessions outside requests, and the schema belongs to Alembic alone.
 """
 
+import functools
 import traceback
 import warnings
 from contextlib import contextmanager
@@ -282,6 +283,17 @@ def alembic_config(connection=None):
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
+
+
+@functools.cache
+def migration_revisions():
+    """``(head, known)``: the newest revision of the migrations and every revision they know
+    (a database at a revision not among them was migrated by a newer hub); read once per
+    process."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return scripts.get_current_head(), frozenset(r.revision for r in scripts.walk_revisions())
 
 
 # The key of the PostgreSQL advisory lock that migrations hold (any number, the same in every

@@ -1,9 +1,11 @@
 """``hub backup`` and ``hub restore``: a hub restored from a backup, into SQLite or PostgreSQL
 whichever it was made from, answers every API list and the whole changes feed record for record
-as the hub it was taken from (but the feed's new epoch), media included; a damaged backup, a
-newer schema's or a database that is not empty are refused and nothing is written; a backup
-taken while writes go on is a consistent one; and the changes feed answers a cursor of another
-history 410 with the baseline to start again from."""
+as the hub it was taken from (but the feed's new epoch), media included, and so does one backed
+up at an older schema revision, upgraded as it is restored; a damaged backup, a newer schema's,
+a database a newer hub migrated or one that is not empty are refused and nothing is written, and
+a database out of reach is said in one line; a backup taken while writes go on is a consistent
+one; and the changes feed answers a cursor of another history 410 with the baseline to start
+again from."""
 
 import io
 import json
@@ -16,21 +18,34 @@ from contextlib import contextmanager
 
 import boto3
 import pytest
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from PIL import Image
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import func, inspect, select, text, update
 
 from hub.accounts.models import User
 from hub.accounts.services import create_user
-from hub.db import upgrade
+from hub.db import alembic_config, downgrade, make_engine, migration_revisions, upgrade
 from hub.extensions import db
 from hub.media import services as media
 from hub.media.storage import storage
+from hub.ops import portable
 from hub.publishing import services as publishing
 from hub.publishing.models import ChangeCounter, Entry, EntryTranslation
 from hub.registry.seeding import seed_registry
-from tests.support import PASSWORD, USERS, fresh_database, make_test_app, sample_entries, sign_in
+from hub.search.index import is_index_object
+from tests.support import (
+    PASSWORD,
+    USERS,
+    fresh_database,
+    make_test_app,
+    sample_entries,
+    sign_in,
+)
 
 ROUND_TRIPS = [("sqlite", "sqlite"), ("sqlite", "postgresql"), ("postgresql", "sqlite")]
+HEAD = migration_revisions()[0]
+OLDER = "0033"  # the revision before 0034, which adds hub_state (the feed's epoch)
 LISTS = (
     "countries", "programmes", "policies", "experiences", "fairs", "fairs?when=past", "products",
     "policies?q=ocop", "products?q=thai%20nguyen",  # the search index, made again
@@ -147,6 +162,71 @@ def test_a_restored_hub_answers_as_the_one_backed_up(tmp_path, origin, target):
             assert media.check().ok
 
 
+OTHER = {"sqlite": "postgresql", "postgresql": "sqlite"}
+
+
+@pytest.mark.parametrize("into", ["same", "other"])
+def test_a_backup_of_an_older_schema_is_restored_and_upgraded(tmp_path, backend, into):
+    """A hub whose schema is one revision behind (before ``hub migrate``) is backed up; the
+    backup is restored into an empty database of the same kind or the other, which ends at
+    this hub's revision and answers as the hub did."""
+    backup, target = tmp_path / "backup", backend if into == "same" else OTHER[backend]
+    with hub_on(backend, tmp_path, "origin") as first:
+        fill(first)
+        before, _epoch = answers(first)
+        with first.app_context():
+            downgrade(db.engine, OLDER)
+        made = hub_command(first, "backup", "--to", str(backup))
+        assert made.exit_code == 0, made.output
+    assert f"schema revision {OLDER}." in made.output
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["revision"] == OLDER and manifest["epoch"] is None
+    assert "hub_state" not in manifest["tables"] and "account_token" in manifest["tables"]
+    with hub_on(target, tmp_path, "target") as second:
+        restored = hub_command(second, "restore", "--from", str(backup))
+        assert restored.exit_code == 0, restored.output
+        assert f"(schema revision {OLDER})" in restored.output
+        with second.app_context(), db.engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == HEAD
+        after, new_epoch = answers(second)
+        assert after["files"] and after == before
+        assert new_epoch in restored.output
+        assert sign_in(second.test_client(), "admin@hub.test").status_code == 302
+
+
+def test_every_revision_holds_only_what_the_models_describe(tmp_path, backend):
+    """A backup of a database at any revision carries the models' tables and columns that it
+    holds, of the models' kinds (``portable.tables_of``): that is the whole of its data only if
+    no migration ever removes a table or a column, or retypes one. A migration that does breaks
+    this test: backups of the revisions before it would lose what it removed, or read it with
+    the wrong kind."""
+    models = {table.name: dict(portable.columns_of(table)) for table in portable.app_tables()}
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = [script.revision for script in scripts.walk_revisions()]  # newest first
+    with fresh_database(backend, tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            for revision in reversed(revisions):
+                upgrade(engine, revision)
+                with engine.connect() as connection:
+                    present = inspect(connection)
+                    for name in present.get_table_names():
+                        if name == "alembic_version" or is_index_object(name):
+                            continue
+                        assert name in models, (revision, name)
+                        for column in present.get_columns(name):
+                            where = (revision, name, column["name"])
+                            kind = models[name].get(column["name"])
+                            assert kind is not None, where
+                            # A UTC time is the kind "datetime" as the database says it.
+                            reflected = portable.kind_of(column["type"])
+                            assert reflected == kind.replace("utc", "datetime"), where
+                            if backend == "postgresql" and reflected == "datetime":
+                                assert column["type"].timezone == (kind == "utc"), where
+        finally:
+            engine.dispose()
+
+
 def test_a_damaged_backup_is_refused_and_nothing_written(tmp_path):
     backup = tmp_path / "backup"
     with hub_on("sqlite", tmp_path, "origin") as first:
@@ -192,6 +272,53 @@ def test_a_newer_schema_and_a_database_in_use_are_refused(tmp_path):
             assert inspect(db.engine).get_table_names() == []
         gone = hub_command(second, "restore", "--from", str(tmp_path / "nowhere"))
         assert gone.exit_code == 1 and "hub backup" in gone.output
+
+
+def test_a_database_of_a_newer_hub_or_out_of_reach_is_refused(tmp_path, backend):
+    """A target (or a hub to back up) whose schema a newer hub migrated is refused in one line,
+    and nothing is written; so is a database that cannot be reached."""
+    backup = tmp_path / "backup"
+    with hub_on("sqlite", tmp_path, "origin") as first:
+        fill(first)
+        assert hub_command(first, "backup", "--to", str(backup)).exit_code == 0
+    with hub_on(backend, tmp_path, "target") as second:
+        none_yet = hub_command(second, "backup", "--to", str(tmp_path / "none"))
+        assert none_yet.exit_code == 1
+        assert none_yet.output.strip() == "The database has no schema yet: run “hub migrate” first."
+        with second.app_context():
+            upgrade(db.engine)
+            with db.engine.begin() as connection:
+                connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        refused = hub_command(second, "restore", "--from", str(backup))
+        assert refused.exit_code == 1
+        assert refused.output.strip() == (
+            f"The database's schema is at revision 9999, which this hub ({HEAD}) does not "
+            "know: a newer hub migrated it. Restore into a new, empty database, or with that "
+            "newer hub. Nothing was restored."
+        )
+        with second.app_context():
+            assert not db.session.scalar(select(func.count()).select_from(Entry))
+            assert not list(storage().files())
+        made = hub_command(second, "backup", "--to", str(tmp_path / "newer"))
+        assert made.exit_code == 1
+        assert made.output.strip() == (
+            f"The database's schema is at revision 9999, which this hub ({HEAD}) does not "
+            "know: back it up with the newer hub that migrated it."
+        )
+        assert not os.path.exists(tmp_path / "none") and not os.path.exists(tmp_path / "newer")
+        assert not [p for p in os.listdir(tmp_path) if ".partial-" in p]
+    if backend == "sqlite":
+        nowhere = f"sqlite:///{tmp_path}/no/such/folder/hub.sqlite3"
+    else:
+        nowhere = "postgresql+psycopg://hub@127.0.0.1:1/hub?connect_timeout=5"
+    unreachable = make_test_app(nowhere, MEDIA_URL=str(tmp_path / "nowhere-media"))
+    for command in (["restore", "--from", str(backup)], ["backup", "--to", str(tmp_path / "b")]):
+        refused = hub_command(unreachable, *command)
+        assert refused.exit_code == 1, refused.output
+        assert refused.output.startswith("The database cannot be reached: "), refused.output
+        assert len(refused.output.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "nowhere-media")
+    assert not os.path.exists(tmp_path / "b")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

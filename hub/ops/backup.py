@@ -13,6 +13,10 @@ What a backup folder holds:
   ``hub restore`` reads the tables, so that a PostgreSQL backup restores into SQLite too;
 * ``media/o/…``, ``media/v/…``: every file of the media storage (a folder or a bucket).
 
+The database may be at this hub's schema revision or an older one of its migrations (a backup
+taken before ``hub migrate``): the backup holds the tables and columns that revision has
+(``portable.tables_of``). A revision these migrations do not know (a newer hub's) is refused.
+
 It is written into a temporary folder beside ``DIR``, which becomes ``DIR`` only once complete:
 a backup that fails leaves nothing half-written behind.
 """
@@ -27,10 +31,10 @@ import tempfile
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, table, text
 from sqlalchemy.engine import make_url
 
-from hub.db import utcnow
+from hub.db import migration_revisions, utcnow
 from hub.extensions import db
 from hub.media.storage import storage
 from hub.ops import portable
@@ -45,7 +49,12 @@ MEDIA = "media"
 
 
 class BackupRefused(Exception):
-    """The backup cannot be made (the folder exists, a tool failed): the message says why."""
+    """A backup that cannot be made: ``reason`` names why (the command says it in the
+    operator's language) and ``params`` its facts."""
+
+    def __init__(self, reason, **params):
+        super().__init__(reason, params)
+        self.reason, self.params = reason, params
 
 
 @dataclass
@@ -62,7 +71,7 @@ def make_backup(to):
     exist, or be empty); returns a ``Report``."""
     target = os.path.abspath(to)
     if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
-        raise BackupRefused(target)
+        raise BackupRefused("folder_not_empty", path=target)
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     work = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.partial-", dir=parent)
@@ -90,21 +99,22 @@ def _sqlite_snapshot(work):
     """The live SQLite file copied by the online backup API, in one step (so one read
     transaction: a consistent copy), then described from the copy itself."""
     path = os.path.join(work, SQLITE_FILE)
-    raw = db.engine.raw_connection()
-    try:
+    # Through a Connection rather than the pool's raw one: a database out of reach is
+    # SQLAlchemy's OperationalError, which the command says in one line.
+    with db.engine.connect() as live:
         copy = sqlite3.connect(path)
         try:
-            raw.driver_connection.backup(copy)
+            live.connection.driver_connection.backup(copy)
             # The copy stands alone: no -wal file beside it, whoever opens it.
             copy.execute("PRAGMA journal_mode=DELETE")
         finally:
             copy.close()
-    finally:
-        raw.close()
     engine = portable_engine(path)
     try:
         with engine.connect() as connection:
-            return {"dialect": "sqlite", "database": SQLITE_FILE, **_describe(connection)}
+            revision, tables = _tables(connection)
+            described = _describe(connection, revision, tables)
+            return {"dialect": "sqlite", "database": SQLITE_FILE, **described}
     finally:
         engine.dispose()
 
@@ -114,20 +124,34 @@ def portable_engine(path):
     return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
 
 
-def _describe(connection, counts=None):
-    """The schema's revision, the feed's epoch and each table's columns and count (counted
-    here unless given) of the database on ``connection``."""
+def _tables(connection):
+    """The schema revision of the database on ``connection``, which must be one of this hub's
+    migrations (the newest or an older one), and its tables (``portable.tables_of``)."""
     from alembic.runtime.migration import MigrationContext
 
     revision = MigrationContext.configure(connection).get_current_revision()
-    epoch = connection.scalar(select(HubState.value).where(HubState.name == "feed_epoch"))
-    tables = {}
-    for table in portable.app_tables():
-        rows = (counts or {}).get(table.name)
+    head, known = migration_revisions()
+    if revision is None:
+        raise BackupRefused("no_schema")
+    if revision not in known:
+        raise BackupRefused("unknown_schema", revision=revision, head=head)
+    return revision, portable.tables_of(connection)
+
+
+def _describe(connection, revision, tables, counts=None):
+    """The manifest's account of the database on ``connection``: its revision, the feed's
+    epoch (none before the revision that keeps it) and each table's columns and count
+    (counted here unless given)."""
+    epoch = None
+    if any(described.name == HubState.__tablename__ for described in tables):
+        epoch = connection.scalar(select(HubState.value).where(HubState.name == "feed_epoch"))
+    counted = {}
+    for described in tables:
+        rows = (counts or {}).get(described.name)
         if rows is None:
-            rows = connection.scalar(select(text("count(*)")).select_from(table))
-        tables[table.name] = {"rows": rows, "columns": portable.columns_of(table)}
-    return {"revision": revision, "epoch": epoch, "tables": tables}
+            rows = connection.scalar(select(func.count()).select_from(table(described.name)))
+        counted[described.name] = {"rows": rows, "columns": described.columns}
+    return {"revision": revision, "epoch": epoch, "tables": counted}
 
 
 def _postgresql_snapshot(work, warnings):
@@ -138,15 +162,16 @@ def _postgresql_snapshot(work, warnings):
         isolation_level="REPEATABLE READ", postgresql_readonly=True
     ) as connection:
         snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
+        revision, tables = _tables(connection)
         if (problem := _pg_dump(connection, snapshot, work)) is not None:
             warnings.append(problem)
         counts = {}
-        for table in portable.app_tables():
-            columns = portable.columns_of(table)
-            rows = portable.read_rows(connection, table.name, columns, portable.primary_key(table))
-            path = os.path.join(work, TABLES, f"{table.name}.jsonl.gz")
-            counts[table.name] = portable.export_rows(path, columns, rows)
-        described = _describe(connection, counts)
+        for described in tables:
+            name, columns = described.name, described.columns
+            rows = portable.read_rows(connection, name, columns, described.key)
+            path = os.path.join(work, TABLES, f"{name}.jsonl.gz")
+            counts[name] = portable.export_rows(path, columns, rows)
+        described = _describe(connection, revision, tables, counts)
         connection.rollback()
     return {"dialect": "postgresql", "database": TABLES, **described}
 

@@ -7,7 +7,7 @@ from flask_babel import ngettext
 from hub.cli import CommandError, hub_cli
 
 
-@hub_cli.command("backup")
+@hub_cli.command("backup", needs_schema=False)  # an older schema too: before "hub migrate"
 @click.option("--to", "folder", required=True, help="A new (or empty) folder for the backup.")
 def backup_command(folder):
     """Write a consistent backup of the database and the media into a new folder while the
@@ -18,9 +18,7 @@ def backup_command(folder):
     try:
         report = backup.make_backup(folder)
     except backup.BackupRefused as exc:
-        raise CommandError(
-            _("%(path)s exists and is not empty: give a new folder for the backup.", path=exc)
-        ) from None
+        raise CommandError(backup_refusal(exc.reason, exc.params)) from None
     for code, facts in report.warnings:
         if code == "pg_dump_missing":
             click.echo(_("pg_dump is not installed: the backup holds the portable export only."))
@@ -76,6 +74,20 @@ def restore_command(folder):
     )
 
 
+def backup_refusal(reason, params):
+    """Why a backup was not made, in the operator's language."""
+    if reason == "folder_not_empty":
+        return _("%(path)s exists and is not empty: give a new folder for the backup.", **params)
+    if reason == "no_schema":
+        return _("The database has no schema yet: run “hub migrate” first.")
+    # "unknown_schema"
+    return _(
+        "The database's schema is at revision %(revision)s, which this hub (%(head)s) does "
+        "not know: back it up with the newer hub that migrated it.",
+        **params,
+    )
+
+
 def refusal(reason, params):
     """Why a restore was refused, in the operator's language."""
     nothing = _("Nothing was restored.")
@@ -93,6 +105,13 @@ def refusal(reason, params):
         said = _(
             "The backup's schema (revision %(revision)s) is newer than this hub's (%(head)s): "
             "restore it with a hub at least as new as the one that made it.",
+            **params,
+        )
+    elif reason == "newer_target":
+        said = _(
+            "The database's schema is at revision %(revision)s, which this hub (%(head)s) does "
+            "not know: a newer hub migrated it. Restore into a new, empty database, or with "
+            "that newer hub.",
             **params,
         )
     elif reason == "not_empty":

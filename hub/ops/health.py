@@ -8,16 +8,14 @@ ago ("off" for a deployment that runs none). The scheduler says so with a heartb
 own, in an executor of its own, so that long sync runs filling the others never delay it.
 """
 
-import functools
 import logging
 
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.db import alembic_config, utcnow
+from hub.db import migration_revisions, utcnow
 from hub.extensions import db
 from hub.ops.models import HubState
 
@@ -52,13 +50,6 @@ def heartbeat_age(now):
     return None if beaten is None else max(0.0, (now - beaten).total_seconds())
 
 
-@functools.cache
-def _scripts():
-    """The migrations' head and every revision they know; read once per process."""
-    scripts = ScriptDirectory.from_config(alembic_config())
-    return scripts.get_current_head(), frozenset(r.revision for r in scripts.walk_revisions())
-
-
 def readiness():
     """``(ready, checks)``: each check ``{"status": "ok" | why not, …}``; those after a database
     that cannot be reached are "skipped"."""
@@ -81,7 +72,7 @@ def readiness():
 
 
 def _migrations(connection):
-    head, known = _scripts()
+    head, known = migration_revisions()
     current = MigrationContext.configure(connection).get_current_heads()
     check = {"revision": current[0] if len(current) == 1 else list(current) or None, "head": head}
     if current == (head,):

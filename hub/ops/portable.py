@@ -14,6 +14,7 @@ is one row, its values in the manifest's column order.
 import base64
 import gzip
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -34,6 +35,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     insert,
+    inspect,
     select,
     types,
 )
@@ -91,6 +93,38 @@ def app_tables():
 def columns_of(table):
     """``[[name, kind], …]`` of a model's table, for the manifest."""
     return [[column.name, kind_of(column.type)] for column in table.columns]
+
+
+@dataclass
+class Described:
+    """One of the hub's tables as a database holds it."""
+
+    name: str
+    columns: list  # [[name, kind], …], in the model's order
+    key: list  # the primary key's column names
+
+
+def tables_of(connection):
+    """The hub's tables as the database on ``connection`` holds them, parents first: the
+    models' tables and columns that are there, each column of its model's kind.
+
+    A database at an older revision of the migrations (not yet upgraded by ``hub migrate``)
+    lacks the tables and columns that newer migrations add: those are left out. No migration
+    removes a table or a column, or changes a column's kind, so the tables and columns of
+    every revision are among the models', of the same kinds (``tests/test_backup.py`` checks
+    each revision on both databases): what is described is the whole of the database's data.
+    A revision these migrations do not know (a newer hub's) may hold more: it is not to be
+    read this way (``hub.db.migration_revisions``).
+    """
+    present = inspect(connection)
+    names = set(present.get_table_names())
+    described = []
+    for table in app_tables():
+        if table.name in names:
+            there = {column["name"] for column in present.get_columns(table.name)}
+            columns = [column for column in columns_of(table) if column[0] in there]
+            described.append(Described(table.name, columns, primary_key(table)))
+    return described
 
 
 def primary_key(table):

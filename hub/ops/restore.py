@@ -5,30 +5,38 @@ In this order, so that a refusal writes nothing:
 
 1. the manifest is read and every file's size and SHA-256 checked against it;
 2. its schema revision must be one this hub knows (a backup of a newer hub is refused);
-3. the target database must be empty (no row in any of the hub's tables, but the ones the
+3. so must the target database's, if it has a schema already (a newer hub's is refused);
+4. the target database must be empty (no row in any of the hub's tables, but the ones the
    migrations themselves write).
 
 Then the target is migrated to the backup's revision, every table is loaded in foreign-key order
 (a batch of rows at a time, from the SQLite copy or the portable export, whichever the backup
 has) in one transaction that also gives the feed a new epoch (``hub.ops.epoch``: the followers
 start again), PostgreSQL's id sequences are set past the largest id, the schema is upgraded to
-this hub's, and the media files are put back into the target's storage.
+this hub's (and the changes feed's stored items made current, as ``hub migrate`` does), and the
+media files are put back into the target's storage.
+
+A backup of an older revision (taken before ``hub migrate``) holds the tables and columns of
+that revision (``portable.tables_of``): the target, migrated to the same revision, has the same
+ones, and the migrations after it do to the restored data what they would have done to the
+hub's. One that predates the feed's epoch (``hub_state``) gets its epoch once upgraded.
 """
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError as UnknownRevision
 from sqlalchemy import MetaData, delete, func, select, text
 
-from hub.db import alembic_config, downgrade, upgrade
+from hub.db import alembic_config, downgrade, migration_revisions, upgrade
 from hub.extensions import db
 from hub.media.storage import content_type, is_media_key, is_variant_key, storage
 from hub.ops import backup, epoch, portable
+from hub.ops.models import HubState
+from hub.publishing import records
 
 # Tables an empty hub may hold rows of: the change counter's one row (written by a migration)
 # and the feed's epoch (made by the first read of the changes feed). The backup's replace them.
@@ -84,15 +92,22 @@ def verify(folder, manifest):
 
 def check_revision(manifest):
     """The backup's schema must be one of this hub's migrations (not a newer hub's)."""
-    script = ScriptDirectory.from_config(alembic_config())
-    revision, head = manifest.get("revision"), script.get_current_head()
-    try:
-        known = isinstance(revision, str) and script.get_revision(revision) is not None
-    except (RevisionError, UnknownRevision):
-        known = False
-    if not known:
+    revision = manifest.get("revision")
+    head, known = migration_revisions()
+    if not isinstance(revision, str) or revision not in known:
         raise RestoreRefused("newer_schema", revision=str(revision), head=head)
     return revision, head
+
+
+def check_target(engine):
+    """The target's schema revision: none yet, or one of this hub's migrations (a database
+    that a newer hub migrated is not one this hub can take back to the backup's revision)."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    head, known = migration_revisions()
+    if current is not None and current not in known:
+        raise RestoreRefused("newer_target", revision=current, head=head)
+    return current
 
 
 def check_empty(engine):
@@ -122,27 +137,43 @@ def restore(folder):
     verify(folder, manifest)
     revision, head = check_revision(manifest)
     engine = db.engine
+    current = check_target(engine)
     check_empty(engine)
-    _migrate_to(engine, revision)
+    _migrate_to(engine, current, revision)
     source = _source(folder, manifest)
     try:
-        # A writing transaction from its start (SQLite's write lock up front: hub.db).
-        with engine.connect().execution_options(hub_write=True) as connection, connection.begin():
+        with _writing(engine) as connection:
             rows = _load(connection, manifest, source)
-            new_epoch = epoch.renew(connection)
+            # A backup older than the revision that keeps the epoch has none to replace: it
+            # is given once the upgrade has made its table.
+            new_epoch = epoch.renew(connection) if _keeps_epoch(connection) else None
     finally:
         source.close()
     if revision != head:
         upgrade(engine)
+        records.refresh(db.session)  # as "hub migrate" does after an upgrade
+    if new_epoch is None:
+        with _writing(engine) as connection:
+            new_epoch = epoch.renew(connection)
     files = _put_media(folder, manifest)
     return Report(revision, rows, files, new_epoch)
 
 
-def _migrate_to(engine, revision):
-    """The empty target's schema at the backup's revision, from none, an older or a newer
-    one (an empty hub already migrated by a newer hub is taken back)."""
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+@contextmanager
+def _writing(engine):
+    """A connection in a writing transaction from its start (on SQLite, the write lock taken
+    up front: ``hub.db``)."""
+    with engine.connect().execution_options(hub_write=True) as connection, connection.begin():
+        yield connection
+
+
+def _keeps_epoch(connection):
+    return HubState.__tablename__ in _table_names(connection)
+
+
+def _migrate_to(engine, current, revision):
+    """The empty target's schema at the backup's revision, from none (``current`` None), an
+    older or a newer one (an empty hub already migrated by this hub is taken back)."""
     if current == revision:
         return
     if current is not None:

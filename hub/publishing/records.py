@@ -159,6 +159,7 @@ def refresh(session, batch=500):
             .options(selectinload(Entry.translations))
         ).all()
         if not entries:
+            session.commit()  # the last, empty batch's writing transaction: its lock let go
             return count
         for entry in entries:
             entry.change_json = change_json(entry)
