@@ -30,7 +30,7 @@ READ_PATHS = (
     "/{lang}/products?country=VN",
     "/{lang}/products?country=VN&stars={stars}&page_size=20",
     "/api/v1/search?q={word}&limit=10",
-    "/api/v1/changes?since={since}&limit=50",
+    "/api/v1/changes?since={since}&limit=50",  # followed: each reader from where it was
     "/{lang}/countries",
     "/api/v1/countries",
 )
@@ -182,6 +182,7 @@ class MixedLoad:
     def _read(self, number):
         session = requests.Session()
         bases = itertools.cycle(self.bases[number % len(self.bases) :] + self.bases)
+        since = 0  # where this reader is in the changes feed: it follows it as a partner does
         for round_ in itertools.count(number * 1000):
             if self._stop.is_set():
                 break
@@ -190,7 +191,7 @@ class MixedLoad:
                 lang=LANGS[round_ % 3],
                 stars=1 + round_ % 5,
                 word=WORDS[round_ % len(WORDS)],
-                since=(round_ * 7) % 500,
+                since=since,
             )
             response, took = self._send(session, "GET", next(bases), path)
             if response is None:
@@ -198,6 +199,9 @@ class MixedLoad:
             if response.status_code not in (200, 304):
                 self._error("GET", path, response)
                 continue
+            if "{since}" in template and response.status_code == 200:
+                page = response.json()
+                since = page["next_since"] if page["more"] else 0  # at the end: from the start
             with self._lock:
                 self.report.reads += 1
                 self.report.read_times.append(took)

@@ -314,7 +314,7 @@ def test_the_scheduler_registers_the_purge(app):
     from hub.sync.scheduler import SyncScheduler
 
     scheduler = SyncScheduler(app, blocking=False)
-    scheduler.start()
+    scheduler.start(paused=True)  # its jobs would share the test's one connection
     try:
         job = scheduler.scheduler.get_job("purge-trash")
         assert (job.coalesce, job.max_instances) == (True, 1)

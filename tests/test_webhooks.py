@@ -314,7 +314,7 @@ def test_the_scheduler_has_a_delivery_job(app, ctx, httpserver):
     from hub.sync.scheduler import SyncScheduler
 
     scheduler = SyncScheduler(app, blocking=False)
-    scheduler.start()
+    scheduler.start(paused=True)  # its jobs would share the test's one connection
     try:
         assert scheduler.scheduler.get_job("deliver-webhooks") is not None
     finally:

@@ -80,9 +80,12 @@ def _country_arg():
 
 
 def _int_arg(name, default, low, high):
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise ApiInputError({name: [_("Give this parameter once.")]})
+    if not values:
         return default
+    raw = values[0]
     if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
         raise ApiInputError(
             {name: [_("A whole number from %(low)s to %(high)s.", low=low, high=high)]}

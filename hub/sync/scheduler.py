@@ -209,7 +209,9 @@ class SyncScheduler:
             timezone="UTC",
         )
 
-    def start(self):
+    def start(self, paused=False):
+        """Add the jobs and start; ``paused``: none runs until ``scheduler.resume()`` (a test
+        that only looks at the jobs)."""
         self.refresh()
         for job, seconds, job_id in (
             (self.refresh, REFRESH_SECONDS, "refresh-sources"),
@@ -232,7 +234,7 @@ class SyncScheduler:
             seconds=health.HEARTBEAT_SECONDS, id="heartbeat", replace_existing=True,
             executor="heartbeat", next_run_time=datetime.now(UTC),
         )  # fmt: skip
-        self.scheduler.start()
+        self.scheduler.start(paused=paused)
 
     def shutdown(self):
         self.scheduler.shutdown(wait=True)
