@@ -4,6 +4,8 @@ import contextlib
 import functools
 import os
 import re
+import signal
+import subprocess
 import threading
 import uuid
 from contextlib import contextmanager
@@ -256,6 +258,18 @@ class LoopbackServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def stop_process_group(process, timeout=15):
+    """Stop ``process``, started with ``start_new_session``, and its children (gunicorn's
+    workers, say): TERM, then KILL after ``timeout`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
 
 
 def send(handler, body, status=200, content_type="text/plain", headers=()):

@@ -4,7 +4,6 @@ added up (multiprocess mode)."""
 import contextlib
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from hub.extensions import db
 from hub.outbox import mail
 from hub.sync import pipeline
 from hub.sync.models import PartnerSource
+from tests.support import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -223,13 +223,7 @@ def gunicorn(folder, env, workers=2):
                 pytest.fail("gunicorn did not answer within 30 s")
             yield base
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
+            stop_process_group(proc)
 
 
 def test_gunicorns_workers_are_added_up(tmp_path):

@@ -30,7 +30,14 @@ from bench.servers import Servers
 from hub.extensions import db
 from hub.publishing.models import Entry, EntryStatus
 from hub.sync.models import SyncRun
-from tests.support import TEST_SECRET_KEY, LoopbackServer, fresh_database, make_test_app, send
+from tests.support import (
+    TEST_SECRET_KEY,
+    LoopbackServer,
+    fresh_database,
+    make_test_app,
+    send,
+    stop_process_group,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -92,16 +99,6 @@ def _scheduler(env, log):
         [str(BIN / "hub"), "scheduler"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-
-
-def _stop(process):
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def _workers(master_pid):
@@ -230,7 +227,7 @@ def test_two_instances_and_the_scheduler_under_load(hub_database, redis_url, s3_
         finally:
             done.set()
             for process in schedulers:
-                _stop(process)
+                stop_process_group(process, timeout=30)
             for log in logs:
                 log.close()
 

@@ -6,7 +6,6 @@ thread; everyone else is answered at once, and no answer names the server softwa
 import contextlib
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from hub.serving import THREADS_ARE_SAFE
+from tests.support import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -74,13 +74,7 @@ def server(tmp_path_factory):
                 pytest.fail("gunicorn did not answer within 30 s")
             yield base, port
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
+            stop_process_group(proc)
 
 
 @contextlib.contextmanager

@@ -48,13 +48,17 @@ TABLES = "tables"
 MEDIA = "media"
 
 
-class BackupRefused(Exception):
-    """A backup that cannot be made: ``reason`` names why (the command says it in the
-    operator's language) and ``params`` its facts."""
+class Refused(Exception):
+    """What cannot be done: ``reason`` names why (the command says it in the operator's
+    language) and ``params`` its facts."""
 
     def __init__(self, reason, **params):
         super().__init__(reason, params)
         self.reason, self.params = reason, params
+
+
+class BackupRefused(Refused):
+    """A backup that cannot be made."""
 
 
 @dataclass

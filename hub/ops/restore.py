@@ -43,13 +43,8 @@ from hub.publishing import records
 EMPTY_HUB_ROWS = ("change_counter", "hub_state")
 
 
-class RestoreRefused(Exception):
-    """A restore that must not go on: ``reason`` names why (the command says it in the
-    operator's language) and ``params`` its facts."""
-
-    def __init__(self, reason, **params):
-        super().__init__(reason, params)
-        self.reason, self.params = reason, params
+class RestoreRefused(backup.Refused):
+    """A restore that must not go on."""
 
 
 @dataclass
