@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+import time_machine
 
 from hub import invalidation
 from hub.extensions import db
@@ -14,6 +17,9 @@ from tests.support import TEST_SECRET_KEY, seeded_app
 ROOT = Path(__file__).resolve().parent.parent
 HUB = str(Path(sys.executable).parent / "hub")
 LONG_TIMER_MS = 60_000  # no process re-reads the data version by itself during the test
+# Cached answers are kept under the minute too: the clock runs from second 5 of one, so that no
+# minute turns during a test (a new minute alone would show the write).
+EARLY_IN_A_MINUTE = datetime(2026, 3, 1, 9, 30, 5, tzinfo=UTC)
 
 
 def _status(client):
@@ -49,7 +55,10 @@ def _seen_within(client, status, seconds):
 
 def test_a_write_in_another_process_is_seen_within_a_second(backend, tmp_path, redis_url):
     config = {"REDIS_URL": redis_url, "ANSWER_CACHE_FRESH_MS": LONG_TIMER_MS}
-    with seeded_app(backend, tmp_path, **config) as app:
+    with (
+        seeded_app(backend, tmp_path, **config) as app,
+        time_machine.travel(EARLY_IN_A_MINUTE, tick=True),
+    ):
         try:
             assert invalidation.wait_connected(app)
             client = app.test_client()
@@ -63,7 +72,10 @@ def test_a_write_in_another_process_is_seen_within_a_second(backend, tmp_path, r
 
 def test_without_redis_the_timer_decides(backend, tmp_path):
     """The control: the same write, no bus, a timer of a minute: the cached answer stays."""
-    with seeded_app(backend, tmp_path, ANSWER_CACHE_FRESH_MS=LONG_TIMER_MS) as app:
+    with (
+        seeded_app(backend, tmp_path, ANSWER_CACHE_FRESH_MS=LONG_TIMER_MS) as app,
+        time_machine.travel(EARLY_IN_A_MINUTE, tick=True),
+    ):
         client = app.test_client()
         before = _status(client)
         _change_in_another_process(app, None, tmp_path, "applicant")
